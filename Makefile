@@ -1,0 +1,34 @@
+# fhirlink: the two commands a newcomer needs are `make demo` and `make test`.
+GO      ?= go
+# Packages under testdata/ are skipped by ./..., so they are listed.
+PKGS    := ./... ./testdata/pgtest/ ./testdata/tdstest/ ./testdata/bpsynth/ ./testdata/fhirlinktest/
+BENCH   ?= .
+LISTEN  ?= 127.0.0.1:8080
+STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
+
+.PHONY: demo test bench build lint
+
+## demo: server + agent + synthetic Bp Premier practice (SQLite), with example requests
+demo:
+	$(GO) run ./cmd/fhirlink demo --listen $(LISTEN)
+
+## test: vet and the full suite, with integration tests against a real PostgreSQL
+## that the suite starts on 127.0.0.1 (installing it with apt-get when missing)
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+
+## bench: benchmarks; figures are printed, not asserted
+bench:
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=1 -timeout 30m $(PKGS)
+
+## build: a static binary in bin/
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o bin/fhirlink ./cmd/fhirlink
+
+## lint: formatting, vet and staticcheck
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1; }
+	$(GO) vet $(PKGS)
+	@test -x $(STATICCHECK) || $(GO) install honnef.co/go/tools/cmd/staticcheck@latest
+	$(STATICCHECK) $(PKGS)

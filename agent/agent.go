@@ -1,0 +1,243 @@
+// Package agent is the practice-side program: it keeps the tunnel to the
+// server up and answers the server's queries on the practice database
+// through the guard (scheduler, deadlines, size caps, read-only mode).
+package agent
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"fhirlink/agent/executor"
+	"fhirlink/agent/guard"
+	"fhirlink/agent/tunnel"
+	"fhirlink/agent/wire"
+)
+
+// Version is the agent's build version, set by the linker in releases.
+var Version = "0.1.0-dev"
+
+// Config is everything an agent needs.
+type Config struct {
+	ServerURL string // the fhirlink server, https://...
+	SiteID    string
+	Secret    string
+
+	Database executor.Config
+	// Concurrency bounds the queries running at once on the database
+	// (default 2).
+	Concurrency int
+
+	// Practice metadata reported in the site status.
+	PMSType                   string
+	PracticeName              string
+	PracticeManagementSiteID  string
+	PracticeManagementVersion string
+
+	// ReconnectMin and ReconnectMax bound the reconnect backoff (default 1 s
+	// and 60 s).
+	ReconnectMin, ReconnectMax time.Duration
+
+	Logger *slog.Logger
+}
+
+// Agent serves queries from the server on the practice database.
+type Agent struct {
+	cfg   Config
+	exec  *executor.Executor
+	sched *guard.Scheduler
+	log   *slog.Logger
+}
+
+// maxRequestBytes bounds a query request: the SQL text and its parameters.
+const maxRequestBytes = 16 << 20
+
+// New opens the practice database and returns an agent ready to [Agent.Run].
+func New(ctx context.Context, cfg Config) (*Agent, error) {
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 2
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ex, err := executor.Open(ctx, cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	return &Agent{cfg: cfg, exec: ex, sched: guard.New(cfg.Concurrency), log: log}, nil
+}
+
+// Close closes the database.
+func (a *Agent) Close() error { return a.exec.Close() }
+
+// Run keeps the tunnel up until ctx is done.
+func (a *Agent) Run(ctx context.Context) error {
+	c := &tunnel.Client{
+		ServerURL: a.cfg.ServerURL,
+		SiteID:    a.cfg.SiteID,
+		Secret:    a.cfg.Secret,
+		Handler:   a.Handler(),
+		Logger:    a.log,
+
+		MinBackoff: a.cfg.ReconnectMin,
+		MaxBackoff: a.cfg.ReconnectMax,
+	}
+	return c.Run(ctx)
+}
+
+// Handler is the agent's API, served to the server over the tunnel.
+func (a *Agent) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+wire.PathInfo, a.serveInfo)
+	mux.HandleFunc("POST "+wire.PathQuery, a.serveQuery)
+	return mux
+}
+
+func (a *Agent) serveInfo(w http.ResponseWriter, r *http.Request) {
+	version, catalogues, err := a.exec.Info(r.Context())
+	if err != nil {
+		// The agent is up even when the database is not; the server learns
+		// that from the empty engine version and from query errors.
+		a.log.Warn("database info", "err", err)
+	}
+	writeJSON(w, http.StatusOK, wire.Info{
+		Protocol:                  wire.Version,
+		Version:                   Version,
+		Engine:                    a.cfg.Database.Engine,
+		EngineVersion:             version,
+		Catalogues:                catalogues,
+		AllowWrites:               a.cfg.Database.AllowWrites,
+		Concurrency:               a.cfg.Concurrency,
+		PMSType:                   a.cfg.PMSType,
+		PracticeName:              a.cfg.PracticeName,
+		PracticeManagementSiteID:  a.cfg.PracticeManagementSiteID,
+		PracticeManagementVersion: a.cfg.PracticeManagementVersion,
+		Clock:                     time.Now(),
+	})
+}
+
+func (a *Agent) serveQuery(w http.ResponseWriter, r *http.Request) {
+	var req wire.QueryRequest
+	if err := json.NewDecoder(io.LimitReader(r.Body, maxRequestBytes)).Decode(&req); err != nil {
+		writeError(w, wire.Errorf(wire.KindInvalid, "malformed query request: %v", err))
+		return
+	}
+	if req.Priority == "" {
+		req.Priority = wire.PriorityInteractive
+	}
+	queued := time.Now()
+	release, err := a.sched.Acquire(r.Context(), req.Priority, time.Duration(req.MaxTimeInQueueMS)*time.Millisecond)
+	if err != nil {
+		if errors.Is(err, guard.ErrExpired) {
+			werr := wire.Errorf(wire.KindExpiredInQueue, "no execution slot became free within %d ms", req.MaxTimeInQueueMS)
+			werr.QueuedMS = time.Since(queued).Milliseconds()
+			writeError(w, werr)
+		}
+		return // otherwise the server went away
+	}
+	defer release()
+
+	sink := &frameSink{rw: w, queued: time.Since(queued), startedAt: time.Now()}
+	trailer, err := a.exec.Run(r.Context(), req, sink)
+	if err != nil {
+		werr := asWireError(err)
+		if werr.Kind != wire.KindCanceled {
+			a.log.Info("query failed", "id", req.ID, "kind", werr.Kind, "err", werr.Message)
+		}
+		if !sink.started {
+			werr.QueuedMS = sink.queued.Milliseconds()
+			writeError(w, werr)
+			return
+		}
+		trailer.Error = werr
+	}
+	sink.frame(wire.FrameTrailer, trailer)
+	sink.flush()
+}
+
+// frameSink writes a result as frames (see package wire) as the executor
+// reads it.
+type frameSink struct {
+	rw        http.ResponseWriter
+	bw        *bufio.Writer
+	queued    time.Duration
+	startedAt time.Time
+	started   bool
+	err       error
+}
+
+func (s *frameSink) Header(h wire.Header) error {
+	h.QueuedMS = s.queued.Milliseconds()
+	h.StartedAt = s.startedAt
+	s.rw.Header().Set("Content-Type", "application/x-fhirlink-frames")
+	s.rw.WriteHeader(http.StatusOK)
+	s.bw = bufio.NewWriterSize(s.rw, 32<<10)
+	s.started = true
+	s.frame(wire.FrameHeader, h)
+	s.flush() // the server learns at once that execution started
+	return s.err
+}
+
+func (s *frameSink) Row(row []byte) error {
+	s.bw.WriteByte(wire.FrameRow)
+	s.bw.Write(row)
+	_, s.err = s.bw.Write([]byte{'\n'})
+	return s.err
+}
+
+func (s *frameSink) frame(kind byte, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		s.err = err
+		return
+	}
+	s.bw.WriteByte(kind)
+	s.bw.Write(b)
+	s.bw.WriteByte('\n')
+}
+
+func (s *frameSink) flush() {
+	if err := s.bw.Flush(); err == nil {
+		http.NewResponseController(s.rw).Flush()
+	}
+}
+
+func asWireError(err error) *wire.Error {
+	if werr, ok := errors.AsType[*wire.Error](err); ok {
+		return werr
+	}
+	return wire.Errorf(wire.KindInternal, "the agent failed unexpectedly; see its log")
+}
+
+// statusOf is the HTTP status an agent answers for an error kind; the server
+// reads the kind, the status is for people reading logs and traces.
+var statusOf = map[wire.ErrorKind]int{
+	wire.KindInvalid:        http.StatusBadRequest,
+	wire.KindForbidden:      http.StatusForbidden,
+	wire.KindExpiredInQueue: http.StatusServiceUnavailable,
+	wire.KindDatabase:       http.StatusUnprocessableEntity,
+	wire.KindTimeout:        http.StatusGatewayTimeout,
+	wire.KindTooLarge:       http.StatusRequestEntityTooLarge,
+	wire.KindUnavailable:    http.StatusServiceUnavailable,
+	wire.KindCanceled:       499, // the caller closed the request
+}
+
+func writeError(w http.ResponseWriter, e *wire.Error) {
+	status, ok := statusOf[e.Kind]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	writeJSON(w, status, e)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,46 @@
+package executor
+
+import (
+	"database/sql"
+
+	"fhirlink/agent/wire"
+)
+
+// engine is what differs between database engines. Each engine lives in one
+// file (engine_<name>.go) and is listed in [engines]; adding Firebird is one
+// more such file and one more line there.
+type engine interface {
+	// name is the engine's name in Config.Engine and wire.Error.Engine.
+	name() string
+	// open returns the handle that reader and scalar queries use and, when
+	// writes is set, the handle for nonQuery and stored procedures (which may
+	// be the same one). It should not connect yet: Open pings afterwards.
+	open(dsn string, writes bool) (read, write *sql.DB, err error)
+	// readTx is the transaction reader and scalar queries run in, always
+	// rolled back; read-only where the engine has such transactions.
+	readTx() *sql.TxOptions
+	// bind turns validated parameters into the text and arguments the
+	// driver needs; values are always bound, never spliced into the text.
+	bind(text string, params []param) (string, []any, error)
+	// codec maps a column's ColumnType.DatabaseTypeName to its encoding.
+	codec(dbType string) codec
+	// versionSQL returns one row with one column: the server's version.
+	versionSQL() string
+	// dbError converts an error of the engine's driver that the database
+	// reported (with its code) to a wire.Error; nil when it is not one.
+	dbError(err error) *wire.Error
+	// procedure checks that text can be run as a stored procedure, and
+	// reports engines without support with KindInvalid.
+	procedure(text string) *wire.Error
+}
+
+// engines are the supported values of Config.Engine.
+var engines = map[string]engine{
+	"postgres":  postgresEngine{},
+	"sqlserver": sqlserverEngine{},
+	"sqlite":    sqliteEngine{},
+}
+
+// procedureEngines names the engines that run CommandStoredProcedure, for
+// the error that other engines return.
+const procedureEngines = "sqlserver"

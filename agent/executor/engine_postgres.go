@@ -1,0 +1,158 @@
+package executor
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"fhirlink/agent/wire"
+)
+
+// postgresEngine runs queries through pgx's database/sql driver.
+type postgresEngine struct{}
+
+func (postgresEngine) name() string { return "postgres" }
+
+// pgCancelDeadline is how long pgx waits for the server to end a cancelled
+// statement before it gives up on the connection.
+const pgCancelDeadline = 2 * time.Second
+
+func (postgresEngine) open(dsn string, writes bool) (*sql.DB, *sql.DB, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		// pgx's message quotes the DSN with the password redacted only on a
+		// best-effort basis; say nothing that could carry it.
+		return nil, nil, errors.New("the DSN cannot be parsed as a PostgreSQL URL or key=value string")
+	}
+	// By default pgx only closes the socket when a context ends, and the
+	// server keeps running the statement (pg_sleep, a huge sort) until it
+	// next writes. A CancelRequest stops it in the server at once.
+	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, CancelRequestDelay: 0, DeadlineDelay: pgCancelDeadline}
+	}
+	db := stdlib.OpenDB(*cfg)
+	if !writes {
+		return db, nil, nil
+	}
+	// Reads and writes share the handle: PostgreSQL marks each transaction
+	// read-only or not, so one pool serves both.
+	return db, db, nil
+}
+
+func (postgresEngine) readTx() *sql.TxOptions { return &sql.TxOptions{ReadOnly: true} }
+
+func (postgresEngine) versionSQL() string { return "SHOW server_version" }
+
+func (postgresEngine) procedure(string) *wire.Error {
+	return wire.Errorf(wire.KindInvalid, "storedProcedure commands are supported on %s only; on postgres use CALL or SELECT in a text command", procedureEngines)
+}
+
+// bind rewrites the @name placeholders integrators write for SQL Server to
+// PostgreSQL's $n, with pgx's own lexer (it skips literals, quoted names and
+// comments). The rewrite happens here rather than by passing pgx.NamedArgs
+// through database/sql, which works too, so that a placeholder without a
+// parameter is an error instead of a silent NULL.
+func (postgresEngine) bind(text string, params []param) (string, []any, error) {
+	if len(params) == 0 {
+		return text, nil, nil
+	}
+	index := make(pgx.NamedArgs, len(params))
+	for i, p := range params {
+		index[p.name] = i
+	}
+	rewritten, ordinals, err := index.RewriteQuery(context.Background(), nil, text, nil)
+	if err != nil {
+		return "", nil, err
+	}
+	args := make([]any, len(ordinals))
+	for n, o := range ordinals {
+		i, ok := o.(int)
+		if !ok {
+			return "", nil, fmt.Errorf("the command text uses a parameter ($%d after rewriting) that is not among the request's parameters; names are case-sensitive on postgres", n+1)
+		}
+		args[n] = pgValue(params[i])
+	}
+	return rewritten, args, nil
+}
+
+// pgValue sends every value as text, so that the server parses it for the
+// type the statement needs: an int column, or text where nothing gives a
+// type (SELECT @n), which a binary int8 could not be sent as. Dates are then
+// read without a client time zone, and decimals stay exact. Binary goes in
+// bytea's hex text form.
+func pgValue(p param) any {
+	switch v := p.value.(type) {
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case bool:
+		return strconv.FormatBool(v)
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, p.typ.bits)
+	case []byte:
+		return `\x` + hex.EncodeToString(v)
+	}
+	return textValue(p)
+}
+
+// pgCodecs maps pgx's type names (upper-cased pg_type names).
+var pgCodecs = map[string]codec{
+	"INT2": codecInteger, "INT4": codecInteger, "INT8": codecInteger, "OID": codecInteger, "XID": codecInteger, "CID": codecInteger,
+	"NUMERIC": codecDecimal,
+	"FLOAT4":  codecFloat32, "FLOAT8": codecFloat,
+	"BOOL":        codecBoolean,
+	"DATE":        codecDate,
+	"TIMESTAMP":   codecDateTime,
+	"TIMESTAMPTZ": codecDateTimeOffset,
+	"TIME":        codecTime,
+	"BYTEA":       codecBinary,
+	"UUID":        codecUUID,
+	"JSON":        codecJSON, "JSONB": codecJSON,
+	// Everything else (text, varchar, bpchar, name, money, interval, arrays,
+	// timetz, xml) arrives as the server's text form.
+}
+
+func (postgresEngine) codec(dbType string) codec {
+	if c, ok := pgCodecs[dbType]; ok {
+		return c
+	}
+	return codecString
+}
+
+// dbError maps errors the server sent (SQLSTATE and message) and failures
+// to connect.
+func (e postgresEngine) dbError(err error) *wire.Error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		msg := pe.Message
+		if pe.Detail != "" {
+			msg += " (" + pe.Detail + ")"
+		}
+		if pe.Hint != "" {
+			msg += " Hint: " + pe.Hint
+		}
+		kind := wire.KindDatabase
+		switch {
+		case strings.HasPrefix(pe.Code, "08"), // connection exception
+			strings.HasPrefix(pe.Code, "28"),                           // invalid authorization
+			pe.Code == "3D000",                                         // database does not exist
+			pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03": // shutting down, cannot connect now
+			kind = wire.KindUnavailable
+		}
+		return dbErr(e, kind, pe.Code, msg)
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return dbErr(e, wire.KindUnavailable, "", "the database cannot be reached: "+oneLine(ce.Error()))
+	}
+	return nil
+}

@@ -1,0 +1,267 @@
+package executor
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"fhirlink/agent/wire"
+)
+
+// Every type family comes back as the JSON wire.Type documents, exactly.
+func TestPostgresTypesRoundTrip(t *testing.T) {
+	e, c := newPostgres(t, false)
+	pgExec(t, c, `CREATE TABLE t (
+		i2 smallint, i4 int, i8 bigint, n numeric(38,10), m numeric(10,2), f4 real, f8 double precision, b boolean,
+		s text, vc varchar(10), c char(5), d date, ts timestamp, tstz timestamptz, tm time,
+		by bytea, u uuid, j json, jb jsonb, iv interval, arr int[])`,
+		`INSERT INTO t VALUES (-32768, 2147483647, 9223372036854775807, 1234567890123456789012345678.0123456789, 12.5,
+		0.1, 0.1, true, E'O''Brien "q" \\ line\n\ttab \u00e9\u2028', 'abc', 'ab', '2024-05-31', '2024-05-31 09:30:00.123456',
+		'2024-05-31 09:30:00.5+10', '09:30:00.25', '\x00ff10', '6F9619FF-8B86-D011-B42D-00C04FC964FF',
+		E'{"a": [1, 2],\n "b": "x y"}', '{"b": 1, "a": [true, null]}', '1 day 02:00:00', '{1,2}')`,
+		`INSERT INTO t (i8) VALUES (-9223372036854775808)`)
+	rec, tr := mustRun(t, e, wire.QueryRequest{Text: "SELECT * FROM t ORDER BY i8 DESC"})
+
+	tstz := time.Date(2024, 5, 30, 23, 30, 0, 5e8, time.UTC).In(time.Local).Format(layoutDateTimeOffset)
+	want := []string{
+		`{"i2":-32768,"i4":2147483647,"i8":9223372036854775807,"n":"1234567890123456789012345678.0123456789","m":"12.50",` +
+			`"f4":0.1,"f8":0.1,"b":true,"s":"O'Brien \"q\" \\ line\n\ttab é\u2028","vc":"abc","c":"ab   ","d":"2024-05-31",` +
+			`"ts":"2024-05-31T09:30:00.123456","tstz":"` + tstz + `","tm":"09:30:00.25","by":"AP8Q",` +
+			`"u":"6f9619ff-8b86-d011-b42d-00c04fc964ff","j":{"a":[1,2],"b":"x y"},"jb":{"a":[true,null],"b":1},` +
+			`"iv":"1 day 02:00:00","arr":"{1,2}"}`,
+		`{"i2":null,"i4":null,"i8":-9223372036854775808,"n":null,"m":null,"f4":null,"f8":null,"b":null,"s":null,"vc":null,` +
+			`"c":null,"d":null,"ts":null,"tstz":null,"tm":null,"by":null,"u":null,"j":null,"jb":null,"iv":null,"arr":null}`,
+	}
+	if strings.Join(rec.rows, "\n") != strings.Join(want, "\n") {
+		t.Errorf("rows\n got %s\nwant %s", strings.Join(rec.rows, "\n     "), strings.Join(want, "\n     "))
+	}
+	types := map[string]wire.Type{
+		"i2": wire.TypeInteger, "i8": wire.TypeInteger, "n": wire.TypeDecimal, "f4": wire.TypeFloat, "b": wire.TypeBoolean,
+		"s": wire.TypeString, "d": wire.TypeDate, "ts": wire.TypeDateTime, "tstz": wire.TypeDateTimeOffset,
+		"tm": wire.TypeTime, "by": wire.TypeBinary, "u": wire.TypeUUID, "j": wire.TypeJSON, "jb": wire.TypeJSON, "iv": wire.TypeString,
+	}
+	for _, col := range rec.header.Columns {
+		if want, ok := types[col.Name]; ok && col.Type != want {
+			t.Errorf("column %s (%s): type %s, want %s", col.Name, col.DBType, col.Type, want)
+		}
+	}
+	if rec.header.Columns[0].DBType != "INT2" || rec.header.StartedAt.IsZero() {
+		t.Errorf("header %+v", rec.header)
+	}
+	var bytes int64
+	for _, r := range rec.rows {
+		bytes += int64(len(r))
+	}
+	if tr.Rows != 2 || tr.Bytes != bytes || tr.Error != nil {
+		t.Errorf("trailer %+v, want 2 rows of %d bytes", tr, bytes)
+	}
+}
+
+func TestPostgresColumnNames(t *testing.T) {
+	e, _ := newPostgres(t, false)
+	rec, _ := mustRun(t, e, wire.QueryRequest{Text: `SELECT 1 AS a, 2 AS a, 3 AS a_2, 4 AS a`})
+	if want := `{"a":1,"a_2":2,"a_2_2":3,"a_3":4}`; rec.rows[0] != want {
+		t.Errorf("got %s, want %s", rec.rows[0], want)
+	}
+}
+
+// The deadline cancels the statement in the server, not only in Go.
+func TestPostgresDeadlineCancelsInDatabase(t *testing.T) {
+	e, c := newPostgres(t, false)
+	start := time.Now()
+	_, _, we := run(t, e, wire.QueryRequest{Text: "SELECT pg_sleep(30)", TimeoutMS: 500})
+	wantKind(t, we, wire.KindTimeout, "exceeded its 0.5 s execution limit")
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("returned after %v", d)
+	}
+	waitGone(t, c, "pg_sleep(30)")
+	// The pool's connection is still good.
+	rec, _ := mustRun(t, e, wire.QueryRequest{Text: "SELECT 1 AS one"})
+	if rec.rows[0] != `{"one":1}` {
+		t.Errorf("after timeout: %v", rec.rows)
+	}
+}
+
+// A caller that goes away cancels the statement in the server too.
+func TestPostgresCallerCancel(t *testing.T) {
+	e, c := newPostgres(t, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	_, _, we := runCtx(ctx, t, e, wire.QueryRequest{Text: "SELECT pg_sleep(31)"}, &recorder{})
+	wantKind(t, we, wire.KindCanceled, "caller went away")
+	waitGone(t, c, "pg_sleep(31)")
+}
+
+// The result cap stops reading and cancels the statement as soon as it is
+// passed, without reading the rest.
+func TestPostgresMaxBytesStopsEarly(t *testing.T) {
+	e, c := newPostgres(t, false)
+	start := time.Now()
+	rec, tr, we := run(t, e, wire.QueryRequest{
+		// generate_series in the select list streams; in FROM it would be
+		// materialised before the first row.
+		Text:     "SELECT g, repeat('x', 100) AS pad FROM (SELECT generate_series(1, 50000000) AS g) s",
+		MaxBytes: 10000,
+	})
+	wantKind(t, we, wire.KindTooLarge, "limit of 10000 bytes")
+	if tr.Error != we || tr.Rows != int64(len(rec.rows)) || tr.Rows == 0 || tr.Bytes > 10000 || tr.Bytes < 9000 {
+		t.Errorf("trailer %+v after %d rows", tr, len(rec.rows))
+	}
+	// Reading the rest of 50 million rows would take minutes.
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("returned after %v", d)
+	}
+	waitGone(t, c, "generate_series(1, 50000000)")
+}
+
+// Reader and scalar queries cannot write, even when the site allows writes.
+func TestPostgresReaderCannotWrite(t *testing.T) {
+	e, c := newPostgres(t, true)
+	pgExec(t, c, "CREATE TABLE t (v int)", "INSERT INTO t VALUES (1)")
+	for _, mode := range []wire.Mode{wire.ModeReader, wire.ModeScalar} {
+		for _, text := range []string{"INSERT INTO t VALUES (2)", "UPDATE t SET v = 9 RETURNING v", "DELETE FROM t"} {
+			_, _, we := run(t, e, wire.QueryRequest{Text: text, Mode: mode})
+			wantKind(t, we, wire.KindDatabase, "read-only transaction")
+			if we.Code != "25006" || we.Engine != "postgres" {
+				t.Errorf("%s %s: %+v", mode, text, we)
+			}
+		}
+	}
+	var n, v int
+	if err := c.QueryRow(context.Background(), "SELECT count(*), max(v) FROM t").Scan(&n, &v); err != nil || n != 1 || v != 1 {
+		t.Errorf("table changed: %d rows, max %d, %v", n, v, err)
+	}
+}
+
+func TestPostgresNonQuery(t *testing.T) {
+	ro, c := newPostgres(t, false)
+	pgExec(t, c, "CREATE TABLE t (v int)", "INSERT INTO t SELECT generate_series(1, 5)")
+	_, _, we := run(t, ro, wire.QueryRequest{Text: "UPDATE t SET v = v + 1", Mode: wire.ModeNonQuery})
+	wantKind(t, we, wire.KindForbidden, "not enabled write access")
+
+	rw := openExecutor(t, Config{Engine: "postgres", AllowWrites: true,
+		Catalogues: []Catalogue{{Name: "main", DSN: c.Config().ConnString()}}})
+	rec, tr := mustRun(t, rw, wire.QueryRequest{Text: "UPDATE t SET v = v + 10 WHERE v > @min", Mode: wire.ModeNonQuery,
+		Params: []wire.Param{{Name: "@min", Type: "Int", Value: str("2")}}})
+	if tr.RowsAffected == nil || *tr.RowsAffected != 3 || len(rec.header.Columns) != 0 || rec.header.Columns == nil {
+		t.Errorf("trailer %+v header %+v", tr, rec.header)
+	}
+	var sum int
+	if err := c.QueryRow(context.Background(), "SELECT sum(v) FROM t").Scan(&sum); err != nil || sum != 45 {
+		t.Errorf("sum %d, %v; want 45", sum, err)
+	}
+	_, _, we = run(t, rw, wire.QueryRequest{Text: "get_patients", Type: wire.CommandStoredProcedure})
+	wantKind(t, we, wire.KindInvalid, "supported on sqlserver only")
+}
+
+func TestPostgresScalar(t *testing.T) {
+	e, _ := newPostgres(t, false)
+	rec, tr := mustRun(t, e, wire.QueryRequest{Text: "SELECT g AS first, g * 2 AS second FROM generate_series(7, 100000) g", Mode: wire.ModeScalar})
+	if len(rec.header.Columns) != 1 || len(rec.rows) != 1 || rec.rows[0] != `{"first":7}` || tr.Rows != 1 {
+		t.Errorf("header %+v rows %v trailer %+v", rec.header, rec.rows, tr)
+	}
+	rec, tr = mustRun(t, e, wire.QueryRequest{Text: "SELECT 1 AS x WHERE false", Mode: wire.ModeScalar})
+	if len(rec.header.Columns) != 1 || len(rec.rows) != 0 || tr.Rows != 0 {
+		t.Errorf("empty scalar: header %+v rows %v", rec.header, rec.rows)
+	}
+}
+
+func TestPostgresErrors(t *testing.T) {
+	e, _ := newPostgres(t, false)
+	_, _, we := run(t, e, wire.QueryRequest{Text: "SELECT * FROM no_such_table"})
+	wantKind(t, we, wire.KindDatabase, `relation "no_such_table" does not exist`)
+	if we.Code != "42P01" || we.Engine != "postgres" {
+		t.Errorf("%+v", we)
+	}
+	// An error after rows were sent arrives in the trailer too.
+	rec, tr, we := run(t, e, wire.QueryRequest{Text: "SELECT 10 / (3 - g) AS x FROM generate_series(1, 5) g"})
+	wantKind(t, we, wire.KindDatabase, "division by zero")
+	if tr.Error != we || rec.headers != 1 || len(rec.rows) != 2 || tr.Rows != 2 {
+		t.Errorf("trailer %+v rows %v", tr, rec.rows)
+	}
+	// A sink that fails stops the query.
+	rec, tr, we = runCtx(context.Background(), t, e, wire.QueryRequest{Text: "SELECT generate_series(1, 10) AS g"}, &recorder{failAt: 3})
+	wantKind(t, we, wire.KindCanceled, "stream closed")
+	if len(rec.rows) != 2 || tr.Rows != 2 {
+		t.Errorf("rows %v trailer %+v", rec.rows, tr)
+	}
+	_, _, we = run(t, e, wire.QueryRequest{Text: "SELECT 1", Catalogue: "Other"})
+	wantKind(t, we, wire.KindInvalid, `unknown catalogue "Other"; this site has main`)
+	_, _, we = run(t, e, wire.QueryRequest{Text: "SELECT 1", Mode: "bulk"})
+	wantKind(t, we, wire.KindInvalid, "unknown mode")
+}
+
+func TestPostgresCataloguesAndInfo(t *testing.T) {
+	_, a := newPostgres(t, false)
+	_, b := newPostgres(t, false)
+	pgExec(t, a, "CREATE TABLE which (name text)", "INSERT INTO which VALUES ('patients')")
+	pgExec(t, b, "CREATE TABLE which (name text)", "INSERT INTO which VALUES ('billing')")
+	e := openExecutor(t, Config{Engine: "postgres", Catalogues: []Catalogue{
+		{Name: "Patients", DSN: a.Config().ConnString()},
+		{Name: "Billing", DSN: b.Config().ConnString(), IsDefault: true},
+	}})
+	for cat, want := range map[string]string{"": "billing", "patients": "patients", "Billing": "billing"} {
+		rec, _ := mustRun(t, e, wire.QueryRequest{Text: "SELECT name FROM which", Catalogue: cat})
+		if rec.rows[0] != `{"name":"`+want+`"}` {
+			t.Errorf("catalogue %q: %v", cat, rec.rows)
+		}
+	}
+	version, cats, err := e.Info(context.Background())
+	if err != nil || !strings.HasPrefix(version, "1") || len(cats) != 2 || cats[0].IsDefault || !cats[1].IsDefault {
+		t.Errorf("Info: %q %+v %v", version, cats, err)
+	}
+}
+
+func TestOpenFailsClearly(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cases := []struct {
+		cfg  Config
+		kind wire.ErrorKind
+		msg  string
+	}{
+		{Config{Engine: "postgres", Catalogues: []Catalogue{{Name: "main", DSN: "postgres://postgres@127.0.0.1:1/x?sslmode=disable&connect_timeout=5"}}},
+			wire.KindUnavailable, `catalogue "main": the database cannot be reached`},
+		{Config{Engine: "sqlserver", Catalogues: []Catalogue{{Name: "BPS", DSN: "sqlserver://u:secret@127.0.0.1:1?database=BPSPatients&encrypt=disable&dial+timeout=5"}}},
+			wire.KindUnavailable, `catalogue "BPS": the database cannot be reached`},
+		{Config{Engine: "sqlite", Catalogues: []Catalogue{{Name: "demo", DSN: "/nonexistent/demo.db"}}},
+			wire.KindUnavailable, `catalogue "demo"`},
+		{Config{Engine: "oracle", Catalogues: []Catalogue{{Name: "x", DSN: "x"}}}, wire.KindInvalid, "unknown database engine"},
+		{Config{Engine: "sqlite"}, wire.KindInvalid, "no catalogue"},
+		{Config{Engine: "sqlite", Catalogues: []Catalogue{{Name: "a", DSN: "x", IsDefault: true}, {Name: "b", DSN: "y", IsDefault: true}}},
+			wire.KindInvalid, "2 catalogues are marked default"},
+	}
+	for _, c := range cases {
+		_, err := Open(ctx, c.cfg)
+		we, _ := err.(*wire.Error)
+		wantKind(t, we, c.kind, c.msg)
+		if strings.Contains(we.Message, "secret") {
+			t.Errorf("message leaks the password: %s", we.Message)
+		}
+	}
+}
+
+// waitGone polls pg_stat_activity from another connection until no active
+// statement contains text, for at most 5 s.
+func waitGone(t *testing.T, c *pgx.Conn, text string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var n int
+		err := c.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+			WHERE state = 'active' AND pid <> pg_backend_pid() AND strpos(query, $1) > 0`, text).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%q still running in the database 5 s after Run returned", text)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -1,0 +1,305 @@
+package executor
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"fhirlink/agent/wire"
+)
+
+// Sink receives a result as it is read. Header is called once, when the
+// database has answered and the columns are known (nonQuery: no columns); Row
+// once per row with the row's JSON object, a slice that is only valid during
+// the call. An error from either stops the query, which is then cancelled in
+// the database.
+type Sink interface {
+	Header(h wire.Header) error
+	Row(row []byte) error
+}
+
+// cleanupGrace bounds the work after a statement has ended or been
+// cancelled: waiting for the database to confirm the cancel and rolling the
+// transaction back. A connection that needs longer is discarded.
+const cleanupGrace = 5 * time.Second
+
+// Causes of cancelling a statement from inside Run.
+var (
+	errTooLarge  = errors.New("result too large")
+	errSinkFail  = errors.New("sink failed")
+	errScalarEnd = errors.New("scalar has its value")
+)
+
+// Run executes req on the database, streaming to sink.
+//
+// It honours req.TimeoutMS (a deadline that cancels the statement in the
+// database; 0 sets none, the scheduler always sets one), req.MaxBytes (a cap
+// on the summed size of the rows' JSON, checked before each row is sent: once
+// passed, reading stops and the statement is cancelled), req.Mode, req.Type
+// and req.Params. Cancelling ctx cancels the statement in the database too.
+//
+// On success it returns the trailer. On failure the error is a *wire.Error
+// and, if the header was already sent, the trailer so far, carrying the same
+// error. Only the first result set of a batch is read.
+func (e *Executor) Run(ctx context.Context, req wire.QueryRequest, sink Sink) (wire.Trailer, error) {
+	q := &query{eng: e.eng, req: req, sink: sink, ctx: ctx, started: time.Now()}
+	cat, text, args, werr := e.prepare(&q.req)
+	if werr != nil {
+		return wire.Trailer{}, werr
+	}
+	stmtCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	q.stmtCtx, q.cancel = stmtCtx, cancel
+	if req.TimeoutMS > 0 {
+		var stop context.CancelFunc
+		q.stmtCtx, stop = context.WithTimeout(stmtCtx, time.Duration(req.TimeoutMS)*time.Millisecond)
+		defer stop()
+	}
+	switch {
+	case q.req.Mode == wire.ModeNonQuery:
+		return q.exec(cat.write, text, args)
+	case q.req.Type == wire.CommandStoredProcedure:
+		// Procedures manage their own transactions (one that rolls back
+		// inside ours would fail), so they run as the database's client
+		// library would run them; AllowWrites was required to get here.
+		return q.read(cat.write, nil, text, args)
+	default:
+		return q.read(cat.read, e.eng.readTx(), text, args)
+	}
+}
+
+// prepare checks everything that can be checked before the database is
+// touched, normalising req's defaults, and binds the parameters.
+func (e *Executor) prepare(req *wire.QueryRequest) (*catalogue, string, []any, *wire.Error) {
+	if req.Mode == "" {
+		req.Mode = wire.ModeReader
+	}
+	if req.Type == "" {
+		req.Type = wire.CommandText
+	}
+	switch req.Mode {
+	case wire.ModeReader, wire.ModeScalar, wire.ModeNonQuery:
+	default:
+		return nil, "", nil, wire.Errorf(wire.KindInvalid, "unknown mode %q (reader, scalar, nonQuery)", req.Mode)
+	}
+	switch req.Type {
+	case wire.CommandText, wire.CommandStoredProcedure:
+	default:
+		return nil, "", nil, wire.Errorf(wire.KindInvalid, "unknown command type %q (text, storedProcedure)", req.Type)
+	}
+	if strings.TrimSpace(req.Text) == "" {
+		return nil, "", nil, wire.Errorf(wire.KindInvalid, "the command text is empty")
+	}
+	cat, werr := e.catalogue(req.Catalogue)
+	if werr != nil {
+		return nil, "", nil, werr
+	}
+	if (req.Mode.Writes() || req.Type == wire.CommandStoredProcedure) && !e.allowWrites {
+		return nil, "", nil, wire.Errorf(wire.KindForbidden,
+			"this practice has not enabled write access: %s commands and stored procedures are refused", wire.ModeNonQuery)
+	}
+	if req.Type == wire.CommandStoredProcedure {
+		if werr := e.eng.procedure(req.Text); werr != nil {
+			return nil, "", nil, werr
+		}
+	}
+	params, werr := parseParams(req.Params)
+	if werr != nil {
+		return nil, "", nil, werr
+	}
+	text, args, err := e.eng.bind(req.Text, params)
+	if err != nil {
+		return nil, "", nil, wire.Errorf(wire.KindInvalid, "%v", err)
+	}
+	return cat, text, args, nil
+}
+
+// query is the state of one Run.
+type query struct {
+	eng     engine
+	req     wire.QueryRequest
+	sink    Sink
+	ctx     context.Context // the caller's
+	stmtCtx context.Context // the statement's: the caller's, the deadline, and cancel
+	cancel  context.CancelCauseFunc
+	started time.Time // when Run was called
+	execAt  time.Time // when the statement was handed to the database
+	header  bool      // whether the header was sent
+	tr      wire.Trailer
+}
+
+// exec runs a nonQuery without a transaction of ours, as the database's
+// client library would: the statement commits on its own, and a batch that
+// manages its own transactions keeps working.
+func (q *query) exec(db *sql.DB, text string, args []any) (wire.Trailer, error) {
+	q.execAt = time.Now()
+	res, err := db.ExecContext(q.stmtCtx, text, args...)
+	if err != nil {
+		return q.fail(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return q.fail(err)
+	}
+	if err := q.sendHeader([]wire.Column{}); err != nil {
+		return q.fail(err)
+	}
+	q.tr.RowsAffected = &n
+	return q.done()
+}
+
+// read runs a reader, scalar or stored procedure and streams its rows. With
+// txOpts it runs in a transaction that is rolled back whatever happens.
+func (q *query) read(db *sql.DB, txOpts *sql.TxOptions, text string, args []any) (wire.Trailer, error) {
+	var src interface {
+		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+	} = db
+	if txOpts != nil {
+		// The transaction must outlive a cancelled statement so that it can
+		// be rolled back on the same connection, but not by much: it ends
+		// cleanupGrace after the statement's context, and database/sql then
+		// rolls back and discards the connection itself.
+		txCtx, txCancel := context.WithCancel(context.WithoutCancel(q.ctx))
+		defer txCancel()
+		stop := context.AfterFunc(q.stmtCtx, func() { time.AfterFunc(cleanupGrace, txCancel) })
+		defer stop()
+		q.execAt = time.Now()
+		tx, err := db.BeginTx(txCtx, txOpts)
+		if err != nil {
+			return q.fail(err)
+		}
+		defer func() { _ = tx.Rollback() }()
+		src = tx
+	}
+	if q.execAt.IsZero() {
+		q.execAt = time.Now()
+	}
+	rows, err := src.QueryContext(q.stmtCtx, text, args...)
+	if err != nil {
+		return q.fail(err)
+	}
+	// Closing after a cancel makes the driver wait for the database to end
+	// the statement, so the rollback that follows finds the connection idle.
+	defer rows.Close()
+	return q.stream(rows)
+}
+
+// stream sends the header and the rows. The first row is read before the
+// header so that columns without a declared type get the type of its values.
+func (q *query) stream(rows *sql.Rows) (wire.Trailer, error) {
+	keep := -1
+	if q.req.Mode == wire.ModeScalar {
+		keep = 1
+	}
+	enc, err := newRowEncoder(q.eng, rows, keep)
+	if err != nil {
+		return q.fail(err)
+	}
+	more := rows.Next()
+	if more {
+		if err := enc.scan(rows); err != nil {
+			return q.fail(err)
+		}
+	} else if err := rows.Err(); err != nil {
+		return q.fail(err)
+	}
+	enc.settleDynamic(more)
+	if err := q.sendHeader(enc.columns); err != nil {
+		return q.fail(err)
+	}
+	for more {
+		row := enc.encode()
+		if max := q.req.MaxBytes; max > 0 && q.tr.Bytes+int64(len(row)) > max {
+			q.cancel(errTooLarge)
+			return q.failWith(wire.Errorf(wire.KindTooLarge,
+				"the result passed its limit of %d bytes after %d rows; the query was cancelled", max, q.tr.Rows))
+		}
+		if err := q.sink.Row(row); err != nil {
+			q.cancel(errSinkFail)
+			return q.failWith(q.sinkError(err))
+		}
+		q.tr.Rows++
+		q.tr.Bytes += int64(len(row))
+		more = rows.Next()
+		if more && q.req.Mode == wire.ModeScalar {
+			// The value is sent; stop the database producing rows nobody reads.
+			q.cancel(errScalarEnd)
+			return q.done()
+		}
+		if more {
+			if err := enc.scan(rows); err != nil {
+				return q.fail(err)
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return q.fail(err)
+	}
+	return q.done()
+}
+
+func (q *query) sendHeader(cols []wire.Column) error {
+	if err := q.sink.Header(wire.Header{Columns: cols, StartedAt: q.started}); err != nil {
+		q.cancel(errSinkFail)
+		return q.sinkError(err)
+	}
+	q.header = true
+	return nil
+}
+
+func (q *query) sinkError(err error) *wire.Error {
+	if q.ctx.Err() != nil {
+		return q.ctxError()
+	}
+	return wire.Errorf(wire.KindCanceled, "the result could not be delivered: %v", err)
+}
+
+func (q *query) done() (wire.Trailer, error) {
+	q.tr.ExecutionMS = q.elapsed()
+	return q.tr, nil
+}
+
+func (q *query) elapsed() int64 {
+	if q.execAt.IsZero() {
+		return 0
+	}
+	return time.Since(q.execAt).Milliseconds()
+}
+
+// fail reports err from the driver. How the statement's context ended comes
+// first: a cancelled statement fails with whatever the driver says about it.
+func (q *query) fail(err error) (wire.Trailer, error) {
+	var we *wire.Error
+	switch {
+	case errors.As(err, &we):
+	case q.ctx.Err() != nil:
+		we = q.ctxError()
+	case errors.Is(context.Cause(q.stmtCtx), context.DeadlineExceeded):
+		secs := strconv.FormatFloat(float64(q.req.TimeoutMS)/1000, 'f', -1, 64)
+		we = wire.Errorf(wire.KindTimeout, "query exceeded its %s s execution limit and was cancelled", secs)
+	default:
+		we = classify(q.eng, err)
+	}
+	return q.failWith(we)
+}
+
+// ctxError describes the end of the caller's context.
+func (q *query) ctxError() *wire.Error {
+	if errors.Is(q.ctx.Err(), context.DeadlineExceeded) {
+		return wire.Errorf(wire.KindTimeout, "the query's deadline passed and it was cancelled")
+	}
+	return wire.Errorf(wire.KindCanceled, "the caller went away; the query was cancelled")
+}
+
+func (q *query) failWith(we *wire.Error) (wire.Trailer, error) {
+	we.ExecutionMS = q.elapsed()
+	if !q.header {
+		return wire.Trailer{}, we
+	}
+	q.tr.ExecutionMS = we.ExecutionMS
+	q.tr.Error = we
+	return q.tr, we
+}

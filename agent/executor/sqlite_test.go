@@ -1,0 +1,158 @@
+package executor
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"testing"
+	"time"
+
+	"fhirlink/agent/wire"
+)
+
+// sqliteExec opens the file read-write, as the practice software would, and
+// runs the statements.
+func sqliteExec(t testing.TB, path string, sqls ...string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	for _, s := range sqls {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	return db
+}
+
+func TestSQLiteTypesRoundTrip(t *testing.T) {
+	e, _ := newSQLite(t, false,
+		`CREATE TABLE t (i INTEGER, r REAL, n NUMERIC(10,2), d DATE, dt DATETIME, b BOOLEAN, bl BLOB, s TEXT, v VARCHAR(20), x)`,
+		`INSERT INTO t VALUES (9223372036854775807, 0.5, 12.5, '2024-05-31', '2024-05-31 09:30:00.5', 1, x'00ff10', 'O''Brien', 'v', 7)`,
+		`INSERT INTO t VALUES (NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, 'seven')`,
+		`INSERT INTO t (i, n, d) VALUES ('not a number', 'abc', 'someday')`)
+	rec, _ := mustRun(t, e, wire.QueryRequest{Text: "SELECT * FROM t ORDER BY rowid"})
+	want := []string{
+		`{"i":9223372036854775807,"r":0.5,"n":"12.5","d":"2024-05-31","dt":"2024-05-31T09:30:00.5","b":true,"bl":"AP8Q","s":"O'Brien","v":"v","x":7}`,
+		`{"i":null,"r":null,"n":null,"d":null,"dt":null,"b":false,"bl":null,"s":null,"v":null,"x":"seven"}`,
+		// SQLite stores anything anywhere: a value that does not fit its column is written as what it is.
+		`{"i":"not a number","r":null,"n":"abc","d":"someday","dt":null,"b":null,"bl":null,"s":null,"v":null,"x":null}`,
+	}
+	if got := strings.Join(rec.rows, "\n"); got != strings.Join(want, "\n") {
+		t.Errorf("rows\n got %s\nwant %s", got, strings.Join(want, "\n"))
+	}
+	types := []wire.Type{wire.TypeInteger, wire.TypeFloat, wire.TypeDecimal, wire.TypeDate, wire.TypeDateTime,
+		wire.TypeBoolean, wire.TypeBinary, wire.TypeString, wire.TypeString, wire.TypeInteger}
+	for i, col := range rec.header.Columns {
+		if col.Type != types[i] {
+			t.Errorf("column %s (%q): %s, want %s", col.Name, col.DBType, col.Type, types[i])
+		}
+	}
+}
+
+// Expression columns have no declared type: the first row's values decide.
+func TestSQLiteExpressionsAndNames(t *testing.T) {
+	e, _ := newSQLite(t, false)
+	rec, _ := mustRun(t, e, wire.QueryRequest{Text: `SELECT 1+1, 'a'||'b' AS s, 1.5*2 AS f, x'01' AS bl, NULL AS z, 3 AS "", 4 AS s`})
+	if want := `{"1+1":2,"s":"ab","f":3,"bl":"AQ==","z":null,"column6":3,"s_2":4}`; rec.rows[0] != want {
+		t.Errorf("got %s, want %s", rec.rows[0], want)
+	}
+	types := []wire.Type{wire.TypeInteger, wire.TypeString, wire.TypeFloat, wire.TypeBinary, wire.TypeString, wire.TypeInteger, wire.TypeInteger}
+	for i, col := range rec.header.Columns {
+		if col.Type != types[i] {
+			t.Errorf("column %d %s: %s, want %s", i, col.Name, col.Type, types[i])
+		}
+	}
+}
+
+// Reads go through a read-only handle: a reader cannot write even where
+// writes are allowed.
+func TestSQLiteReaderCannotWrite(t *testing.T) {
+	for _, allow := range []bool{false, true} {
+		e, path := newSQLite(t, allow, "CREATE TABLE t (v INTEGER)", "INSERT INTO t VALUES (1)")
+		for _, text := range []string{"INSERT INTO t VALUES (2)", "DELETE FROM t", "DROP TABLE t"} {
+			_, _, we := run(t, e, wire.QueryRequest{Text: text})
+			wantKind(t, we, wire.KindDatabase, "readonly")
+			if we.Engine != "sqlite" || we.Code != "8" {
+				t.Errorf("%s: %+v", text, we)
+			}
+		}
+		var n int
+		if err := sqliteExec(t, path).QueryRow("SELECT count(*) FROM t").Scan(&n); err != nil || n != 1 {
+			t.Errorf("table changed: %d rows, %v", n, err)
+		}
+	}
+}
+
+func TestSQLiteNonQuery(t *testing.T) {
+	ro, _ := newSQLite(t, false, "CREATE TABLE t (v INTEGER)")
+	_, _, we := run(t, ro, wire.QueryRequest{Text: "INSERT INTO t VALUES (1)", Mode: wire.ModeNonQuery})
+	wantKind(t, we, wire.KindForbidden, "not enabled write access")
+
+	rw, path := newSQLite(t, true, "CREATE TABLE t (v INTEGER)", "INSERT INTO t VALUES (1), (2), (3)")
+	_, tr := mustRun(t, rw, wire.QueryRequest{Text: "UPDATE t SET v = v * @k WHERE v >= 2", Mode: wire.ModeNonQuery,
+		Params: []wire.Param{{Name: "k", Type: "Int", Value: str("10")}}})
+	if tr.RowsAffected == nil || *tr.RowsAffected != 2 {
+		t.Errorf("trailer %+v", tr)
+	}
+	var sum int
+	if err := sqliteExec(t, path).QueryRow("SELECT sum(v) FROM t").Scan(&sum); err != nil || sum != 51 {
+		t.Errorf("sum %d, %v", sum, err)
+	}
+}
+
+const sqliteEndless = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+
+func TestSQLiteDeadlineAndCap(t *testing.T) {
+	e, _ := newSQLite(t, false)
+	start := time.Now()
+	_, _, we := run(t, e, wire.QueryRequest{Text: sqliteEndless + "SELECT count(*) FROM c", TimeoutMS: 300})
+	wantKind(t, we, wire.KindTimeout, "0.3 s execution limit")
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("returned after %v", d)
+	}
+	rec, tr, we := run(t, e, wire.QueryRequest{Text: sqliteEndless + "SELECT x FROM c", MaxBytes: 1000})
+	wantKind(t, we, wire.KindTooLarge, "limit of 1000 bytes")
+	if tr.Bytes > 1000 || tr.Rows != int64(len(rec.rows)) || tr.Rows < 50 {
+		t.Errorf("trailer %+v", tr)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	_, _, we = runCtx(ctx, t, e, wire.QueryRequest{Text: sqliteEndless + "SELECT count(*) FROM c"}, &recorder{})
+	wantKind(t, we, wire.KindCanceled, "caller went away")
+	// The connection is still usable.
+	rec, _ = mustRun(t, e, wire.QueryRequest{Text: "SELECT 5 AS five", Mode: wire.ModeScalar})
+	if rec.rows[0] != `{"five":5}` {
+		t.Errorf("after cancel: %v", rec.rows)
+	}
+}
+
+func TestSQLiteErrorsAndInfo(t *testing.T) {
+	e, _ := newSQLite(t, false)
+	_, _, we := run(t, e, wire.QueryRequest{Text: "SELECT * FROM missing"})
+	wantKind(t, we, wire.KindDatabase, "no such table: missing")
+	if we.Engine != "sqlite" || we.Code != "1" {
+		t.Errorf("%+v", we)
+	}
+	version, cats, err := e.Info(context.Background())
+	if err != nil || !strings.HasPrefix(version, "3.") || len(cats) != 1 || !cats[0].IsDefault || cats[0].Name != "main" {
+		t.Errorf("Info: %q %+v %v", version, cats, err)
+	}
+}
+
+func TestSQLiteReadOnlyDSN(t *testing.T) {
+	for in, want := range map[string]string{
+		"/data/demo.db":                            "file:/data/demo.db?mode=ro",
+		"/data/a#c%.db?_pragma=foo(1)":             "file:/data/a%23c%25.db?_pragma=foo%281%29&mode=ro",
+		"file:/data/demo.db?mode=rwc&cache=shared": "file:/data/demo.db?cache=shared&mode=ro",
+	} {
+		if got, err := sqliteReadOnlyDSN(in); err != nil || got != want {
+			t.Errorf("%s: %s %v, want %s", in, got, err, want)
+		}
+	}
+	if _, err := sqliteReadOnlyDSN("file::memory:?mode=memory"); err == nil {
+		t.Errorf("in-memory database accepted")
+	}
+}

@@ -1,0 +1,140 @@
+package executor
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fhirlink/agent/wire"
+	"fhirlink/testdata/tdstest"
+)
+
+// These tests drive go-mssqldb's real wire path against the TDS responder.
+// It has no transactions, so reader and scalar text commands (which run in
+// a rolled-back transaction) are not covered here; stored procedures and
+// nonQuery run without one.
+
+func newTDS(t *testing.T, h tdstest.Handler) *Executor {
+	t.Helper()
+	s := tdstest.Start(t, h)
+	return openExecutor(t, Config{Engine: "sqlserver", AllowWrites: true,
+		Catalogues: []Catalogue{{Name: "BPSPatients", DSN: s.DSN()}}})
+}
+
+// A storedProcedure command is an RPC call of the procedure with typed,
+// named parameters, and its result comes back encoded per column type.
+func TestSQLServerProcedureOverTDS(t *testing.T) {
+	var mu sync.Mutex
+	var got tdstest.Query
+	e := newTDS(t, func(ctx context.Context, q tdstest.Query) (*tdstest.Result, error) {
+		if strings.Contains(q.SQL, "SERVERPROPERTY") || q.SQL == "select 1;" {
+			return &tdstest.Result{Columns: []tdstest.Column{{Name: "v", Type: tdstest.NVarChar}}, Rows: [][]any{{"16.0.1000.6"}}}, nil
+		}
+		mu.Lock()
+		got = q
+		mu.Unlock()
+		return &tdstest.Result{
+			Columns: []tdstest.Column{
+				{Name: "InternalID", Type: tdstest.Int}, {Name: "Surname", Type: tdstest.VarChar, Length: 40},
+				{Name: "Balance", Type: tdstest.Money, Nullable: true}, {Name: "Dose", Type: tdstest.Decimal, Precision: 10, Scale: 3},
+				{Name: "DOB", Type: tdstest.Date}, {Name: "Updated", Type: tdstest.DateTime2, Scale: 7},
+				{Name: "Seen", Type: tdstest.DateTime}, {Name: "At", Type: tdstest.DateTimeOffset},
+				{Name: "RowGuid", Type: tdstest.UniqueIdentifier}, {Name: "Active", Type: tdstest.Bit},
+				{Name: "Photo", Type: tdstest.VarBinary, Nullable: true},
+			},
+			Rows: [][]any{{42, "O'Brien", "12.5", "0.125", time.Date(1950, 1, 2, 0, 0, 0, 0, time.UTC),
+				time.Date(2024, 5, 31, 9, 30, 0, 1234567e2, time.UTC), time.Date(2024, 5, 31, 9, 30, 0, 0, time.UTC),
+				time.Date(2024, 5, 31, 9, 30, 0, 0, time.FixedZone("", 10*3600)),
+				tdstest.GUID{0x6F, 0x96, 0x19, 0xFF, 0x8B, 0x86, 0xD0, 0x11, 0xB4, 0x2D, 0x00, 0xC0, 0x4F, 0xC9, 0x64, 0xFF}, true, nil}},
+		}, nil
+	})
+	rec, tr := mustRun(t, e, wire.QueryRequest{Text: "dbo.GetPatient", Type: wire.CommandStoredProcedure, Params: []wire.Param{
+		{Name: "@id", Type: "Int", Value: str("42")}, {Name: "@surname", Type: "VarChar", Value: str("O'Brien")},
+		{Name: "@from", Type: "DateTime2", Value: str("2024-01-01T00:00:00")}, {Name: "@guid", Type: "UniqueIdentifier", Value: str("6f9619ff-8b86-d011-b42d-00c04fc964ff")},
+		{Name: "@none", Type: "BigInt"},
+	}})
+	want := `{"InternalID":42,"Surname":"O'Brien","Balance":"12.5000","Dose":"0.125","DOB":"1950-01-02",` +
+		`"Updated":"2024-05-31T09:30:00.1234567","Seen":"2024-05-31T09:30:00","At":"2024-05-31T09:30:00+10:00",` +
+		`"RowGuid":"6f9619ff-8b86-d011-b42d-00c04fc964ff","Active":true,"Photo":null}`
+	if len(rec.rows) != 1 || rec.rows[0] != want || tr.Rows != 1 {
+		t.Errorf("rows\n got %v\nwant %s", rec.rows, want)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !got.IsProc || got.Proc != "dbo.GetPatient" {
+		t.Fatalf("not called as a procedure: %+v", got)
+	}
+	types := map[string]string{"@id": "INTN", "@surname": "BIGVARCHR", "@from": "DATETIME2N", "@guid": "GUID", "@none": "INTN"}
+	for _, p := range got.Params {
+		if types[p.Name] != p.Type {
+			t.Errorf("%s sent as %s, want %s", p.Name, p.Type, types[p.Name])
+		}
+	}
+	if g, ok := got.Params[3].Value.(tdstest.GUID); !ok || g.String() != "6F9619FF-8B86-D011-B42D-00C04FC964FF" {
+		t.Errorf("guid arrived as %v", got.Params[3].Value)
+	}
+	if got.Params[4].Value != nil {
+		t.Errorf("NULL arrived as %v", got.Params[4].Value)
+	}
+	version, _, err := e.Info(context.Background())
+	if err != nil || version != "16.0.1000.6" {
+		t.Errorf("Info: %q %v", version, err)
+	}
+}
+
+// nonQuery goes as sp_executesql with declared parameters, and returns the
+// rows affected; the server's errors keep their number.
+func TestSQLServerNonQueryOverTDS(t *testing.T) {
+	var mu sync.Mutex
+	var decl string
+	e := newTDS(t, func(ctx context.Context, q tdstest.Query) (*tdstest.Result, error) {
+		if strings.Contains(q.SQL, "Nope") {
+			return nil, &tdstest.Error{Number: 208, Message: "Invalid object name 'Nope'."}
+		}
+		mu.Lock()
+		decl = q.ParamDecl
+		mu.Unlock()
+		return &tdstest.Result{RowsAffected: 3}, nil
+	})
+	_, tr := mustRun(t, e, wire.QueryRequest{Text: "UPDATE Appointments SET Arrived = @at WHERE ID = @id", Mode: wire.ModeNonQuery,
+		Params: []wire.Param{{Name: "at", Type: "DateTime", Value: str("2024-05-31T09:30:00")}, {Name: "id", Type: "SmallInt", Value: str("7")}}})
+	if tr.RowsAffected == nil || *tr.RowsAffected != 3 {
+		t.Errorf("trailer %+v", tr)
+	}
+	mu.Lock()
+	if decl != "@at datetime,@id smallint" {
+		t.Errorf("declared %q", decl)
+	}
+	mu.Unlock()
+	_, _, we := run(t, e, wire.QueryRequest{Text: "DELETE FROM Nope", Mode: wire.ModeNonQuery})
+	wantKind(t, we, wire.KindDatabase, "Invalid object name 'Nope'.")
+	if we.Code != "208" || we.Engine != "sqlserver" {
+		t.Errorf("%+v", we)
+	}
+}
+
+// The deadline sends an attention, which cancels the statement in the server.
+func TestSQLServerDeadlineOverTDS(t *testing.T) {
+	cancelled := make(chan struct{}, 1)
+	e := newTDS(t, func(ctx context.Context, q tdstest.Query) (*tdstest.Result, error) {
+		if q.SQL == "select 1;" {
+			return nil, nil
+		}
+		<-ctx.Done()
+		cancelled <- struct{}{}
+		return nil, ctx.Err()
+	})
+	start := time.Now()
+	_, _, we := run(t, e, wire.QueryRequest{Text: "dbo.Slow", Type: wire.CommandStoredProcedure, TimeoutMS: 300})
+	wantKind(t, we, wire.KindTimeout, "0.3 s execution limit")
+	select {
+	case <-cancelled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the server never saw the cancellation")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("returned after %v", d)
+	}
+}

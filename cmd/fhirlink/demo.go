@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "modernc.org/sqlite" // the demo practice database
+
+	"fhirlink/agent"
+	"fhirlink/agent/executor"
+	"fhirlink/server"
+	"fhirlink/server/hub"
+	"fhirlink/server/sqlite"
+	"fhirlink/testdata/bpsynth"
+)
+
+// The demo's fixed identities, so the README's examples work verbatim. They
+// exist only in the demo's own state store.
+const (
+	demoSiteID       = "5b1d6a52-7c1e-4d0a-9a57-0d3f3a4c2e01"
+	demoSiteSecret   = "demo-site-secret"
+	demoIntegratorID = "0f6e2c8a-3b5d-4e7f-8a19-6c2d4b7e9f10"
+	demoKey          = "demo-integrator-key"
+)
+
+var demoCommand = &command{
+	name:  "demo",
+	usage: "demo [--listen 127.0.0.1:8080] [--dir DIR]",
+	summary: `Runs a server, an agent and a synthetic Bp Premier practice database (SQLite)
+in one process, and prints example requests that work as printed.`,
+	flags: func(fs *flag.FlagSet) func(*cmdContext) error {
+		listen := fs.String("listen", "127.0.0.1:8080", "address the demo server listens on")
+		dir := fs.String("dir", "", "directory for the demo's databases (default: a new temporary directory)")
+		patients := fs.Int("patients", bpsynth.Small().Patients, "patients in the synthetic practice")
+		logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
+		return func(c *cmdContext) error {
+			log, err := logger(c.stderr, *logLevel)
+			if err != nil {
+				return err
+			}
+			if *dir == "" {
+				if *dir, err = os.MkdirTemp("", "fhirlink-demo-"); err != nil {
+					return err
+				}
+				defer os.RemoveAll(*dir)
+			}
+			practice := filepath.Join(*dir, "practice.db")
+			if err := makePractice(c.ctx, practice, *patients); err != nil {
+				return fmt.Errorf("synthetic practice: %w", err)
+			}
+			store, err := sqlite.Open(c.ctx, filepath.Join(*dir, "state.db"))
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			if err := seedDemo(c.ctx, store); err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", *listen)
+			if err != nil {
+				return err
+			}
+			base := "http://" + ln.Addr().String()
+			st := newStack(store, log)
+			ctx, cancel := context.WithCancel(c.ctx)
+			defer cancel()
+			served := make(chan error, 1)
+			go func() { served <- serve(ctx, st, ln, "", "") }()
+
+			a, err := agent.New(ctx, agent.Config{
+				ServerURL: base, SiteID: demoSiteID, Secret: demoSiteSecret,
+				Database: executor.Config{Engine: "sqlite", Catalogues: []executor.Catalogue{
+					{Name: "BPSPatients", DSN: practice, IsDefault: true}}},
+				PMSType: server.PMSBestPractice, PracticeName: "Demo Family Practice",
+				PracticeManagementSiteID: "demo-bp-0001", Logger: log,
+			})
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			go a.Run(ctx)
+			if err := waitOnline(ctx, st.hub, demoSiteID); err != nil {
+				return err
+			}
+			printExamples(c, base)
+			select {
+			case err := <-served:
+				return err
+			case <-c.ctx.Done():
+				cancel()
+				return <-served
+			}
+		}
+	},
+}
+
+// makePractice creates the synthetic practice database unless it exists.
+func makePractice(ctx context.Context, path string, patients int) error {
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := bpsynth.Apply(ctx, db, "sqlite"); err != nil {
+		return err
+	}
+	opt := bpsynth.Small()
+	opt.Patients = patients
+	return bpsynth.Generate(ctx, db, "sqlite", opt)
+}
+
+// seedDemo creates the demo site, integrator, keys and pairing (again on a
+// reused --dir: conflicts are fine).
+func seedDemo(ctx context.Context, st server.Store) error {
+	ok := func(err error) error {
+		if err != nil && server.ErrorCode(err) != server.ECONFLICT {
+			return err
+		}
+		return nil
+	}
+	site := &server.Site{ID: demoSiteID, Name: "Demo Family Practice", PMSType: server.PMSBestPractice, PracticeManagementSiteID: "demo-bp-0001"}
+	if err := ok(st.CreateSite(ctx, site, server.HashSecret(demoSiteSecret))); err != nil {
+		return err
+	}
+	if err := ok(st.CreateIntegrator(ctx, &server.Integrator{ID: demoIntegratorID, Name: "Demo Integrator"})); err != nil {
+		return err
+	}
+	if err := st.SetIntegratorKey(ctx, demoIntegratorID, server.KeyPrimary, server.HashSecret(demoKey)); err != nil {
+		return err
+	}
+	return st.Pair(ctx, demoIntegratorID, demoSiteID)
+}
+
+func waitOnline(ctx context.Context, h *hub.Hub, siteID string) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if h.Status(siteID).Availability == hub.Online {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return errors.New("the demo agent did not connect within 15 s")
+}
+
+func printExamples(c *cmdContext, base string) {
+	site := base + "/integrator/sites/" + demoSiteID
+	key := "Ocp-Apim-Subscription-Key: " + demoKey
+	fmt.Fprintf(c.stdout, `fhirlink demo is running: server %s, agent connected, synthetic Bp Premier practice.
+Press Ctrl-C to stop.
+
+Site status:
+  curl -s %s -H '%s'
+
+Patients named S..., as the passthrough query object (rows base64-encoded in result.data):
+  curl -s -X POST %s/queries/immediate -H '%s' -H 'Content-Type: application/json' \
+    -d '{"command":{"text":"SELECT InternalID, Firstname, Surname, DOB FROM BPS_Patients WHERE Surname LIKE @s ORDER BY InternalID","parameters":[{"name":"@s","type":"VarChar","value":"S%%"}]}}'
+
+The same rows as NDJSON, streamed one JSON object per line:
+  curl -s -X POST %s/queries/immediate -H '%s' -H 'Content-Type: application/json' -H 'Accept: application/x-ndjson' \
+    -d '{"command":{"text":"SELECT InternalID, Firstname, Surname, DOB FROM BPS_Patients WHERE Surname LIKE @s ORDER BY InternalID","parameters":[{"name":"@s","type":"VarChar","value":"S%%"}]}}'
+
+A scalar:
+  curl -s -X POST %s/queries/immediate -H '%s' -H 'Content-Type: application/json' \
+    -d '{"command":{"text":"SELECT count(*) FROM PATIENTS","executionMode":"scalar"}}'
+
+A write, refused because the practice has not allowed writes:
+  curl -s -X POST %s/queries/immediate -H '%s' -H 'Content-Type: application/json' \
+    -d '{"command":{"text":"DELETE FROM PATIENTS","executionMode":"nonQuery"}}'
+`, base, site, key, site, key, site, key, site, key, site, key)
+}

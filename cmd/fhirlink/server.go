@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"fhirlink/server"
+	"fhirlink/server/api"
+	"fhirlink/server/hub"
+	"fhirlink/server/sqlite"
+)
+
+var serverCommand = &command{
+	name:  "server",
+	usage: "server [flags]",
+	summary: `Runs the cloud server: the integrator API (SQL passthrough) and the endpoint
+agents dial. Serve it behind TLS: either give --tls-cert and --tls-key, or put
+it behind a TLS-terminating proxy that passes WebSocket upgrades.`,
+	flags: func(fs *flag.FlagSet) func(*cmdContext) error {
+		listen := fs.String("listen", "127.0.0.1:8080", "address to listen on (host:port)")
+		database := fs.String("database", "fhirlink-state.db", "the state store: path of a SQLite file (created if missing)")
+		tlsCert := fs.String("tls-cert", "", "PEM certificate chain file; with --tls-key, serves HTTPS")
+		tlsKey := fs.String("tls-key", "", "PEM private key file")
+		logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+		return func(c *cmdContext) error {
+			log, err := logger(c.stderr, *logLevel)
+			if err != nil {
+				return err
+			}
+			if (*tlsCert == "") != (*tlsKey == "") {
+				return errors.New("--tls-cert and --tls-key go together")
+			}
+			store, err := sqlite.Open(c.ctx, *database)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			ln, err := net.Listen("tcp", *listen)
+			if err != nil {
+				return err
+			}
+			log.Info("fhirlink server listening", "addr", ln.Addr().String(), "tls", *tlsCert != "", "state", *database)
+			return serve(c.ctx, newStack(store, log), ln, *tlsCert, *tlsKey)
+		}
+	},
+}
+
+// stack is a server's parts, wired.
+type stack struct {
+	hub *hub.Hub
+	api *api.Server
+	log *slog.Logger
+}
+
+func newStack(store server.Store, log *slog.Logger) *stack {
+	a := &api.Server{Store: store, Logger: log}
+	h := &hub.Hub{Authenticate: a.AuthenticateAgent, Logger: log}
+	a.Hub = h
+	return &stack{hub: h, api: a, log: log}
+}
+
+// serve serves until ctx is done, then shuts down within a bound.
+func serve(ctx context.Context, s *stack, ln net.Listener, certFile, keyFile string) error {
+	srv := &http.Server{
+		Handler:           s.api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if certFile != "" {
+			errc <- srv.ServeTLS(ln, certFile, keyFile)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.hub.Close() // agent sessions are hijacked connections Shutdown does not track
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}

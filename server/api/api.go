@@ -1,0 +1,95 @@
+// Package api is the server's HTTP interface: the integrator API (SQL
+// passthrough, site status) and the agents' tunnel endpoint, on echo.
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"fhirlink/agent/wire"
+	"fhirlink/server"
+	"fhirlink/server/hub"
+)
+
+// Limits of immediate queries, as the passthrough API documents them.
+const (
+	DefaultImmediateTimeout  = 60 * time.Second
+	DefaultImmediateMaxBytes = 8 << 20
+	DefaultMaxTimeInQueue    = 30 * time.Second
+	MaxImmediateTimeInQueue  = 60 * time.Second
+	// maxRequestBytes bounds a request body: SQL text and parameters.
+	maxRequestBytes = 1 << 20
+)
+
+// Server serves the HTTP API. Set Store and Hub, then use [Server.Handler].
+type Server struct {
+	Store  server.Store
+	Hub    *hub.Hub
+	Logger *slog.Logger
+
+	// ImmediateTimeout and ImmediateMaxBytes override the documented limits
+	// (tests use small ones).
+	ImmediateTimeout  time.Duration
+	ImmediateMaxBytes int64
+}
+
+func (s *Server) log() *slog.Logger {
+	if s.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Logger
+}
+
+// Handler returns the HTTP handler of the whole API.
+func (s *Server) Handler() http.Handler {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(recoverer(s.log()))
+
+	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	e.GET(wire.PathConnect, echo.WrapHandler(s.Hub))
+
+	g := e.Group("/integrator", s.authenticate)
+	g.GET("/sites", s.listSites)
+	g.GET("/sites/:siteId", s.siteStatus, s.requirePairing)
+	g.POST("/sites/:siteId/queries/immediate", s.immediate, s.requirePairing)
+	return e
+}
+
+// AuthenticateAgent checks a site credential against the store; it is the
+// hub's Authenticate.
+func (s *Server) AuthenticateAgent(ctx context.Context, siteID, secret string) error {
+	hash, err := s.Store.SiteSecretHash(ctx, siteID)
+	if err != nil {
+		return err
+	}
+	if !server.SecretMatches(secret, hash) {
+		return server.Errorf(server.EUNAUTHORIZED, "wrong site credential")
+	}
+	return nil
+}
+
+// recoverer turns a panic into a 500 and a log line, except the one that
+// aborts a streamed response on purpose.
+func recoverer(log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					if r == http.ErrAbortHandler {
+						panic(r)
+					}
+					log.Error("panic", "path", c.Path(), "panic", r)
+					err = errors.New("panic")
+				}
+			}()
+			return next(c)
+		}
+	}
+}

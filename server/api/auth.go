@@ -1,0 +1,65 @@
+package api
+
+import (
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"fhirlink/server"
+)
+
+// KeyHeader carries an integrator's key, as in the API integrators migrate
+// from.
+const KeyHeader = "Ocp-Apim-Subscription-Key"
+
+const (
+	ctxIntegrator = "integrator"
+	ctxSite       = "site"
+)
+
+// authenticate resolves the caller's key to an integrator.
+func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		key := c.Request().Header.Get(KeyHeader)
+		if key == "" {
+			return server.Errorf(server.EUNAUTHORIZED, "missing %s header: send your integrator key", KeyHeader)
+		}
+		in, err := s.Store.IntegratorByKeyHash(c.Request().Context(), server.HashSecret(key))
+		if err != nil {
+			if server.ErrorCode(err) == server.EUNAUTHORIZED {
+				return server.Errorf(server.EUNAUTHORIZED, "invalid %s: the key is unknown or was rotated", KeyHeader)
+			}
+			return err
+		}
+		c.Set(ctxIntegrator, in)
+		return next(c)
+	}
+}
+
+// requirePairing loads :siteId and lets the request through only when the
+// integrator is paired with the site.
+func (s *Server) requirePairing(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Param("siteId")
+		if _, err := uuid.Parse(id); err != nil {
+			return server.Errorf(server.EINVALID, "site id %q is not a UUID", id)
+		}
+		ctx := c.Request().Context()
+		site, err := s.Store.Site(ctx, id)
+		if err != nil {
+			return err
+		}
+		in := integrator(c)
+		ok, err := s.Store.Paired(ctx, in.ID, site.ID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return server.Errorf(server.EFORBIDDEN, "this integrator is not paired with site %s; ask the practice for a pairing code", site.ID)
+		}
+		c.Set(ctxSite, site)
+		return next(c)
+	}
+}
+
+func integrator(c echo.Context) *server.Integrator { return c.Get(ctxIntegrator).(*server.Integrator) }
+func site(c echo.Context) *server.Site             { return c.Get(ctxSite).(*server.Site) }

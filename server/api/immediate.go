@@ -1,0 +1,418 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"fhirlink/agent/wire"
+	"fhirlink/server"
+	"fhirlink/server/hub"
+)
+
+// queryInput is the passthrough API's query request.
+type queryInput struct {
+	Command *struct {
+		Text          string       `json:"text"`
+		ExecutionMode string       `json:"executionMode"`
+		Type          string       `json:"type"`
+		Parameters    []wire.Param `json:"parameters"`
+	} `json:"command"`
+	MaxTimeInQueue *int64 `json:"maxTimeInQueue"`
+	Catalogue      string `json:"catalogue"`
+}
+
+// queryObject is the passthrough API's query object.
+type queryObject struct {
+	ID             string            `json:"id"`
+	IntegratorID   string            `json:"integratorId"`
+	SiteID         string            `json:"siteId"`
+	Mode           string            `json:"mode"`
+	Status         string            `json:"status"`
+	MaxTimeInQueue int64             `json:"maxTimeInQueue"`
+	RequestSize    int               `json:"requestSize"`
+	CommandSize    int               `json:"commandSize"`
+	CreatedAt      time.Time         `json:"createdAt"`
+	UpdatedAt      time.Time         `json:"updatedAt"`
+	StatusTiming   map[string]period `json:"statusTiming"`
+	Metrics        *metrics          `json:"metrics,omitempty"`
+	Result         *queryResult      `json:"result,omitempty"`
+	ErrorDetails   *errorDetails     `json:"errorDetails,omitempty"`
+}
+
+type period struct {
+	StartTime time.Time `json:"startTime"`
+	EndTime   time.Time `json:"endTime"`
+}
+
+type metrics struct {
+	SQLExecutionDuration int64 `json:"sqlExecutionDuration"` // ms
+}
+
+type queryResult struct {
+	Rows         *int64 `json:"rows,omitempty"`
+	RowsAffected *int64 `json:"rowsAffected,omitempty"`
+	// Size is the byte length of the JSON inside data.
+	Size int64 `json:"size"`
+	// Data is JSON, base64-encoded by encoding/json: an array of row
+	// objects for reader, the value itself for scalar.
+	Data       []byte        `json:"data,omitempty"`
+	Parameters []wire.Param  `json:"parameters"`
+	Columns    []wire.Column `json:"columns,omitempty"`
+}
+
+type errorDetails struct {
+	ErrorType    string `json:"errorType"`
+	ErrorCode    int    `json:"errorCode"`
+	ErrorMessage string `json:"errorMessage"`
+	// SQLState is the engine's SQLSTATE, where it has one (an addition).
+	SQLState string `json:"sqlState,omitempty"`
+}
+
+// Query statuses.
+const (
+	statusSuccessful      = "successful"
+	statusExecutionFailed = "executionFailed"
+	statusExpiredInQueue  = "expiredInQueue"
+	statusSiteOffline     = "initialisationFailedSiteOffline"
+	statusSiteUnreachable = "initialisationFailedSiteUnreachable"
+)
+
+// errorTypeOf names engines as the passthrough API's errorType does; our
+// own limits and failures are "fhirlink".
+var errorTypeOf = map[string]string{"sqlserver": "mssql", "firebird": "fbsql"}
+
+// POST /integrator/sites/{siteId}/queries/immediate
+func (s *Server) immediate(c echo.Context) error {
+	created := time.Now().UTC()
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, maxRequestBytes))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return server.Errorf(server.ETOOLARGE, "request body over %d bytes", maxRequestBytes)
+		}
+		return server.Errorf(server.EINVALID, "could not read the request body")
+	}
+	var in queryInput
+	if err := json.Unmarshal(body, &in); err != nil {
+		return server.Errorf(server.EINVALID, "malformed JSON: %v", err)
+	}
+	q, err := in.validate()
+	if err != nil {
+		return err
+	}
+	site, integ := site(c), integrator(c)
+	q.ID = uuid.NewString()
+	q.TimeoutMS = orDefault(s.ImmediateTimeout, DefaultImmediateTimeout).Milliseconds()
+	q.MaxBytes = s.maxBytes()
+	obj := &queryObject{
+		ID: q.ID, IntegratorID: integ.ID, SiteID: site.ID, Mode: "immediate",
+		MaxTimeInQueue: q.MaxTimeInQueueMS, RequestSize: len(body), CommandSize: len(q.Text),
+		CreatedAt: created, StatusTiming: map[string]period{},
+	}
+
+	st := s.Hub.Status(site.ID)
+	if st.Availability != hub.Online {
+		obj.Status = statusSiteOffline
+		if st.Availability == hub.Unreachable {
+			obj.Status = statusSiteUnreachable
+		}
+		obj.ErrorDetails = ownError(http.StatusServiceUnavailable, "The site's agent is "+st.Availability+"; retry later.")
+		c.Response().Header().Set("Retry-After", "30")
+		return s.answer(c, http.StatusServiceUnavailable, obj)
+	}
+	if err := checkAgainstSite(q, st.Info); err != nil {
+		return err
+	}
+
+	sent := time.Now().UTC()
+	obj.StatusTiming["initialising"] = period{created, sent}
+	rows, err := s.Hub.Query(c.Request().Context(), site.ID, q)
+	if err != nil {
+		return s.failed(c, obj, err, sent)
+	}
+	defer rows.Close()
+	queuedEnd := sent.Add(time.Duration(rows.Header.QueuedMS) * time.Millisecond)
+	obj.StatusTiming["queued"] = period{sent, queuedEnd}
+	if wantsNDJSON(c.Request()) {
+		return s.stream(c, obj, rows)
+	}
+
+	data, n, err := s.collect(q.Mode, rows)
+	if err != nil {
+		return s.failed(c, obj, err, sent)
+	}
+	tr := rows.Trailer()
+	obj.StatusTiming["executing"] = period{queuedEnd, time.Now().UTC()}
+	obj.Metrics = &metrics{SQLExecutionDuration: tr.ExecutionMS}
+	obj.Status = statusSuccessful
+	res := &queryResult{Size: int64(len(data)), Parameters: []wire.Param{}}
+	if q.Mode == wire.ModeNonQuery {
+		res.RowsAffected = tr.RowsAffected
+	} else {
+		res.Rows, res.Data, res.Columns = &n, data, rows.Header.Columns
+	}
+	obj.Result = res
+	return s.answer(c, http.StatusOK, obj)
+}
+
+func (s *Server) maxBytes() int64 {
+	if s.ImmediateMaxBytes > 0 {
+		return s.ImmediateMaxBytes
+	}
+	return DefaultImmediateMaxBytes
+}
+
+// validate checks the request and turns it into the agent's form.
+func (in *queryInput) validate() (wire.QueryRequest, error) {
+	var q wire.QueryRequest
+	if in.Command == nil || strings.TrimSpace(in.Command.Text) == "" {
+		return q, server.Errorf(server.EINVALID, "command.text is required")
+	}
+	q.Text, q.Catalogue, q.Priority = in.Command.Text, in.Catalogue, wire.PriorityInteractive
+	switch m := wire.Mode(in.Command.ExecutionMode); m {
+	case "":
+		q.Mode = wire.ModeReader
+	case wire.ModeReader, wire.ModeScalar, wire.ModeNonQuery:
+		q.Mode = m
+	default:
+		return q, server.Errorf(server.EINVALID, "unknown command.executionMode %q: use reader, scalar or nonQuery", m)
+	}
+	switch t := wire.CommandType(in.Command.Type); t {
+	case "":
+		q.Type = wire.CommandText
+	case wire.CommandText, wire.CommandStoredProcedure:
+		q.Type = t
+	default:
+		return q, server.Errorf(server.EINVALID, "unknown command.type %q: use text or storedProcedure", t)
+	}
+	for i, p := range in.Command.Parameters {
+		if strings.TrimLeft(p.Name, "@") == "" {
+			return q, server.Errorf(server.EINVALID, "command.parameters[%d].name is required", i)
+		}
+		t := slices.IndexFunc(wire.ParamTypes, func(s string) bool { return strings.EqualFold(s, p.Type) })
+		if t < 0 {
+			return q, server.Errorf(server.EINVALID, "parameter %s: unknown type %q; use a SQL Server type name such as Int, NVarChar, DateTime2 or Decimal", p.Name, p.Type)
+		}
+		p.Type = wire.ParamTypes[t]
+		if p.Direction != "" && !slices.Contains(wire.Directions, p.Direction) {
+			return q, server.Errorf(server.EINVALID, "parameter %s: unknown direction %q; use input, output, inputOutput or returnValue", p.Name, p.Direction)
+		}
+		q.Params = append(q.Params, p)
+	}
+	wait := DefaultMaxTimeInQueue.Milliseconds()
+	if in.MaxTimeInQueue != nil {
+		wait = *in.MaxTimeInQueue
+	}
+	if wait < 0 || wait > MaxImmediateTimeInQueue.Milliseconds() {
+		return q, server.Errorf(server.EINVALID, "maxTimeInQueue must be between 0 and %d ms for immediate queries", MaxImmediateTimeInQueue.Milliseconds())
+	}
+	q.MaxTimeInQueueMS = wait
+	return q, nil
+}
+
+// checkAgainstSite refuses what the connected agent says it cannot do.
+func checkAgainstSite(q wire.QueryRequest, info wire.Info) error {
+	if (q.Mode.Writes() || q.Type == wire.CommandStoredProcedure) && !info.AllowWrites {
+		return server.Errorf(server.EFORBIDDEN, "this site is read-only: the practice has not enabled writes, so nonQuery and storedProcedure commands are refused")
+	}
+	if q.Catalogue == "" {
+		return nil
+	}
+	var names []string
+	for _, cat := range info.Catalogues {
+		if cat.Name == q.Catalogue {
+			return nil
+		}
+		names = append(names, strconv.Quote(cat.Name))
+	}
+	return server.Errorf(server.EINVALID, "unknown catalogue %q; this site has %s", q.Catalogue, strings.Join(names, ", "))
+}
+
+// collect reads a whole result for the JSON answer, enforcing the size cap
+// here too: the agent enforces it first, this keeps a faulty agent from
+// filling the server's memory.
+func (s *Server) collect(mode wire.Mode, rows *hub.Rows) ([]byte, int64, error) {
+	limit := s.maxBytes()
+	var buf bytes.Buffer
+	var n int64
+	buf.WriteByte('[')
+	for rows.Next() {
+		if n > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(rows.Row())
+		n++
+		if int64(buf.Len()) > limit {
+			return nil, 0, tooLarge(limit)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	buf.WriteByte(']')
+	if mode != wire.ModeScalar {
+		return buf.Bytes(), n, nil
+	}
+	// A scalar is the first value of the first row, or null.
+	var objs []map[string]json.RawMessage
+	if err := json.Unmarshal(buf.Bytes(), &objs); err != nil {
+		return nil, 0, err
+	}
+	for _, cols := range objs {
+		for _, v := range cols {
+			return v, 1, nil
+		}
+	}
+	return []byte("null"), 0, nil
+}
+
+func tooLarge(limit int64) *wire.Error {
+	return wire.Errorf(wire.KindTooLarge, "Immediate query results beyond message size limit (%dmb)", limit>>20)
+}
+
+// failed answers a query that did not succeed.
+func (s *Server) failed(c echo.Context, obj *queryObject, err error, sent time.Time) error {
+	ctx := c.Request().Context()
+	if ctx.Err() != nil {
+		return nil // the integrator went away; the query was cancelled
+	}
+	werr, ok := errors.AsType[*wire.Error](err)
+	if !ok {
+		if server.ErrorCode(err) != server.EUNAVAILABLE {
+			return err
+		}
+		obj.Status = statusExecutionFailed
+		obj.ErrorDetails = ownError(http.StatusServiceUnavailable, server.ErrorMessage(err))
+		return s.answer(c, http.StatusServiceUnavailable, obj)
+	}
+	status := http.StatusBadRequest
+	obj.Status = statusExecutionFailed
+	obj.ErrorDetails = ownError(status, werr.Message)
+	switch werr.Kind {
+	case wire.KindDatabase:
+		obj.ErrorDetails = databaseError(werr)
+	case wire.KindUnavailable:
+		status = http.StatusServiceUnavailable
+		obj.ErrorDetails = databaseError(werr)
+		obj.ErrorDetails.ErrorCode = status
+	case wire.KindForbidden:
+		status = http.StatusForbidden
+	case wire.KindExpiredInQueue:
+		status, obj.Status = http.StatusServiceUnavailable, statusExpiredInQueue
+		c.Response().Header().Set("Retry-After", "5")
+	case wire.KindTimeout:
+		status = http.StatusGatewayTimeout
+	case wire.KindTooLarge:
+		status = http.StatusRequestEntityTooLarge
+	case wire.KindInvalid:
+	default:
+		s.log().Error("agent failure", "query", obj.ID, "kind", werr.Kind, "err", werr.Message)
+		status = http.StatusInternalServerError
+		werr.Message = "the query failed in the agent; the failure has been logged"
+	}
+	if obj.ErrorDetails.ErrorType == "fhirlink" {
+		obj.ErrorDetails = ownError(status, werr.Message)
+	}
+	if werr.ExecutionMS > 0 {
+		obj.Metrics = &metrics{SQLExecutionDuration: werr.ExecutionMS}
+	}
+	queuedEnd := sent.Add(time.Duration(werr.QueuedMS) * time.Millisecond)
+	obj.StatusTiming["queued"] = period{sent, queuedEnd}
+	if obj.Status != statusExpiredInQueue {
+		obj.StatusTiming["executing"] = period{queuedEnd, time.Now().UTC()}
+	}
+	return s.answer(c, status, obj)
+}
+
+func ownError(status int, msg string) *errorDetails {
+	return &errorDetails{ErrorType: "fhirlink", ErrorCode: status, ErrorMessage: msg}
+}
+
+// databaseError reports an engine's error with the engine's own error
+// number (SQL Server, Firebird, SQLite), or for PostgreSQL, whose codes are
+// SQLSTATEs, with the HTTP status as errorCode and the SQLSTATE beside it.
+func databaseError(werr *wire.Error) *errorDetails {
+	d := &errorDetails{ErrorType: werr.Engine, ErrorMessage: werr.Message, ErrorCode: http.StatusBadRequest}
+	if t, ok := errorTypeOf[werr.Engine]; ok {
+		d.ErrorType = t
+	}
+	if n, err := strconv.Atoi(werr.Code); err == nil && werr.Engine != "postgres" {
+		d.ErrorCode = n
+	} else {
+		d.SQLState = werr.Code
+	}
+	return d
+}
+
+func (s *Server) answer(c echo.Context, status int, obj *queryObject) error {
+	obj.UpdatedAt = time.Now().UTC()
+	return c.JSON(status, obj)
+}
+
+// wantsNDJSON reports whether the client asked for rows as NDJSON.
+func wantsNDJSON(r *http.Request) bool {
+	if r.URL.Query().Get("format") == "ndjson" {
+		return true
+	}
+	accept := r.Header.Get("Accept")
+	return strings.Contains(accept, "application/x-ndjson") || strings.Contains(accept, "application/ndjson")
+}
+
+// stream writes the rows as NDJSON as they arrive: one JSON object per line,
+// nothing else. Column types travel in the Fhirlink-Columns header. A result
+// that fails midway (size cap, database error, lost agent) is cut off without
+// the chunked terminator, so no client can take a partial result for a
+// whole one; Fhirlink-Rows and Fhirlink-Status trailers end a complete one.
+func (s *Server) stream(c echo.Context, obj *queryObject, rows *hub.Rows) error {
+	h := c.Response().Header()
+	cols, _ := json.Marshal(rows.Header.Columns)
+	h.Set("Content-Type", "application/x-ndjson")
+	h.Set("Fhirlink-Query-Id", obj.ID)
+	h.Set("Fhirlink-Columns", string(cols))
+	h.Set("Trailer", "Fhirlink-Rows, Fhirlink-Status")
+	c.Response().WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(c.Response(), 32<<10)
+	var n, size int64
+	limit := s.maxBytes()
+	for rows.Next() {
+		row := rows.Row()
+		size += int64(len(row))
+		if size > limit {
+			s.abort(obj, tooLarge(limit))
+		}
+		bw.Write(row)
+		if err := bw.WriteByte('\n'); err != nil {
+			return nil // the integrator went away; returning closes the rows
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		s.abort(obj, err)
+	}
+	bw.Flush()
+	h.Set("Fhirlink-Rows", strconv.FormatInt(n, 10))
+	h.Set("Fhirlink-Status", statusSuccessful)
+	return nil
+}
+
+func (s *Server) abort(obj *queryObject, err error) {
+	s.log().Info("streamed query failed midway", "query", obj.ID, "site", obj.SiteID, "err", err)
+	panic(http.ErrAbortHandler)
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}

@@ -1,0 +1,359 @@
+package api_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+	"go.uber.org/goleak"
+
+	"fhirlink/server/hub"
+	"fhirlink/testdata/fhirlinktest"
+	"fhirlink/testdata/pgtest"
+)
+
+func TestMain(m *testing.M) {
+	code := pgtest.Main(m)
+	if code == 0 {
+		// Every session, stream and query goroutine must be gone once the
+		// tests' servers and agents are stopped.
+		if err := goleak.Find(goleak.IgnoreCurrent(), goleak.IgnoreTopFunction("database/sql.(*DB).connectionOpener")); err != nil {
+			fmt.Fprintln(os.Stderr, "goroutine leak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// practice returns a PostgreSQL database with a small table of every type
+// family, and a handle on it for checks behind the agent's back.
+func practice(t *testing.T) (string, *sql.DB) {
+	t.Helper()
+	dsn := pgtest.DSN(t)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	_, err = db.Exec(`
+		CREATE TABLE patients (
+			id bigint PRIMARY KEY, surname char(40), given varchar(40), dob date,
+			balance numeric(12,2), weight double precision, created timestamp(3),
+			seen timestamptz, photo bytea, active boolean, ref uuid);
+		INSERT INTO patients VALUES
+			(9223372036854775807, 'O''Brien', 'Siobhan', '1984-02-29', 1234567890.12, 72.5,
+			 '2024-05-31 09:30:00.125', '2024-05-31 09:30:00+10', '\x00ff10', true, '6f9619ff-8b86-d011-b42d-00c04fc964ff'),
+			(2, 'Nguyen', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dsn, db
+}
+
+func start(t *testing.T, opt fhirlinktest.Options) (*fhirlinktest.Env, *sql.DB) {
+	t.Helper()
+	dsn, db := practice(t)
+	opt.Engine, opt.DSN = "postgres", dsn
+	return fhirlinktest.Start(t, opt), db
+}
+
+func TestRowsAndTypesRoundTrip(t *testing.T) {
+	env, _ := start(t, fhirlinktest.Options{})
+	status, q := env.Immediate(fhirlinktest.Command(
+		"SELECT id, surname, given, dob, balance, weight, created, seen AT TIME ZONE 'UTC' AS seen_utc, photo, active, ref FROM patients WHERE id > @min ORDER BY id DESC",
+		map[string]any{"name": "@min", "type": "BigInt", "value": "1"}))
+	if status != http.StatusOK || q.Status != "successful" {
+		t.Fatalf("status %d %s: %s", status, q.Status, q.Raw)
+	}
+	rows := q.Rows(t)
+	if len(rows) != 2 || *q.Result.Rows != 2 {
+		t.Fatalf("rows = %d (result.rows %d), want 2", len(rows), *q.Result.Rows)
+	}
+	want := map[string]any{
+		"id":       json.Number("9223372036854775807"),
+		"surname":  "O'Brien" + strings.Repeat(" ", 33), // char(40) keeps its padding
+		"given":    "Siobhan",
+		"dob":      "1984-02-29",
+		"balance":  "1234567890.12",
+		"weight":   json.Number("72.5"),
+		"created":  "2024-05-31T09:30:00.125",
+		"seen_utc": "2024-05-30T23:30:00",
+		"photo":    "AP8Q",
+		"active":   true,
+		"ref":      "6f9619ff-8b86-d011-b42d-00c04fc964ff",
+	}
+	for k, v := range want {
+		if rows[0][k] != v {
+			t.Errorf("%s = %#v, want %#v", k, rows[0][k], v)
+		}
+	}
+	for k, v := range rows[1] {
+		if k != "id" && k != "surname" && v != nil {
+			t.Errorf("row 2 %s = %#v, want null", k, v)
+		}
+	}
+	types := map[string]string{}
+	for _, c := range q.Result.Columns {
+		types[c.Name] = c.Type
+	}
+	for col, typ := range map[string]string{"id": "integer", "balance": "decimal", "dob": "date", "created": "datetime", "photo": "binary", "ref": "uuid", "active": "boolean"} {
+		if types[col] != typ {
+			t.Errorf("column %s type %q, want %q", col, types[col], typ)
+		}
+	}
+	if q.Metrics == nil || q.StatusTiming["executing"].EndTime.IsZero() || q.Result.Size != int64(len(q.Result.Data)) {
+		t.Errorf("metrics, timing or size missing: %s", q.Raw)
+	}
+}
+
+func TestScalarAndNDJSON(t *testing.T) {
+	env, _ := start(t, fhirlinktest.Options{})
+	status, q := env.Immediate(map[string]any{"command": map[string]any{"text": "SELECT count(*) FROM patients", "executionMode": "scalar"}})
+	if status != http.StatusOK || string(q.Result.Data) != "2" {
+		t.Fatalf("scalar: %d %s", status, q.Raw)
+	}
+	status, h, body, err := env.Do(context.Background(), http.MethodPost, env.SiteURL()+"/queries/immediate", env.Key,
+		fhirlinktest.Command("SELECT id, given FROM patients ORDER BY id"), "Accept", "application/x-ndjson")
+	if err != nil || status != http.StatusOK {
+		t.Fatalf("ndjson: %d %v %s", status, err, body)
+	}
+	if got, want := string(body), "{\"id\":2,\"given\":null}\n{\"id\":9223372036854775807,\"given\":\"Siobhan\"}\n"; got != want {
+		t.Fatalf("ndjson body %q, want %q", got, want)
+	}
+	if !strings.Contains(h.Get("Fhirlink-Columns"), `"integer"`) || h.Get("Content-Type") != "application/x-ndjson" {
+		t.Fatalf("ndjson headers %v", h)
+	}
+}
+
+// activeQueries counts statements matching pattern on the server, other
+// than the one counting.
+func activeQueries(t *testing.T, db *sql.DB, pattern string) int {
+	t.Helper()
+	var n int
+	err := db.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE query LIKE $1 AND state = 'active' AND pid <> pg_backend_pid()`, pattern).Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// waitGone waits (at most 5 s) until no statement matches pattern.
+func waitGone(t *testing.T, db *sql.DB, pattern string) {
+	t.Helper()
+	for range 100 {
+		if activeQueries(t, db, pattern) == 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("statement %q still running in the database", pattern)
+}
+
+func TestDeadlineCancelsInDatabase(t *testing.T) {
+	env, db := start(t, fhirlinktest.Options{ImmediateTimeout: 500 * time.Millisecond})
+	began := time.Now()
+	status, q := env.Immediate(fhirlinktest.Command("SELECT pg_sleep(30) /* deadline */"))
+	if status != http.StatusGatewayTimeout || q.Status != "executionFailed" || q.ErrorDetails == nil || q.ErrorDetails.ErrorCode != 504 {
+		t.Fatalf("status %d: %s", status, q.Raw)
+	}
+	if time.Since(began) > 10*time.Second {
+		t.Fatalf("answered after %v", time.Since(began))
+	}
+	waitGone(t, db, "%pg_sleep(30) /* deadline */%")
+}
+
+func TestIntegratorDisconnectCancelsInDatabase(t *testing.T) {
+	env, db := start(t, fhirlinktest.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		env.Do(ctx, http.MethodPost, env.SiteURL()+"/queries/immediate", env.Key, fhirlinktest.Command("SELECT pg_sleep(30) /* walkaway */"))
+	}()
+	for range 100 { // wait until it runs
+		if activeQueries(t, db, "%walkaway%") > 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if activeQueries(t, db, "%walkaway%") == 0 {
+		t.Fatal("query never started")
+	}
+	cancel()
+	<-done
+	waitGone(t, db, "%pg_sleep(30) /* walkaway */%")
+}
+
+func TestSizeCap(t *testing.T) {
+	env, db := start(t, fhirlinktest.Options{ImmediateMaxBytes: 64 << 10})
+	status, q := env.Immediate(fhirlinktest.Command("SELECT g, repeat('x', 100) AS pad FROM generate_series(1, 10000000) g /* big */"))
+	if status != http.StatusRequestEntityTooLarge || q.ErrorDetails == nil || q.ErrorDetails.ErrorCode != 413 ||
+		!strings.Contains(q.ErrorDetails.ErrorMessage, "size limit") {
+		t.Fatalf("status %d: %s", status, q.Raw)
+	}
+	waitGone(t, db, "%/* big */%")
+	// Under the cap the same shape succeeds.
+	if status, q := env.Immediate(fhirlinktest.Command("SELECT g, repeat('x', 100) AS pad FROM generate_series(1, 100) g")); status != http.StatusOK {
+		t.Fatalf("small result: %d %s", status, q.Raw)
+	}
+}
+
+func TestReaderCannotWrite(t *testing.T) {
+	env, db := start(t, fhirlinktest.Options{})
+	status, q := env.Immediate(fhirlinktest.Command("INSERT INTO patients (id, surname) VALUES (3, 'Intruder')"))
+	if status != http.StatusBadRequest || q.ErrorDetails == nil || q.ErrorDetails.ErrorType != "postgres" || q.ErrorDetails.SQLState != "25006" {
+		t.Fatalf("status %d: %s", status, q.Raw)
+	}
+	status, q = env.Immediate(map[string]any{"command": map[string]any{"text": "DELETE FROM patients", "executionMode": "nonQuery"}})
+	if status != http.StatusForbidden || q.Error == nil || !strings.Contains(q.Error.Message, "read-only") {
+		t.Fatalf("nonQuery: status %d: %s", status, q.Raw)
+	}
+	var n int
+	if err := db.QueryRow("SELECT count(*) FROM patients").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("patients = %d (%v), want 2 unchanged", n, err)
+	}
+}
+
+func TestWritesWhenAllowed(t *testing.T) {
+	env, db := start(t, fhirlinktest.Options{AllowWrites: true})
+	status, q := env.Immediate(map[string]any{"command": map[string]any{
+		"text": "UPDATE patients SET given = @g WHERE id = @id", "executionMode": "nonQuery",
+		"parameters": []map[string]any{{"name": "@g", "type": "NVarChar", "value": "Mai"}, {"name": "@id", "type": "BigInt", "value": "2"}}}})
+	if status != http.StatusOK || q.Result == nil || q.Result.RowsAffected == nil || *q.Result.RowsAffected != 1 {
+		t.Fatalf("status %d: %s", status, q.Raw)
+	}
+	var given string
+	if err := db.QueryRow("SELECT given FROM patients WHERE id = 2").Scan(&given); err != nil || given != "Mai" {
+		t.Fatalf("given = %q (%v)", given, err)
+	}
+}
+
+func TestQueueExpiry(t *testing.T) {
+	env, _ := start(t, fhirlinktest.Options{Concurrency: 1})
+	hold := make(chan struct{})
+	go func() {
+		defer close(hold)
+		env.Immediate(fhirlinktest.Command("SELECT pg_sleep(1.5)"))
+	}()
+	time.Sleep(300 * time.Millisecond) // let it take the only slot
+	status, q := env.Immediate(map[string]any{"command": map[string]any{"text": "SELECT 1"}, "maxTimeInQueue": 100})
+	if status != http.StatusServiceUnavailable || q.Status != "expiredInQueue" {
+		t.Fatalf("status %d: %s", status, q.Raw)
+	}
+	<-hold
+	if status, q := env.Immediate(map[string]any{"command": map[string]any{"text": "SELECT 1"}, "maxTimeInQueue": 100}); status != http.StatusOK {
+		t.Fatalf("after the slot freed: %d %s", status, q.Raw)
+	}
+}
+
+func TestAgentReconnectsAfterServerRestart(t *testing.T) {
+	env, _ := start(t, fhirlinktest.Options{})
+	env.RestartServer()
+	env.WaitAvailability(hub.Online)
+	if status, q := env.Immediate(fhirlinktest.Command("SELECT 1 AS one")); status != http.StatusOK {
+		t.Fatalf("after restart: %d %s", status, q.Raw)
+	}
+}
+
+func TestAvailability(t *testing.T) {
+	env, _ := start(t, fhirlinktest.Options{KeepAlive: 50 * time.Millisecond, UnreachableAfter: 300 * time.Millisecond})
+	status, _, body, _ := env.Do(context.Background(), http.MethodGet, env.SiteURL(), env.Key, nil)
+	var site struct {
+		Availability, PMSType, HaloLinkVersion, Engine string
+		Catalogue                                      []struct{ Name string }
+	}
+	json.Unmarshal(body, &site)
+	if status != http.StatusOK || site.Availability != "online" || site.Engine != "postgres" || site.HaloLinkVersion == "" || len(site.Catalogue) != 1 {
+		t.Fatalf("site status %d %s", status, body)
+	}
+	env.StopAgent()
+	env.WaitAvailability(hub.Offline)
+	status, q := env.Immediate(fhirlinktest.Command("SELECT 1"))
+	if status != http.StatusServiceUnavailable || q.Status != "initialisationFailedSiteOffline" {
+		t.Fatalf("offline: %d %s", status, q.Raw)
+	}
+	env.StartAgent()
+	env.WaitAvailability(hub.Online)
+}
+
+func TestSeveralIntegratorsAtOnce(t *testing.T) {
+	env, _ := start(t, fhirlinktest.Options{Concurrency: 2})
+	var wg sync.WaitGroup
+	errs := make(chan string, 40)
+	for i := range 8 {
+		_, key := env.NewIntegrator(true)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 5 {
+				status, _, body, err := env.Do(context.Background(), http.MethodPost, env.SiteURL()+"/queries/immediate", key,
+					fhirlinktest.Command("SELECT @n::int AS n", map[string]any{"name": "@n", "type": "Int", "value": fmt.Sprint(i*100 + j)}))
+				if err != nil || status != http.StatusOK || !strings.Contains(string(body), `"successful"`) {
+					errs <- fmt.Sprintf("integrator %d query %d: %d %v %s", i, j, status, err, body)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	env, _ := start(t, fhirlinktest.Options{})
+	_, unpairedKey := env.NewIntegrator(false)
+	immediate := env.SiteURL() + "/queries/immediate"
+	cases := []struct {
+		name, url, key string
+		body           any
+		status         int
+		message        string
+	}{
+		{"malformed JSON", immediate, env.Key, `{"command":`, 400, "malformed JSON"},
+		{"missing text", immediate, env.Key, `{"command":{}}`, 400, "command.text is required"},
+		{"unknown mode", immediate, env.Key, `{"command":{"text":"SELECT 1","executionMode":"stream"}}`, 400, "executionMode"},
+		{"unknown type", immediate, env.Key, `{"command":{"text":"SELECT 1","type":"script"}}`, 400, "command.type"},
+		{"unknown parameter type", immediate, env.Key, `{"command":{"text":"SELECT @a","parameters":[{"name":"@a","type":"Integer","value":"1"}]}}`, 400, "unknown type"},
+		{"bad parameter value", immediate, env.Key, `{"command":{"text":"SELECT @a","parameters":[{"name":"@a","type":"Int","value":"one"}]}}`, 400, "@a"},
+		{"queue wait too long", immediate, env.Key, `{"command":{"text":"SELECT 1"},"maxTimeInQueue":60001}`, 400, "maxTimeInQueue"},
+		{"unknown catalogue", immediate, env.Key, `{"command":{"text":"SELECT 1"},"catalogue":"Other"}`, 400, "unknown catalogue"},
+		{"wrong key", immediate, "not-a-key", `{"command":{"text":"SELECT 1"}}`, 401, "invalid"},
+		{"no key", immediate, "", `{"command":{"text":"SELECT 1"}}`, 401, "missing"},
+		{"unknown site", env.URL() + "/integrator/sites/00000000-0000-4000-8000-000000000000/queries/immediate", env.Key, `{"command":{"text":"SELECT 1"}}`, 404, "not found"},
+		{"malformed site id", env.URL() + "/integrator/sites/nope/queries/immediate", env.Key, `{"command":{"text":"SELECT 1"}}`, 400, "not a UUID"},
+		{"unpaired site", immediate, unpairedKey, `{"command":{"text":"SELECT 1"}}`, 403, "not paired"},
+		{"oversize body", immediate, env.Key, `{"command":{"text":"SELECT '` + strings.Repeat("x", 2<<20) + `'"}}`, 413, "over"},
+		{"database error", immediate, env.Key, `{"command":{"text":"SELECT * FROM no_such_table"}}`, 400, "no_such_table"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			status, _, body, err := env.Do(context.Background(), http.MethodPost, c.url, c.key, c.body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if status != c.status || !strings.Contains(string(body), c.message) {
+				t.Fatalf("status %d body %s; want %d containing %q", status, body, c.status, c.message)
+			}
+			var shape struct {
+				Error        *struct{ Status int }
+				ErrorDetails *struct{ ErrorType string }
+			}
+			if json.Unmarshal(body, &shape) != nil || (shape.Error == nil && shape.ErrorDetails == nil) {
+				t.Fatalf("body is neither the error shape nor a query object with errorDetails: %s", body)
+			}
+			if shape.ErrorDetails != nil && c.name == "database error" && shape.ErrorDetails.ErrorType != "postgres" {
+				t.Fatalf("errorType %q, want postgres", shape.ErrorDetails.ErrorType)
+			}
+		})
+	}
+}

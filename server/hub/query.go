@@ -1,0 +1,159 @@
+package hub
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"fhirlink/agent/wire"
+	"fhirlink/server"
+)
+
+// Query sends a query to a site's agent and returns its rows as they
+// arrive. It fails with [server.EUNAVAILABLE] when the site has no session,
+// or with the agent's [*wire.Error] when the query failed before producing
+// rows. Cancelling ctx or closing the rows cancels the query in the database.
+func (h *Hub) Query(ctx context.Context, siteID string, q wire.QueryRequest) (*Rows, error) {
+	s := h.session(siteID)
+	if s == nil {
+		return nil, errUnavailable(siteID)
+	}
+	body, err := json.Marshal(q)
+	if err != nil {
+		return nil, err
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://agent"+wire.PathQuery, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, server.Errorf(server.EUNAVAILABLE, "lost the connection to the agent of site %s", siteID)
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		var werr wire.Error
+		if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&werr); err != nil || werr.Kind == "" {
+			return nil, fmt.Errorf("agent answered %s without an error body", resp.Status)
+		}
+		return nil, &werr
+	}
+	r := &Rows{body: resp.Body, br: bufio.NewReaderSize(resp.Body, 64<<10)}
+	kind, payload, err := r.frame()
+	if err == nil && kind != wire.FrameHeader {
+		err = fmt.Errorf("agent sent frame %q before the header", kind)
+	}
+	if err == nil {
+		err = json.Unmarshal(payload, &r.Header)
+	}
+	if err != nil {
+		r.Close()
+		return nil, r.transportErr(ctx, err)
+	}
+	r.ctx = ctx
+	return r, nil
+}
+
+// Rows is a result streaming from an agent. Call Next until it returns false,
+// then Err; always Close.
+type Rows struct {
+	// Header describes the columns; it is set when Query returns.
+	Header wire.Header
+
+	ctx     context.Context
+	body    io.ReadCloser
+	br      *bufio.Reader
+	row     []byte
+	long    []byte // a row longer than br's buffer, assembled
+	trailer wire.Trailer
+	done    bool
+	err     error
+}
+
+// Next advances to the next row, reporting false at the end of the result
+// or on an error.
+func (r *Rows) Next() bool {
+	if r.done {
+		return false
+	}
+	kind, payload, err := r.frame()
+	switch {
+	case err != nil:
+		r.finish(r.transportErr(r.ctx, err))
+		return false
+	case kind == wire.FrameRow:
+		r.row = payload
+		return true
+	case kind == wire.FrameTrailer:
+		if err := json.Unmarshal(payload, &r.trailer); err != nil {
+			r.finish(err)
+		} else if r.trailer.Error != nil {
+			r.finish(r.trailer.Error)
+		} else {
+			r.finish(nil)
+		}
+		return false
+	default:
+		r.finish(fmt.Errorf("agent sent unknown frame %q", kind))
+		return false
+	}
+}
+
+// Row returns the current row, a JSON object. It is valid until the next
+// call to Next.
+func (r *Rows) Row() []byte { return r.row }
+
+// Trailer returns the totals the agent sent; valid once Next returned false
+// without an error.
+func (r *Rows) Trailer() wire.Trailer { return r.trailer }
+
+// Err returns the error that ended the rows: a [*wire.Error] from the agent,
+// [server.EUNAVAILABLE] when the tunnel broke, or the context's error.
+func (r *Rows) Err() error { return r.err }
+
+// Close releases the stream. Closing before the end cancels the query.
+func (r *Rows) Close() error {
+	r.done = true
+	return r.body.Close()
+}
+
+func (r *Rows) finish(err error) {
+	r.done, r.err = true, err
+	r.row = nil
+}
+
+// frame reads one line: a kind byte and its JSON payload.
+func (r *Rows) frame() (byte, []byte, error) {
+	line, err := r.br.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		r.long = append(r.long[:0], line...)
+		for errors.Is(err, bufio.ErrBufferFull) {
+			line, err = r.br.ReadSlice('\n')
+			r.long = append(r.long, line...)
+		}
+		line = r.long
+	}
+	if err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF // the trailer frame always ends a result
+		}
+		return 0, nil, err
+	}
+	if len(line) < 2 {
+		return 0, nil, errors.New("agent sent an empty frame")
+	}
+	return line[0], line[1 : len(line)-1], nil
+}
+
+func (r *Rows) transportErr(ctx context.Context, err error) error {
+	if ctx != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return server.Errorf(server.EUNAVAILABLE, "the connection to the site's agent broke during the query; retry later")
+}

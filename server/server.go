@@ -1,0 +1,95 @@
+// Package server holds the cloud side's domain: sites, integrators, the
+// pairings between them, and the [Store] that keeps them. Subpackages attach
+// it to the outside world: api (HTTP), hub (connected agents), sqlite (the
+// embedded store).
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"time"
+)
+
+// PMS types, as the passthrough API names them.
+const (
+	PMSBestPractice = "BestPractice"
+	PMSZedmed       = "Zedmed"
+	PMSD4w          = "D4w"
+)
+
+// Site is one practice database reachable through one agent.
+type Site struct {
+	ID   string // a UUID
+	Name string // the practice's name, for people
+	// PMSType is BestPractice, Zedmed or D4w.
+	PMSType string
+	// PracticeManagementSiteID is the PMS's own identifier of the practice,
+	// which integrators use to find the site's ID again after a migration.
+	PracticeManagementSiteID string
+	CreatedAt                time.Time
+}
+
+// Integrator is a software vendor calling the API.
+type Integrator struct {
+	ID        string // a UUID
+	Name      string
+	CreatedAt time.Time
+}
+
+// Key slots: each integrator has two keys so one can be rotated while the
+// other serves.
+const (
+	KeyPrimary   = 1
+	KeySecondary = 2
+)
+
+// Store keeps the server's state. Implementations return [*Error] with
+// [ENOTFOUND] or [ECONFLICT] where those apply.
+type Store interface {
+	CreateSite(ctx context.Context, s *Site, secretHash []byte) error
+	Site(ctx context.Context, id string) (*Site, error)
+	Sites(ctx context.Context) ([]*Site, error)
+	// SiteSecretHash returns the hash of the site's agent credential.
+	SiteSecretHash(ctx context.Context, id string) ([]byte, error)
+	SetSiteSecretHash(ctx context.Context, id string, hash []byte) error
+
+	CreateIntegrator(ctx context.Context, in *Integrator) error
+	Integrator(ctx context.Context, id string) (*Integrator, error)
+	Integrators(ctx context.Context) ([]*Integrator, error)
+	// SetIntegratorKey stores the hash of the key in slot KeyPrimary or
+	// KeySecondary, replacing the key that was there.
+	SetIntegratorKey(ctx context.Context, integratorID string, slot int, hash []byte) error
+	// IntegratorByKeyHash finds the integrator owning a key.
+	IntegratorByKeyHash(ctx context.Context, hash []byte) (*Integrator, error)
+
+	Pair(ctx context.Context, integratorID, siteID string) error
+	Unpair(ctx context.Context, integratorID, siteID string) error
+	Paired(ctx context.Context, integratorID, siteID string) (bool, error)
+
+	Close() error
+}
+
+// NewSecret returns a fresh random credential (256 bits, URL-safe text) and
+// the hash to store in its place.
+func NewSecret() (secret string, hash []byte) {
+	b := make([]byte, 32)
+	rand.Read(b)
+	secret = base64.RawURLEncoding.EncodeToString(b)
+	return secret, HashSecret(secret)
+}
+
+// HashSecret hashes a credential for storage. The credentials are 256-bit
+// random values, not passwords, so one SHA-256 is as strong as a slow hash
+// and keeps the check cheap on every request.
+func HashSecret(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// SecretMatches reports in constant time whether secret hashes to hash.
+func SecretMatches(secret string, hash []byte) bool {
+	return subtle.ConstantTimeCompare(HashSecret(secret), hash) == 1
+}

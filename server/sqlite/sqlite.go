@@ -1,0 +1,286 @@
+// Package sqlite is the embedded [server.Store]: one SQLite file, no set-up,
+// for a single server node and for the demo.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // the pure-Go SQLite driver
+
+	"fhirlink/server"
+)
+
+// migrations are applied in order; PRAGMA user_version counts the applied
+// ones. Append, never edit.
+var migrations = []string{
+	`CREATE TABLE sites (
+		id TEXT PRIMARY KEY,
+		name TEXT NOT NULL,
+		pms_type TEXT NOT NULL,
+		pms_site_id TEXT NOT NULL DEFAULT '',
+		secret_hash BLOB NOT NULL,
+		created_at TEXT NOT NULL
+	);
+	CREATE INDEX sites_pms_site_id ON sites (pms_site_id);
+	CREATE TABLE integrators (
+		id TEXT PRIMARY KEY,
+		name TEXT NOT NULL,
+		created_at TEXT NOT NULL
+	);
+	CREATE TABLE integrator_keys (
+		integrator_id TEXT NOT NULL REFERENCES integrators (id),
+		slot INTEGER NOT NULL,
+		key_hash BLOB NOT NULL UNIQUE,
+		created_at TEXT NOT NULL,
+		PRIMARY KEY (integrator_id, slot)
+	);
+	CREATE TABLE pairings (
+		integrator_id TEXT NOT NULL REFERENCES integrators (id),
+		site_id TEXT NOT NULL REFERENCES sites (id),
+		created_at TEXT NOT NULL,
+		PRIMARY KEY (integrator_id, site_id)
+	);`,
+}
+
+// Store is a [server.Store] in a SQLite file.
+type Store struct {
+	db *sql.DB
+}
+
+var _ server.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the store at path and brings its schema up
+// to date. ":memory:" gives a private in-memory store.
+func Open(ctx context.Context, path string) (*Store, error) {
+	dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	if path == ":memory:" {
+		db.SetMaxOpenConns(1) // every connection would be a different database
+	}
+	s := &Store{db: db}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("state store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var version int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return err
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this build knows (%d): upgrade fhirlink", version, len(migrations))
+	}
+	for i := version; i < len(migrations); i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(migrations))); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+func now() string { return time.Now().UTC().Format(time.RFC3339Nano) }
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
+
+// conflict turns a uniqueness violation into ECONFLICT.
+func conflict(err error, what string) error {
+	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
+		return server.Errorf(server.ECONFLICT, "%s already exists", what)
+	}
+	return err
+}
+
+func notFound(err error, what, id string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return server.Errorf(server.ENOTFOUND, "%s %s not found", what, id)
+	}
+	return err
+}
+
+// CreateSite implements [server.Store].
+func (s *Store) CreateSite(ctx context.Context, site *server.Site, secretHash []byte) error {
+	site.CreatedAt = time.Now().UTC()
+	_, err := s.db.ExecContext(ctx,
+		`INSERT INTO sites (id, name, pms_type, pms_site_id, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		site.ID, site.Name, site.PMSType, site.PracticeManagementSiteID, secretHash, site.CreatedAt.Format(time.RFC3339Nano))
+	return conflict(err, "site "+site.ID)
+}
+
+const siteColumns = `id, name, pms_type, pms_site_id, created_at`
+
+func scanSite(row interface{ Scan(...any) error }) (*server.Site, error) {
+	var site server.Site
+	var created string
+	if err := row.Scan(&site.ID, &site.Name, &site.PMSType, &site.PracticeManagementSiteID, &created); err != nil {
+		return nil, err
+	}
+	site.CreatedAt = parseTime(created)
+	return &site, nil
+}
+
+// Site implements [server.Store].
+func (s *Store) Site(ctx context.Context, id string) (*server.Site, error) {
+	site, err := scanSite(s.db.QueryRowContext(ctx, `SELECT `+siteColumns+` FROM sites WHERE id = ?`, id))
+	return site, notFound(err, "site", id)
+}
+
+// Sites implements [server.Store].
+func (s *Store) Sites(ctx context.Context) ([]*server.Site, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+siteColumns+` FROM sites ORDER BY created_at, id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var sites []*server.Site
+	for rows.Next() {
+		site, err := scanSite(rows)
+		if err != nil {
+			return nil, err
+		}
+		sites = append(sites, site)
+	}
+	return sites, rows.Err()
+}
+
+// SiteSecretHash implements [server.Store].
+func (s *Store) SiteSecretHash(ctx context.Context, id string) ([]byte, error) {
+	var h []byte
+	err := s.db.QueryRowContext(ctx, `SELECT secret_hash FROM sites WHERE id = ?`, id).Scan(&h)
+	return h, notFound(err, "site", id)
+}
+
+// SetSiteSecretHash implements [server.Store].
+func (s *Store) SetSiteSecretHash(ctx context.Context, id string, hash []byte) error {
+	return s.updateOne(ctx, "site "+id, `UPDATE sites SET secret_hash = ? WHERE id = ?`, hash, id)
+}
+
+// CreateIntegrator implements [server.Store].
+func (s *Store) CreateIntegrator(ctx context.Context, in *server.Integrator) error {
+	in.CreatedAt = time.Now().UTC()
+	_, err := s.db.ExecContext(ctx, `INSERT INTO integrators (id, name, created_at) VALUES (?, ?, ?)`,
+		in.ID, in.Name, in.CreatedAt.Format(time.RFC3339Nano))
+	return conflict(err, "integrator "+in.ID)
+}
+
+func scanIntegrator(row interface{ Scan(...any) error }) (*server.Integrator, error) {
+	var in server.Integrator
+	var created string
+	if err := row.Scan(&in.ID, &in.Name, &created); err != nil {
+		return nil, err
+	}
+	in.CreatedAt = parseTime(created)
+	return &in, nil
+}
+
+// Integrator implements [server.Store].
+func (s *Store) Integrator(ctx context.Context, id string) (*server.Integrator, error) {
+	in, err := scanIntegrator(s.db.QueryRowContext(ctx, `SELECT id, name, created_at FROM integrators WHERE id = ?`, id))
+	return in, notFound(err, "integrator", id)
+}
+
+// Integrators implements [server.Store].
+func (s *Store) Integrators(ctx context.Context) ([]*server.Integrator, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, created_at FROM integrators ORDER BY created_at, id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*server.Integrator
+	for rows.Next() {
+		in, err := scanIntegrator(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	return out, rows.Err()
+}
+
+// SetIntegratorKey implements [server.Store].
+func (s *Store) SetIntegratorKey(ctx context.Context, integratorID string, slot int, hash []byte) error {
+	if slot != server.KeyPrimary && slot != server.KeySecondary {
+		return server.Errorf(server.EINVALID, "key slot must be 1 (primary) or 2 (secondary)")
+	}
+	if _, err := s.Integrator(ctx, integratorID); err != nil {
+		return err
+	}
+	_, err := s.db.ExecContext(ctx,
+		`INSERT INTO integrator_keys (integrator_id, slot, key_hash, created_at) VALUES (?, ?, ?, ?)
+		 ON CONFLICT (integrator_id, slot) DO UPDATE SET key_hash = excluded.key_hash, created_at = excluded.created_at`,
+		integratorID, slot, hash, now())
+	return conflict(err, "key")
+}
+
+// IntegratorByKeyHash implements [server.Store].
+func (s *Store) IntegratorByKeyHash(ctx context.Context, hash []byte) (*server.Integrator, error) {
+	in, err := scanIntegrator(s.db.QueryRowContext(ctx,
+		`SELECT i.id, i.name, i.created_at FROM integrators i JOIN integrator_keys k ON k.integrator_id = i.id WHERE k.key_hash = ?`, hash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, server.Errorf(server.EUNAUTHORIZED, "unknown key")
+	}
+	return in, err
+}
+
+// Pair implements [server.Store]. Pairing twice is not an error.
+func (s *Store) Pair(ctx context.Context, integratorID, siteID string) error {
+	if _, err := s.Integrator(ctx, integratorID); err != nil {
+		return err
+	}
+	if _, err := s.Site(ctx, siteID); err != nil {
+		return err
+	}
+	_, err := s.db.ExecContext(ctx,
+		`INSERT INTO pairings (integrator_id, site_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+		integratorID, siteID, now())
+	return err
+}
+
+// Unpair implements [server.Store].
+func (s *Store) Unpair(ctx context.Context, integratorID, siteID string) error {
+	return s.updateOne(ctx, "pairing", `DELETE FROM pairings WHERE integrator_id = ? AND site_id = ?`, integratorID, siteID)
+}
+
+// Paired implements [server.Store].
+func (s *Store) Paired(ctx context.Context, integratorID, siteID string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx,
+		`SELECT count(*) FROM pairings WHERE integrator_id = ? AND site_id = ?`, integratorID, siteID).Scan(&n)
+	return n > 0, err
+}
+
+// updateOne runs a statement that must touch exactly one row.
+func (s *Store) updateOne(ctx context.Context, what, query string, args ...any) error {
+	res, err := s.db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return server.Errorf(server.ENOTFOUND, "%s not found", what)
+	}
+	return nil
+}

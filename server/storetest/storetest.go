@@ -1,0 +1,109 @@
+// Package storetest is the contract every [server.Store] passes: each
+// implementation's tests call [Run] with a function opening an empty store.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"fhirlink/server"
+)
+
+// Run runs the contract against stores made by open.
+func Run(t *testing.T, open func(t *testing.T) server.Store) {
+	ctx := context.Background()
+
+	t.Run("sites", func(t *testing.T) {
+		st := open(t)
+		site := &server.Site{ID: uuid.NewString(), Name: "Harbour Medical", PMSType: server.PMSBestPractice, PracticeManagementSiteID: "BP-1"}
+		_, hash := server.NewSecret()
+		mustCode(t, "", st.CreateSite(ctx, site, hash))
+		mustCode(t, server.ECONFLICT, st.CreateSite(ctx, site, hash))
+		got, err := st.Site(ctx, site.ID)
+		mustCode(t, "", err)
+		if got.Name != site.Name || got.PMSType != site.PMSType || got.PracticeManagementSiteID != "BP-1" || got.CreatedAt.IsZero() {
+			t.Fatalf("site = %+v", got)
+		}
+		_, err = st.Site(ctx, uuid.NewString())
+		mustCode(t, server.ENOTFOUND, err)
+		h, err := st.SiteSecretHash(ctx, site.ID)
+		if err != nil || !bytes.Equal(h, hash) {
+			t.Fatalf("secret hash %x, %v", h, err)
+		}
+		_, hash2 := server.NewSecret()
+		mustCode(t, "", st.SetSiteSecretHash(ctx, site.ID, hash2))
+		if h, _ := st.SiteSecretHash(ctx, site.ID); !bytes.Equal(h, hash2) {
+			t.Fatal("rotated secret hash not stored")
+		}
+		mustCode(t, server.ENOTFOUND, st.SetSiteSecretHash(ctx, uuid.NewString(), hash2))
+		if sites, err := st.Sites(ctx); err != nil || len(sites) != 1 {
+			t.Fatalf("sites = %v, %v", sites, err)
+		}
+	})
+
+	t.Run("integrator keys", func(t *testing.T) {
+		st := open(t)
+		in := &server.Integrator{ID: uuid.NewString(), Name: "Acme"}
+		mustCode(t, "", st.CreateIntegrator(ctx, in))
+		k1, h1 := server.NewSecret()
+		k2, h2 := server.NewSecret()
+		mustCode(t, "", st.SetIntegratorKey(ctx, in.ID, server.KeyPrimary, h1))
+		mustCode(t, "", st.SetIntegratorKey(ctx, in.ID, server.KeySecondary, h2))
+		for _, k := range []string{k1, k2} {
+			got, err := st.IntegratorByKeyHash(ctx, server.HashSecret(k))
+			if err != nil || got.ID != in.ID {
+				t.Fatalf("by key: %v, %v", got, err)
+			}
+		}
+		// Rotating the primary key retires the old one and keeps the secondary.
+		k3, h3 := server.NewSecret()
+		mustCode(t, "", st.SetIntegratorKey(ctx, in.ID, server.KeyPrimary, h3))
+		_, err := st.IntegratorByKeyHash(ctx, server.HashSecret(k1))
+		mustCode(t, server.EUNAUTHORIZED, err)
+		for _, k := range []string{k2, k3} {
+			if _, err := st.IntegratorByKeyHash(ctx, server.HashSecret(k)); err != nil {
+				t.Fatalf("key still valid after rotating the other: %v", err)
+			}
+		}
+		mustCode(t, server.EINVALID, st.SetIntegratorKey(ctx, in.ID, 3, h1))
+		mustCode(t, server.ENOTFOUND, st.SetIntegratorKey(ctx, uuid.NewString(), server.KeyPrimary, h1))
+	})
+
+	t.Run("pairings", func(t *testing.T) {
+		st := open(t)
+		site := &server.Site{ID: uuid.NewString(), Name: "S", PMSType: server.PMSZedmed}
+		in := &server.Integrator{ID: uuid.NewString(), Name: "I"}
+		mustCode(t, "", st.CreateSite(ctx, site, []byte("h")))
+		mustCode(t, "", st.CreateIntegrator(ctx, in))
+		if ok, err := st.Paired(ctx, in.ID, site.ID); ok || err != nil {
+			t.Fatalf("paired before pairing: %v %v", ok, err)
+		}
+		mustCode(t, "", st.Pair(ctx, in.ID, site.ID))
+		mustCode(t, "", st.Pair(ctx, in.ID, site.ID)) // idempotent
+		if ok, _ := st.Paired(ctx, in.ID, site.ID); !ok {
+			t.Fatal("not paired after pairing")
+		}
+		mustCode(t, server.ENOTFOUND, st.Pair(ctx, in.ID, uuid.NewString()))
+		mustCode(t, "", st.Unpair(ctx, in.ID, site.ID))
+		mustCode(t, server.ENOTFOUND, st.Unpair(ctx, in.ID, site.ID))
+		if ok, _ := st.Paired(ctx, in.ID, site.ID); ok {
+			t.Fatal("still paired after unpairing")
+		}
+	})
+}
+
+func mustCode(t *testing.T, want string, err error) {
+	t.Helper()
+	if want == "" {
+		if err != nil {
+			t.Fatalf("unexpected error: %v", err)
+		}
+		return
+	}
+	if got := server.ErrorCode(err); err == nil || got != want {
+		t.Fatalf("error %v (code %q), want code %q", err, got, want)
+	}
+}

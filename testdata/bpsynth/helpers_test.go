@@ -1,0 +1,44 @@
+package bpsynth
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+
+	_ "modernc.org/sqlite"
+)
+
+// newSQLite opens a fresh SQLite database file in t.TempDir().
+func newSQLite(t testing.TB, name string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// buildSQLite applies the schema and generates opt into a fresh SQLite database.
+func buildSQLite(t testing.TB, name string, opt Options) *sql.DB {
+	t.Helper()
+	db := newSQLite(t, name)
+	ctx := context.Background()
+	if err := Apply(ctx, db, EngineSQLite); err != nil {
+		t.Fatal(err)
+	}
+	if err := Generate(ctx, db, EngineSQLite, opt); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func count(t testing.TB, db *sql.DB, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(query, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}

@@ -1,0 +1,347 @@
+// Package fhirlinktest starts a whole fhirlink on loopback for tests: a
+// server with its state store, and an agent connected to it through a real
+// WebSocket tunnel, serving a real practice database. It keeps integration
+// tests short.
+package fhirlinktest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"fhirlink/agent"
+	"fhirlink/agent/executor"
+	"fhirlink/server"
+	"fhirlink/server/api"
+	"fhirlink/server/hub"
+	"fhirlink/server/sqlite"
+)
+
+// Options choose the practice database and the limits under test.
+type Options struct {
+	Engine string // postgres, sqlite, ...
+	DSN    string
+	// AllowWrites lets the site run nonQuery commands.
+	AllowWrites bool
+	Concurrency int
+	// Limits of immediate queries (default: the documented ones).
+	ImmediateTimeout  time.Duration
+	ImmediateMaxBytes int64
+	// KeepAlive and UnreachableAfter tune the tunnel's heartbeats.
+	KeepAlive, UnreachableAfter time.Duration
+}
+
+// Env is a running server and agent. Everything stops in t.Cleanup.
+type Env struct {
+	t    testing.TB
+	opt  Options
+	addr string
+
+	Store        server.Store
+	Hub          *hub.Hub
+	API          *api.Server
+	SiteID       string
+	IntegratorID string
+	// Key is the paired integrator's key.
+	Key string
+
+	mu          sync.Mutex
+	srv         *http.Server
+	agentCancel context.CancelFunc
+	agentDone   chan struct{}
+}
+
+// Start starts a server on 127.0.0.1 and an agent for opt's database, pairs
+// one integrator with the site and waits until the site is online.
+func Start(t testing.TB, opt Options) *Env {
+	t.Helper()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	e := &Env{t: t, opt: opt, Store: store, SiteID: uuid.NewString()}
+	if err := store.CreateSite(ctx, &server.Site{ID: e.SiteID, Name: "Test Practice", PMSType: server.PMSBestPractice}, server.HashSecret("site-secret")); err != nil {
+		t.Fatal(err)
+	}
+	e.IntegratorID, e.Key = e.NewIntegrator(true)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.addr = ln.Addr().String()
+	e.serve(ln)
+	t.Cleanup(e.stopServer)
+	e.StartAgent()
+	t.Cleanup(e.StopAgent)
+	e.WaitAvailability(hub.Online)
+	return e
+}
+
+// URL is the server's base URL.
+func (e *Env) URL() string { return "http://" + e.addr }
+
+// SiteURL is the base of the site's integrator API.
+func (e *Env) SiteURL() string { return e.URL() + "/integrator/sites/" + e.SiteID }
+
+func (e *Env) serve(ln net.Listener) {
+	log := logger()
+	e.API = &api.Server{Store: e.Store, Logger: log,
+		ImmediateTimeout: e.opt.ImmediateTimeout, ImmediateMaxBytes: e.opt.ImmediateMaxBytes}
+	e.Hub = &hub.Hub{Authenticate: e.API.AuthenticateAgent, Logger: log,
+		KeepAlive: e.opt.KeepAlive, UnreachableAfter: e.opt.UnreachableAfter}
+	e.API.Hub = e.Hub
+	srv := &http.Server{Handler: e.API.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	e.mu.Lock()
+	e.srv = srv
+	e.mu.Unlock()
+}
+
+func (e *Env) stopServer() {
+	e.mu.Lock()
+	srv := e.srv
+	e.srv = nil
+	e.mu.Unlock()
+	if srv == nil {
+		return
+	}
+	e.Hub.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if srv.Shutdown(ctx) != nil {
+		srv.Close()
+	}
+}
+
+// RestartServer stops the server (dropping every agent session) and starts
+// a new one on the same address with the same state.
+func (e *Env) RestartServer() {
+	e.t.Helper()
+	e.stopServer()
+	var ln net.Listener
+	var err error
+	for range 50 { // the port may linger for a moment
+		if ln, err = net.Listen("tcp", e.addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.serve(ln)
+}
+
+// StartAgent starts the site's agent.
+func (e *Env) StartAgent() {
+	e.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := agent.New(ctx, agent.Config{
+		ServerURL: e.URL(), SiteID: e.SiteID, Secret: "site-secret",
+		Database: executor.Config{Engine: e.opt.Engine, AllowWrites: e.opt.AllowWrites,
+			Catalogues: []executor.Catalogue{{Name: "BPSPatients", DSN: e.opt.DSN, IsDefault: true}}},
+		Concurrency:  e.opt.Concurrency,
+		ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond,
+		Logger: logger(),
+	})
+	if err != nil {
+		cancel()
+		e.t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer a.Close()
+		a.Run(ctx)
+	}()
+	e.mu.Lock()
+	e.agentCancel, e.agentDone = cancel, done
+	e.mu.Unlock()
+}
+
+// StopAgent stops the agent, closing its session cleanly.
+func (e *Env) StopAgent() {
+	e.mu.Lock()
+	cancel, done := e.agentCancel, e.agentDone
+	e.agentCancel = nil
+	e.mu.Unlock()
+	if cancel == nil {
+		return
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		e.t.Error("agent did not stop within 10 s")
+	}
+}
+
+// WaitAvailability waits (at most 15 s) until the site has the given
+// availability.
+func (e *Env) WaitAvailability(want string) {
+	e.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if e.Hub.Status(e.SiteID).Availability == want {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	e.t.Fatalf("site availability = %s, want %s", e.Hub.Status(e.SiteID).Availability, want)
+}
+
+// NewIntegrator creates an integrator, paired with the site or not, and
+// returns its id and primary key.
+func (e *Env) NewIntegrator(paired bool) (id, key string) {
+	e.t.Helper()
+	ctx := context.Background()
+	id = uuid.NewString()
+	if err := e.Store.CreateIntegrator(ctx, &server.Integrator{ID: id, Name: "Integrator " + id[:8]}); err != nil {
+		e.t.Fatal(err)
+	}
+	key, hash := server.NewSecret()
+	if err := e.Store.SetIntegratorKey(ctx, id, server.KeyPrimary, hash); err != nil {
+		e.t.Fatal(err)
+	}
+	if paired {
+		if err := e.Store.Pair(ctx, id, e.SiteID); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return id, key
+}
+
+// Do sends a request with the key (if not empty) and returns the status and
+// body. A body that is not []byte or string is sent as JSON.
+func (e *Env) Do(ctx context.Context, method, url, key string, body any, header ...string) (int, http.Header, []byte, error) {
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		r = bytes.NewReader(b)
+	case string:
+		r = bytes.NewReader([]byte(b))
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			return 0, nil, nil, err
+		}
+		r = bytes.NewReader(j)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, r)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	if key != "" {
+		req.Header.Set(api.KeyHeader, key)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, b, err
+}
+
+// Immediate runs an immediate query as the paired integrator and decodes
+// the answer.
+func (e *Env) Immediate(body any) (int, *QueryObject) {
+	e.t.Helper()
+	status, _, b, err := e.Do(context.Background(), http.MethodPost, e.SiteURL()+"/queries/immediate", e.Key, body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var q QueryObject
+	if err := json.Unmarshal(b, &q); err != nil {
+		e.t.Fatalf("status %d, undecodable body %s: %v", status, b, err)
+	}
+	q.Raw = b
+	return status, &q
+}
+
+// QueryObject is the passthrough API's query object as a client decodes it.
+type QueryObject struct {
+	ID           string `json:"id"`
+	Status       string `json:"status"`
+	StatusTiming map[string]struct {
+		StartTime time.Time `json:"startTime"`
+		EndTime   time.Time `json:"endTime"`
+	} `json:"statusTiming"`
+	Metrics *struct {
+		SQLExecutionDuration int64 `json:"sqlExecutionDuration"`
+	} `json:"metrics"`
+	Result *struct {
+		Rows         *int64 `json:"rows"`
+		RowsAffected *int64 `json:"rowsAffected"`
+		Size         int64  `json:"size"`
+		Data         []byte `json:"data"`
+		Columns      []struct {
+			Name, Type, DBType string
+		} `json:"columns"`
+	} `json:"result"`
+	ErrorDetails *struct {
+		ErrorType    string `json:"errorType"`
+		ErrorCode    int    `json:"errorCode"`
+		ErrorMessage string `json:"errorMessage"`
+		SQLState     string `json:"sqlState"`
+	} `json:"errorDetails"`
+	// Error is the request error shape.
+	Error *struct {
+		Status  int    `json:"status"`
+		Message string `json:"message"`
+	} `json:"error"`
+	Raw []byte `json:"-"`
+}
+
+// Rows decodes result.data as an array of row objects, keeping numbers
+// exact.
+func (q *QueryObject) Rows(t testing.TB) []map[string]any {
+	t.Helper()
+	if q.Result == nil {
+		t.Fatalf("no result in %s", q.Raw)
+	}
+	dec := json.NewDecoder(bytes.NewReader(q.Result.Data))
+	dec.UseNumber()
+	var rows []map[string]any
+	if err := dec.Decode(&rows); err != nil {
+		t.Fatalf("result.data %s: %v", q.Result.Data, err)
+	}
+	return rows
+}
+
+// Command builds a query request body.
+func Command(text string, params ...map[string]any) map[string]any {
+	cmd := map[string]any{"text": text}
+	if len(params) > 0 {
+		cmd["parameters"] = params
+	}
+	return map[string]any{"command": cmd}
+}
+
+func logger() *slog.Logger {
+	if os.Getenv("FHIRLINK_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
