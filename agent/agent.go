@@ -158,7 +158,9 @@ func (a *Agent) serveQuery(w http.ResponseWriter, r *http.Request) {
 		trailer.Error = werr
 	}
 	sink.frame(wire.FrameTrailer, trailer)
-	sink.flush()
+	// Returning ends the response with one write: the frames still buffered
+	// and the chunked terminator together.
+	sink.bw.Flush()
 }
 
 // frameSink writes a result as frames (see package wire) as the executor
@@ -177,10 +179,9 @@ func (s *frameSink) Header(h wire.Header) error {
 	h.StartedAt = s.startedAt
 	s.rw.Header().Set("Content-Type", "application/x-fhirlink-frames")
 	s.rw.WriteHeader(http.StatusOK)
-	s.bw = bufio.NewWriterSize(s.rw, 32<<10)
+	s.bw = bufio.NewWriterSize(s.rw, 128<<10)
 	s.started = true
 	s.frame(wire.FrameHeader, h)
-	s.flush() // the server learns at once that execution started
 	return s.err
 }
 
@@ -200,12 +201,6 @@ func (s *frameSink) frame(kind byte, v any) {
 	s.bw.WriteByte(kind)
 	s.bw.Write(b)
 	s.bw.WriteByte('\n')
-}
-
-func (s *frameSink) flush() {
-	if err := s.bw.Flush(); err == nil {
-		http.NewResponseController(s.rw).Flush()
-	}
 }
 
 func asWireError(err error) *wire.Error {

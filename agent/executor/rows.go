@@ -122,7 +122,6 @@ func (r *rowEncoder) encode() []byte {
 	for i, c := range r.codecs {
 		b = append(b, r.keys[i]...)
 		b = appendValue(b, c, r.slots[i].v)
-		r.slots[i].v = nil
 	}
 	b = append(b, '}')
 	r.buf = b

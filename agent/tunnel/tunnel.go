@@ -116,7 +116,7 @@ func (c *Client) session(ctx context.Context, wsURL string) error {
 	sessCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	conn := websocket.NetConn(sessCtx, ws, websocket.MessageBinary)
-	sess, err := yamux.Server(conn, wire.YamuxConfig(orDefault(c.KeepAlive, 5*time.Second)))
+	sess, err := yamux.Server(wire.FrameConn(conn), wire.YamuxConfig(orDefault(c.KeepAlive, 5*time.Second)))
 	if err != nil {
 		conn.Close()
 		return err

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -147,7 +148,9 @@ func (s *Server) immediate(c echo.Context) error {
 		return s.stream(c, obj, rows)
 	}
 
-	data, n, err := s.collect(q.Mode, rows)
+	buf := bufPool.Get().(*bytes.Buffer)
+	defer putBuf(buf)
+	data, n, err := s.collect(buf, q.Mode, rows)
 	if err != nil {
 		return s.failed(c, obj, err, sent)
 	}
@@ -241,9 +244,8 @@ func checkAgainstSite(q wire.QueryRequest, info wire.Info) error {
 // collect reads a whole result for the JSON answer, enforcing the size cap
 // here too: the agent enforces it first, this keeps a faulty agent from
 // filling the server's memory.
-func (s *Server) collect(mode wire.Mode, rows *hub.Rows) ([]byte, int64, error) {
+func (s *Server) collect(buf *bytes.Buffer, mode wire.Mode, rows *hub.Rows) ([]byte, int64, error) {
 	limit := s.maxBytes()
-	var buf bytes.Buffer
 	var n int64
 	buf.WriteByte('[')
 	for rows.Next() {
@@ -274,6 +276,17 @@ func (s *Server) collect(mode wire.Mode, rows *hub.Rows) ([]byte, int64, error) 
 		}
 	}
 	return []byte("null"), 0, nil
+}
+
+// bufPool recycles result buffers: an immediate result is up to 8 MB, and
+// growing a fresh buffer for each one costs more than reading the rows.
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func putBuf(b *bytes.Buffer) {
+	if b.Cap() <= 16<<20 {
+		b.Reset()
+		bufPool.Put(b)
+	}
 }
 
 func tooLarge(limit int64) *wire.Error {

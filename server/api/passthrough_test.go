@@ -35,7 +35,7 @@ func TestMain(m *testing.M) {
 
 // practice returns a PostgreSQL database with a small table of every type
 // family, and a handle on it for checks behind the agent's back.
-func practice(t *testing.T) (string, *sql.DB) {
+func practice(t testing.TB) (string, *sql.DB) {
 	t.Helper()
 	dsn := pgtest.DSN(t)
 	db, err := sql.Open("pgx", dsn)

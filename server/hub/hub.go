@@ -129,7 +129,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	conn := &recordingConn{Conn: websocket.NetConn(ctx, ws, websocket.MessageBinary)}
-	ys, err := yamux.Client(conn, wire.YamuxConfig(h.keepAlive()))
+	ys, err := yamux.Client(wire.FrameConn(conn), wire.YamuxConfig(h.keepAlive()))
 	if err != nil {
 		conn.Close()
 		return

@@ -58,7 +58,7 @@ func (g *gen) writeClinical() {
 	}
 	ids := &clinicalIDs{}
 	for i, p := range g.patients {
-		if g.w.err != nil {
+		if g.w.failed() != nil {
 			return
 		}
 		r := g.rng(streamClinicalBase + uint64(p.id))
@@ -277,14 +277,14 @@ func (pr *patientRecord) historicEncounters() {
 	if days <= 0 {
 		return
 	}
-	rate := 1.5 + 1.2*float64(pr.chronicCount())
+	rate := 1.0 + 0.8*float64(pr.chronicCount())
 	if pr.age >= 70 {
-		rate += 2
+		rate += 1.5
 	}
 	if pr.age < 5 {
-		rate += 3
+		rate += 2
 	}
-	mean := math.Min(rate, 12) * float64(days) / 365
+	mean := math.Min(rate, 8) * float64(days) / 365
 	n := int(math.Round(r.normal(mean, math.Sqrt(mean+0.01))))
 	for range max(0, n) {
 		d := from.AddDate(0, 0, r.IntN(days))
@@ -452,9 +452,9 @@ func (pr *patientRecord) writeObservations(e *encounter) string {
 		}
 		return strings.Join(notes, ", ")
 	}
-	bpP := 0.45
+	bpP := 0.35
 	if pr.has("htn") || pr.has("ihd") || pr.has("t2dm") {
-		bpP = 0.8
+		bpP = 0.7
 	}
 	if r.chance(bpP) {
 		sys := int(math.Round(pr.body.systolic + r.normal(0, 7)))
@@ -463,7 +463,7 @@ func (pr *patientRecord) writeObservations(e *encounter) string {
 		add(ObsSystolic, strconv.Itoa(sys))
 		add(ObsDiastolic, strconv.Itoa(dia))
 		notes = append(notes, fmt.Sprintf("BP %d/%d", sys, dia))
-		if r.chance(0.8) {
+		if r.chance(0.6) {
 			pulse := int(math.Round(pr.body.pulse + r.normal(0, 6)))
 			add(ObsPulse, strconv.Itoa(pulse))
 			notes = append(notes, fmt.Sprintf("P %d", pulse))
@@ -770,7 +770,7 @@ func (pr *patientRecord) writeImmunisations() {
 		if r.chance(0.9) {
 			give(key, d1.AddDate(0, 0, r.between(21, 56)), 2, r.chance(0.6))
 		}
-		if r.chance(0.6) {
+		if r.chance(0.4) {
 			give("comirnaty", time.Date(2022, time.January, 10, 0, 0, 0, 0, time.UTC).AddDate(0, 0, r.IntN(90)), 3, r.chance(0.6))
 		}
 	}
@@ -822,7 +822,7 @@ func (pr *patientRecord) writeInvestigations() {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	start := pr.end.AddDate(-2, 0, 0)
+	start := pr.end.AddDate(0, -18, 0)
 	if c := dateOnly(p.created); c.After(start) {
 		start = c
 	}

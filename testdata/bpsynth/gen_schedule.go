@@ -92,8 +92,9 @@ func (g *gen) writeSchedule(r *rng) {
 	away := map[int][][2]time.Time{}
 	awayIn := g.w.table("DAYSAWAY")
 	awayID := 0
-	for _, u := range g.users {
-		if !u.bookable || !u.active || !r.chance(0.5) {
+	for i, u := range g.users {
+		// the principal doctor (user 1) is always away once, so every practice has a DAYSAWAY row
+		if !u.bookable || !u.active || (i > 0 && !r.chance(0.5)) {
 			continue
 		}
 		start := first.AddDate(0, 0, r.IntN(windowDays))
@@ -118,8 +119,9 @@ func (g *gen) writeSchedule(r *rng) {
 	extra := map[string][]session{} // date -> sessions
 	extraIn := g.w.table("EXTRASESSIONS")
 	extraID := 0
-	for _, u := range g.doctors {
-		if !r.chance(0.33) {
+	for i, u := range g.doctors {
+		// the first doctor always has one, so every practice has an EXTRASESSIONS row
+		if i > 0 && !r.chance(0.33) {
 			continue
 		}
 		for range r.between(1, 3) {
@@ -127,7 +129,11 @@ func (g *gen) writeSchedule(r *rng) {
 			for d.Weekday() != time.Saturday {
 				d = d.AddDate(0, 0, 1)
 			}
-			if d.After(last) || isAway(u, d) {
+			for tries := 0; (d.After(last) || isAway(u, d)) && tries < 5; tries++ {
+				d = d.AddDate(0, 0, -7)
+			}
+			key := d.Format(time.DateOnly)
+			if d.After(last) || d.Before(first) || isAway(u, d) || slices.ContainsFunc(extra[key], func(s session) bool { return s.user == u }) {
 				continue
 			}
 			extraID++
@@ -136,7 +142,6 @@ func (g *gen) writeSchedule(r *rng) {
 				set("LOCATIONID", s.loc).set("SESSIONDATE", d).set("STARTTIME", s.start).set("ENDTIME", s.end).
 				set("LENGTH", s.length).set("LABEL", "Saturday clinic").
 				set("CREATED", at(minTime(d.AddDate(0, 0, -30), g.today), 9*3600)).set("CREATEDBY", 1).done()
-			key := d.Format(time.DateOnly)
 			extra[key] = append(extra[key], s)
 		}
 	}

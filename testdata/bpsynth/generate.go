@@ -76,14 +76,34 @@ func Generate(ctx context.Context, db *sql.DB, engine string, opt Options) error
 		return fmt.Errorf("bpsynth: begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
-	g := newGen(opt, newWriter(ctx, tx, engine, cat))
-	g.run()
-	if err := g.w.flushAll(); err != nil {
+	restore := func() {}
+	if engine == EngineSQLite {
+		// a larger page cache for the load keeps SQLite from spilling pages mid-transaction
+		var pages int
+		if err := tx.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&pages); err == nil {
+			if _, err := tx.ExecContext(ctx, `PRAGMA cache_size = -131072`); err == nil {
+				restore = func() { _, _ = tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = %d`, pages)) }
+			}
+		}
+	}
+	w := newWriter(ctx, tx, engine, cat)
+	g := newGen(opt, w)
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				w.close() //nolint:errcheck // the panic is the error
+				panic(p)
+			}
+		}()
+		g.run()
+	}()
+	if err := w.flushAll(); err != nil {
 		return err
 	}
 	if err := g.w.resetSequences(); err != nil {
 		return err
 	}
+	restore()
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("bpsynth: commit: %w", err)
 	}

@@ -3,6 +3,7 @@ package bpsynth
 import (
 	"context"
 	"database/sql"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -41,4 +42,49 @@ func count(t testing.TB, db *sql.DB, query string, args ...any) int {
 		t.Fatalf("%s: %v", query, err)
 	}
 	return n
+}
+
+var sharedDir string
+
+func tempDirForShared() (string, error) {
+	dir, err := os.MkdirTemp("", "bpsynth-")
+	sharedDir = dir
+	return dir, err
+}
+
+func cleanupShared() {
+	if sharedDB != nil {
+		sharedDB.Close()
+	}
+	if sharedDir != "" {
+		os.RemoveAll(sharedDir)
+	}
+}
+
+// BenchmarkGenerateSQLite measures the 50,000-patient practice on SQLite:
+//
+//	go test ./testdata/bpsynth/ -run '^$' -bench GenerateSQLite -benchtime 1x
+func BenchmarkGenerateSQLite(b *testing.B) {
+	ctx := context.Background()
+	for b.Loop() {
+		b.StopTimer()
+		dir := b.TempDir()
+		db, err := sql.Open("sqlite", filepath.Join(dir, "bench.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := Apply(ctx, db, EngineSQLite); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if err := Generate(ctx, db, EngineSQLite, Benchmark()); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		db.Close()
+		if fi, err := os.Stat(filepath.Join(dir, "bench.db")); err == nil {
+			b.ReportMetric(float64(fi.Size())/(1<<20), "MB")
+		}
+		b.StartTimer()
+	}
 }

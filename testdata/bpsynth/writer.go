@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -21,10 +22,11 @@ const (
 )
 
 // inserter buffers rows of one table and writes them as multi-row INSERTs with bound
-// parameters. It fills defaults (0 for NOT NULL ints, ” for NOT NULL text), pads char(n)
+// parameters. It fills defaults (0 for NOT NULL ints, '' for NOT NULL text), pads char(n)
 // values to n with spaces (SQLite does not pad) and rejects values longer than the column, so
-// the data is the same on every engine. Errors are sticky: the first one is kept in *w.err and
-// everything after it is a no-op.
+// the data is the same on every engine. Full batches go to the writer's goroutine, so that
+// generating the next rows overlaps with the database storing the last ones. Errors are
+// sticky: the first one is kept and everything after it is a no-op.
 type inserter struct {
 	w       *writer
 	t       *tableDef
@@ -36,7 +38,8 @@ type inserter struct {
 	stmts   map[int]*sql.Stmt // prepared INSERT by row count (closed with the transaction)
 }
 
-// writer owns the transaction and the inserters of one Generate call.
+// writer owns the transaction and the inserters of one Generate call. Statements run on one
+// goroutine of its own, in the order batches are queued.
 type writer struct {
 	ctx    context.Context
 	tx     *sql.Tx
@@ -44,17 +47,46 @@ type writer struct {
 	cat    *catalog
 	ins    map[string]*inserter
 	order  []*inserter
-	err    error
+	queue  chan batch
+	done   chan struct{}
+
+	mu  sync.Mutex
+	err error
+}
+
+// batch is a full set of rows for one INSERT.
+type batch struct {
+	in   *inserter
+	rows int
+	args []any
 }
 
 func newWriter(ctx context.Context, tx *sql.Tx, engine string, cat *catalog) *writer {
-	return &writer{ctx: ctx, tx: tx, engine: engine, cat: cat, ins: map[string]*inserter{}}
+	w := &writer{ctx: ctx, tx: tx, engine: engine, cat: cat, ins: map[string]*inserter{},
+		queue: make(chan batch, 4), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		for b := range w.queue {
+			if w.failed() == nil {
+				b.in.exec(b.rows, b.args)
+			}
+		}
+	}()
+	return w
 }
 
 func (w *writer) fail(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.err == nil {
 		w.err = err
 	}
+}
+
+func (w *writer) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
 }
 
 // table returns the inserter of a table, creating it on first use.
@@ -187,28 +219,31 @@ func (in *inserter) normalise(c column, v any) (any, error) {
 	return nil, fmt.Errorf("value %v (%T) does not fit a %s column", v, v, c.Kind)
 }
 
-// flush writes the buffered rows.
+// flush queues the buffered rows for the writer goroutine.
 func (in *inserter) flush() {
-	if in.rows == 0 || in.w.err != nil {
+	if in.rows == 0 || in.w.failed() != nil {
 		in.args, in.rows = in.args[:0], 0
 		return
 	}
-	// Statements are prepared once and reused: parsing a 1000-row INSERT costs more than
-	// running it.
-	st, ok := in.stmts[in.rows]
+	in.w.queue <- batch{in: in, rows: in.rows, args: in.args}
+	in.args, in.rows = make([]any, 0, cap(in.args)), 0
+}
+
+// exec runs one INSERT; only the writer goroutine calls it. Statements are prepared once and
+// reused: parsing a 1000-row INSERT costs more than running it.
+func (in *inserter) exec(rows int, args []any) {
+	st, ok := in.stmts[rows]
 	if !ok {
 		var err error
-		if st, err = in.w.tx.PrepareContext(in.w.ctx, in.insertSQL(in.rows)); err != nil {
+		if st, err = in.w.tx.PrepareContext(in.w.ctx, in.insertSQL(rows)); err != nil {
 			in.w.fail(fmt.Errorf("bpsynth: prepare insert into %s: %w", in.t.Name, err))
 			return
 		}
-		in.stmts[in.rows] = st
+		in.stmts[rows] = st
 	}
-	if _, err := st.ExecContext(in.w.ctx, in.args...); err != nil {
+	if _, err := st.ExecContext(in.w.ctx, args...); err != nil {
 		in.w.fail(fmt.Errorf("bpsynth: insert into %s: %w", in.t.Name, err))
 	}
-	clear(in.args)
-	in.args, in.rows = in.args[:0], 0
 }
 
 func (in *inserter) insertSQL(rows int) string {
@@ -248,12 +283,23 @@ func (in *inserter) insertSQL(rows int) string {
 	return b.String()
 }
 
-// flushAll writes every buffered row of every table, in the order tables were first used.
+// flushAll writes every buffered row of every table and waits for the writer goroutine.
 func (w *writer) flushAll() error {
 	for _, in := range w.order {
 		in.flush()
 	}
-	return w.err
+	return w.close()
+}
+
+// close stops the writer goroutine after the queued batches and returns the first error.
+func (w *writer) close() error {
+	select {
+	case <-w.done:
+	default:
+		close(w.queue)
+		<-w.done
+	}
+	return w.failed()
 }
 
 // resetSequences moves PostgreSQL identity sequences past the explicit ids the generator

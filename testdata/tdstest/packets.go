@@ -13,6 +13,7 @@ const (
 	pktRPC       = 0x03
 	pktReply     = 0x04
 	pktAttention = 0x06
+	pktTransMgr  = 0x0E
 	pktLogin7    = 0x10
 	pktPrelogin  = 0x12
 )
@@ -20,15 +21,18 @@ const (
 const (
 	headerLen      = 8
 	statusEOM      = 0x01    // last packet of a message
+	statusReset    = 0x08    // RESETCONNECTION: reset the session before the request
 	defaultPktSize = 4096    // packet size until LOGIN7 negotiates another
 	maxMessage     = 1 << 26 // bound on one client message (64 MiB)
 )
 
 // message is one client request: the payloads of its packets, up to the one
-// flagged end-of-message, joined.
+// flagged end-of-message, joined. reset reports the RESETCONNECTION flag of
+// its first packet.
 type message struct {
-	typ  byte
-	data []byte
+	typ   byte
+	reset bool
+	data  []byte
 }
 
 // readMessage reads one whole message from r.
@@ -44,7 +48,7 @@ func readMessage(r io.Reader) (message, error) {
 		case n < 0:
 			return m, fmt.Errorf("tdstest: packet length %d shorter than its header", n+headerLen)
 		case i == 0:
-			m.typ = hdr[0]
+			m.typ, m.reset = hdr[0], hdr[1]&statusReset != 0
 		case hdr[0] != m.typ:
 			return m, fmt.Errorf("tdstest: packet type 0x%02X inside a 0x%02X message", hdr[0], m.typ)
 		}

@@ -27,6 +27,11 @@ type Query struct {
 	Proc   string
 	// Database is the database the connection logged in to.
 	Database string
+	// Transaction is the descriptor of the transaction the request ran in,
+	// as begun by a TransactionManager request and carried back in the
+	// request's ALL_HEADERS; 0 outside a transaction. The server refuses a
+	// request whose descriptor is not its connection's open transaction.
+	Transaction uint64
 }
 
 // Param is one RPC parameter.
@@ -147,9 +152,32 @@ func (r *reader) plp() (data []byte, null bool) {
 	return data, false
 }
 
-// skipAllHeaders skips the ALL_HEADERS block that starts batch and RPC
-// requests.
-func (r *reader) skipAllHeaders() { r.bytes(int(r.u32()) - 4) }
+// ALL_HEADERS header types (MS-TDS 2.2.5.3).
+const hdrTransDescr = 2
+
+// allHeaders reads the ALL_HEADERS block that starts batch, RPC and
+// TransactionManager requests and returns the transaction descriptor of
+// its transaction descriptor header (0 without one).
+func (r *reader) allHeaders() (descr uint64) {
+	total := int(r.u32()) - 4
+	h := &reader{b: r.bytes(total)}
+	if r.err != nil || total < 0 {
+		r.err = errorf("ALL_HEADERS of %d bytes in a request of %d", total+4, len(r.b)+4)
+		return 0
+	}
+	for len(h.b) > 0 && h.err == nil { // each header consumes at least 6 bytes
+		n := int(h.u32()) - 6
+		typ := h.u16()
+		data := h.bytes(n)
+		if typ == hdrTransDescr && len(data) >= 8 {
+			descr = binary.LittleEndian.Uint64(data)
+		}
+	}
+	if h.err != nil {
+		r.err = errorf("malformed ALL_HEADERS")
+	}
+	return descr
+}
 
 func ucs2(d []byte) string {
 	u := make([]uint16, len(d)/2)
@@ -187,8 +215,8 @@ func parseLogin7(d []byte) (login, error) {
 // parseBatch reads a SQL batch: ALL_HEADERS and UTF-16 text.
 func parseBatch(d []byte) (Query, error) {
 	r := &reader{b: d}
-	r.skipAllHeaders()
-	return Query{SQL: ucs2(r.b)}, r.err
+	tx := r.allHeaders()
+	return Query{SQL: ucs2(r.b), Transaction: tx}, r.err
 }
 
 // parseRPC reads one RPC request: procedure name or id, option flags, and
@@ -196,8 +224,10 @@ func parseBatch(d []byte) (Query, error) {
 // ParamDecl.
 func parseRPC(d []byte) (Query, error) {
 	r := &reader{b: d}
-	r.skipAllHeaders()
-	var q Query
+	q := Query{Transaction: r.allHeaders()}
+	if r.err != nil {
+		return q, r.err
+	}
 	if n := r.u16(); n != 0xFFFF {
 		q.Proc, q.IsProc = ucs2(r.bytes(2*int(n))), true
 	} else if id := r.u16(); id == 10 {

@@ -8,9 +8,17 @@
 // is passed to a Handler; its Result is streamed back as COLMETADATA and
 // ROW/NBCROW tokens in packets of the negotiated size.
 //
-// Not supported: TLS, transactions (TransMgrReq is answered with an error),
-// MARS, OUTPUT parameter values, multiple result sets, and column types
-// other than those of ColType.
+// TransactionManager requests begin, commit and roll back transactions as
+// database/sql's BeginTx, Commit and Rollback send them: the server gives
+// each transaction a descriptor, checks that the requests of the connection
+// carry it while it is open, shows it to the handler as Query.Transaction,
+// and counts transactions for Transactions. The handler's work is not
+// transactional: nothing is undone by a rollback.
+//
+// Not supported: TLS, MARS, distributed and nested transactions, savepoints,
+// transactions begun by T-SQL text (BEGIN TRANSACTION in a batch), OUTPUT
+// parameter values, multiple result sets, and column types other than
+// those of ColType.
 package tdstest
 
 import (
@@ -53,6 +61,9 @@ type Server struct {
 	attentions atomic.Int64
 	accepted   atomic.Int64
 	stats      packetStats
+	nextTx     atomic.Uint64 // transactions begun, for their descriptors
+	txMu       sync.Mutex
+	tx         TxStats
 }
 
 // Start starts a server on 127.0.0.1 at a free port; it stops in t.Cleanup.
@@ -79,6 +90,10 @@ func (s *Server) DSN() string {
 
 // Attentions is the number of ATTENTION messages (cancellations) received.
 func (s *Server) Attentions() int64 { return s.attentions.Load() }
+
+// RowsSent is the number of result rows written to clients, for tests that
+// check a cancelled result stopped early.
+func (s *Server) RowsSent() int64 { return s.stats.rows.Load() }
 
 // Close stops the server: it cancels running handlers, closes the listener
 // and every connection, and waits (a bounded time) for its goroutines.
@@ -133,12 +148,14 @@ type conn struct {
 	pending atomic.Int64 // attentions not yet acknowledged
 	mu      sync.Mutex
 	cancel  context.CancelFunc // of the request being handled
+	tx      uint64             // descriptor of the open transaction, 0 if none; serve's own
 }
 
 func (s *Server) serve(nc net.Conn) {
 	defer s.wg.Done()
 	c := &conn{s: s, nc: nc, pktSize: defaultPktSize, done: make(chan struct{})}
 	defer func() {
+		c.dropTx() // SQL Server rolls back what a closed connection left open
 		close(c.done)
 		nc.Close()
 		s.mu.Lock()
@@ -216,6 +233,9 @@ func (c *conn) reply() *replyWriter { return newReplyWriter(c.nc, c.pktSize, &c.
 
 // dispatch answers one request message.
 func (c *conn) dispatch(m message) error {
+	if m.reset { // the session starts afresh: its transaction ends
+		c.dropTx()
+	}
 	var q Query
 	var err error
 	switch m.typ {
@@ -224,6 +244,8 @@ func (c *conn) dispatch(m message) error {
 			return nil // acknowledged while its request was answered
 		}
 		return c.ackAttention(c.reply())
+	case pktTransMgr:
+		return c.transact(m)
 	case pktSQLBatch:
 		q, err = parseBatch(m.data)
 	case pktRPC:
@@ -231,8 +253,15 @@ func (c *conn) dispatch(m message) error {
 	default:
 		err = errorf("unsupported request type 0x%02X", m.typ)
 	}
+	if err == nil && q.Transaction != c.tx {
+		err = c.wrongDescriptor(q.Transaction)
+	}
+	final := byte(tokDone)
+	if m.typ == pktRPC {
+		final = tokDoneProc
+	}
 	if err != nil {
-		return c.replyError(c.reply(), tokDone, err)
+		return c.replyError(c.reply(), final, err)
 	}
 	q.Database = c.db
 	return c.run(q, m.typ == pktRPC)

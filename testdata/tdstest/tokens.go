@@ -30,8 +30,11 @@ const (
 
 // ENVCHANGE types.
 const (
-	envDatabase   = 1
-	envPacketSize = 4
+	envDatabase     = 1
+	envPacketSize   = 4
+	envBeginTran    = 8
+	envCommitTran   = 9
+	envRollbackTran = 10
 )
 
 // progVersion is the server version reported in PRELOGIN and LOGINACK:
