@@ -40,8 +40,8 @@ type Config struct {
 	PracticeManagementVersion string
 
 	// ReconnectMin and ReconnectMax bound the reconnect backoff (default 1 s
-	// and 60 s).
-	ReconnectMin, ReconnectMax time.Duration
+	// and 60 s); KeepAlive is the tunnel heartbeat interval (default 5 s).
+	ReconnectMin, ReconnectMax, KeepAlive time.Duration
 
 	Logger *slog.Logger
 }
@@ -87,6 +87,7 @@ func (a *Agent) Run(ctx context.Context) error {
 
 		MinBackoff: a.cfg.ReconnectMin,
 		MaxBackoff: a.cfg.ReconnectMax,
+		KeepAlive:  a.cfg.KeepAlive,
 	}
 	return c.Run(ctx)
 }

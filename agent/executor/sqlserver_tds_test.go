@@ -12,15 +12,15 @@ import (
 )
 
 // These tests drive go-mssqldb's real wire path against the TDS responder.
-// It has no transactions, so reader and scalar text commands (which run in
-// a rolled-back transaction) are not covered here; stored procedures and
-// nonQuery run without one.
+// Reader and scalar text commands run in a transaction that is rolled back
+// (see sqlserver_tx_test.go); stored procedures and nonQuery run without
+// one.
 
-func newTDS(t *testing.T, h tdstest.Handler) *Executor {
+func newTDS(t *testing.T, h tdstest.Handler) (*Executor, *tdstest.Server) {
 	t.Helper()
 	s := tdstest.Start(t, h)
 	return openExecutor(t, Config{Engine: "sqlserver", AllowWrites: true,
-		Catalogues: []Catalogue{{Name: "BPSPatients", DSN: s.DSN()}}})
+		Catalogues: []Catalogue{{Name: "BPSPatients", DSN: s.DSN()}}}), s
 }
 
 // A storedProcedure command is an RPC call of the procedure with typed,
@@ -28,7 +28,7 @@ func newTDS(t *testing.T, h tdstest.Handler) *Executor {
 func TestSQLServerProcedureOverTDS(t *testing.T) {
 	var mu sync.Mutex
 	var got tdstest.Query
-	e := newTDS(t, func(ctx context.Context, q tdstest.Query) (*tdstest.Result, error) {
+	e, s := newTDS(t, func(ctx context.Context, q tdstest.Query) (*tdstest.Result, error) {
 		if strings.Contains(q.SQL, "SERVERPROPERTY") || q.SQL == "select 1;" {
 			return &tdstest.Result{Columns: []tdstest.Column{{Name: "v", Type: tdstest.NVarChar}}, Rows: [][]any{{"16.0.1000.6"}}}, nil
 		}
@@ -66,6 +66,9 @@ func TestSQLServerProcedureOverTDS(t *testing.T) {
 	if !got.IsProc || got.Proc != "dbo.GetPatient" {
 		t.Fatalf("not called as a procedure: %+v", got)
 	}
+	if tx := s.Transactions(); got.Transaction != 0 || tx.Begun != 0 {
+		t.Errorf("the procedure ran in transaction %x; transactions %+v", got.Transaction, tx)
+	}
 	types := map[string]string{"@id": "INTN", "@surname": "BIGVARCHR", "@from": "DATETIME2N", "@guid": "GUID", "@none": "INTN"}
 	for _, p := range got.Params {
 		if types[p.Name] != p.Type {
@@ -89,12 +92,13 @@ func TestSQLServerProcedureOverTDS(t *testing.T) {
 func TestSQLServerNonQueryOverTDS(t *testing.T) {
 	var mu sync.Mutex
 	var decl string
-	e := newTDS(t, func(ctx context.Context, q tdstest.Query) (*tdstest.Result, error) {
+	var tx uint64
+	e, s := newTDS(t, func(ctx context.Context, q tdstest.Query) (*tdstest.Result, error) {
 		if strings.Contains(q.SQL, "Nope") {
 			return nil, &tdstest.Error{Number: 208, Message: "Invalid object name 'Nope'."}
 		}
 		mu.Lock()
-		decl = q.ParamDecl
+		decl, tx = q.ParamDecl, q.Transaction
 		mu.Unlock()
 		return &tdstest.Result{RowsAffected: 3}, nil
 	})
@@ -107,6 +111,9 @@ func TestSQLServerNonQueryOverTDS(t *testing.T) {
 	if decl != "@at datetime,@id smallint" {
 		t.Errorf("declared %q", decl)
 	}
+	if tx != 0 || s.Transactions().Begun != 0 {
+		t.Errorf("nonQuery ran in transaction %x; transactions %+v", tx, s.Transactions())
+	}
 	mu.Unlock()
 	_, _, we := run(t, e, wire.QueryRequest{Text: "DELETE FROM Nope", Mode: wire.ModeNonQuery})
 	wantKind(t, we, wire.KindDatabase, "Invalid object name 'Nope'.")
@@ -118,7 +125,7 @@ func TestSQLServerNonQueryOverTDS(t *testing.T) {
 // The deadline sends an attention, which cancels the statement in the server.
 func TestSQLServerDeadlineOverTDS(t *testing.T) {
 	cancelled := make(chan struct{}, 1)
-	e := newTDS(t, func(ctx context.Context, q tdstest.Query) (*tdstest.Result, error) {
+	e, _ := newTDS(t, func(ctx context.Context, q tdstest.Query) (*tdstest.Result, error) {
 		if q.SQL == "select 1;" {
 			return nil, nil
 		}

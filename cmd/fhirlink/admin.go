@@ -40,8 +40,10 @@ func admin(name, usage, summary string, flags func(fs *flag.FlagSet) func(*cmdCo
 				}
 				defer store.Close()
 				out, err := body(c, store)
-				if err != nil {
-					return fmt.Errorf("%s", server.ErrorMessage(err))
+				if e, ok := errors.AsType[*server.Error](err); ok {
+					return errors.New(e.Message) // the operator wants the message, not the code
+				} else if err != nil {
+					return err
 				}
 				enc := json.NewEncoder(c.stdout)
 				enc.SetIndent("", "  ")

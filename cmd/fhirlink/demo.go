@@ -167,11 +167,11 @@ Site status:
 
 Patients named S..., as the passthrough query object (rows base64-encoded in result.data):
   curl -s -X POST %s/queries/immediate -H '%s' -H 'Content-Type: application/json' \
-    -d '{"command":{"text":"SELECT InternalID, Firstname, Surname, DOB FROM BPS_Patients WHERE Surname LIKE @s ORDER BY InternalID","parameters":[{"name":"@s","type":"VarChar","value":"S%%"}]}}'
+    -d '{"command":{"text":"SELECT InternalID, RTRIM(Firstname) AS Firstname, RTRIM(Surname) AS Surname, DOB FROM BPS_Patients WHERE Surname LIKE @s ORDER BY InternalID","parameters":[{"name":"@s","type":"VarChar","value":"S%%"}]}}'
 
 The same rows as NDJSON, streamed one JSON object per line:
   curl -s -X POST %s/queries/immediate -H '%s' -H 'Content-Type: application/json' -H 'Accept: application/x-ndjson' \
-    -d '{"command":{"text":"SELECT InternalID, Firstname, Surname, DOB FROM BPS_Patients WHERE Surname LIKE @s ORDER BY InternalID","parameters":[{"name":"@s","type":"VarChar","value":"S%%"}]}}'
+    -d '{"command":{"text":"SELECT InternalID, RTRIM(Firstname) AS Firstname, RTRIM(Surname) AS Surname, DOB FROM BPS_Patients WHERE Surname LIKE @s ORDER BY InternalID","parameters":[{"name":"@s","type":"VarChar","value":"S%%"}]}}'
 
 A scalar:
   curl -s -X POST %s/queries/immediate -H '%s' -H 'Content-Type: application/json' \

@@ -256,8 +256,9 @@ func TestQueueExpiry(t *testing.T) {
 
 func TestAgentReconnectsAfterServerRestart(t *testing.T) {
 	env, _ := start(t, fhirlinktest.Options{})
+	restart := time.Now()
 	env.RestartServer()
-	env.WaitAvailability(hub.Online)
+	env.WaitReconnected(restart)
 	if status, q := env.Immediate(fhirlinktest.Command("SELECT 1 AS one")); status != http.StatusOK {
 		t.Fatalf("after restart: %d %s", status, q.Raw)
 	}
@@ -355,5 +356,27 @@ func TestBadInput(t *testing.T) {
 				t.Fatalf("errorType %q, want postgres", shape.ErrorDetails.ErrorType)
 			}
 		})
+	}
+}
+
+func TestUnreachableThenReconnect(t *testing.T) {
+	env, _ := start(t, fhirlinktest.Options{Proxy: true, KeepAlive: 50 * time.Millisecond, UnreachableAfter: 500 * time.Millisecond})
+	env.Proxy.Freeze() // the link goes silent without closing
+	env.WaitAvailability(hub.Unreachable)
+	status, q := env.Immediate(fhirlinktest.Command("SELECT 1"))
+	if status != http.StatusServiceUnavailable || q.Status != "initialisationFailedSiteUnreachable" {
+		t.Fatalf("unreachable: %d %s", status, q.Raw)
+	}
+	env.Proxy.Thaw()
+	env.WaitAvailability(hub.Online)
+	if status, q := env.Immediate(fhirlinktest.Command("SELECT 1")); status != http.StatusOK {
+		t.Fatalf("after reconnecting: %d %s", status, q.Raw)
+	}
+	// A cut connection (network loss) is seen at once and the agent redials.
+	cut := time.Now()
+	env.Proxy.Cut()
+	env.WaitReconnected(cut)
+	if status, q := env.Immediate(fhirlinktest.Command("SELECT 1")); status != http.StatusOK {
+		t.Fatalf("after a cut: %d %s", status, q.Raw)
 	}
 }

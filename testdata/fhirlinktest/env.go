@@ -40,6 +40,8 @@ type Options struct {
 	ImmediateMaxBytes int64
 	// KeepAlive and UnreachableAfter tune the tunnel's heartbeats.
 	KeepAlive, UnreachableAfter time.Duration
+	// Proxy puts a [Proxy] between agent and server (Env.Proxy).
+	Proxy bool
 }
 
 // Env is a running server and agent. Everything stops in t.Cleanup.
@@ -55,6 +57,8 @@ type Env struct {
 	IntegratorID string
 	// Key is the paired integrator's key.
 	Key string
+	// Proxy relays the tunnel when Options.Proxy is set.
+	Proxy *Proxy
 
 	mu          sync.Mutex
 	srv         *http.Server
@@ -85,6 +89,9 @@ func Start(t testing.TB, opt Options) *Env {
 	e.addr = ln.Addr().String()
 	e.serve(ln)
 	t.Cleanup(e.stopServer)
+	if opt.Proxy {
+		e.Proxy = newProxy(t, e.addr)
+	}
 	e.StartAgent()
 	t.Cleanup(e.StopAgent)
 	e.WaitAvailability(hub.Online)
@@ -150,8 +157,12 @@ func (e *Env) RestartServer() {
 func (e *Env) StartAgent() {
 	e.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
+	serverURL := e.URL()
+	if e.Proxy != nil {
+		serverURL = "http://" + e.Proxy.Addr()
+	}
 	a, err := agent.New(ctx, agent.Config{
-		ServerURL: e.URL(), SiteID: e.SiteID, Secret: "site-secret",
+		ServerURL: serverURL, SiteID: e.SiteID, Secret: "site-secret", KeepAlive: e.opt.KeepAlive,
 		Database: executor.Config{Engine: e.opt.Engine, AllowWrites: e.opt.AllowWrites,
 			Catalogues: []executor.Catalogue{{Name: "BPSPatients", DSN: e.opt.DSN, IsDefault: true}}},
 		Concurrency:  e.opt.Concurrency,
@@ -202,6 +213,20 @@ func (e *Env) WaitAvailability(want string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	e.t.Fatalf("site availability = %s, want %s", e.Hub.Status(e.SiteID).Availability, want)
+}
+
+// WaitReconnected waits (at most 15 s) until the site is online on a
+// session that opened after since.
+func (e *Env) WaitReconnected(since time.Time) {
+	e.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if st := e.Hub.Status(e.SiteID); st.Availability == hub.Online && st.ConnectedAt.After(since) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	e.t.Fatalf("site did not reconnect; availability %s", e.Hub.Status(e.SiteID).Availability)
 }
 
 // NewIntegrator creates an integrator, paired with the site or not, and
