@@ -15,6 +15,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"go.uber.org/goleak"
 
+	"fhirlink/agent/wire"
 	"fhirlink/server/hub"
 	"fhirlink/testdata/fhirlinktest"
 	"fhirlink/testdata/pgtest"
@@ -378,5 +379,53 @@ func TestUnreachableThenReconnect(t *testing.T) {
 	env.WaitReconnected(cut)
 	if status, q := env.Immediate(fhirlinktest.Command("SELECT 1")); status != http.StatusOK {
 		t.Fatalf("after a cut: %d %s", status, q.Raw)
+	}
+}
+
+func TestInteractiveOvertakesAsync(t *testing.T) {
+	env, _ := start(t, fhirlinktest.Options{Concurrency: 2})
+	ctx := context.Background()
+	query := func(p wire.Priority, sql string) (time.Duration, error) {
+		began := time.Now()
+		rows, err := env.Hub.Query(ctx, env.SiteID, wire.QueryRequest{Text: sql, Mode: wire.ModeReader, Type: wire.CommandText,
+			Priority: p, TimeoutMS: 30000, MaxTimeInQueueMS: 30000})
+		if err != nil {
+			return 0, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+		}
+		return time.Since(began), rows.Err()
+	}
+	type result struct {
+		name string
+		took time.Duration
+		err  error
+	}
+	results := make(chan result, 3)
+	run := func(name string, p wire.Priority, sql string) {
+		took, err := query(p, sql)
+		results <- result{name, took, err}
+	}
+	go run("async1", wire.PriorityAsync, "SELECT pg_sleep(1)")
+	time.Sleep(200 * time.Millisecond)
+	go run("async2", wire.PriorityAsync, "SELECT pg_sleep(0.1)") // must wait: one slot stays for interactive work
+	time.Sleep(200 * time.Millisecond)
+	go run("interactive", wire.PriorityInteractive, "SELECT 1")
+	var order []string
+	took := map[string]time.Duration{}
+	for range 3 {
+		r := <-results
+		if r.err != nil {
+			t.Fatalf("%s: %v", r.name, r.err)
+		}
+		order = append(order, r.name)
+		took[r.name] = r.took
+	}
+	if order[0] != "interactive" || took["interactive"] > 500*time.Millisecond {
+		t.Fatalf("order %v, interactive took %v: it must not wait behind async work", order, took["interactive"])
+	}
+	if took["async2"] < 500*time.Millisecond {
+		t.Fatalf("async2 took %v: it should have queued until async1 finished", took["async2"])
 	}
 }
