@@ -1,0 +1,69 @@
+// Package mappings turns FHIR searches into the SQL of a practice management
+// system and its rows back into FHIR resources. Each PMS has a subpackage
+// (bppremier, zedmed) declaring, per resource, the searches it supports, the
+// SQL predicate each parameter becomes and one function from row to
+// resource. The dialect layer renders what differs between engines.
+package mappings
+
+import (
+	"encoding/json"
+	"time"
+
+	"fhirlink/agent/wire"
+	"fhirlink/fhir"
+)
+
+// Query is SQL ready for the agent: request values appear only as named
+// parameters (@p1, @p2, ...), which the agent binds.
+type Query struct {
+	SQL    string
+	Params []wire.Param
+}
+
+// Site is what a mapping needs to know of the practice.
+type Site struct {
+	// Location is the practice's time zone: PMS times carry none.
+	Location *time.Location
+	// Base is the FHIR base URL, for absolute references where needed.
+	Base string
+}
+
+// Row is one resource made from one row.
+type Row struct {
+	Resource json.RawMessage
+	// Cursor is the row's sort key values, formatted by the mapping, for the
+	// next page's fhir.Search.After.
+	Cursor []string
+	// Refs are the ids this resource references, by include parameter name
+	// ("practitioner" → "12"), for _include.
+	Refs map[string][]string
+}
+
+// Resource maps one FHIR resource type onto a PMS's tables.
+type Resource interface {
+	Decl() *fhir.ResourceDecl
+	// Search renders one page of s: at most s.Count+1 rows, in s.Sort
+	// order, after s.After when set. Reads are searches on _id.
+	Search(d Dialect, s *fhir.Search) (Query, error)
+	// Count renders a query whose one row's first column counts s's matches.
+	Count(d Dialect, s *fhir.Search) (Query, error)
+	// Row turns one result row (a JSON object from the agent) into a
+	// resource.
+	Row(row []byte, site Site) (Row, error)
+}
+
+// Mapping is one PMS's resources.
+type Mapping struct {
+	PMSType   string // as the server's site records it: BestPractice, Zedmed
+	Resources []Resource
+}
+
+// Resource returns the resource of the given FHIR type.
+func (m *Mapping) Resource(typ string) (Resource, bool) {
+	for _, r := range m.Resources {
+		if r.Decl().Type == typ {
+			return r, true
+		}
+	}
+	return nil, false
+}
