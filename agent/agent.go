@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -38,6 +39,8 @@ type Config struct {
 	PracticeName              string
 	PracticeManagementSiteID  string
 	PracticeManagementVersion string
+	// TimeZone is the practice's IANA time zone (default Australia/Sydney).
+	TimeZone string
 
 	// ReconnectMin and ReconnectMax bound the reconnect backoff (default 1 s
 	// and 60 s); KeepAlive is the tunnel heartbeat interval (default 5 s).
@@ -61,6 +64,12 @@ const maxRequestBytes = 16 << 20
 func New(ctx context.Context, cfg Config) (*Agent, error) {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 2
+	}
+	if cfg.TimeZone == "" {
+		cfg.TimeZone = "Australia/Sydney"
+	}
+	if _, err := time.LoadLocation(cfg.TimeZone); err != nil {
+		return nil, fmt.Errorf("time zone %q: %w", cfg.TimeZone, err)
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -119,6 +128,7 @@ func (a *Agent) serveInfo(w http.ResponseWriter, r *http.Request) {
 		PracticeName:              a.cfg.PracticeName,
 		PracticeManagementSiteID:  a.cfg.PracticeManagementSiteID,
 		PracticeManagementVersion: a.cfg.PracticeManagementVersion,
+		TimeZone:                  a.cfg.TimeZone,
 		Clock:                     time.Now(),
 	})
 }

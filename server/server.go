@@ -69,6 +69,11 @@ type Store interface {
 	Unpair(ctx context.Context, integratorID, siteID string) error
 	Paired(ctx context.Context, integratorID, siteID string) (bool, error)
 
+	// Secret returns the server secret called name, creating a random
+	// 256-bit one on first use. Every server node sharing the store gets the
+	// same value, so what one node signs (paging links) another verifies.
+	Secret(ctx context.Context, name string) ([]byte, error)
+
 	Close() error
 }
 

@@ -99,7 +99,8 @@ func msValue(p param) any {
 }
 
 // msNull is a NULL of the parameter's type: an untyped NULL would be declared
-// nvarchar and could make SQL Server convert the column instead.
+// nvarchar and could make SQL Server convert the column instead, or refuse
+// the statement where nvarchar does not convert implicitly (binary types).
 func msNull(t *paramType) any {
 	switch t.kind {
 	case kindInt:
@@ -127,11 +128,13 @@ func msNull(t *paramType) any {
 		return sql.NullTime{}
 	case kindDateTimeOffset:
 		return sql.NullTime{}
-	case kindUUID:
-		return mssql.NullUniqueIdentifier{}
 	case kindBinary:
-		return nil
+		return []byte(nil) // varbinary(max) NULL
 	}
+	// Strings, decimals and UUIDs: nvarchar NULL, which SQL Server converts
+	// to the column's type. (mssql.NullUniqueIdentifier is no use: go-mssqldb
+	// writes its NULL as a zero length followed by 16 bytes anyway, which
+	// corrupts the RPC request.)
 	return sql.NullString{}
 }
 

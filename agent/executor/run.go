@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +32,7 @@ var (
 	errTooLarge  = errors.New("result too large")
 	errSinkFail  = errors.New("sink failed")
 	errScalarEnd = errors.New("scalar has its value")
+	errDeadline  = fmt.Errorf("the statement's time limit passed: %w", context.DeadlineExceeded)
 )
 
 // Run executes req on the database, streaming to sink.
@@ -54,9 +56,14 @@ func (e *Executor) Run(ctx context.Context, req wire.QueryRequest, sink Sink) (w
 	defer cancel(nil)
 	q.stmtCtx, q.cancel = stmtCtx, cancel
 	if req.TimeoutMS > 0 {
-		var stop context.CancelFunc
-		q.stmtCtx, stop = context.WithTimeout(stmtCtx, time.Duration(req.TimeoutMS)*time.Millisecond)
-		defer stop()
+		// The deadline cancels the statement, with errDeadline as the cause,
+		// rather than being a context deadline: go-mssqldb takes
+		// context.DeadlineExceeded (a net.Error) for a broken connection and
+		// discards it without sending the rollback, where after a
+		// cancellation it waits for SQL Server to confirm the attention and
+		// the rollback follows on the same connection.
+		timer := time.AfterFunc(time.Duration(req.TimeoutMS)*time.Millisecond, func() { cancel(errDeadline) })
+		defer timer.Stop()
 	}
 	switch {
 	case q.req.Mode == wire.ModeNonQuery:

@@ -62,9 +62,12 @@ func TestSQLServerParamValues(t *testing.T) {
 	nulls, _ := parseParams(allTypesParams(true))
 	_, args, _ = sqlserverEngine{}.bind("SELECT 1", nulls)
 	wantNull := map[string]any{"bi": sql.NullInt64{}, "i": sql.NullInt32{}, "ti": sql.NullByte{}, "bit": sql.NullBool{},
-		"d": mssql.NullDate{}, "dt2": mssql.NullDateTime{}, "tm": mssql.NullTime{}, "u": mssql.NullUniqueIdentifier{}, "nvc": sql.NullString{}}
+		"d": mssql.NullDate{}, "dt2": mssql.NullDateTime{}, "tm": mssql.NullTime{}, "u": sql.NullString{}, "nvc": sql.NullString{}}
 	for _, a := range args {
 		na := a.(sql.NamedArg)
+		if b, ok := na.Value.([]byte); na.Name == "bin" && (!ok || b != nil) {
+			t.Errorf("NULL bin: %#v, want a nil []byte", na.Value)
+		}
 		if w, ok := wantNull[na.Name]; ok && na.Value != w {
 			t.Errorf("NULL %s: %#v, want %#v", na.Name, na.Value, w)
 		}

@@ -222,6 +222,9 @@ type Info struct {
 	PracticeName              string `json:"practiceName,omitempty"`
 	PracticeManagementSiteID  string `json:"practiceManagementSiteId,omitempty"`
 	PracticeManagementVersion string `json:"practiceManagementVersion,omitempty"`
+	// TimeZone is the practice's IANA time zone (Australia/Sydney): PMS
+	// databases store local wall-clock times without a zone.
+	TimeZone string `json:"timeZone,omitempty"`
 	// Clock is the agent's time when it answered, so the server can warn
 	// about drift.
 	Clock time.Time `json:"clock"`

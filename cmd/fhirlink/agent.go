@@ -28,6 +28,7 @@ read-only unless --allow-writes).`,
 		pmsType := fs.String("pms-type", "BestPractice", "the practice management system: BestPractice, Zedmed or D4w")
 		practiceName := fs.String("practice-name", "", "the practice's name, shown in the site status")
 		pmsSiteID := fs.String("pms-site-id", "", "the PMS's own identifier of this practice")
+		timeZone := fs.String("time-zone", "Australia/Sydney", "the practice's IANA time zone: PMS times are stored without one")
 		logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 		return func(c *cmdContext) error {
 			log, err := logger(c.stderr, *logLevel)
@@ -44,7 +45,7 @@ read-only unless --allow-writes).`,
 			a, err := agent.New(c.ctx, agent.Config{
 				ServerURL: *serverURL, SiteID: *siteID, Secret: *secret,
 				Database: db, Concurrency: *concurrency,
-				PMSType: *pmsType, PracticeName: *practiceName, PracticeManagementSiteID: *pmsSiteID,
+				PMSType: *pmsType, PracticeName: *practiceName, PracticeManagementSiteID: *pmsSiteID, TimeZone: *timeZone,
 				Logger: log,
 			})
 			if err != nil {

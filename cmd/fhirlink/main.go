@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	_ "time/tzdata" // practice time zones must resolve on Windows servers too
 
 	"fhirlink/agent"
 )

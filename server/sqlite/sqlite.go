@@ -4,6 +4,7 @@ package sqlite
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -44,6 +45,11 @@ var migrations = []string{
 		site_id TEXT NOT NULL REFERENCES sites (id),
 		created_at TEXT NOT NULL,
 		PRIMARY KEY (integrator_id, site_id)
+	);`,
+	`CREATE TABLE secrets (
+		name TEXT PRIMARY KEY,
+		value BLOB NOT NULL,
+		created_at TEXT NOT NULL
 	);`,
 }
 
@@ -271,6 +277,19 @@ func (s *Store) Paired(ctx context.Context, integratorID, siteID string) (bool, 
 	err := s.db.QueryRowContext(ctx,
 		`SELECT count(*) FROM pairings WHERE integrator_id = ? AND site_id = ?`, integratorID, siteID).Scan(&n)
 	return n > 0, err
+}
+
+// Secret implements [server.Store].
+func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
+	b := make([]byte, 32)
+	rand.Read(b)
+	// Insert-if-absent then read: concurrent first uses agree on one value.
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, name, b, now()); err != nil {
+		return nil, err
+	}
+	var v []byte
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v)
+	return v, err
 }
 
 // updateOne runs a statement that must touch exactly one row.

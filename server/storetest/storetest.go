@@ -72,6 +72,19 @@ func Run(t *testing.T, open func(t *testing.T) server.Store) {
 		mustCode(t, server.ENOTFOUND, st.SetIntegratorKey(ctx, uuid.NewString(), server.KeyPrimary, h1))
 	})
 
+	t.Run("secrets", func(t *testing.T) {
+		st := open(t)
+		a, err := st.Secret(ctx, "paging")
+		if err != nil || len(a) != 32 {
+			t.Fatalf("secret %x, %v", a, err)
+		}
+		again, _ := st.Secret(ctx, "paging")
+		other, _ := st.Secret(ctx, "jwt")
+		if !bytes.Equal(a, again) || bytes.Equal(a, other) {
+			t.Fatal("a named secret must be stable, and distinct from other names")
+		}
+	})
+
 	t.Run("pairings", func(t *testing.T) {
 		st := open(t)
 		site := &server.Site{ID: uuid.NewString(), Name: "S", PMSType: server.PMSZedmed}
