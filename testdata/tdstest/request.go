@@ -159,10 +159,11 @@ const hdrTransDescr = 2
 // TransactionManager requests and returns the transaction descriptor of
 // its transaction descriptor header (0 without one).
 func (r *reader) allHeaders() (descr uint64) {
-	total := int(r.u32()) - 4
-	h := &reader{b: r.bytes(total)}
-	if r.err != nil || total < 0 {
-		r.err = errorf("ALL_HEADERS of %d bytes in a request of %d", total+4, len(r.b)+4)
+	size := len(r.b)
+	total := int(r.u32())
+	h := &reader{b: r.bytes(total - 4)}
+	if r.err != nil {
+		r.err = fmt.Errorf("ALL_HEADERS of %d bytes in a request of %d", total, size)
 		return 0
 	}
 	for len(h.b) > 0 && h.err == nil { // each header consumes at least 6 bytes
@@ -174,7 +175,7 @@ func (r *reader) allHeaders() (descr uint64) {
 		}
 	}
 	if h.err != nil {
-		r.err = errorf("malformed ALL_HEADERS")
+		r.err = errors.New("ALL_HEADERS cut short")
 	}
 	return descr
 }
@@ -215,8 +216,10 @@ func parseLogin7(d []byte) (login, error) {
 // parseBatch reads a SQL batch: ALL_HEADERS and UTF-16 text.
 func parseBatch(d []byte) (Query, error) {
 	r := &reader{b: d}
-	tx := r.allHeaders()
-	return Query{SQL: ucs2(r.b), Transaction: tx}, r.err
+	if tx := r.allHeaders(); r.err == nil {
+		return Query{SQL: ucs2(r.b), Transaction: tx}, nil
+	}
+	return Query{}, errorf("malformed SQL batch: %v", r.err)
 }
 
 // parseRPC reads one RPC request: procedure name or id, option flags, and
@@ -226,7 +229,7 @@ func parseRPC(d []byte) (Query, error) {
 	r := &reader{b: d}
 	q := Query{Transaction: r.allHeaders()}
 	if r.err != nil {
-		return q, r.err
+		return q, errorf("malformed RPC request: %v", r.err)
 	}
 	if n := r.u16(); n != 0xFFFF {
 		q.Proc, q.IsProc = ucs2(r.bytes(2*int(n))), true

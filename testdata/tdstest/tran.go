@@ -37,8 +37,8 @@ const (
 )
 
 // firstTxDescr is the first transaction descriptor a server gives out; the
-// others follow it. Its bytes all differ, so a descriptor read in the wrong
-// byte order is not mistaken for the right one.
+// others follow it. It is not a byte palindrome, so a descriptor read in the
+// wrong byte order is not mistaken for the right one.
 const firstTxDescr = 0x0000_0512_3400_0001
 
 // TxStats counts the transactions of a server's connections. Every begun
@@ -86,7 +86,9 @@ type tmRequest struct {
 func parseTransMgr(d []byte) (tmRequest, error) {
 	r := &reader{b: d}
 	var q tmRequest
-	q.descr = r.allHeaders()
+	if q.descr = r.allHeaders(); r.err != nil {
+		return q, errorf("malformed TransactionManager request: %v", r.err)
+	}
 	q.typ = r.u16()
 	switch q.typ {
 	case tmBeginXact: // isolation level, name
