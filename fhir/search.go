@@ -99,7 +99,8 @@ type Value struct {
 
 	// Token parameters. System nil means any system ("code"); a pointer
 	// to "" means no system ("|code"); Code "" with a system means any code
-	// in that system ("system|").
+	// in that system ("system|"). _id values are tokens with the id in
+	// Code and System nil.
 	System *string
 	Code   string
 
@@ -131,10 +132,10 @@ type SortKey struct {
 type Search struct {
 	Type     string
 	Clauses  []Clause
-	Count    int
+	Count    int       // page size; 0 when Summary is "count"
 	Sort     []SortKey // ends with _id, the stable tie-breaker
 	Summary  string    // "" or "count"
-	Total    bool      // _total=accurate
+	Total    bool      // _total=accurate, or Summary "count": give Bundle.total
 	Elements []string
 	Include  []Include
 	// After is the cursor of the last row of the previous page: the values
@@ -146,13 +147,18 @@ type Search struct {
 	// parameters left out in lenient mode.
 	Applied url.Values
 	Ignored []string
+
+	// now is the instant ap (approximately) ranges were computed from,
+	// kept in paging tokens so every page uses the same ranges.
+	now time.Time
 }
 
 // ParseOptions are what parsing needs beyond the query.
 type ParseOptions struct {
 	// Strict refuses unknown parameters (Prefer: handling=strict).
 	Strict bool
-	// Location is the site's time zone, for date values without one.
+	// Location is the site's time zone, for date values without one;
+	// nil means UTC.
 	Location *time.Location
 	// Now anchors ap (approximately) date ranges; zero means time.Now.
 	Now time.Time

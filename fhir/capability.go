@@ -1,0 +1,191 @@
+package fhir
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// CapabilityOptions are what the CapabilityStatement says beyond the
+// resources.
+type CapabilityOptions struct {
+	// Base is the FHIR base URL: implementation.url.
+	Base string
+	// Software names the server (software.name); "fhirlink" when empty.
+	Software string
+	// Version is software.version, omitted when empty.
+	Version string
+	// Description is implementation.description; a generic one when empty.
+	Description string
+	// APIKeyHeader is the HTTP header carrying the integrator's API key,
+	// named in rest.security.description when set.
+	APIKeyHeader string
+	// Date is the statement's date; the current time when zero.
+	Date time.Time
+}
+
+// The CapabilityStatement is built from small structs of our own rather
+// than the generated models: these have no zero-value enums to leak and no
+// required arrays that marshal as null, and omit exactly what is unset.
+type capabilityStatement struct {
+	ResourceType   string            `json:"resourceType"`
+	Status         string            `json:"status"`
+	Date           string            `json:"date"`
+	Kind           string            `json:"kind"`
+	Software       capSoftware       `json:"software"`
+	Implementation capImplementation `json:"implementation"`
+	FhirVersion    string            `json:"fhirVersion"`
+	Format         []string          `json:"format"`
+	Rest           []capRest         `json:"rest"`
+}
+
+type capSoftware struct {
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
+}
+
+type capImplementation struct {
+	Description string `json:"description"`
+	URL         string `json:"url,omitempty"`
+}
+
+type capRest struct {
+	Mode          string        `json:"mode"`
+	Documentation string        `json:"documentation"`
+	Security      capSecurity   `json:"security"`
+	Resource      []capResource `json:"resource,omitempty"`
+}
+
+type capSecurity struct {
+	Description string `json:"description"`
+}
+
+type capResource struct {
+	Type             string           `json:"type"`
+	SupportedProfile []string         `json:"supportedProfile,omitempty"`
+	Interaction      []capInteraction `json:"interaction"`
+	SearchInclude    []string         `json:"searchInclude,omitempty"`
+	SearchParam      []capSearchParam `json:"searchParam,omitempty"`
+}
+
+type capInteraction struct {
+	Code string `json:"code"`
+}
+
+type capSearchParam struct {
+	Name          string `json:"name"`
+	Definition    string `json:"definition,omitempty"`
+	Type          string `json:"type"`
+	Documentation string `json:"documentation,omitempty"`
+}
+
+// restDoc tells clients the server-wide rules a CapabilityStatement has no
+// element for.
+const restDoc = "FHIR R4 JSON over a general practice's practice management system. " +
+	"Searches are lenient by default: unrecognised parameters are ignored, left out of the self link and reported " +
+	"in an OperationOutcome entry (search.mode outcome); send Prefer: handling=strict to have them refused with 400. " +
+	"A malformed value is always refused with 400. Dates and times without a time zone are read in the practice's " +
+	"local time zone. Paging links (next) are opaque, carry the whole search and expire; run the search again " +
+	"when one has expired."
+
+// Capability is the server's CapabilityStatement (kind instance, FHIR
+// 4.0.1, JSON only) for decls. It advertises exactly what the declarations
+// say: per resource, read (when _id is declared, as reads are searches on
+// _id), search-type, each declared parameter with its type and, for core
+// parameters, the canonical definition, each declared _include, and the
+// result parameters with this resource's limits. Resources are listed by
+// type; a type declared twice is listed once, from its first declaration.
+func Capability(opt CapabilityOptions, decls []*ResourceDecl) []byte {
+	if opt.Software == "" {
+		opt.Software = "fhirlink"
+	}
+	if opt.Description == "" {
+		opt.Description = "FHIR R4 API of a general practice, served by " + opt.Software
+	}
+	if opt.Date.IsZero() {
+		opt.Date = time.Now()
+	}
+	security := "Requests are authenticated with the integrator's API key"
+	if opt.APIKeyHeader != "" {
+		security += ", sent in the " + opt.APIKeyHeader + " header"
+	}
+	security += ", and authorised per practice (the practice must have paired with the integrator). " +
+		"SMART Backend Services (client credentials with a signed JWT) will be offered later."
+
+	rest := capRest{Mode: "server", Documentation: restDoc, Security: capSecurity{Description: security}}
+	seen := map[string]bool{}
+	for _, d := range decls {
+		if d == nil || seen[d.Type] {
+			continue
+		}
+		seen[d.Type] = true
+		rest.Resource = append(rest.Resource, capabilityResource(d))
+	}
+	slices.SortFunc(rest.Resource, func(a, b capResource) int { return strings.Compare(a.Type, b.Type) })
+
+	cs := capabilityStatement{
+		ResourceType:   "CapabilityStatement",
+		Status:         "active",
+		Date:           opt.Date.UTC().Format(time.RFC3339),
+		Kind:           "instance",
+		Software:       capSoftware{Name: opt.Software, Version: opt.Version},
+		Implementation: capImplementation{Description: opt.Description, URL: opt.Base},
+		FhirVersion:    "4.0.1",
+		Format:         []string{"application/fhir+json", "json"},
+		Rest:           []capRest{rest},
+	}
+	b, err := json.Marshal(cs)
+	if err != nil { // plain strings and slices
+		panic(err)
+	}
+	return b
+}
+
+func capabilityResource(d *ResourceDecl) capResource {
+	r := capResource{Type: d.Type, SupportedProfile: d.Profiles}
+	if _, ok := d.Param("_id"); ok {
+		r.Interaction = append(r.Interaction, capInteraction{"read"})
+	}
+	r.Interaction = append(r.Interaction, capInteraction{"search-type"})
+	for _, inc := range d.Includes {
+		r.SearchInclude = append(r.SearchInclude, inc.String())
+	}
+	for _, p := range d.Params {
+		r.SearchParam = append(r.SearchParam, capSearchParam{
+			Name: p.Name, Type: string(p.Type), Definition: definitionFor(d.Type, p),
+			Documentation: strings.TrimSpace(p.Doc + " " + typeDoc(p)),
+		})
+	}
+	def, most := countBounds(d)
+	sorts := strings.Join(append(slices.Clone(d.Sorts), "_id"), ", ")
+	r.SearchParam = append(r.SearchParam,
+		capSearchParam{Name: "_count", Type: "number", Documentation: fmt.Sprintf(
+			"Page size: %d by default, at most %d (a larger value is refused with 400, not reduced). 0 returns the total only.", def, most)},
+		capSearchParam{Name: "_sort", Type: "string", Documentation: fmt.Sprintf(
+			"Comma-separated sort keys among %s; prefix a key with - for descending. _id ascending is always the last key, so paging is stable.", sorts)},
+		capSearchParam{Name: "_summary", Type: "token", Documentation: "count (the total without entries) or false; true, text and data are not supported."},
+		capSearchParam{Name: "_total", Type: "token", Documentation: "accurate adds Bundle.total (an extra count on the practice database); none and estimate give no total."},
+		capSearchParam{Name: "_elements", Type: "string", Documentation: "Comma-separated top-level elements to return; mandatory and modifier elements are always returned, and resources are tagged SUBSETTED."},
+	)
+	return r
+}
+
+// typeDoc says how values of a parameter's type are matched.
+func typeDoc(p SearchParam) string {
+	if p.Name == "_id" {
+		return "Matches resource ids; comma-separated ids are ORed; :not supported."
+	}
+	switch p.Type {
+	case TypeString:
+		return "Case-insensitive starts-with by default; :exact (case-sensitive, whole value) and :contains supported."
+	case TypeToken:
+		return "Takes code, system|code, |code or system|; :not supported."
+	case TypeDate:
+		return "Prefixes eq, ne, gt, lt, ge, le, sa, eb, ap; partial dates (YYYY, YYYY-MM) match their whole period; no time zone means the practice's local time."
+	case TypeReference:
+		return "Takes id or Type/id with Type one of " + targetList(p) + "; absolute URLs and chaining are not supported."
+	}
+	return ""
+}
