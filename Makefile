@@ -1,22 +1,28 @@
 # fhirlink: the two commands a newcomer needs are `make demo` and `make test`.
 GO      ?= go
 # Packages under testdata/ are skipped by ./..., so they are listed.
-PKGS    := ./... ./testdata/pgtest/ ./testdata/tdstest/ ./testdata/bpsynth/ ./testdata/fhirlinktest/
+PKGS    := ./... ./testdata/pgtest/ ./testdata/tdstest/ ./testdata/bpsynth/ ./testdata/fhirlinktest/ ./testdata/fhirvalidate/
+VALIDATORS := testdata/fhirvalidate
 BENCH   ?= .
 LISTEN  ?= 127.0.0.1:8080
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: demo test bench build lint
+.PHONY: demo test bench build lint validators
 
 ## demo: server + agent + synthetic Bp Premier practice (SQLite), with example requests
 demo:
 	$(GO) run ./cmd/fhirlink demo --listen $(LISTEN)
 
 ## test: vet and the full suite, with integration tests against a real PostgreSQL
-## that the suite starts on 127.0.0.1 (installing it with apt-get when missing)
-test:
+## that the suite starts on 127.0.0.1 (installing it with apt-get when missing);
+## every FHIR resource the tests receive goes through the Node validators
+test: validators
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+
+## validators: the FHIR validators' npm packages, as package-lock.json pins them
+validators:
+	@test -d $(VALIDATORS)/node_modules || npm ci --prefix $(VALIDATORS) --no-audit --no-fund
 
 ## bench: benchmarks; figures are printed, not asserted
 bench:

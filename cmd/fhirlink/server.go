@@ -59,7 +59,7 @@ type stack struct {
 }
 
 func newStack(store server.Store, log *slog.Logger) *stack {
-	a := &api.Server{Store: store, Logger: log}
+	a := &api.Server{Store: store, Logger: log, Mappings: api.DefaultMappings()}
 	h := &hub.Hub{Authenticate: a.AuthenticateAgent, Logger: log}
 	a.Hub = h
 	return &stack{hub: h, api: a, log: log}

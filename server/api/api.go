@@ -7,11 +7,14 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"fhirlink/agent/wire"
+	"fhirlink/mappings"
+	"fhirlink/mappings/bppremier"
 	"fhirlink/server"
 	"fhirlink/server/hub"
 )
@@ -32,10 +35,20 @@ type Server struct {
 	Hub    *hub.Hub
 	Logger *slog.Logger
 
+	// Mappings are the FHIR mappings by PMS type (BestPractice, Zedmed).
+	Mappings map[string]*mappings.Mapping
+	// PublicURL is the server's external base URL for FHIR links; empty means
+	// the scheme and host of each request.
+	PublicURL string
+
 	// ImmediateTimeout and ImmediateMaxBytes override the documented limits
 	// (tests use small ones).
 	ImmediateTimeout  time.Duration
 	ImmediateMaxBytes int64
+
+	keyOnce sync.Once
+	key     []byte
+	keyErr  error
 }
 
 func (s *Server) log() *slog.Logger {
@@ -59,7 +72,14 @@ func (s *Server) Handler() http.Handler {
 	g.GET("/sites", s.listSites)
 	g.GET("/sites/:siteId", s.siteStatus, s.requirePairing)
 	g.POST("/sites/:siteId/queries/immediate", s.immediate, s.requirePairing)
+	s.fhirRoutes(g)
 	return e
+}
+
+// DefaultMappings are the FHIR mappings of every PMS fhirlink supports,
+// by PMS type.
+func DefaultMappings() map[string]*mappings.Mapping {
+	return map[string]*mappings.Mapping{bppremier.PMSType: bppremier.Mapping}
 }
 
 // AuthenticateAgent checks a site credential against the store; it is the

@@ -3,9 +3,11 @@ package api
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
+	"fhirlink/fhir"
 	"fhirlink/server"
 )
 
@@ -39,6 +41,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
+	if strings.Contains(c.Request().URL.Path, fhirBase+"/") || strings.HasSuffix(c.Request().URL.Path, fhirBase) {
+		s.fhirError(err, c)
+		return
+	}
 	var status int
 	var msg string
 	if he, ok := errors.AsType[*echo.HTTPError](err); ok {
@@ -60,4 +66,40 @@ func (s *Server) handleError(err error, c echo.Context) {
 		c.Response().Header().Set("WWW-Authenticate", `APIKey header="Ocp-Apim-Subscription-Key"`)
 	}
 	c.JSON(status, body)
+}
+
+// issueType maps error codes to FHIR issue types.
+var issueType = map[string]string{
+	server.EINVALID:       "invalid",
+	server.EUNAUTHORIZED:  "login",
+	server.EFORBIDDEN:     "forbidden",
+	server.ENOTFOUND:      "not-found",
+	server.ECONFLICT:      "conflict",
+	server.ETOOLARGE:      "too-long",
+	server.ENOTACCEPTABLE: "not-supported",
+	server.ERATELIMIT:     "throttled",
+	server.EUNAVAILABLE:   "transient",
+	server.ETIMEOUT:       "timeout",
+	server.EINTERNAL:      "exception",
+}
+
+// fhirError answers an error on a FHIR route as an OperationOutcome.
+func (s *Server) fhirError(err error, c echo.Context) {
+	fe, ok := errors.AsType[*fhir.Error](err)
+	if !ok {
+		if he, isEcho := errors.AsType[*echo.HTTPError](err); isEcho {
+			msg, _ := he.Message.(string)
+			fe = fhir.Errorf(he.Code, "not-supported", "%s", msg)
+		} else {
+			code := server.ErrorCode(err)
+			if code == server.EINTERNAL {
+				s.log().Error("internal error", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+			}
+			fe = fhir.Errorf(statusOf[code], issueType[code], "%s", server.ErrorMessage(err))
+		}
+	}
+	if fe.Status == http.StatusUnauthorized {
+		c.Response().Header().Set("WWW-Authenticate", `APIKey header="Ocp-Apim-Subscription-Key"`)
+	}
+	c.Blob(fe.Status, "application/fhir+json; charset=utf-8", fhir.Outcome("error", fe.Code, fe.Diagnostics))
 }

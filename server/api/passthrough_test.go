@@ -18,11 +18,13 @@ import (
 	"fhirlink/agent/wire"
 	"fhirlink/server/hub"
 	"fhirlink/testdata/fhirlinktest"
+	"fhirlink/testdata/fhirvalidate"
 	"fhirlink/testdata/pgtest"
 )
 
 func TestMain(m *testing.M) {
 	code := pgtest.Main(m)
+	fhirvalidate.Stop()
 	if code == 0 {
 		// Every session, stream and query goroutine must be gone once the
 		// tests' servers and agents are stopped.

@@ -293,7 +293,7 @@ var panels = map[string]panel{
 		{"Potassium", "2823-3", 0, "mmol/L", "3.5-5.2", 3.5, 5.2, 1},
 		{"Urea", "22664-7", 0, "mmol/L", "2.5-8.0", 2.5, 8.0, 1},
 		{"Creatinine", "14682-9", BPCreatinine, "umol/L", "45-110", 45, 110, 0},
-		{"eGFR", "62238-1", BPeGFR, "mL/min/1.73m2", ">90", 90, 999, 0},
+		{"eGFR", "62238-1", BPeGFR, "mL/min/1.73m2", ">59", 60, 999, 0},
 	}},
 	"acr": {"acr", "Urine albumin/creatinine ratio", []analyte{
 		{"Albumin/Creatinine ratio", "14959-1", BPACR, "mg/mmol", "<2.5", 0, 2.5, 1},

@@ -1017,8 +1017,12 @@ func (pr *patientRecord) writeClinicalRow(knownAllergies int) {
 			}
 			in.set("ACCOMODATION", acc).set("LIVESWITH", []int{1, 2, 3, 4}[r.weighted([]int{25, 50, 20, 5})])
 		}
-		if r.chance(0.15) {
-			in.set("SOCIALHX", "Works as "+strings.ToLower(r.pick(occupations))+".")
+		if job := strings.ToLower(r.pick(occupations)); r.chance(0.15) {
+			if age >= 67 {
+				in.set("SOCIALHX", "Retired ("+job+").")
+			} else {
+				in.set("SOCIALHX", "Works as "+job+".")
+			}
 		}
 	}
 	if age >= 67 && r.chance(0.85) {

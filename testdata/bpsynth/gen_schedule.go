@@ -363,9 +363,12 @@ func (ab *apptBook) book(d time.Time, s session, t, length, typ, pidx int, cance
 		}
 	case days == 0:
 		switch {
-		case t+length <= now-900:
+		case t+length <= now-1800:
 			attended = true
-			status = []int{ApptCompleted, ApptAtBilling}[r.weighted([]int{80, 20})]
+			status = ApptCompleted
+		case t+length <= now:
+			attended = true // just seen, paying at the front desk
+			status = []int{ApptCompleted, ApptAtBilling}[r.IntN(2)]
 		case t <= now:
 			status = ApptWithDoctor
 		case t-now <= 1800 && r.chance(0.6):

@@ -456,6 +456,17 @@ func TestViewsOnSQLite(t *testing.T) {
 	}
 }
 
+func TestIndexesRebuilt(t *testing.T) {
+	db := shared(t)
+	want := len(indexStatements(EngineSQLite))
+	if want < 20 {
+		t.Fatalf("only %d CREATE INDEX statements found", want)
+	}
+	if n := count(t, db, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'IX%'`); n != want {
+		t.Errorf("%d IX_* indexes after Generate, want %d", n, want)
+	}
+}
+
 func TestPatientMix(t *testing.T) {
 	db := shared(t)
 	n := float64(sharedOpt.Patients)

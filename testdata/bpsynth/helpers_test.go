@@ -61,30 +61,37 @@ func cleanupShared() {
 	}
 }
 
-// BenchmarkGenerateSQLite measures the 50,000-patient practice on SQLite:
+// BenchmarkGenerateSQLite measures the demo and the 50,000-patient practice on SQLite:
 //
 //	go test ./testdata/bpsynth/ -run '^$' -bench GenerateSQLite -benchtime 1x
 func BenchmarkGenerateSQLite(b *testing.B) {
-	ctx := context.Background()
-	for b.Loop() {
-		b.StopTimer()
-		dir := b.TempDir()
-		db, err := sql.Open("sqlite", filepath.Join(dir, "bench.db"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := Apply(ctx, db, EngineSQLite); err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-		if err := Generate(ctx, db, EngineSQLite, Benchmark()); err != nil {
-			b.Fatal(err)
-		}
-		b.StopTimer()
-		db.Close()
-		if fi, err := os.Stat(filepath.Join(dir, "bench.db")); err == nil {
-			b.ReportMetric(float64(fi.Size())/(1<<20), "MB")
-		}
-		b.StartTimer()
+	for _, size := range []struct {
+		name string
+		opt  Options
+	}{{"Small", Small()}, {"Benchmark", Benchmark()}} {
+		b.Run(size.name, func(b *testing.B) {
+			ctx := context.Background()
+			for b.Loop() {
+				b.StopTimer()
+				dir := b.TempDir()
+				db, err := sql.Open("sqlite", filepath.Join(dir, "bench.db"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := Apply(ctx, db, EngineSQLite); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if err := Generate(ctx, db, EngineSQLite, size.opt); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				db.Close()
+				if fi, err := os.Stat(filepath.Join(dir, "bench.db")); err == nil {
+					b.ReportMetric(float64(fi.Size())/(1<<20), "MB")
+				}
+				b.StartTimer()
+			}
+		})
 	}
 }

@@ -226,4 +226,4 @@ var awayReasons = []string{"Annual leave", "Conference", "Sick leave", "Long ser
 var emailDomains = []string{"example.com", "example.net", "example.org"}
 
 var occupations = []string{"Teacher", "Nurse", "Electrician", "Accountant", "Retail assistant", "Truck driver",
-	"Chef", "Carpenter", "Public servant", "Student", "Farmer", "Engineer", "Plumber", "Cleaner", "Retired"}
+	"Chef", "Carpenter", "Public servant", "Farmer", "Engineer", "Plumber", "Cleaner", "Pharmacist"}

@@ -88,27 +88,34 @@ func TestPostgresSequencesAdvanced(t *testing.T) {
 	}
 }
 
-// BenchmarkGeneratePostgres measures the 50,000-patient practice on PostgreSQL:
+// BenchmarkGeneratePostgres measures the demo and the 50,000-patient practice on PostgreSQL:
 //
 //	go test ./testdata/bpsynth/ -run '^$' -bench GeneratePostgres -benchtime 1x
 func BenchmarkGeneratePostgres(b *testing.B) {
-	ctx := context.Background()
-	for b.Loop() {
-		b.StopTimer()
-		pg := openPostgres(b)
-		if err := Apply(ctx, pg, EnginePostgres); err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-		if err := Generate(ctx, pg, EnginePostgres, Benchmark()); err != nil {
-			b.Fatal(err)
-		}
-		b.StopTimer()
-		var size int64
-		if err := pg.QueryRow(`SELECT pg_database_size(current_database())`).Scan(&size); err != nil {
-			b.Fatal(err)
-		}
-		b.ReportMetric(float64(size)/(1<<20), "MB")
-		b.StartTimer()
+	for _, size := range []struct {
+		name string
+		opt  Options
+	}{{"Small", Small()}, {"Benchmark", Benchmark()}} {
+		b.Run(size.name, func(b *testing.B) {
+			ctx := context.Background()
+			for b.Loop() {
+				b.StopTimer()
+				pg := openPostgres(b)
+				if err := Apply(ctx, pg, EnginePostgres); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if err := Generate(ctx, pg, EnginePostgres, size.opt); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				var mb float64
+				if err := pg.QueryRow(`SELECT pg_database_size(current_database()) / 1048576.0`).Scan(&mb); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(mb, "MB")
+				b.StartTimer()
+			}
+		})
 	}
 }

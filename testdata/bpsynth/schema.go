@@ -218,6 +218,22 @@ func loadCatalog(engine string) (*catalog, error) {
 	return parseCatalog(script)
 }
 
+type indexDef struct{ name, create string }
+
+var reCreateIndex = regexp.MustCompile(`^CREATE INDEX "?(\w+)"? ON .*;$`)
+
+// indexStatements returns the CREATE INDEX statements of an engine's script.
+func indexStatements(engine string) []indexDef {
+	script, _ := Schema(engine)
+	var out []indexDef
+	for _, line := range strings.Split(script, "\n") {
+		if m := reCreateIndex.FindStringSubmatch(line); m != nil {
+			out = append(out, indexDef{m[1], strings.TrimSuffix(line, ";")})
+		}
+	}
+	return out
+}
+
 // TableNames lists the tables of the synthetic database in creation order.
 func TableNames() []string {
 	c, err := loadCatalog(EnginePostgres)

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -42,6 +43,8 @@ type Options struct {
 	KeepAlive, UnreachableAfter time.Duration
 	// Proxy puts a [Proxy] between agent and server (Env.Proxy).
 	Proxy bool
+	// TimeZone is the practice's zone (default Australia/Sydney).
+	TimeZone string
 }
 
 // Env is a running server and agent. Everything stops in t.Cleanup.
@@ -106,7 +109,7 @@ func (e *Env) SiteURL() string { return e.URL() + "/integrator/sites/" + e.SiteI
 
 func (e *Env) serve(ln net.Listener) {
 	log := logger()
-	e.API = &api.Server{Store: e.Store, Logger: log,
+	e.API = &api.Server{Store: e.Store, Logger: log, Mappings: api.DefaultMappings(),
 		ImmediateTimeout: e.opt.ImmediateTimeout, ImmediateMaxBytes: e.opt.ImmediateMaxBytes}
 	e.Hub = &hub.Hub{Authenticate: e.API.AuthenticateAgent, Logger: log,
 		KeepAlive: e.opt.KeepAlive, UnreachableAfter: e.opt.UnreachableAfter}
@@ -165,7 +168,7 @@ func (e *Env) StartAgent() {
 		ServerURL: serverURL, SiteID: e.SiteID, Secret: "site-secret", KeepAlive: e.opt.KeepAlive,
 		Database: executor.Config{Engine: e.opt.Engine, AllowWrites: e.opt.AllowWrites,
 			Catalogues: []executor.Catalogue{{Name: "BPSPatients", DSN: e.opt.DSN, IsDefault: true}}},
-		Concurrency:  e.opt.Concurrency,
+		Concurrency: e.opt.Concurrency, TimeZone: e.opt.TimeZone,
 		ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond,
 		Logger: logger(),
 	})
@@ -275,7 +278,7 @@ func (e *Env) Do(ctx context.Context, method, url, key string, body any, header 
 		req.Header.Set(api.KeyHeader, key)
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", "application/json") // a header argument may override it
 	}
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
@@ -287,6 +290,27 @@ func (e *Env) Do(ctx context.Context, method, url, key string, body any, header 
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header, b, err
+}
+
+// FHIR sends a FHIR request as the paired integrator to path under the
+// site's FHIR base (or to an absolute URL, such as a next link) and returns
+// the status, headers and body.
+func (e *Env) FHIR(method, path string, body string, header ...string) (int, http.Header, []byte) {
+	e.t.Helper()
+	u := path
+	if !strings.HasPrefix(path, "http") {
+		u = e.SiteURL() + "/fhir/R4/" + strings.TrimPrefix(path, "/")
+	}
+	var b any
+	if body != "" {
+		b = body
+		header = append(header, "Content-Type", "application/x-www-form-urlencoded")
+	}
+	status, h, resp, err := e.Do(context.Background(), method, u, e.Key, b, header...)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return status, h, resp
 }
 
 // Immediate runs an immediate query as the paired integrator and decodes

@@ -1,0 +1,143 @@
+package bppremier
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"fhirlink/mappings"
+)
+
+// Bp Premier's code values, in one place. Best Practice does not publish
+// them: "seen" values appear in public integration code, the others are
+// assumptions shared with the synthetic database (testdata/bpsynth) and
+// must be corrected here, and only here, when real values are confirmed.
+
+const (
+	recordLive = 1 // RECORDSTATUS of a live row, every table (seen)
+
+	patientActive   = 1 // PATIENTSTATUS 'Active' (seen)
+	patientDeceased = 3 // PATIENTSTATUS 'Deceased' (assumed)
+
+	userActive  = 1   // USERSTATUS (seen: 1 active, 2 inactive, 999 deleted; partly unverified)
+	userDeleted = 999 // USERSTATUS of a deleted user
+)
+
+// User groups (USERGROUPS.GROUPCODE; numbering assumed).
+const (
+	groupPrincipal = 1
+	groupDoctor    = 2
+	groupRegistrar = 3
+	groupNurse     = 4
+)
+
+// clinicalGroups are the groups whose users are health practitioners.
+var clinicalGroups = []int{groupPrincipal, groupDoctor, groupRegistrar, groupNurse}
+
+// clinicalUser is THE rule for which USERS rows are practitioners, as a
+// predicate on the USERS row aliased alias: a user of a clinical group, or
+// any user with an Ahpra registration number (only registered health
+// practitioners have one, whatever group the practice put them in).
+// Reception and management staff are not practitioners. Deleted users
+// (RECORDSTATUS not live, or USERSTATUS 999) never are.
+func clinicalUser(alias string) string {
+	groups := make([]string, len(clinicalGroups))
+	for i, g := range clinicalGroups {
+		groups[i] = strconv.Itoa(g)
+	}
+	a := alias + "."
+	return "(" + a + `"RECORDSTATUS" = ` + strconv.Itoa(recordLive) +
+		" AND " + a + `"USERSTATUS" <> ` + strconv.Itoa(userDeleted) +
+		" AND (" + a + `"GROUPCODE" IN (` + strings.Join(groups, ", ") + ")" +
+		" OR RTRIM(" + a + `"REGISTRATIONNO") <> ''))`
+}
+
+// roleCode is PractitionerRole.code for a user group: general practitioner
+// for the doctors' groups (SNOMED CT-AU occupation and ANZSCO, as AU Core's
+// examples code it), registered nurse for nurses, none otherwise.
+func roleCode(group int) []fm.CodeableConcept {
+	switch group {
+	case groupPrincipal, groupDoctor, groupRegistrar:
+		return []fm.CodeableConcept{{
+			Coding: []fm.Coding{
+				{System: mappings.Ptr(mappings.CodeSystemSNOMED), Code: mappings.Ptr("62247001"), Display: mappings.Ptr("General practitioner")},
+				{System: mappings.Ptr(mappings.CodeSystemANZSCO), Code: mappings.Ptr("253111"), Display: mappings.Ptr("General Practitioner")},
+			},
+			Text: mappings.Ptr("General practitioner"),
+		}}
+	case groupNurse:
+		return []fm.CodeableConcept{*mappings.Concept(mappings.CodeSystemSNOMED, "224535009", "Registered nurse", "Registered nurse")}
+	}
+	return nil
+}
+
+// Sex texts (SEX.SEX; the texts are seen, the numbers behind them are
+// not), and the FHIR administrative gender of each. Any other text, or no
+// row, is unknown.
+var sexGender = map[string]string{
+	"male":          "male",
+	"female":        "female",
+	"other":         "other",
+	"intersex":      "other",
+	"indeterminate": "other",
+}
+
+// genderSQL is the gender search: each code as a predicate on the SEX row
+// aliased sx, built from sexGender.
+func genderSQL() map[string]string {
+	byGender := map[string][]string{}
+	var all []string
+	for text, g := range sexGender {
+		byGender[g] = append(byGender[g], "'"+strings.ToUpper(text[:1])+text[1:]+"'")
+	}
+	for _, g := range []string{"male", "female", "other"} {
+		all = append(all, byGender[g]...)
+	}
+	m := map[string]string{}
+	for _, g := range []string{"male", "female", "other"} {
+		m[g] = `RTRIM(sx."SEX") IN (` + strings.Join(sortedCopy(byGender[g]), ", ") + ")"
+	}
+	m["unknown"] = `COALESCE(RTRIM(sx."SEX"), '') NOT IN (` + strings.Join(sortedCopy(all), ", ") + ")"
+	return m
+}
+
+func sortedCopy(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return out
+}
+
+// gender is the FHIR gender of a SEX text.
+func gender(text string) string {
+	if g, ok := sexGender[strings.ToLower(strings.TrimSpace(text))]; ok {
+		return g
+	}
+	return "unknown"
+}
+
+// Indigenous status: ETHNICITY.ETHNICTYPE texts (the ABS standard's
+// wording; assumed) and the Australian Indigenous Status codes AU Base's
+// extension uses.
+var indigenousStatus = map[string][2]string{
+	"aboriginal":                                    {"1", "Aboriginal but not Torres Strait Islander origin"},
+	"torres strait islander":                        {"2", "Torres Strait Islander but not Aboriginal origin"},
+	"aboriginal and torres strait islander":         {"3", "Both Aboriginal and Torres Strait Islander origin"},
+	"neither aboriginal nor torres strait islander": {"4", "Neither Aboriginal nor Torres Strait Islander origin"},
+	"not stated":                                    {"9", "Not stated/inadequately described"},
+}
+
+// recordNumberFallback is the record-number system of a practice with
+// neither an HPI-O nor an ABN to scope it (a URN of fhirlink's own).
+const recordNumberFallback = "urn:fhirlink:bppremier:record-number"
+
+// roleSpecialty is PractitionerRole.specialty for a user group: general
+// practice for the doctors' groups.
+func roleSpecialty(group int) []fm.CodeableConcept {
+	switch group {
+	case groupPrincipal, groupDoctor, groupRegistrar:
+		return []fm.CodeableConcept{*mappings.Concept(mappings.CodeSystemSNOMED, "408443003", "General medical practice", "General practice")}
+	}
+	return nil
+}

@@ -1,0 +1,29 @@
+-- Practitioner?identifier=MED0001234567
+-- @p1 VarChar = 'MED0001234567'
+-- @p2 VarChar = 'MED0001234567'
+-- @p3 VarChar = 'MED0001234567'
+-- @p4 VarChar = 'MED0001234567'
+-- @p5 Int = '21'
+SELECT TOP (@p5)
+    u."USERID" AS "id",
+    u."USERSTATUS" AS "status",
+    t."TITLE" AS "title",
+    u."FIRSTNAME" AS "first",
+    u."SURNAME" AS "family",
+    u."HPII" AS "hpii",
+    u."REGISTRATIONNO" AS "ahpra",
+    u."PROVIDERNO" AS "provider_no",
+    u."PRESCRIBERNO" AS "prescriber_no",
+    u."PHONE" AS "phone",
+    u."FAX" AS "fax",
+    u."PAGER" AS "pager",
+    u."EMAIL" AS "email",
+    u."CREATED" AS "created",
+    u."UPDATED" AS "updated",
+    u."USERID" AS "_k0"
+FROM "USERS" u
+LEFT JOIN "TITLES" t ON t."TITLECODE" = u."TITLECODE"
+WHERE (u."RECORDSTATUS" = 1 AND u."USERSTATUS" <> 999 AND (u."GROUPCODE" IN (1, 2, 3, 4) OR RTRIM(u."REGISTRATIONNO") <> ''))
+  AND (u."HPII" = @p1 OR u."REGISTRATIONNO" = @p2 OR u."PROVIDERNO" = @p3 OR u."PRESCRIBERNO" = @p4)
+  AND u."USERSTATUS" = 1
+ORDER BY u."USERID" ASC

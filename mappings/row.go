@@ -1,0 +1,172 @@
+package mappings
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Types for decoding the agent's result rows (JSON objects keyed by column
+// alias) into the structs a row function reads. They accept what every
+// engine sends for the column: NULL, and numbers or strings as the driver
+// reported them.
+
+// Text is a text column: NULL is "", and char(n) padding and surrounding
+// spaces are trimmed.
+type Text string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (t *Text) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(b, []byte("null")) {
+		*t = ""
+		return nil
+	}
+	if len(b) > 0 && b[0] != '"' { // a number where text was expected
+		*t = Text(b)
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	*t = Text(strings.TrimSpace(s))
+	return nil
+}
+
+// String returns the text.
+func (t Text) String() string { return string(t) }
+
+// Int is an integer column: NULL is 0; a number sent as text is read too.
+type Int int64
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (n *Int) UnmarshalJSON(b []byte) error {
+	s := string(b)
+	if s == "null" {
+		*n = 0
+		return nil
+	}
+	if len(b) > 0 && b[0] == '"' {
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		s = strings.TrimSpace(s)
+		if s == "" {
+			*n = 0
+			return nil
+		}
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		// SQLite may hand a whole number back as a float.
+		f, ferr := strconv.ParseFloat(s, 64)
+		if ferr != nil || f != float64(int64(f)) {
+			return fmt.Errorf("not an integer: %s", b)
+		}
+		v = int64(f)
+	}
+	*n = Int(v)
+	return nil
+}
+
+// ID is the integer as a FHIR id.
+func (n Int) ID() string { return strconv.FormatInt(int64(n), 10) }
+
+// Wall is a zoneless datetime column: a wall-clock time of the practice.
+// NULL is the zero Wall. An offset the engine may append is ignored.
+type Wall struct {
+	t  time.Time // the wall clock, in UTC
+	ok bool
+}
+
+var wallLayouts = []string{
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02T15:04",
+	"2006-01-02 15:04",
+	"2006-01-02",
+}
+
+// ParseWall reads a wall-clock datetime in the forms the engines send.
+func ParseWall(s string) (Wall, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return Wall{}, nil
+	}
+	for _, l := range wallLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return Wall{t: wall(t), ok: true}, nil
+		}
+	}
+	return Wall{}, fmt.Errorf("not a date-time: %q", s)
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (w *Wall) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(b, []byte("null")) {
+		*w = Wall{}
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("not a date-time: %s", b)
+	}
+	v, err := ParseWall(s)
+	if err != nil {
+		return err
+	}
+	*w = v
+	return nil
+}
+
+// IsZero reports a NULL column.
+func (w Wall) IsZero() bool { return !w.ok }
+
+// In is the moment the wall clock shows in loc. In a daylight-saving gap or
+// overlap it is the moment Go's time.Date chooses.
+func (w Wall) In(loc *time.Location) time.Time {
+	if loc == nil {
+		loc = time.UTC
+	}
+	t := w.t
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), loc)
+}
+
+// Date is the FHIR date (YYYY-MM-DD) of the wall clock.
+func (w Wall) Date() string { return w.t.Format("2006-01-02") }
+
+// Midnight reports whether the time of day is 00:00:00, as it is for
+// columns that hold dates.
+func (w Wall) Midnight() bool { return midnight(w.t) }
+
+// Instant is the FHIR instant of the wall clock in loc: the offset of that
+// zone on that date, daylight saving included.
+func (w Wall) Instant(loc *time.Location) string {
+	return w.In(loc).Format("2006-01-02T15:04:05.999-07:00")
+}
+
+// DateTime is a FHIR dateTime for the column: the date alone when the time
+// of day is midnight (a column holding a date), else the instant in loc.
+func (w Wall) DateTime(loc *time.Location) string {
+	if w.Midnight() {
+		return w.Date()
+	}
+	return w.Instant(loc)
+}
+
+// LastUpdated is meta.lastUpdated from a row's audit columns: UPDATED when
+// set, else CREATED; "" when neither is.
+func LastUpdated(updated, created Wall, loc *time.Location) string {
+	switch {
+	case !updated.IsZero():
+		return updated.Instant(loc)
+	case !created.IsZero():
+		return created.Instant(loc)
+	}
+	return ""
+}
