@@ -36,7 +36,7 @@ type inserter struct {
 	cur     int // offset of the current row in args, -1 when no row is open
 	total   int64
 	stmts   map[string]*sql.Stmt // prepared INSERT by row count and column set (closed with the transaction)
-	free    chan []any        // batch buffers handed back by the writer goroutine
+	free    chan []any           // batch buffers handed back by the writer goroutine
 }
 
 // writer owns the transaction and the inserters of one Generate call. Statements run on one
