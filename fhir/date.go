@@ -11,11 +11,15 @@ import (
 // YYYY-MM-DDThh:mm:ss, with an optional fraction of up to nine digits), a
 // zone (Z or ±hh:mm) only after a time, and an optional prefix.
 //
+// Lo and Hi are always expressed in ParseOptions.Location, so a mapping can
+// compare their wall clock with PMS columns holding local time.
+//
 // A value without a zone, dates included, is read in ParseOptions.Location:
 // the practice's zone, because that is the zone of every date and time the
 // practice's PMS records, so birthdate=1990-05-01 and date=2024-05-01 mean
 // the practice's day, whatever the DST offset that day. A value with a zone
-// is read in that zone. Without a Location, UTC is used.
+// is read in that zone, then expressed in the site's. Without a Location,
+// UTC is used.
 //
 // [Value.Lo, Value.Hi) is the value's precision range: 2024 covers the whole
 // year, 2024-05-01T10:00 the whole minute, ...T10:00:00.5 a tenth of a
@@ -76,6 +80,7 @@ func parseDate(name, raw string, loc *time.Location, now time.Time) (Value, erro
 	if loc == nil {
 		loc = time.UTC
 	}
+	site := loc
 	switch zone := m[8]; {
 	case zone == "Z":
 		loc = time.UTC
@@ -121,6 +126,9 @@ func parseDate(name, raw string, loc *time.Location, now time.Time) (Value, erro
 	if v.Prefix == PrefixAp {
 		v.Lo, v.Hi = approximately(v.Lo, v.Hi, now)
 	}
+	// The same instants, in the site's zone: mappings compare the wall clock
+	// with PMS columns that hold the practice's local time.
+	v.Lo, v.Hi = v.Lo.In(site), v.Hi.In(site)
 	return v, nil
 }
 

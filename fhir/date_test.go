@@ -145,3 +145,19 @@ func TestParseDateInvalid(t *testing.T) {
 		})
 	}
 }
+
+func TestZonedValuesAreExpressedInTheSiteZone(t *testing.T) {
+	sydney, err := time.LoadLocation("Australia/Sydney")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := parseDate("date", "2024-07-01T00:00:00Z", sydney, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Midnight UTC is 10:00 in Sydney in July: a Bp column holding local
+	// wall-clock time must be compared with 10:00, not 00:00.
+	if got := v.Lo.Format("2006-01-02T15:04:05"); got != "2024-07-01T10:00:00" || v.Lo.Location() != sydney {
+		t.Fatalf("Lo = %s in %v, want 2024-07-01T10:00:00 in Australia/Sydney", got, v.Lo.Location())
+	}
+}

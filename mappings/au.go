@@ -176,11 +176,11 @@ func DVA(value, card string) fm.Identifier {
 // practice.
 func RecordNumber(value, hpio, abn, fallback, assigner string) fm.Identifier {
 	system := fallback
-	switch {
-	case Digits(hpio) != "" && len(Digits(hpio)) == 16:
-		system = SystemHPIOScopedRecord + "/" + Digits(hpio)
-	case len(Digits(abn)) == 11:
-		system = SystemABNScopedRecord + "/" + Digits(abn)
+	switch scope := PracticeScope(hpio, abn); len(scope) {
+	case 16:
+		system = SystemHPIOScopedRecord + "/" + scope
+	case 11:
+		system = SystemABNScopedRecord + "/" + scope
 	}
 	id := identifier(system, value, Concept(CodeSystemV2IdentifierType, "MR", "Medical record number", "Medical Record Number"))
 	id.Use = Ptr(fm.IdentifierUseUsual)
@@ -188,6 +188,29 @@ func RecordNumber(value, hpio, abn, fallback, assigner string) fm.Identifier {
 		id.Assigner = &fm.Reference{Display: Ptr(assigner)}
 	}
 	return id
+}
+
+// InternalID is the PMS's own key for a patient (AU Base's patient
+// internal identifier, type PI), so that every patient has an identifier
+// even without IHI, Medicare or record number. assigner names the practice.
+func InternalID(system, value, assigner string) fm.Identifier {
+	id := identifier(system, value, Concept(CodeSystemV2IdentifierType, "PI", "Patient internal identifier", "Patient Internal Identifier"))
+	if assigner != "" {
+		id.Assigner = &fm.Reference{Display: Ptr(assigner)}
+	}
+	return id
+}
+
+// PracticeScope is what scopes a practice's local identifiers: its HPI-O
+// (16 digits) or else its ABN (11 digits); "" when it has neither.
+func PracticeScope(hpio, abn string) string {
+	if h := Digits(hpio); len(h) == 16 {
+		return h
+	}
+	if a := Digits(abn); len(a) == 11 {
+		return a
+	}
+	return ""
 }
 
 // Digits keeps the ASCII digits of s.

@@ -355,9 +355,12 @@ var (
 	maxWall = time.Date(9999, 12, 31, 23, 59, 59, 999999900, time.UTC)
 )
 
-// wall is t's wall clock in its own location (the site's, for values that
-// had no zone), as a UTC time so that arithmetic on it is wall-clock
-// arithmetic.
+// wall is t's wall clock in its own location, as a UTC time so that
+// arithmetic on it is wall-clock arithmetic. The PMS's columns hold the
+// practice's wall clock, so this is right for values in the site's zone:
+// fhir.ParseSearch reads values without a zone there. A value given with a
+// zone must be moved into the site's zone (t.In(site)) before it reaches a
+// mapping, or its wall clock is that zone's.
 func wall(t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
 }

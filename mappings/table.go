@@ -61,8 +61,11 @@ func (b *Builder) Param(typ, value string) string {
 // Params returns the parameters bound so far.
 func (b *Builder) Params() []wire.Param { return b.params }
 
-// SQLFalse is the predicate that matches nothing.
-const SQLFalse = "1 = 0"
+// Predicates that match nothing and everything.
+const (
+	SQLFalse = "1 = 0"
+	SQLTrue  = "1 = 1"
+)
 
 // Matcher renders the predicate that one value of a search parameter
 // matches. modifier is the clause's modifier; for token parameters :not is

@@ -89,7 +89,11 @@ in one process, and prints example requests that work as printed.`,
 			if err := waitOnline(ctx, st.hub, demoSiteID); err != nil {
 				return err
 			}
-			printExamples(c, base)
+			patient, err := livePatient(c.ctx, practice)
+			if err != nil {
+				return err
+			}
+			printExamples(c, base, patient)
 			select {
 			case err := <-served:
 				return err
@@ -156,13 +160,40 @@ func waitOnline(ctx context.Context, h *hub.Hub, siteID string) error {
 	return errors.New("the demo agent did not connect within 15 s")
 }
 
-func printExamples(c *cmdContext, base string) {
+// livePatient returns the id of a live patient, for the read example.
+func livePatient(ctx context.Context, path string) (string, error) {
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	var id string
+	err = db.QueryRowContext(ctx, `SELECT MIN(INTERNALID) FROM PATIENTS WHERE RECORDSTATUS = 1 AND PATIENTSTATUS = 1`).Scan(&id)
+	return id, err
+}
+
+func printExamples(c *cmdContext, base, patient string) {
 	site := base + "/integrator/sites/" + demoSiteID
 	key := "Ocp-Apim-Subscription-Key: " + demoKey
+	fhirBase := site + "/fhir/R4"
 	fmt.Fprintf(c.stdout, `fhirlink demo is running: server %s, agent connected, synthetic Bp Premier practice.
-Press Ctrl-C to stop.
 
-Site status:
+FHIR R4 (AU Core), base %s
+
+Patients whose family name starts with "smi", 5 per page (follow link[next] for more):
+  curl -s '%s/Patient?family=smi&_count=5' -H '%s'
+
+One patient:
+  curl -s %s/Patient/%s -H '%s'
+
+Practitioner roles with their practitioners:
+  curl -s '%s/PractitionerRole?_include=PractitionerRole:practitioner' -H '%s'
+
+What the server supports (CapabilityStatement):
+  curl -s %s/metadata -H '%s'
+
+`, base, fhirBase, fhirBase, key, fhirBase, patient, key, fhirBase, key, fhirBase, key)
+	fmt.Fprintf(c.stdout, `SQL passthrough. Site status:
   curl -s %s -H '%s'
 
 Patients named S..., as the passthrough query object (rows base64-encoded in result.data):
@@ -180,5 +211,7 @@ A scalar:
 A write, refused because the practice has not allowed writes:
   curl -s -X POST %s/queries/immediate -H '%s' -H 'Content-Type: application/json' \
     -d '{"command":{"text":"DELETE FROM PATIENTS","executionMode":"nonQuery"}}'
-`, base, site, key, site, key, site, key, site, key, site, key)
+
+Press Ctrl-C to stop.
+`, site, key, site, key, site, key, site, key, site, key)
 }

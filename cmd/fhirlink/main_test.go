@@ -146,10 +146,10 @@ func TestDemoExamplesWorkVerbatim(t *testing.T) {
 		}
 	}
 	go io.Copy(io.Discard, pr)
-	if len(commands) < 4 {
+	if len(commands) < 8 {
 		t.Fatalf("demo printed %d curl commands", len(commands))
 	}
-	successful := regexp.MustCompile(`"status":"successful"|"availability":"online"|^\{"InternalID"`)
+	successful := regexp.MustCompile(`"status":"successful"|"availability":"online"|^\{"InternalID"|"resourceType":"(Bundle|Patient|CapabilityStatement)"`)
 	for _, c := range commands {
 		out, err := exec.Command("sh", "-c", strings.Replace(c, "curl ", curl+" --fail-with-body --max-time 20 ", 1)).CombinedOutput()
 		refused := strings.Contains(c, "nonQuery")

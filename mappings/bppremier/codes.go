@@ -128,6 +128,11 @@ var indigenousStatus = map[string][2]string{
 	"not stated":                                    {"9", "Not stated/inadequately described"},
 }
 
+// patientIDSystem is the system of the patient internal identifier
+// (INTERNALID, the resource id): "/" and the practice's HPI-O or ABN
+// follow it when the practice has one.
+const patientIDSystem = "urn:fhirlink:bppremier:patient-id"
+
 // recordNumberFallback is the record-number system of a practice with
 // neither an HPI-O nor an ABN to scope it (a URN of fhirlink's own).
 const recordNumberFallback = "urn:fhirlink:bppremier:record-number"

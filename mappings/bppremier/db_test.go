@@ -42,6 +42,7 @@ type practice struct {
 }
 
 func TestPostgres(t *testing.T) {
+	t.Parallel()
 	dsn := pgtest.DSN(t)
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
@@ -52,6 +53,7 @@ func TestPostgres(t *testing.T) {
 }
 
 func TestSQLite(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "bp.db")
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
@@ -247,11 +249,11 @@ func (p *practice) count(t testing.TB, r mappings.Resource, query string) int {
 	return int(c.Total)
 }
 
-// expect checks a search (walked with small pages) and its count against
-// the expected ids.
+// expect checks a search (walked in pages of 25; PatientPaging tests
+// small pages) and its count against the expected ids.
 func (p *practice) expect(t testing.TB, r mappings.Resource, query string, want []int) []mappings.Row {
 	t.Helper()
-	rows := p.search(t, r, query, 7)
+	rows := p.search(t, r, query, 25)
 	got := ids(t, rows)
 	t.Logf("%s?%s: %d", r.Decl().Type, query, len(got))
 	want = slices.Clone(want)
@@ -268,7 +270,7 @@ func (p *practice) expect(t testing.TB, r mappings.Resource, query string, want 
 // ---- the raw tables, for expectations ----
 
 type patientRec struct {
-	id, record, status, userID       int
+	id, record, status, userID        int
 	surname, first, middle, preferred string
 	sex, ihi, medicare, irn, dva      string
 	recordNo, email, postcode, postal string
@@ -298,7 +300,7 @@ type snapshot struct {
 	locations []locationRec
 	roles     []roleRec
 	practice  struct {
-		id             int
+		id              int
 		name, hpio, abn string
 	}
 }
@@ -433,7 +435,7 @@ func (p *practice) loadSnapshot(t testing.TB) *snapshot {
 // fixtures are the patient ids given special values.
 type fixtures struct {
 	obrien, pct, pctX, under, underX, backslash, bracket int
-	noDOB, summer, winter, inactive, deleted         int
+	noDOB, summer, winter, inactive, deleted             int
 }
 
 // exec runs a statement written with ? placeholders.
@@ -505,7 +507,11 @@ func testShapes(t *testing.T, p *practice) {
 
 func testPatientFamily(t *testing.T, p *practice) {
 	s := p.snap
-	for _, v := range []string{"sm", "SM", "o'", "Mc", "de s", "z"} {
+	values := []string{"sm", "SM", "o'", "Mc", "de s", "z"}
+	for _, r := range s.patients[20:26] { // prefixes that find someone
+		values = append(values, r.surname[:2], strings.ToUpper(r.surname[:3]), strings.ToLower(r.surname))
+	}
+	for _, v := range values {
 		want := s.visible(func(r patientRec) bool { return strings.HasPrefix(lower(r.surname), lower(v)) })
 		p.expect(t, Patient, "family="+urlEscape(v), want)
 	}
@@ -658,6 +664,10 @@ func testPatientIdentifier(t *testing.T, p *practice) {
 	p.expect(t, Patient, "identifier="+mappings.SystemHPIOScopedRecord+"/"+s.practice.hpio+"|"+withAll.recordNo,
 		s.visible(func(r patientRec) bool { return r.recordNo == withAll.recordNo }))
 	p.expect(t, Patient, "identifier="+mappings.SystemHPIOScopedRecord+"/8003620000000000|"+withAll.recordNo, nil)
+	p.expect(t, Patient, "identifier=urn:fhirlink:bppremier:patient-id/"+s.practice.hpio+"|"+strconv.Itoa(withAll.id), one)
+	p.expect(t, Patient, "identifier=urn:fhirlink:bppremier:patient-id/8003620000000000|"+strconv.Itoa(withAll.id), nil)
+	p.expect(t, Patient, "identifier=urn:fhirlink:bppremier:patient-id|"+strconv.Itoa(withAll.id), one)
+	p.expect(t, Patient, "identifier="+strconv.Itoa(withAll.id), s.visible(func(r patientRec) bool { return r.recordNo == strconv.Itoa(withAll.id) }))
 	p.expect(t, Patient, "identifier="+mappings.SystemDVA+"|",
 		s.visible(func(r patientRec) bool { return r.dva != "" }))
 	p.expect(t, Patient, "identifier:not="+mappings.SystemIHI+"|"+withAll.ihi,
@@ -929,7 +939,7 @@ func testPatientResource(t *testing.T, p *practice) {
 		Address []struct {
 			Use, Type, State, PostalCode string
 		}
-		GeneralPractitioner []struct{ Reference string }
+		GeneralPractitioner  []struct{ Reference string }
 		ManagingOrganization *struct{ Reference string }
 	}
 	get := func(id int) patient {
@@ -1157,7 +1167,9 @@ func testLocation(t *testing.T, p *practice) {
 	p.expect(t, Location, "address-state=XX", nil)
 	p.expect(t, Location, "address-city="+urlEscape(l.city), locs(func(x locationRec) bool { return strings.HasPrefix(lower(x.city), lower(l.city)) }))
 	p.expect(t, Location, "address-postalcode="+l.postcode, locs(func(x locationRec) bool { return x.postcode == l.postcode }))
-	p.expect(t, Location, "address="+urlEscape(l.city), locs(func(x locationRec) bool { return strings.HasPrefix(lower(x.city), lower(l.city)) || strings.HasPrefix(lower(x.adr), lower(l.city)) }))
+	p.expect(t, Location, "address="+urlEscape(l.city), locs(func(x locationRec) bool {
+		return strings.HasPrefix(lower(x.city), lower(l.city)) || strings.HasPrefix(lower(x.adr), lower(l.city))
+	}))
 	p.expect(t, Location, "name:contains="+urlEscape(l.name[len(l.name)-4:]), locs(func(x locationRec) bool {
 		return strings.Contains(lower(x.name), lower(l.name[len(l.name)-4:]))
 	}))

@@ -32,6 +32,7 @@ var shapes = []shape{
 	{name: "patient-identifier-medicare-card", res: Patient, query: "identifier=http://ns.electronichealth.net.au/id/medicare-number|2950101234"},
 	{name: "patient-identifier-dva", res: Patient, query: "identifier=http://ns.electronichealth.net.au/id/dva|NX123456"},
 	{name: "patient-identifier-record-number", res: Patient, query: "identifier=http://ns.electronichealth.net.au/id/hpio-scoped/medicalrecord/1.0/8003621566684455|1234"},
+	{name: "patient-identifier-internal", res: Patient, query: "identifier=urn:fhirlink:bppremier:patient-id/8003621566684455|12"},
 	{name: "patient-identifier-any-system", res: Patient, query: "identifier=8003608166690503"},
 	{name: "patient-identifier-system-only", res: Patient, query: "identifier=http://ns.electronichealth.net.au/id/dva|"},
 	{name: "patient-identifier-no-system", res: Patient, query: "identifier=|1234"},

@@ -88,6 +88,34 @@ var patientIdentifiers = []mappings.IdentifierSystem{
 	recordNumber(mappings.SystemHPIOScopedRecord, `pr."HPIO"`, false),
 	recordNumber(mappings.SystemABNScopedRecord, `REPLACE(pr."ABN", ' ', '')`, true),
 	recordNumber(recordNumberFallback, "", true),
+	internalID(true),
+	internalID(false),
+}
+
+// internalID is the patient internal identifier, in the system scoped by
+// the practice's HPI-O or ABN or in the unscoped one; only searched with
+// its system.
+func internalID(scoped bool) mappings.IdentifierSystem {
+	match := func(b *mappings.Builder, scope, pred string) string {
+		if scope == "" {
+			return pred
+		}
+		p := b.Param(mappings.ParamVarChar, scope)
+		return "(" + pred + " AND (" + b.Dialect.Trim(`pr."HPIO"`) + " = " + p + ` OR REPLACE(pr."ABN", ' ', '') = ` + p + "))"
+	}
+	return mappings.IdentifierSystem{
+		System:     patientIDSystem,
+		Scoped:     scoped,
+		SystemOnly: true,
+		Match: func(b *mappings.Builder, scope, value string) string {
+			id, err := strconv.ParseInt(value, 10, 32)
+			if err != nil || strconv.FormatInt(id, 10) != value {
+				return mappings.SQLFalse
+			}
+			return match(b, scope, `p."INTERNALID" = `+b.Param(mappings.ParamInt, value))
+		},
+		Present: func(b *mappings.Builder, scope string) string { return match(b, scope, mappings.SQLTrue) },
+	}
 }
 
 // recordNumber is the practice record number (RECORDNO) in a system scoped
@@ -182,7 +210,7 @@ func patientRow(row []byte, site mappings.Site) (mappings.Row, error) {
 		Active: mappings.Ptr(c.Status == patientActive),
 	}
 
-	// Identifiers.
+	// Identifiers, the internal one last: every patient has it.
 	if c.IHI != "" {
 		p.Identifier = append(p.Identifier, mappings.IHI(string(c.IHI)))
 	}
@@ -196,6 +224,11 @@ func patientRow(row []byte, site mappings.Site) (mappings.Row, error) {
 		p.Identifier = append(p.Identifier, mappings.RecordNumber(string(c.RecordNo), string(c.OrgHPIO), string(c.OrgABN),
 			recordNumberFallback, string(c.OrgName)))
 	}
+	idSystem := patientIDSystem
+	if scope := mappings.PracticeScope(string(c.OrgHPIO), string(c.OrgABN)); scope != "" {
+		idSystem += "/" + scope
+	}
+	p.Identifier = append(p.Identifier, mappings.InternalID(idSystem, c.ID.ID(), string(c.OrgName)))
 
 	// Names: the official name and, when there is one, the preferred name.
 	official := fm.HumanName{Use: mappings.Ptr(fm.NameUseOfficial)}

@@ -70,8 +70,8 @@ func measure(b *testing.B, direct, through func()) (d, t []time.Duration) {
 	return d, t
 }
 
-func scanAll(b *testing.B, db *sql.DB, query string) {
-	rows, err := db.Query(query)
+func scanAll(b *testing.B, db *sql.DB, query string, args ...any) {
+	rows, err := db.Query(query, args...)
 	if err != nil {
 		b.Fatal(err)
 	}

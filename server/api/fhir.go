@@ -260,7 +260,7 @@ func (s *Server) include(ctx context.Context, fs *fhirSite, inc fhir.Include, ro
 func (s *Server) fetch(ctx context.Context, fs *fhirSite, res mappings.Resource, search *fhir.Search) ([]mappings.Row, bool, error) {
 	q, err := res.Search(fs.dialect, search)
 	if err != nil {
-		return nil, false, err
+		return nil, false, mappingError(err)
 	}
 	rows, err := s.Hub.Query(ctx, fs.site.ID, s.fhirQuery(q))
 	if err != nil {
@@ -290,7 +290,7 @@ func (s *Server) fetch(ctx context.Context, fs *fhirSite, res mappings.Resource,
 func (s *Server) count(ctx context.Context, fs *fhirSite, res mappings.Resource, search *fhir.Search) (int, error) {
 	q, err := res.Count(fs.dialect, search)
 	if err != nil {
-		return 0, err
+		return 0, mappingError(err)
 	}
 	wq := s.fhirQuery(q)
 	wq.Mode = wire.ModeScalar
@@ -317,6 +317,16 @@ func (s *Server) fhirQuery(q mappings.Query) wire.QueryRequest {
 		Priority: wire.PriorityInteractive, MaxTimeInQueueMS: fhirMaxTimeInQueue.Milliseconds(),
 		TimeoutMS: fhirTimeout.Milliseconds(), MaxBytes: fhirMaxBytes,
 	}
+}
+
+// mappingError turns a search the mapping cannot render for the request's
+// sake (a bad boolean, a cursor that does not fit) into a 400; anything else
+// is ours.
+func mappingError(err error) error {
+	if bad, ok := errors.AsType[*mappings.BadRequestError](err); ok {
+		return fhir.Errorf(http.StatusBadRequest, "invalid", "%s", bad.Error())
+	}
+	return err
 }
 
 // agentError turns a query failure into what a FHIR client should see. The

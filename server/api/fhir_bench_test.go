@@ -1,0 +1,133 @@
+package api_test
+
+import (
+	"context"
+	"database/sql"
+	"net/http"
+	"net/url"
+	"regexp"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"fhirlink/fhir"
+	"fhirlink/mappings"
+	"fhirlink/mappings/bppremier"
+	"fhirlink/testdata/bpsynth"
+	"fhirlink/testdata/fhirlinktest"
+	"fhirlink/testdata/pgtest"
+)
+
+// The FHIR benchmarks search and read Patients of the 50,000-patient
+// synthetic practice through the whole path (HTTP, auth, parse, mapping,
+// tunnel, agent, PostgreSQL, rows → resources → Bundle) and compare with
+// the SQL the mapping renders, run directly with the driver.
+
+var bigOnce struct {
+	done bool
+	dsn  string
+}
+
+func bigPractice(b *testing.B) string {
+	b.Helper()
+	if bigOnce.done {
+		return bigOnce.dsn
+	}
+	dsn := pgtest.DSN(keep{b})
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	began := time.Now()
+	ctx := context.Background()
+	if err := bpsynth.Apply(ctx, db, "postgres"); err != nil {
+		b.Fatal(err)
+	}
+	if err := bpsynth.Generate(ctx, db, "postgres", bpsynth.Benchmark()); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.Exec("ANALYZE"); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("generated %d patients in %v", bpsynth.Benchmark().Patients, time.Since(began).Round(time.Second))
+	bigOnce.done, bigOnce.dsn = true, dsn
+	return dsn
+}
+
+func BenchmarkFHIRPatient(b *testing.B) {
+	dsn := bigPractice(b)
+	env := fhirlinktest.Start(b, fhirlinktest.Options{Engine: "postgres", DSN: dsn})
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	var someID string
+	if err := db.QueryRow(`SELECT "INTERNALID"::text ` + livePatients + ` ORDER BY "INTERNALID" DESC LIMIT 1`).Scan(&someID); err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct{ name, query string }{
+		{"search-family-prefix", "family=smi&_count=20"},
+		{"read", "_id=" + someID},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			q, _ := url.ParseQuery(c.query)
+			sqlText, args := directSQL(b, q)
+			path := "Patient?" + c.query
+			if c.name == "read" {
+				path = "Patient/" + someID
+			}
+			var mallocs uint64
+			direct, through := measure(b,
+				func() { scanAll(b, db, sqlText, args...) },
+				func() {
+					var before, after runtime.MemStats
+					runtime.ReadMemStats(&before)
+					status, _, body := env.FHIR(http.MethodGet, path, "")
+					runtime.ReadMemStats(&after)
+					mallocs += after.Mallocs - before.Mallocs
+					if status != http.StatusOK {
+						b.Fatalf("%s: %d %.300s", path, status, body)
+					}
+				})
+			b.ReportMetric(us(median(direct)), "direct-p50-µs")
+			b.ReportMetric(us(median(through)), "fhirlink-p50-µs")
+			b.ReportMetric(float64(median(through))/float64(median(direct)), "ratio-p50")
+			b.ReportMetric(float64(mallocs)/float64(b.N), "allocs/request")
+		})
+	}
+}
+
+var placeholder = regexp.MustCompile(`@p(\d+)`)
+
+// directSQL renders the search as the mapping does for PostgreSQL and turns
+// it into plain pgx form: $n placeholders, the values as text in the simple
+// protocol (PostgreSQL then parses each for the type its use needs, as it
+// does for the agent's text parameters).
+func directSQL(b *testing.B, q url.Values) (string, []any) {
+	b.Helper()
+	loc, _ := time.LoadLocation("Australia/Sydney")
+	s, err := fhir.ParseSearch(bppremier.Patient.Decl(), q, fhir.ParseOptions{Location: loc})
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, _ := mappings.DialectFor("postgres")
+	rendered, err := bppremier.Patient.Search(d, s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	args := []any{pgx.QueryExecModeSimpleProtocol}
+	byName := map[string]*string{}
+	for _, p := range rendered.Params {
+		byName[p.Name] = p.Value
+	}
+	text := placeholder.ReplaceAllStringFunc(rendered.SQL, func(m string) string {
+		args = append(args, byName[m])
+		return "$" + strconv.Itoa(len(args)-1)
+	})
+	return text, args
+}
