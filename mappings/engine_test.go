@@ -114,7 +114,14 @@ type rowSink struct{ rows [][]byte }
 func (s *rowSink) Header(wire.Header) error { return nil }
 func (s *rowSink) Row(r []byte) error       { s.rows = append(s.rows, append([]byte(nil), r...)); return nil }
 
-func (e *engineDB) run(t testing.TB, tab *Table, s *fhir.Search) []Row {
+// pagedRow is a row with its cursor, as the server computes it for a
+// page's last row.
+type pagedRow struct {
+	Row
+	Cursor []string
+}
+
+func (e *engineDB) run(t testing.TB, tab *Table, s *fhir.Search) []pagedRow {
 	t.Helper()
 	q, err := tab.Search(e.d, s)
 	if err != nil {
@@ -124,16 +131,19 @@ func (e *engineDB) run(t testing.TB, tab *Table, s *fhir.Search) []Row {
 	if _, err := e.exec.Run(context.Background(), wire.QueryRequest{Text: q.SQL, Params: q.Params, Mode: wire.ModeReader, TimeoutMS: 30000}, &sink); err != nil {
 		t.Fatalf("%v\n%s", err, q.SQL)
 	}
-	out := make([]Row, len(sink.rows))
+	out := make([]pagedRow, len(sink.rows))
 	for i, r := range sink.rows {
-		if out[i], err = tab.Row(r, Site{Location: time.UTC}); err != nil {
+		if out[i].Row, err = tab.Row(r, Site{Location: time.UTC}); err != nil {
+			t.Fatal(err)
+		}
+		if out[i].Cursor, err = tab.Cursor(r); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return out
 }
 
-func rowIDs(t testing.TB, rows []Row) []int {
+func rowIDs(t testing.TB, rows []pagedRow) []int {
 	var out []int
 	for _, r := range rows {
 		var v struct{ ID string }

@@ -31,9 +31,6 @@ type Site struct {
 // Row is one resource made from one row.
 type Row struct {
 	Resource json.RawMessage
-	// Cursor is the row's sort key values, formatted by the mapping, for the
-	// next page's fhir.Search.After.
-	Cursor []string
 	// Refs are the ids this resource references, by include parameter name
 	// ("practitioner" → "12"), for _include.
 	Refs map[string][]string
@@ -50,6 +47,10 @@ type Resource interface {
 	// Row turns one result row (a JSON object from the agent) into a
 	// resource.
 	Row(row []byte, site Site) (Row, error)
+	// Cursor returns a row's sort key values, formatted for the next page's
+	// fhir.Search.After. Only a page's last row needs one, so it is apart
+	// from Row.
+	Cursor(row []byte) ([]string, error)
 }
 
 // Mapping is one PMS's resources.

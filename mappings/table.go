@@ -440,21 +440,27 @@ func (t *Table) Row(row []byte, site Site) (Row, error) {
 	if err != nil {
 		return Row{}, fmt.Errorf("mappings: %s row: %w", t.decl.Type, err)
 	}
+	return r, nil
+}
+
+// Cursor implements [Resource]: the row's sort key columns (_k0, _k1, ...).
+func (t *Table) Cursor(row []byte) ([]string, error) {
 	var k cursorColumns
 	if err := json.Unmarshal(row, &k); err != nil {
-		return Row{}, fmt.Errorf("mappings: %s row: %w", t.decl.Type, err)
+		return nil, fmt.Errorf("mappings: %s row: %w", t.decl.Type, err)
 	}
+	var cursor []string
 	for _, v := range []json.RawMessage{k.K0, k.K1, k.K2, k.K3, k.K4, k.K5, k.K6, k.K7} {
 		if v == nil {
 			break
 		}
 		s, err := cursorValue(v)
 		if err != nil {
-			return Row{}, fmt.Errorf("mappings: %s row: sort key: %w", t.decl.Type, err)
+			return nil, fmt.Errorf("mappings: %s row: sort key: %w", t.decl.Type, err)
 		}
-		r.Cursor = append(r.Cursor, s)
+		cursor = append(cursor, s)
 	}
-	return r, nil
+	return cursor, nil
 }
 
 // cursorColumns are the sort key columns a search selects (up to

@@ -138,19 +138,29 @@ func paramText(ps []wire.Param) string {
 	return b.String()
 }
 
+// pagedRow is a resource with its cursor, as the server computes it for a
+// page's last row.
+type pagedRow struct {
+	mappings.Row
+	Cursor []string
+}
+
 // page runs one page of s and returns its resources, validated.
-func (p *practice) page(t testing.TB, r mappings.Resource, s *fhir.Search) []mappings.Row {
+func (p *practice) page(t testing.TB, r mappings.Resource, s *fhir.Search) []pagedRow {
 	t.Helper()
 	q, err := r.Search(p.dialect, s)
 	if err != nil {
 		t.Fatal(err)
 	}
 	raw := p.query(t, q)
-	rows := make([]mappings.Row, len(raw))
+	rows := make([]pagedRow, len(raw))
 	res := make([]json.RawMessage, len(raw))
 	for i, row := range raw {
-		if rows[i], err = r.Row(row, testSite); err != nil {
+		if rows[i].Row, err = r.Row(row, testSite); err != nil {
 			t.Fatalf("row %s: %v", row, err)
+		}
+		if rows[i].Cursor, err = r.Cursor(row); err != nil {
+			t.Fatalf("cursor of %s: %v", row, err)
 		}
 		res[i] = rows[i].Resource
 	}
@@ -192,7 +202,9 @@ func (p *practice) search(t testing.TB, r mappings.Resource, query string, size 
 				t.Fatalf("%s: cursor %q for %d sort keys", query, row.Cursor, len(s.Sort))
 			}
 		}
-		all = append(all, rows...)
+		for _, row := range rows {
+			all = append(all, row.Row)
+		}
 		if !more {
 			return all
 		}

@@ -82,6 +82,6 @@ func locationRow(row []byte, site mappings.Site) (mappings.Row, error) {
 	l.Telecom = mappings.Telecom(l.Telecom, fm.ContactPointSystemPhone, fm.ContactPointUseWork, string(c.Phone))
 	l.Telecom = mappings.Telecom(l.Telecom, fm.ContactPointSystemFax, fm.ContactPointUseWork, string(c.Fax))
 	l.Telecom = mappings.Telecom(l.Telecom, fm.ContactPointSystemEmail, fm.ContactPointUseWork, string(c.Email))
-	raw, err := json.Marshal(l)
+	raw, err := mappings.Marshal("Location", fm.OtherLocation(l))
 	return mappings.Row{Resource: raw}, err
 }

@@ -93,6 +93,6 @@ func organizationRow(row []byte, site mappings.Site) (mappings.Row, error) {
 	if a := mappings.Address(fm.AddressUseWork, fm.AddressTypeBoth, []string{string(c.Address1), string(c.Address2)}, string(c.City), string(c.Postcode)); a != nil {
 		o.Address = []fm.Address{*a}
 	}
-	raw, err := json.Marshal(o)
+	raw, err := mappings.Marshal("Organization", fm.OtherOrganization(o))
 	return mappings.Row{Resource: raw}, err
 }

@@ -308,7 +308,7 @@ func patientRow(row []byte, site mappings.Site) (mappings.Row, error) {
 		refs = map[string][]string{"general-practitioner": {c.GPID.ID()}}
 	}
 
-	raw, err := json.Marshal(p)
+	raw, err := mappings.Marshal("Patient", fm.OtherPatient(p))
 	if err != nil {
 		return mappings.Row{}, err
 	}

@@ -96,7 +96,7 @@ func practitionerRow(row []byte, site mappings.Site) (mappings.Row, error) {
 	p.Telecom = mappings.Telecom(p.Telecom, fm.ContactPointSystemFax, fm.ContactPointUseWork, string(c.Fax))
 	p.Telecom = mappings.Telecom(p.Telecom, fm.ContactPointSystemPager, fm.ContactPointUseWork, string(c.Pager))
 	p.Telecom = mappings.Telecom(p.Telecom, fm.ContactPointSystemEmail, fm.ContactPointUseWork, string(c.Email))
-	raw, err := json.Marshal(p)
+	raw, err := mappings.Marshal("Practitioner", fm.OtherPractitioner(p))
 	return mappings.Row{Resource: raw}, err
 }
 

@@ -88,7 +88,7 @@ func practitionerRoleRow(row []byte, site mappings.Site) (mappings.Row, error) {
 	}
 	r.Telecom = mappings.Telecom(r.Telecom, fm.ContactPointSystemPhone, fm.ContactPointUseWork, string(c.Phone))
 	r.Telecom = mappings.Telecom(r.Telecom, fm.ContactPointSystemEmail, fm.ContactPointUseWork, string(c.Email))
-	raw, err := json.Marshal(r)
+	raw, err := mappings.Marshal("PractitionerRole", fm.OtherPractitionerRole(r))
 	if err != nil {
 		return mappings.Row{}, err
 	}

@@ -145,7 +145,11 @@ func (s *Server) fhirSearch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return fhirJSON(c, http.StatusOK, page)
+	var buf bytes.Buffer
+	if _, err := page.WriteTo(&buf); err != nil {
+		return err
+	}
+	return fhirJSON(c, http.StatusOK, buf.Bytes())
 }
 
 // GET .../fhir/R4/{type}/{id}
@@ -190,13 +194,15 @@ func (s *Server) runSearch(ctx context.Context, fs *fhirSite, res mappings.Resou
 			return page, nil
 		}
 	}
-	rows, more, err := s.fetch(ctx, fs, res, search)
+	rows, last, err := s.fetch(ctx, fs, res, search)
 	if err != nil {
 		return nil, err
 	}
-	if more {
+	if last != nil {
 		next := *search
-		next.After = rows[len(rows)-1].Cursor
+		if next.After, err = res.Cursor(last); err != nil {
+			return nil, err
+		}
 		page.Next = fhir.NextLink(fs.base, typ, next.Token(key, time.Now().Add(pageTokenLifetime)))
 	}
 	for _, r := range rows {
@@ -256,34 +262,34 @@ func (s *Server) include(ctx context.Context, fs *fhirSite, inc fhir.Include, ro
 
 // fetch runs one page of a search through the agent and maps its rows. It
 // asks for Count+1 rows: the extra one only says whether a next page exists,
-// so the last page is never empty.
-func (s *Server) fetch(ctx context.Context, fs *fhirSite, res mappings.Resource, search *fhir.Search) ([]mappings.Row, bool, error) {
+// so the last page is never empty. When there is one, last is the page's
+// last row as the agent sent it, for the next page's cursor.
+func (s *Server) fetch(ctx context.Context, fs *fhirSite, res mappings.Resource, search *fhir.Search) (out []mappings.Row, last []byte, err error) {
 	q, err := res.Search(fs.dialect, search)
 	if err != nil {
-		return nil, false, mappingError(err)
+		return nil, nil, mappingError(err)
 	}
 	rows, err := s.Hub.Query(ctx, fs.site.ID, s.fhirQuery(q))
 	if err != nil {
-		return nil, false, agentError(err)
+		return nil, nil, agentError(err)
 	}
 	defer rows.Close()
-	var out []mappings.Row
-	more := false
+	var prev []byte
 	for rows.Next() {
 		if len(out) == search.Count {
-			more = true
-			break
+			return out, prev, nil // the extra row: there is a next page
 		}
 		r, err := res.Row(rows.Row(), fs.ctx)
 		if err != nil {
-			return nil, false, err
+			return nil, nil, err
 		}
 		out = append(out, r)
+		prev = append(prev[:0], rows.Row()...)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, false, agentError(err)
+		return nil, nil, agentError(err)
 	}
-	return out, more, nil
+	return out, nil, nil
 }
 
 // count runs a search's count query.

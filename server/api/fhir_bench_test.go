@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,10 +124,14 @@ func directSQL(b *testing.B, q url.Values) (string, []any) {
 	args := []any{pgx.QueryExecModeSimpleProtocol}
 	byName := map[string]*string{}
 	for _, p := range rendered.Params {
-		byName[p.Name] = p.Value
+		byName["@"+strings.TrimPrefix(p.Name, "@")] = p.Value
 	}
 	text := placeholder.ReplaceAllStringFunc(rendered.SQL, func(m string) string {
-		args = append(args, byName[m])
+		v, ok := byName[m]
+		if !ok || v == nil {
+			b.Fatalf("no value for %s", m)
+		}
+		args = append(args, *v)
 		return "$" + strconv.Itoa(len(args)-1)
 	})
 	return text, args
