@@ -16,7 +16,7 @@ import (
 type rowCollector [][]byte
 
 func (c *rowCollector) Header(wire.Header) error { return nil }
-func (c *rowCollector) Row(r []byte) error        { *c = append(*c, append([]byte(nil), r...)); return nil }
+func (c *rowCollector) Row(r []byte) error       { *c = append(*c, append([]byte(nil), r...)); return nil }
 
 // BenchmarkPatientRow measures row → Patient on rows read from the small
 // synthetic practice: the mapping's share of a search's cost.
