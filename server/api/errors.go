@@ -98,8 +98,14 @@ func (s *Server) fhirError(err error, c echo.Context) {
 			fe = fhir.Errorf(statusOf[code], issueType[code], "%s", server.ErrorMessage(err))
 		}
 	}
-	if fe.Status == http.StatusUnauthorized {
-		c.Response().Header().Set("WWW-Authenticate", `APIKey header="Ocp-Apim-Subscription-Key"`)
+	h := c.Response().Header()
+	switch fe.Status {
+	case http.StatusUnauthorized:
+		h.Set("WWW-Authenticate", `APIKey header="Ocp-Apim-Subscription-Key"`)
+	case http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		if h.Get("Retry-After") == "" {
+			h.Set("Retry-After", "10") // a busy or slow practice server: back off
+		}
 	}
 	c.Blob(fe.Status, "application/fhir+json; charset=utf-8", fhir.Outcome("error", fe.Code, fe.Diagnostics))
 }

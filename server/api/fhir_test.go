@@ -319,6 +319,12 @@ func TestFHIRErrorsAreOperationOutcomes(t *testing.T) {
 		t.Fatalf("wrong key: %d %s", status, body)
 	}
 	fhirvalidate.Resources(t, body)
+	_, unpaired := env.NewIntegrator(false)
+	status, _, body, _ = env.Do(context.Background(), http.MethodGet, env.SiteURL()+"/fhir/R4/Patient", unpaired, nil)
+	if status != http.StatusForbidden || !strings.Contains(string(body), "OperationOutcome") {
+		t.Fatalf("unpaired integrator: %d %s", status, body)
+	}
+	fhirvalidate.Resources(t, body)
 	status, _, body = env.FHIR(http.MethodGet, "metadata", "")
 	if status != http.StatusOK {
 		t.Fatalf("metadata: %d %s", status, body)
