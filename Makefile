@@ -2,7 +2,9 @@
 GO      ?= go
 # Packages under testdata/ are skipped by ./..., so they are listed.
 PKGS    := ./... ./testdata/pgtest/ ./testdata/tdstest/ ./testdata/bpsynth/ ./testdata/fhirlinktest/ ./testdata/fhirvalidate/
-VALIDATORS := testdata/fhirvalidate
+# Node harnesses the tests drive (validators, real FHIR and SMART clients),
+# installed from their committed lock files.
+NODE_HARNESSES := testdata/fhirvalidate testdata/fhirclient server/api/testdata/smartclient
 BENCH   ?= .
 LISTEN  ?= 127.0.0.1:8080
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
@@ -13,16 +15,18 @@ STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 demo:
 	$(GO) run ./cmd/fhirlink demo --listen $(LISTEN)
 
-## test: vet and the full suite, with integration tests against a real PostgreSQL
+## test: vet, a Windows build of the binary (the agent's main platform), and the full suite, with integration tests against a real PostgreSQL
 ## that the suite starts on 127.0.0.1 (installing it with apt-get when missing);
 ## every FHIR resource the tests receive goes through the Node validators
 test: validators
 	$(GO) vet $(PKGS)
+	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./cmd/fhirlink
+	GOOS=windows GOARCH=amd64 $(GO) vet ./cmd/fhirlink
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
 
-## validators: the FHIR validators' npm packages, as package-lock.json pins them
+## validators: the Node harnesses' npm packages, as their package-lock.json pin them
 validators:
-	@test -d $(VALIDATORS)/node_modules || npm ci --prefix $(VALIDATORS) --no-audit --no-fund
+	@for d in $(NODE_HARNESSES); do test -d $$d/node_modules || npm ci --prefix $$d --no-audit --no-fund || exit 1; done
 
 ## bench: benchmarks; figures are printed, not asserted
 bench:

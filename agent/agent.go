@@ -12,6 +12,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"fhirlink/agent/executor"
@@ -42,6 +44,10 @@ type Config struct {
 	// TimeZone is the practice's IANA time zone (default Australia/Sydney).
 	TimeZone string
 
+	// DrainTimeout bounds a graceful shutdown (default 30 s): queries running
+	// when it starts may finish within it, then the rest are cancelled.
+	DrainTimeout time.Duration
+
 	// ReconnectMin and ReconnectMax bound the reconnect backoff (default 1 s
 	// and 60 s); KeepAlive is the tunnel heartbeat interval (default 5 s).
 	ReconnectMin, ReconnectMax, KeepAlive time.Duration
@@ -55,6 +61,15 @@ type Agent struct {
 	exec  *executor.Executor
 	sched *guard.Scheduler
 	log   *slog.Logger
+
+	// settings in force: the configuration's, changed by what the server
+	// pushes (see [Agent.ApplySettings]).
+	setMu    sync.Mutex
+	settings wire.Settings
+
+	// draining is set when shutdown starts: new queries are refused (the
+	// tunnel waits for the running ones).
+	draining atomic.Bool
 }
 
 // maxRequestBytes bounds a query request: the SQL text and its parameters.
@@ -79,14 +94,21 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Agent{cfg: cfg, exec: ex, sched: guard.New(cfg.Concurrency), log: log}, nil
+	return &Agent{cfg: cfg, exec: ex, sched: guard.New(cfg.Concurrency), log: log,
+		settings: wire.Settings{Concurrency: cfg.Concurrency}}, nil
 }
 
 // Close closes the database.
 func (a *Agent) Close() error { return a.exec.Close() }
 
-// Run keeps the tunnel up until ctx is done.
+// Run keeps the tunnel up until ctx is done, then drains: queries already
+// running get up to Config.DrainTimeout to finish while new ones are refused,
+// and whatever still runs after that is cancelled as the session closes.
 func (a *Agent) Run(ctx context.Context) error {
+	drain := a.cfg.DrainTimeout
+	if drain <= 0 {
+		drain = 30 * time.Second
+	}
 	c := &tunnel.Client{
 		ServerURL: a.cfg.ServerURL,
 		SiteID:    a.cfg.SiteID,
@@ -97,8 +119,63 @@ func (a *Agent) Run(ctx context.Context) error {
 		MinBackoff: a.cfg.ReconnectMin,
 		MaxBackoff: a.cfg.ReconnectMax,
 		KeepAlive:  a.cfg.KeepAlive,
+
+		DrainTimeout: drain,
+		OnDrain: func() {
+			a.log.Info("shutting down: refusing new queries, letting running ones finish", "within", drain)
+			a.drain()
+		},
 	}
 	return c.Run(ctx)
+}
+
+// drain refuses new queries from now on.
+func (a *Agent) drain() { a.draining.Store(true) }
+
+// Settings returns the settings in force.
+func (a *Agent) Settings() wire.Settings {
+	a.setMu.Lock()
+	defer a.setMu.Unlock()
+	return a.settings
+}
+
+// ApplySettings changes the settings the server may push, at once: a
+// larger concurrency starts queued queries now, a smaller one lets running
+// queries finish; timeout caps apply to queries that arrive from now on.
+// Zero fields leave a setting unchanged.
+func (a *Agent) ApplySettings(s wire.Settings) (wire.Settings, error) {
+	if s.Concurrency < 0 || s.Concurrency > 64 || s.MaxTimeoutMS < 0 || s.MaxTimeInQueueMS < 0 {
+		return a.Settings(), wire.Errorf(wire.KindInvalid, "settings out of range: concurrency 1-64, caps not negative")
+	}
+	a.setMu.Lock()
+	defer a.setMu.Unlock()
+	if s.Concurrency > 0 {
+		a.settings.Concurrency = s.Concurrency
+		a.sched.SetConcurrency(s.Concurrency)
+	}
+	if s.MaxTimeoutMS > 0 {
+		a.settings.MaxTimeoutMS = s.MaxTimeoutMS
+	}
+	if s.MaxTimeInQueueMS > 0 {
+		a.settings.MaxTimeInQueueMS = s.MaxTimeInQueueMS
+	}
+	a.log.Info("settings applied", "concurrency", a.settings.Concurrency,
+		"maxTimeoutMs", a.settings.MaxTimeoutMS, "maxTimeInQueueMs", a.settings.MaxTimeInQueueMS)
+	return a.settings, nil
+}
+
+func (a *Agent) serveSettings(w http.ResponseWriter, r *http.Request) {
+	var s wire.Settings
+	if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&s); err != nil {
+		writeError(w, wire.Errorf(wire.KindInvalid, "malformed settings: %v", err))
+		return
+	}
+	now, err := a.ApplySettings(s)
+	if err != nil {
+		writeError(w, asWireError(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, now)
 }
 
 // Handler is the agent's API, served to the server over the tunnel.
@@ -106,6 +183,7 @@ func (a *Agent) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+wire.PathInfo, a.serveInfo)
 	mux.HandleFunc("POST "+wire.PathQuery, a.serveQuery)
+	mux.HandleFunc("POST "+wire.PathSettings, a.serveSettings)
 	return mux
 }
 
@@ -123,7 +201,7 @@ func (a *Agent) serveInfo(w http.ResponseWriter, r *http.Request) {
 		EngineVersion:             version,
 		Catalogues:                catalogues,
 		AllowWrites:               a.cfg.Database.AllowWrites,
-		Concurrency:               a.cfg.Concurrency,
+		Concurrency:               a.Settings().Concurrency,
 		PMSType:                   a.cfg.PMSType,
 		PracticeName:              a.cfg.PracticeName,
 		PracticeManagementSiteID:  a.cfg.PracticeManagementSiteID,
@@ -142,6 +220,13 @@ func (a *Agent) serveQuery(w http.ResponseWriter, r *http.Request) {
 	if req.Priority == "" {
 		req.Priority = wire.PriorityInteractive
 	}
+	set := a.Settings()
+	if c := set.MaxTimeoutMS; c > 0 && (req.TimeoutMS <= 0 || req.TimeoutMS > c) {
+		req.TimeoutMS = c
+	}
+	if c := set.MaxTimeInQueueMS; c > 0 && req.MaxTimeInQueueMS > c {
+		req.MaxTimeInQueueMS = c
+	}
 	queued := time.Now()
 	release, err := a.sched.Acquire(r.Context(), req.Priority, time.Duration(req.MaxTimeInQueueMS)*time.Millisecond)
 	if err != nil {
@@ -153,6 +238,10 @@ func (a *Agent) serveQuery(w http.ResponseWriter, r *http.Request) {
 		return // otherwise the server went away
 	}
 	defer release()
+	if a.draining.Load() {
+		writeError(w, wire.Errorf(wire.KindUnavailable, "the agent is shutting down; retry in a moment"))
+		return
+	}
 
 	sink := &frameSink{rw: w, queued: time.Since(queued), startedAt: time.Now()}
 	trailer, err := a.exec.Run(r.Context(), req, sink)

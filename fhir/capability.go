@@ -24,6 +24,10 @@ type CapabilityOptions struct {
 	APIKeyHeader string
 	// Date is the statement's date; the current time when zero.
 	Date time.Time
+	// TokenURL is the OAuth 2.0 token endpoint of SMART Backend Services.
+	// When set, rest.security names the SMART-on-FHIR service and carries
+	// the token URL in the oauth-uris extension.
+	TokenURL string
 }
 
 // The CapabilityStatement is built from small structs of our own rather
@@ -59,8 +63,33 @@ type capRest struct {
 }
 
 type capSecurity struct {
-	Description string `json:"description"`
+	Extension   []capExtension       `json:"extension,omitempty"`
+	Service     []capCodeableConcept `json:"service,omitempty"`
+	Description string               `json:"description"`
 }
+
+type capExtension struct {
+	URL       string         `json:"url"`
+	ValueURI  string         `json:"valueUri,omitempty"`
+	Extension []capExtension `json:"extension,omitempty"`
+}
+
+type capCodeableConcept struct {
+	Coding []capCoding `json:"coding"`
+	Text   string      `json:"text,omitempty"`
+}
+
+type capCoding struct {
+	System  string `json:"system"`
+	Code    string `json:"code"`
+	Display string `json:"display,omitempty"`
+}
+
+// SMART on FHIR's identifiers in a CapabilityStatement.
+const (
+	oauthURIsExtension = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+	securityServiceCS  = "http://terminology.hl7.org/CodeSystem/restful-security-service"
+)
 
 type capResource struct {
 	Type             string           `json:"type"`
@@ -111,10 +140,21 @@ func Capability(opt CapabilityOptions, decls []*ResourceDecl) []byte {
 	if opt.APIKeyHeader != "" {
 		security += ", sent in the " + opt.APIKeyHeader + " header"
 	}
-	security += ", and authorised per practice (the practice must have paired with the integrator). " +
-		"SMART Backend Services (client credentials with a signed JWT) will be offered later."
+	security += ", and authorised per practice (the practice must have paired with the integrator)."
+	sec := capSecurity{}
+	if opt.TokenURL != "" {
+		security += " SMART Backend Services are supported: get an access token at " + opt.TokenURL +
+			" (client_credentials with a private_key_jwt assertion signed RS384 or ES384) and send it as " +
+			"Authorization: Bearer. Tokens carry SMART v2 system scopes (system/Patient.rs, system/*.rs; v1 .read and .write " +
+			"are accepted): read needs r, search needs s, on the searched type and on every _include'd type. " +
+			"The API key has full access. The CapabilityStatement needs a credential but no scope."
+		sec.Service = []capCodeableConcept{{Coding: []capCoding{{System: securityServiceCS, Code: "SMART-on-FHIR", Display: "SMART-on-FHIR"}},
+			Text: "OAuth 2.0 client credentials (SMART Backend Services)"}}
+		sec.Extension = []capExtension{{URL: oauthURIsExtension, Extension: []capExtension{{URL: "token", ValueURI: opt.TokenURL}}}}
+	}
+	sec.Description = security
 
-	rest := capRest{Mode: "server", Documentation: restDoc, Security: capSecurity{Description: security}}
+	rest := capRest{Mode: "server", Documentation: restDoc, Security: sec}
 	seen := map[string]bool{}
 	for _, d := range decls {
 		if d == nil || seen[d.Type] {

@@ -10,7 +10,9 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"strings"
 	"time"
+	"unicode"
 )
 
 // PMS types, as the passthrough API names them.
@@ -69,6 +71,22 @@ type Store interface {
 	Unpair(ctx context.Context, integratorID, siteID string) error
 	Paired(ctx context.Context, integratorID, siteID string) (bool, error)
 
+	// OAuthStore keeps SMART clients, client assertion ids and the server's
+	// token signing keys.
+	OAuthStore
+
+	// CreateEnrollmentCode stores the hash of a one-time enrollment code for
+	// the site siteID, usable until expires. It fails with [ENOTFOUND] when
+	// the site does not exist. A site may have several live codes.
+	CreateEnrollmentCode(ctx context.Context, siteID string, codeHash []byte, expires time.Time) error
+	// RedeemEnrollmentCode consumes the code whose hash is codeHash and, in
+	// the same transaction, replaces the site's agent credential hash with
+	// secretHash; it returns the site's id. Exactly one of several concurrent
+	// calls with the same code succeeds. It fails, changing nothing, with
+	// [ENOTFOUND] for an unknown code, [ECONFLICT] for a code already
+	// redeemed, and [EFORBIDDEN] for a code whose expiry is not after now.
+	RedeemEnrollmentCode(ctx context.Context, codeHash, secretHash []byte, now time.Time) (siteID string, err error)
+
 	// Secret returns the server secret called name, creating a random
 	// 256-bit one on first use. Every server node sharing the store gets the
 	// same value, so what one node signs (paging links) another verifies.
@@ -84,6 +102,41 @@ func NewSecret() (secret string, hash []byte) {
 	rand.Read(b)
 	secret = base64.RawURLEncoding.EncodeToString(b)
 	return secret, HashSecret(secret)
+}
+
+// NewEnrollmentCode returns a fresh one-time enrollment code and the hash to
+// store in its place. The code is meant to be read over the phone and typed:
+// 20 characters of Crockford's base32 (100 bits) in groups of four.
+func NewEnrollmentCode() (code string, hash []byte) {
+	const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+	b := make([]byte, 20)
+	rand.Read(b)
+	var sb strings.Builder
+	for i, v := range b {
+		if i > 0 && i%4 == 0 {
+			sb.WriteByte('-')
+		}
+		sb.WriteByte(alphabet[v&31])
+	}
+	code = sb.String()
+	return code, HashEnrollmentCode(code)
+}
+
+// HashEnrollmentCode hashes an enrollment code as typed: case, spaces and
+// dashes do not matter, and the letters O, I and L read as 0, 1 and 1.
+func HashEnrollmentCode(code string) []byte {
+	norm := strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '-', '\t':
+			return -1
+		case 'o', 'O':
+			return '0'
+		case 'i', 'I', 'l', 'L':
+			return '1'
+		}
+		return unicode.ToUpper(r)
+	}, code)
+	return HashSecret("enroll:" + norm)
 }
 
 // HashSecret hashes a credential for storage. The credentials are 256-bit

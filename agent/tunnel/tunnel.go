@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -49,6 +50,13 @@ type Client struct {
 	// KeepAlive is the interval of transport heartbeats (default 5 s); a
 	// connection silent for twice that is dropped and redialled.
 	KeepAlive time.Duration
+
+	// DrainTimeout is how long, once ctx is done, the requests being served
+	// may take to complete before the session closes and cancels them (0:
+	// close at once). OnDrain, if set, is called when draining starts, so
+	// the handler can refuse new work.
+	DrainTimeout time.Duration
+	OnDrain      func()
 
 	// OnConnect, if set, is called each time a session is established.
 	OnConnect func()
@@ -112,8 +120,9 @@ func (c *Client) session(ctx context.Context, wsURL string) error {
 		}
 		return fmt.Errorf("dial %s: %w", wsURL, err)
 	}
-	// The NetConn's context outlives the dial: it is the session's lifetime.
-	sessCtx, stop := context.WithCancel(ctx)
+	// The NetConn's context outlives the dial: it is the session's lifetime,
+	// which outlives ctx by the drain (the session is closed explicitly).
+	sessCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
 	conn := websocket.NetConn(sessCtx, ws, websocket.MessageBinary)
 	sess, err := yamux.Server(wire.FrameConn(conn), wire.YamuxConfig(orDefault(c.KeepAlive, 5*time.Second)))
@@ -125,17 +134,29 @@ func (c *Client) session(ctx context.Context, wsURL string) error {
 	if c.OnConnect != nil {
 		c.OnConnect()
 	}
+	act := &activity{state: map[net.Conn]http.ConnState{}}
 	srv := &http.Server{
 		Handler:           c.Handler,
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(c.log().Handler(), slog.LevelDebug),
+		ConnState:         act.track,
 	}
 	done := make(chan struct{})
 	go func() {
 		select {
 		case <-ctx.Done():
-			// Shutting down: closing the session cancels in-flight queries,
-			// whose contexts end with their streams.
+			// Shutting down: requests being served get DrainTimeout to
+			// complete (their responses written to the stream), then
+			// closing the session cancels the rest, whose contexts end with
+			// their streams.
+			if c.DrainTimeout > 0 {
+				if c.OnDrain != nil {
+					c.OnDrain()
+				}
+				if !act.waitIdle(c.DrainTimeout, done) {
+					c.log().Warn("cancelling the requests still running", "after", c.DrainTimeout)
+				}
+			}
 			sess.Close()
 		case <-done:
 		}
@@ -147,6 +168,56 @@ func (c *Client) session(ctx context.Context, wsURL string) error {
 		err = errors.New("session closed")
 	}
 	return err
+}
+
+// activity counts the streams on which a request is being served (an
+// HTTP connection is active from its first byte until its response is
+// written).
+type activity struct {
+	mu     sync.Mutex
+	state  map[net.Conn]http.ConnState
+	active int
+}
+
+func (a *activity) track(c net.Conn, st http.ConnState) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	was := a.state[c]
+	if was == http.StateActive {
+		a.active--
+	}
+	if st == http.StateActive {
+		a.active++
+	}
+	if st == http.StateClosed || st == http.StateHijacked {
+		delete(a.state, c)
+	} else {
+		a.state[c] = st
+	}
+}
+
+// waitIdle waits until no request is being served, for at most d or until
+// stop is closed; it reports whether that happened.
+func (a *activity) waitIdle(d time.Duration, stop <-chan struct{}) bool {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		a.mu.Lock()
+		n := a.active
+		a.mu.Unlock()
+		if n == 0 {
+			return true
+		}
+		select {
+		case <-deadline.C:
+			return false
+		case <-stop:
+			return true
+		case <-tick.C:
+		}
+	}
 }
 
 func connectURL(base string) (string, error) {

@@ -6,11 +6,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 
 	"fhirlink/server"
-	"fhirlink/server/sqlite"
 )
 
 // adminCommand groups the operator's commands; each works on the state
@@ -18,13 +18,13 @@ import (
 var adminCommand = &command{
 	name: "admin", usage: "admin <command> [flags]",
 	summary: "Administers sites, integrators and pairings in the state store.",
-	sub:     []*command{siteCreate, siteList, siteRotate, integratorCreate, integratorList, integratorRotate, pairCmd, unpairCmd},
+	sub:     []*command{siteCreate, siteList, siteRotate, siteEnrollCode, integratorCreate, integratorList, integratorRotate, pairCmd, unpairCmd, clientCreate, clientList, clientDelete, rotateSigningKey},
 }
 
 // adminFlags adds --database and returns a function opening the store.
 func adminFlags(fs *flag.FlagSet) func(ctx context.Context) (server.Store, error) {
-	database := fs.String("database", "fhirlink-state.db", "the server's state store (SQLite file)")
-	return func(ctx context.Context) (server.Store, error) { return sqlite.Open(ctx, *database) }
+	database := fs.String("database", "fhirlink-state.db", databaseHelp)
+	return func(ctx context.Context) (server.Store, error) { return openStore(ctx, *database) }
 }
 
 // admin builds an admin command whose body gets the open store.
@@ -97,6 +97,30 @@ var siteRotate = admin("site-rotate-secret", "site-rotate-secret --site ID",
 				return nil, err
 			}
 			return map[string]string{"siteId": *siteID, "secret": secret}, nil
+		}
+	})
+
+var siteEnrollCode = admin("site-enroll-code", "site-enroll-code --site ID [--ttl 24h]",
+	`Issues a one-time enrollment code for a site and prints it (shown once; only
+its hash is stored). On the practice server, 'fhirlink agent enroll --server
+URL --code CODE' exchanges it for a new agent credential, which retires the
+site's previous one. The code expires after --ttl.`,
+	func(fs *flag.FlagSet) func(*cmdContext, server.Store) (any, error) {
+		siteID := fs.String("site", "", "the site id")
+		ttl := fs.Duration("ttl", 24*time.Hour, "how long the code stays valid (at most 720h)")
+		return func(c *cmdContext, st server.Store) (any, error) {
+			if *siteID == "" {
+				return nil, errors.New("--site is required")
+			}
+			if *ttl <= 0 || *ttl > 30*24*time.Hour {
+				return nil, fmt.Errorf("--ttl %s: use a duration between 1m and 720h", *ttl)
+			}
+			code, hash := server.NewEnrollmentCode()
+			expires := time.Now().Add(*ttl).UTC().Truncate(time.Second)
+			if err := st.CreateEnrollmentCode(c.ctx, *siteID, hash, expires); err != nil {
+				return nil, err
+			}
+			return map[string]string{"siteId": *siteID, "code": code, "expires": expires.Format(time.RFC3339)}, nil
 		}
 	})
 

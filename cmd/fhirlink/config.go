@@ -16,6 +16,9 @@ type command struct {
 	name, summary, usage string
 	flags                func(fs *flag.FlagSet) func(ctx *cmdContext) error
 	sub                  []*command // a command group: the first argument picks one
+	// defaultSub is the sub-command a group runs when its first argument is
+	// a flag (fhirlink agent --server ... is fhirlink agent run ...).
+	defaultSub string
 }
 
 // cmdContext is what a running command gets besides its flags.
@@ -36,8 +39,21 @@ func envName(flagName string) string {
 // line its value from the environment, then from the config file (--config,
 // a JSON object keyed by flag name). Command line beats environment beats
 // file beats default.
+//
+// A command may define --config itself, with a default path (the agent's
+// platform config file); a default file that does not exist is skipped, a
+// named one must exist.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	configPath := fs.String("config", "", "a JSON config file whose keys are these flags' names")
+	var configPath *string
+	if f := fs.Lookup("config"); f != nil {
+		v, ok := f.Value.(*stringValue)
+		if !ok { // the command's own file (pathFlag), not settings to load
+			v = &stringValue{}
+		}
+		configPath = &v.s
+	} else {
+		configPath = fs.String("config", "", "a JSON config file whose keys are these flags' names")
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -56,7 +72,9 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return fileErr
 	}
 	b, err := os.ReadFile(*configPath)
-	if err != nil {
+	if errors.Is(err, os.ErrNotExist) && !set["config"] {
+		return nil
+	} else if err != nil {
 		return err
 	}
 	var file map[string]any
@@ -102,6 +120,34 @@ func usage(fs *flag.FlagSet, c *command) func() {
 			fmt.Fprintf(w, "  --%s  [%s]\n      %s%s\n", f.Name, envName(f.Name), f.Usage, def)
 		})
 	}
+}
+
+// stringValue is a string flag a command defines with [configFlag].
+type stringValue struct{ s string }
+
+func (v *stringValue) String() string     { return v.s }
+func (v *stringValue) Set(s string) error { v.s = s; return nil }
+
+// configFlag defines --config with a default path, for commands whose config
+// file has a standard place.
+func configFlag(fs *flag.FlagSet, def, usage string) *string {
+	v := &stringValue{s: def}
+	fs.Var(v, "config", usage)
+	return &v.s
+}
+
+// pathValue is a flag naming a file the command itself reads or writes;
+// parseFlags does not load settings from it even when it is --config.
+type pathValue struct{ s string }
+
+func (v *pathValue) String() string     { return v.s }
+func (v *pathValue) Set(s string) error { v.s = s; return nil }
+
+// pathFlag defines a file path flag that parseFlags does not load.
+func pathFlag(fs *flag.FlagSet, name, def, usage string) *string {
+	v := &pathValue{s: def}
+	fs.Var(v, name, usage)
+	return &v.s
 }
 
 // listFlag is a repeatable string flag.

@@ -53,6 +53,9 @@ func dispatch(ctx context.Context, cmds []*command, args []string, stdout, stder
 		if c.name != args[0] {
 			continue
 		}
+		if c.sub != nil && c.defaultSub != "" && len(args) >= 2 && strings.HasPrefix(args[1], "-") && args[1] != "-h" && args[1] != "--help" {
+			args = append([]string{c.name, c.defaultSub}, args[1:]...)
+		}
 		if c.sub != nil {
 			if len(args) < 2 || args[1] == "-h" || args[1] == "--help" {
 				fmt.Fprintf(stdout, "Usage: fhirlink %s\n\n%s\n\nCommands:\n", c.usage, c.summary)

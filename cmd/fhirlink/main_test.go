@@ -62,7 +62,7 @@ func TestHelp(t *testing.T) {
 			t.Fatalf("top help (exit %d) lacks %s:\n%s", code, c, out)
 		}
 	}
-	code, out, _ = runCmd(t, "agent", "--help")
+	code, out, _ = runCmd(t, "agent", "run", "--help")
 	if code != 0 || !strings.Contains(out, "--allow-writes  [FHIRLINK_ALLOW_WRITES]") || !strings.Contains(out, "read-only") {
 		t.Fatalf("agent help (exit %d):\n%s", code, out)
 	}

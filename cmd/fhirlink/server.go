@@ -13,7 +13,6 @@ import (
 	"fhirlink/server"
 	"fhirlink/server/api"
 	"fhirlink/server/hub"
-	"fhirlink/server/sqlite"
 )
 
 var serverCommand = &command{
@@ -24,7 +23,7 @@ agents dial. Serve it behind TLS: either give --tls-cert and --tls-key, or put
 it behind a TLS-terminating proxy that passes WebSocket upgrades.`,
 	flags: func(fs *flag.FlagSet) func(*cmdContext) error {
 		listen := fs.String("listen", "127.0.0.1:8080", "address to listen on (host:port)")
-		database := fs.String("database", "fhirlink-state.db", "the state store: path of a SQLite file (created if missing)")
+		database := fs.String("database", "fhirlink-state.db", databaseHelp)
 		tlsCert := fs.String("tls-cert", "", "PEM certificate chain file; with --tls-key, serves HTTPS")
 		tlsKey := fs.String("tls-key", "", "PEM private key file")
 		logLevel := fs.String("log-level", "info", "debug, info, warn or error")
@@ -36,7 +35,7 @@ it behind a TLS-terminating proxy that passes WebSocket upgrades.`,
 			if (*tlsCert == "") != (*tlsKey == "") {
 				return errors.New("--tls-cert and --tls-key go together")
 			}
-			store, err := sqlite.Open(c.ctx, *database)
+			store, err := openStore(c.ctx, *database)
 			if err != nil {
 				return err
 			}
@@ -45,7 +44,7 @@ it behind a TLS-terminating proxy that passes WebSocket upgrades.`,
 			if err != nil {
 				return err
 			}
-			log.Info("fhirlink server listening", "addr", ln.Addr().String(), "tls", *tlsCert != "", "state", *database)
+			log.Info("fhirlink server listening", "addr", ln.Addr().String(), "tls", *tlsCert != "", "state", storeForLog(*database))
 			return serve(c.ctx, newStack(store, log), ln, *tlsCert, *tlsKey)
 		}
 	},

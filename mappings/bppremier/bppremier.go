@@ -31,7 +31,7 @@ const PMSType = "BestPractice"
 // Mapping is Bp Premier's resources.
 var Mapping = &mappings.Mapping{
 	PMSType:   PMSType,
-	Resources: []mappings.Resource{Patient, Practitioner, PractitionerRole, Organization, Location},
+	Resources: []mappings.Resource{Patient, Practitioner, PractitionerRole, Organization, Location, Appointment, Schedule, Slot, Observation, Condition, AllergyIntolerance, MedicationStatement, MedicationRequest, Immunization, Encounter},
 }
 
 // funcs are the SQL templates' functions.

@@ -146,3 +146,74 @@ func roleSpecialty(group int) []fm.CodeableConcept {
 	}
 	return nil
 }
+
+// ---- the clinical record ----
+
+// OBSERVATIONS.DATACODE (seen; BPS_Observations.ObservationCode).
+const (
+	obsTemperature = 1
+	obsPulse       = 2
+	obsSystolic    = 3
+	obsDiastolic   = 4
+	obsHeight      = 7
+	obsWeight      = 8
+	obsBMI         = 9
+	obsHeadCirc    = 10
+	obsWaist       = 17
+)
+
+// SEVERITYCODES.SEVERITYCODE (assumed: 0 blank, 1 Mild, 2 Moderate,
+// 3 Severe), shared by REACTIONS.SEVERITY and PASTHISTORY.SEVERITYCODE.
+const (
+	severityMild     = 1
+	severityModerate = 2
+	severitySevere   = 3
+)
+
+// CLINICAL.KNOWNALLERGIES (seen): 1 = nil known.
+const allergiesNilKnown = 1
+
+// REACTIONS.RECORDSTATUS (seen): 1 active, 0 inactive (marked so by the
+// practice, not deleted).
+const reactionInactive = 0
+
+// PASTHISTORY.STATUSCODE (assumed: 1 Active, 2 Inactive; BPS_History.Status).
+const (
+	historyActive   = 1
+	historyInactive = 2
+)
+
+// CURRENTRX.RXSTATUS (seen): 1 long-term, 2 short-term.
+const (
+	rxLongTerm  = 1
+	rxShortTerm = 2
+)
+
+// IMMUNISATIONS.NOTGIVENHERE (seen): 0 given at the practice, 1 elsewhere.
+const givenElsewhere = 1
+
+// CLINICAL.SMOKINGSTATUS (seen): 0 none recorded, 1 non-smoker, 2 ex-smoker,
+// 3 smoker.
+const (
+	smokingNonSmoker = 1
+	smokingExSmoker  = 2
+	smokingSmoker    = 3
+)
+
+// VISITTYPE.VISITCODE: 1 Surgery and 12 Non Visit are seen, the rest
+// assumed (the names are seen).
+const (
+	visitSurgery     = 1
+	visitHome        = 2
+	visitHospital    = 3
+	visitRACF        = 4
+	visitTelephone   = 5
+	visitSMS         = 6
+	visitEmail       = 7
+	visitLocum       = 8
+	visitOutOfOffice = 9
+	visitOther       = 10
+	visitHostel      = 11
+	visitNonVisit    = 12
+	visitTelehealth  = 13
+)

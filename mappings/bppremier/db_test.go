@@ -103,6 +103,8 @@ func runPractice(t *testing.T, p *practice) {
 		{"PractitionerRole", testPractitionerRole},
 		{"Organization", testOrganization},
 		{"Location", testLocation},
+		{"Clinical", testClinical},
+		{"Scheduling", testScheduling},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, p) })
 	}

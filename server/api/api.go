@@ -16,6 +16,7 @@ import (
 	"fhirlink/mappings"
 	"fhirlink/mappings/bppremier"
 	"fhirlink/server"
+	"fhirlink/server/auth"
 	"fhirlink/server/hub"
 )
 
@@ -46,6 +47,10 @@ type Server struct {
 	ImmediateTimeout  time.Duration
 	ImmediateMaxBytes int64
 
+	// OAuth issues and verifies SMART access tokens; one over Store is
+	// made when nil.
+	OAuth *auth.Authority
+
 	keyOnce sync.Once
 	key     []byte
 	keyErr  error
@@ -67,6 +72,8 @@ func (s *Server) Handler() http.Handler {
 
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET(wire.PathConnect, echo.WrapHandler(s.Hub))
+	s.agentRoutes(e)
+	s.oauthRoutes(e)
 
 	g := e.Group("/integrator", s.authenticate)
 	g.GET("/sites", s.listSites)

@@ -16,12 +16,23 @@ const (
 	ctxSite       = "site"
 )
 
-// authenticate resolves the caller's key to an integrator.
+// authenticate resolves the caller's key, or SMART access token
+// (Authorization: Bearer), to an integrator. A token also brings its
+// scopes, which the routes check; a key has full access.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		key := c.Request().Header.Get(KeyHeader)
+		if authz := c.Request().Header.Get("Authorization"); authz != "" {
+			if key != "" {
+				return server.Errorf(server.EINVALID, "send either an access token (Authorization) or a key (%s), not both", KeyHeader)
+			}
+			if err := s.bearer(c, authz); err != nil {
+				return err
+			}
+			return next(c)
+		}
 		if key == "" {
-			return server.Errorf(server.EUNAUTHORIZED, "missing %s header: send your integrator key", KeyHeader)
+			return server.Errorf(server.EUNAUTHORIZED, "missing credential: send your integrator key in the %s header, or a SMART access token as Authorization: Bearer", KeyHeader)
 		}
 		in, err := s.Store.IntegratorByKeyHash(c.Request().Context(), server.HashSecret(key))
 		if err != nil {

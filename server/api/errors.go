@@ -11,6 +11,9 @@ import (
 	"fhirlink/server"
 )
 
+// wwwAuthenticate is the challenge of a 401: a SMART access token or a key.
+const wwwAuthenticate = `Bearer realm="fhirlink", APIKey header="` + KeyHeader + `"`
+
 // statusOf maps error codes to HTTP statuses.
 var statusOf = map[string]int{
 	server.EINVALID:       http.StatusBadRequest,
@@ -63,7 +66,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	var body errorBody
 	body.Error.Status, body.Error.StatusText, body.Error.Message = status, http.StatusText(status), msg
 	if status == http.StatusUnauthorized {
-		c.Response().Header().Set("WWW-Authenticate", `APIKey header="Ocp-Apim-Subscription-Key"`)
+		c.Response().Header().Set("WWW-Authenticate", wwwAuthenticate)
 	}
 	c.JSON(status, body)
 }
@@ -101,7 +104,7 @@ func (s *Server) fhirError(err error, c echo.Context) {
 	h := c.Response().Header()
 	switch fe.Status {
 	case http.StatusUnauthorized:
-		h.Set("WWW-Authenticate", `APIKey header="Ocp-Apim-Subscription-Key"`)
+		h.Set("WWW-Authenticate", wwwAuthenticate)
 	case http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		if h.Get("Retry-After") == "" {
 			h.Set("Retry-After", "10") // a busy or slow practice server: back off

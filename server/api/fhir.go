@@ -51,16 +51,27 @@ type fhirSite struct {
 	base    string
 }
 
-// prepare checks the format, the site's availability and the mapping.
-func (s *Server) prepare(c echo.Context) (*fhirSite, error) {
+// siteMapping checks the requested format and returns the site's mapping
+// and FHIR base URL.
+func (s *Server) siteMapping(c echo.Context) (*mappings.Mapping, string, error) {
 	if _, err := fhir.Negotiate(c.Request().Header.Get("Accept"), c.QueryParam("_format")); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	site := site(c)
 	m, ok := s.Mappings[site.PMSType]
 	if !ok {
-		return nil, fhir.Errorf(http.StatusNotImplemented, "not-supported", "FHIR is not available yet for %s practices", site.PMSType)
+		return nil, "", fhir.Errorf(http.StatusNotImplemented, "not-supported", "FHIR is not available yet for %s practices", site.PMSType)
 	}
+	return m, s.publicBase(c) + "/integrator/sites/" + site.ID + fhirBase, nil
+}
+
+// prepare checks the format, the site's availability and the mapping.
+func (s *Server) prepare(c echo.Context) (*fhirSite, error) {
+	m, base, err := s.siteMapping(c)
+	if err != nil {
+		return nil, err
+	}
+	site := site(c)
 	st := s.Hub.Status(site.ID)
 	if st.Availability != hub.Online {
 		c.Response().Header().Set("Retry-After", "30")
@@ -74,7 +85,6 @@ func (s *Server) prepare(c echo.Context) (*fhirSite, error) {
 	if err != nil || st.Info.TimeZone == "" {
 		loc, _ = time.LoadLocation("Australia/Sydney")
 	}
-	base := s.publicBase(c) + "/integrator/sites/" + site.ID + fhirBase
 	return &fhirSite{site: site, info: st.Info, mapping: m, dialect: d, base: base,
 		ctx: mappings.Site{Location: loc, Base: base}}, nil
 }
@@ -97,24 +107,23 @@ func (fs *fhirSite) resource(typ string) (mappings.Resource, error) {
 
 // GET .../fhir/R4/metadata
 func (s *Server) fhirMetadata(c echo.Context) error {
-	if _, err := fhir.Negotiate(c.Request().Header.Get("Accept"), c.QueryParam("_format")); err != nil {
+	m, base, err := s.siteMapping(c)
+	if err != nil {
 		return err
-	}
-	site := site(c)
-	m, ok := s.Mappings[site.PMSType]
-	if !ok {
-		return fhir.Errorf(http.StatusNotImplemented, "not-supported", "FHIR is not available yet for %s practices", site.PMSType)
 	}
 	var decls []*fhir.ResourceDecl
 	for _, r := range m.Resources {
 		decls = append(decls, r.Decl())
 	}
-	base := s.publicBase(c) + "/integrator/sites/" + site.ID + fhirBase
-	return fhirJSON(c, http.StatusOK, fhir.Capability(fhir.CapabilityOptions{Base: base, Software: "fhirlink"}, decls))
+	return fhirJSON(c, http.StatusOK, fhir.Capability(fhir.CapabilityOptions{Base: base, Software: "fhirlink",
+		APIKeyHeader: KeyHeader, TokenURL: s.tokenURL(c)}, decls))
 }
 
 // GET .../fhir/R4/{type} and POST .../fhir/R4/{type}/_search
 func (s *Server) fhirSearch(c echo.Context) error {
+	if err := requireScope(c, c.Param("type"), "s", "search "+c.Param("type")); err != nil {
+		return err
+	}
 	fs, err := s.prepare(c)
 	if err != nil {
 		return err
@@ -141,6 +150,12 @@ func (s *Server) fhirSearch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// Included resources are searched too: their type needs s as well.
+	for _, inc := range search.Include {
+		if err := requireScope(c, inc.Target, "s", "_include "+inc.String()+" ("+inc.Target+")"); err != nil {
+			return err
+		}
+	}
 	page, err := s.runSearch(c.Request().Context(), fs, res, search, key)
 	if err != nil {
 		return err
@@ -154,6 +169,9 @@ func (s *Server) fhirSearch(c echo.Context) error {
 
 // GET .../fhir/R4/{type}/{id}
 func (s *Server) fhirRead(c echo.Context) error {
+	if err := requireScope(c, c.Param("type"), "r", "read "+c.Param("type")); err != nil {
+		return err
+	}
 	fs, err := s.prepare(c)
 	if err != nil {
 		return err

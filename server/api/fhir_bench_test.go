@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -77,7 +78,7 @@ func BenchmarkFHIRPatient(b *testing.B) {
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			q, _ := url.ParseQuery(c.query)
-			sqlText, args := directSQL(b, q)
+			sqlText, args := directSQL(b, bppremier.Patient, q)
 			path := "Patient?" + c.query
 			if c.name == "read" {
 				path = "Patient/" + someID
@@ -109,15 +110,21 @@ var placeholder = regexp.MustCompile(`@p(\d+)`)
 // it into plain pgx form: $n placeholders, the values as text in the simple
 // protocol (PostgreSQL then parses each for the type its use needs, as it
 // does for the agent's text parameters).
-func directSQL(b *testing.B, q url.Values) (string, []any) {
+func directSQL(b *testing.B, res mappings.Resource, q url.Values) (string, []any) {
 	b.Helper()
 	loc, _ := time.LoadLocation("Australia/Sydney")
-	s, err := fhir.ParseSearch(bppremier.Patient.Decl(), q, fhir.ParseOptions{Location: loc})
+	s, err := fhir.ParseSearch(res.Decl(), q, fhir.ParseOptions{Location: loc})
 	if err != nil {
 		b.Fatal(err)
 	}
+	return renderDirect(b, res, s)
+}
+
+// renderDirect renders a parsed search for PostgreSQL as directSQL does.
+func renderDirect(b *testing.B, res mappings.Resource, s *fhir.Search) (string, []any) {
+	b.Helper()
 	d, _ := mappings.DialectFor("postgres")
-	rendered, err := bppremier.Patient.Search(d, s)
+	rendered, err := res.Search(d, s)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -135,4 +142,86 @@ func directSQL(b *testing.B, q url.Values) (string, []any) {
 		return "$" + strconv.Itoa(len(args)-1)
 	})
 	return text, args
+}
+
+// BenchmarkFHIRScheduling runs the two searches online booking lives on:
+// a day's appointments with their patients, and a week of a schedule's
+// slots. The direct side runs the same statements the façade sends: for
+// the include, the Patient query on the same ids.
+func BenchmarkFHIRScheduling(b *testing.B) {
+	dsn := bigPractice(b)
+	env := fhirlinktest.Start(b, fhirlinktest.Options{Engine: "postgres", DSN: dsn})
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	var schedule string
+	if err := db.QueryRow(`SELECT "USERID"::text || '-' || "LOCATIONID"::text FROM "SESSIONS" WHERE "RECORDSTATUS" = 1 ORDER BY "SESSIONID" LIMIT 1`).Scan(&schedule); err != nil {
+		b.Fatal(err)
+	}
+	day := "date=2026-06-15&_count=200"
+	status, _, body := env.FHIR(http.MethodGet, "Appointment?"+day+"&_include=Appointment:patient", "")
+	if status != http.StatusOK {
+		b.Fatalf("%d %.300s", status, body)
+	}
+	var page bundle
+	json.Unmarshal(body, &page)
+	var patients []string
+	for _, e := range page.Entry {
+		if e.Search.Mode == "include" {
+			patients = append(patients, e.FullURL[strings.LastIndex(e.FullURL, "/")+1:])
+		}
+	}
+	// The include's query, built as the server builds it (not parsed: an id
+	// list is not a request value).
+	idParam, _ := bppremier.Patient.Decl().Param("_id")
+	include := &fhir.Search{Type: "Patient", Count: len(patients), Sort: []fhir.SortKey{{Name: "_id"}}, Clauses: []fhir.Clause{{Param: idParam}}}
+	for _, id := range patients {
+		include.Clauses[0].Values = append(include.Clauses[0].Values, fhir.Value{Code: id})
+	}
+	type stmt struct {
+		sql  string
+		args []any
+	}
+	direct := func(res mappings.Resource, query string) stmt {
+		text, args := directSQL(b, res, mustQuery(b, query))
+		return stmt{text, args}
+	}
+	incSQL, incArgs := renderDirect(b, bppremier.Patient, include)
+	slots := "schedule=Schedule/" + schedule + "&start=ge2026-06-15&start=le2026-06-21&status=free&_count=200"
+	for _, c := range []struct {
+		name, path string
+		stmts      []stmt
+	}{
+		{"appointments-of-a-day+patients", "Appointment?" + day + "&_include=Appointment:patient",
+			[]stmt{direct(bppremier.Appointment, day), {incSQL, incArgs}}},
+		{"free-slots-of-a-week", "Slot?" + slots, []stmt{direct(bppremier.Slot, slots)}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			stmts := c.stmts
+			direct, through := measure(b,
+				func() {
+					for _, st := range stmts {
+						scanAll(b, db, st.sql, st.args...)
+					}
+				},
+				func() {
+					if status, _, body := env.FHIR(http.MethodGet, c.path, ""); status != http.StatusOK {
+						b.Fatalf("%s: %d %.300s", c.path, status, body)
+					}
+				})
+			b.ReportMetric(us(median(direct)), "direct-p50-µs")
+			b.ReportMetric(us(median(through)), "fhirlink-p50-µs")
+			b.ReportMetric(float64(median(through))/float64(median(direct)), "ratio-p50")
+		})
+	}
+}
+
+func mustQuery(b *testing.B, s string) url.Values {
+	q, err := url.ParseQuery(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return q
 }

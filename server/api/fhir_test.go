@@ -290,7 +290,7 @@ func TestFHIRMetacharactersAndBadInput(t *testing.T) {
 		{"Patient?active=maybe", 400},
 		{"Patient?_page_token=AAAAtampered", 400},
 		{"Patient?_format=xml", 406},
-		{"Observation", 404},
+		{"ChargeItem", 404},
 	} {
 		status, _, body := env.FHIR(http.MethodGet, c.path, "")
 		if status != c.status || !strings.Contains(string(body), `"OperationOutcome"`) {

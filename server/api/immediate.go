@@ -18,6 +18,7 @@ import (
 
 	"fhirlink/agent/wire"
 	"fhirlink/server"
+	"fhirlink/server/auth"
 	"fhirlink/server/hub"
 )
 
@@ -108,6 +109,15 @@ func (s *Server) immediate(c echo.Context) error {
 		return server.Errorf(server.EINVALID, "malformed JSON: %v", err)
 	}
 	q, err := in.validate()
+	if err != nil {
+		return err
+	}
+	// A token needs the passthrough scope: r to read, cud to write.
+	if q.Mode.Writes() || q.Type == wire.CommandStoredProcedure {
+		err = requireScope(c, auth.Passthrough, "cud", "run nonQuery or storedProcedure commands")
+	} else {
+		err = requireScope(c, auth.Passthrough, "r", "run SQL passthrough queries")
+	}
 	if err != nil {
 		return err
 	}

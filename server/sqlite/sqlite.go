@@ -51,6 +51,36 @@ var migrations = []string{
 		value BLOB NOT NULL,
 		created_at TEXT NOT NULL
 	);`,
+	`CREATE TABLE enrollment_codes (
+		code_hash BLOB PRIMARY KEY,
+		site_id TEXT NOT NULL REFERENCES sites (id),
+		expires_at TEXT NOT NULL,
+		created_at TEXT NOT NULL,
+		redeemed_at TEXT
+	);
+	CREATE INDEX enrollment_codes_site ON enrollment_codes (site_id);`,
+	`CREATE TABLE oauth_clients (
+		id TEXT PRIMARY KEY,
+		integrator_id TEXT NOT NULL REFERENCES integrators (id),
+		name TEXT NOT NULL DEFAULT '',
+		jwks_url TEXT NOT NULL DEFAULT '',
+		jwks BLOB,
+		scope TEXT NOT NULL,
+		created_at TEXT NOT NULL
+	);
+	CREATE INDEX oauth_clients_integrator ON oauth_clients (integrator_id);
+	CREATE TABLE oauth_jtis (
+		iss TEXT NOT NULL,
+		jti TEXT NOT NULL,
+		expires_unix INTEGER NOT NULL,
+		PRIMARY KEY (iss, jti)
+	);
+	CREATE INDEX oauth_jtis_expires ON oauth_jtis (expires_unix);
+	CREATE TABLE signing_keys (
+		id TEXT PRIMARY KEY,
+		private_key BLOB NOT NULL,
+		created_at TEXT NOT NULL
+	);`,
 }
 
 // Store is a [server.Store] in a SQLite file.
@@ -290,6 +320,49 @@ func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
 	var v []byte
 	err := s.db.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v)
 	return v, err
+}
+
+// CreateEnrollmentCode implements [server.Store].
+func (s *Store) CreateEnrollmentCode(ctx context.Context, siteID string, codeHash []byte, expires time.Time) error {
+	if _, err := s.Site(ctx, siteID); err != nil {
+		return err
+	}
+	_, err := s.db.ExecContext(ctx,
+		`INSERT INTO enrollment_codes (code_hash, site_id, expires_at, created_at) VALUES (?, ?, ?, ?)`,
+		codeHash, siteID, expires.UTC().Format(time.RFC3339Nano), now())
+	return conflict(err, "enrollment code")
+}
+
+// RedeemEnrollmentCode implements [server.Store]. The transaction starts
+// with BEGIN IMMEDIATE (see Open), so concurrent redeemers are serialised.
+func (s *Store) RedeemEnrollmentCode(ctx context.Context, codeHash, secretHash []byte, now time.Time) (string, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return "", err
+	}
+	defer tx.Rollback()
+	var siteID, expires string
+	var redeemed sql.NullString
+	err = tx.QueryRowContext(ctx, `SELECT site_id, expires_at, redeemed_at FROM enrollment_codes WHERE code_hash = ?`, codeHash).
+		Scan(&siteID, &expires, &redeemed)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", server.Errorf(server.ENOTFOUND, "unknown enrollment code")
+	case err != nil:
+		return "", err
+	case redeemed.Valid:
+		return "", server.Errorf(server.ECONFLICT, "enrollment code already used (at %s)", redeemed.String)
+	case !parseTime(expires).After(now):
+		return "", server.Errorf(server.EFORBIDDEN, "enrollment code expired at %s", expires)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE enrollment_codes SET redeemed_at = ? WHERE code_hash = ?`,
+		now.UTC().Format(time.RFC3339Nano), codeHash); err != nil {
+		return "", err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE sites SET secret_hash = ? WHERE id = ?`, secretHash, siteID); err != nil {
+		return "", err
+	}
+	return siteID, tx.Commit()
 }
 
 // updateOne runs a statement that must touch exactly one row.

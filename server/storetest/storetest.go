@@ -5,7 +5,10 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -85,6 +88,77 @@ func Run(t *testing.T, open func(t *testing.T) server.Store) {
 		}
 	})
 
+	t.Run("enrollment codes", func(t *testing.T) {
+		st := open(t)
+		site := &server.Site{ID: uuid.NewString(), Name: "S", PMSType: server.PMSBestPractice}
+		_, oldHash := server.NewSecret()
+		mustCode(t, "", st.CreateSite(ctx, site, oldHash))
+		now := time.Now()
+		code, codeHash := server.NewEnrollmentCode()
+		mustCode(t, server.ENOTFOUND, st.CreateEnrollmentCode(ctx, uuid.NewString(), codeHash, now.Add(time.Hour)))
+		mustCode(t, "", st.CreateEnrollmentCode(ctx, site.ID, codeHash, now.Add(time.Hour)))
+
+		_, newHash := server.NewSecret()
+		_, err := st.RedeemEnrollmentCode(ctx, server.HashEnrollmentCode("0000-0000"), newHash, now)
+		mustCode(t, server.ENOTFOUND, err)
+		if h, _ := st.SiteSecretHash(ctx, site.ID); !bytes.Equal(h, oldHash) {
+			t.Fatal("a refused redemption changed the site's secret")
+		}
+		// The code as a person types it: lower case, no dashes.
+		typed := strings.ToLower(strings.ReplaceAll(code, "-", ""))
+		id, err := st.RedeemEnrollmentCode(ctx, server.HashEnrollmentCode(typed), newHash, now)
+		if err != nil || id != site.ID {
+			t.Fatalf("redeem = %q, %v", id, err)
+		}
+		if h, _ := st.SiteSecretHash(ctx, site.ID); !bytes.Equal(h, newHash) {
+			t.Fatal("redeeming did not replace the site's secret hash")
+		}
+		_, otherHash := server.NewSecret()
+		_, err = st.RedeemEnrollmentCode(ctx, codeHash, otherHash, now)
+		mustCode(t, server.ECONFLICT, err)
+		if h, _ := st.SiteSecretHash(ctx, site.ID); !bytes.Equal(h, newHash) {
+			t.Fatal("a reused code changed the site's secret")
+		}
+
+		// Expiry is exclusive: a code expiring at now is expired.
+		_, expHash := server.NewEnrollmentCode()
+		mustCode(t, "", st.CreateEnrollmentCode(ctx, site.ID, expHash, now))
+		_, err = st.RedeemEnrollmentCode(ctx, expHash, otherHash, now)
+		mustCode(t, server.EFORBIDDEN, err)
+		if h, _ := st.SiteSecretHash(ctx, site.ID); !bytes.Equal(h, newHash) {
+			t.Fatal("an expired code changed the site's secret")
+		}
+
+		// Concurrent redemptions of one code: exactly one wins.
+		_, raceHash := server.NewEnrollmentCode()
+		mustCode(t, "", st.CreateEnrollmentCode(ctx, site.ID, raceHash, now.Add(time.Hour)))
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		wins, conflicts := 0, 0
+		for range 8 {
+			wg.Go(func() {
+				_, h := server.NewSecret()
+				_, err := st.RedeemEnrollmentCode(ctx, raceHash, h, now)
+				mu.Lock()
+				defer mu.Unlock()
+				switch server.ErrorCode(err) {
+				case server.ECONFLICT:
+					conflicts++
+				default:
+					if err == nil {
+						wins++
+					} else {
+						t.Errorf("concurrent redeem: %v", err)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if wins != 1 || conflicts != 7 {
+			t.Fatalf("concurrent redemptions: %d succeeded, %d conflicted; want 1 and 7", wins, conflicts)
+		}
+	})
+
 	t.Run("pairings", func(t *testing.T) {
 		st := open(t)
 		site := &server.Site{ID: uuid.NewString(), Name: "S", PMSType: server.PMSZedmed}
@@ -106,6 +180,8 @@ func Run(t *testing.T, open func(t *testing.T) server.Store) {
 			t.Fatal("still paired after unpairing")
 		}
 	})
+
+	runOAuth(t, open)
 }
 
 func mustCode(t *testing.T, want string, err error) {

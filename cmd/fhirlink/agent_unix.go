@@ -1,0 +1,47 @@
+//go:build !windows
+
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+)
+
+// defaultConfigPath is where the installed agent's config file lives.
+func defaultConfigPath() string { return "/etc/fhirlink/agent.json" }
+
+// defaultLogPath is the installed agent's log file.
+func defaultLogPath() string { return "/var/log/fhirlink/agent.log" }
+
+// restrictFile makes the config file readable and writable by its owner
+// only. With an account (install --user), the file and its directory are
+// given to that account, which the service runs as; otherwise the owner is
+// whoever wrote it (root).
+func restrictFile(path, account string) error {
+	if err := os.Chmod(path, 0o600); err != nil {
+		return err
+	}
+	if account == "" {
+		return nil
+	}
+	u, err := user.Lookup(account)
+	if err != nil {
+		return err
+	}
+	uid, err1 := strconv.Atoi(u.Uid)
+	gid, err2 := strconv.Atoi(u.Gid)
+	if err1 != nil || err2 != nil {
+		return fmt.Errorf("account %s: uid %q gid %q", account, u.Uid, u.Gid)
+	}
+	if err := os.Chown(path, uid, gid); err != nil {
+		return err
+	}
+	return os.Chown(filepath.Dir(path), uid, gid)
+}
+
+// restrictDir limits the config directory: on Linux its mode (0750, set when
+// it is created) and restrictFile's chown are enough.
+func restrictDir(string, string) error { return nil }

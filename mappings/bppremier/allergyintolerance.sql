@@ -1,0 +1,39 @@
+{{/* AllergyIntolerance: the REACTIONS of live patients, active (RECORDSTATUS 1) or marked
+    inactive (0), and for a patient whose CLINICAL row says "nil known" and who has no active
+    reaction, one "no known allergy" record. "k" is the unique key: REACTIONS.RECORDID, or
+    minus the patient's INTERNALID. */ -}}
+{{.Select}}{{if .Count}} COUNT(*) AS "total"{{else}}
+    a."k" AS "k",
+    a."src" AS "src",
+    a."rid" AS "rid",
+    a."patient" AS "patient",
+    p."FIRSTNAME" AS "patient_first",
+    p."SURNAME" AS "patient_family",
+    a."status" AS "status",
+    a."item" AS "item",
+    a."reaction" AS "reaction",
+    a."severity" AS "severity",
+    a."comment" AS "comment",
+    u."USERID" AS "user_id",
+    ut."TITLE" AS "user_title",
+    u."FIRSTNAME" AS "user_first",
+    u."SURNAME" AS "user_family",
+    a."created" AS "created",
+    a."updated" AS "updated"{{.Keys}}{{end}}
+FROM (
+    SELECT r."RECORDID" AS "k", 1 AS "src", r."RECORDID" AS "rid", r."INTERNALID" AS "patient", r."RECORDSTATUS" AS "status",
+        r."ITEMNAME" AS "item", r."REACTION" AS "reaction", r."SEVERITY" AS "severity", r."COMMENT" AS "comment",
+        r."USERID" AS "user_id", r."CREATED" AS "created", r."UPDATED" AS "updated"
+    FROM "REACTIONS" r
+    WHERE r."RECORDSTATUS" IN (1, {{reactionInactive}})
+    UNION ALL
+    SELECT -c."INTERNALID", 2, c."INTERNALID", c."INTERNALID", 1, '', '', 0, '', c."CREATEDBY", c."CREATED", c."UPDATED"
+    FROM "CLINICAL" c
+    WHERE c."KNOWNALLERGIES" = {{nilKnown}}
+      AND NOT EXISTS (SELECT 1 FROM "REACTIONS" x WHERE x."INTERNALID" = c."INTERNALID" AND x."RECORDSTATUS" = 1)
+) a
+JOIN "PATIENTS" p ON p."INTERNALID" = a."patient" AND p."RECORDSTATUS" = 1
+LEFT JOIN "USERS" u ON u."USERID" = a."user_id" AND {{clinical "u"}}
+LEFT JOIN "TITLES" ut ON ut."TITLECODE" = u."TITLECODE"
+WHERE 1 = 1{{.Where}}{{if not .Count}}
+ORDER BY {{.OrderBy}}{{end}}{{.Limit}}

@@ -1,0 +1,37 @@
+-- Condition?patient=12&onset-date=ge2010-06&onset-date=lt2020
+-- @p1 Int = '20100601'
+-- @p2 Int = '20100630'
+-- @p3 Int = '20200101'
+-- @p4 Int = '12'
+-- @p5 Int = '51'
+SELECT TOP (@p5)
+    h."RECORDID" AS "id",
+    h."INTERNALID" AS "patient",
+    p."FIRSTNAME" AS "patient_first",
+    p."SURNAME" AS "patient_family",
+    h."YEAR" AS "year",
+    h."MONTH" AS "month",
+    h."DAY" AS "day",
+    h."ITEMTEXT" AS "text",
+    bh."SNOMED" AS "snomed",
+    h."STATUSCODE" AS "status",
+    h."SEVERITYCODE" AS "severity",
+    h."PROVISIONAL" AS "provisional",
+    h."DETAILS" AS "details",
+    u."USERID" AS "user_id",
+    ut."TITLE" AS "user_title",
+    u."FIRSTNAME" AS "user_first",
+    u."SURNAME" AS "user_family",
+    h."CREATED" AS "created",
+    h."UPDATED" AS "updated",
+    h."RECORDID" AS "_k0"
+FROM "PASTHISTORY" h
+JOIN "PATIENTS" p ON p."INTERNALID" = h."INTERNALID" AND p."RECORDSTATUS" = 1
+LEFT JOIN "BPS_History" bh ON bh."RECORDID" = h."RECORDID"
+LEFT JOIN "USERS" u ON u."USERID" = h."USERID" AND (u."RECORDSTATUS" = 1 AND u."USERSTATUS" <> 999 AND (u."GROUPCODE" IN (1, 2, 3, 4) OR RTRIM(u."REGISTRATIONNO") <> ''))
+LEFT JOIN "TITLES" ut ON ut."TITLECODE" = u."TITLECODE"
+WHERE h."RECORDSTATUS" = 1
+  AND (h."YEAR" > 0 AND ((h."YEAR" * 10000 + CASE WHEN h."MONTH" BETWEEN 1 AND 12 THEN h."MONTH" ELSE 12 END * 100 + CASE WHEN (h."MONTH" BETWEEN 1 AND 12 AND h."DAY" BETWEEN 1 AND 31) THEN h."DAY" ELSE 31 END) > @p2 OR ((h."YEAR" * 10000 + CASE WHEN h."MONTH" BETWEEN 1 AND 12 THEN h."MONTH" ELSE 1 END * 100 + CASE WHEN (h."MONTH" BETWEEN 1 AND 12 AND h."DAY" BETWEEN 1 AND 31) THEN h."DAY" ELSE 1 END) >= @p1 AND (h."YEAR" * 10000 + CASE WHEN h."MONTH" BETWEEN 1 AND 12 THEN h."MONTH" ELSE 12 END * 100 + CASE WHEN (h."MONTH" BETWEEN 1 AND 12 AND h."DAY" BETWEEN 1 AND 31) THEN h."DAY" ELSE 31 END) <= @p2)))
+  AND (h."YEAR" > 0 AND (h."YEAR" * 10000 + CASE WHEN h."MONTH" BETWEEN 1 AND 12 THEN h."MONTH" ELSE 1 END * 100 + CASE WHEN (h."MONTH" BETWEEN 1 AND 12 AND h."DAY" BETWEEN 1 AND 31) THEN h."DAY" ELSE 1 END) < @p3)
+  AND h."INTERNALID" = @p4
+ORDER BY h."RECORDID" ASC

@@ -1,0 +1,71 @@
+-- Slot?schedule=3-1&start=2026-06-15
+-- @p1 DateTime2 = '2026-06-15T00:00:00'
+-- @p2 Int = '2'
+-- @p3 Int = '3'
+-- @p4 Int = '1'
+-- @p5 DateTime2 = '2026-06-15T00:00:00'
+-- @p6 Int = '0'
+-- @p7 DateTime2 = '2026-06-16T00:00:00'
+-- @p8 Int = '0'
+-- @p9 Int = '101'
+WITH "digits" AS (
+    SELECT 0 AS "n" UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4
+    UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9
+),
+"numbers" AS (
+    SELECT n1."n" + 10 * n2."n" + 100 * n3."n" AS "n"
+    FROM "digits" n1 CROSS JOIN "digits" n2 CROSS JOIN "digits" n3
+),
+"days" AS (
+    SELECT CAST(@p1 AS datetime2) AS "day", CAST(@p2 AS INTEGER) AS "dow"
+),
+"grid" AS (
+    SELECT s."USERID" AS "user_id", s."LOCATIONID" AS "location_id", d."day" AS "day",
+        s."STARTTIME" + k."n" * s."LENGTH" AS "secs", s."LENGTH" AS "length"
+    FROM "SESSIONS" s
+    JOIN "days" d ON d."dow" = s."DAYOFWEEK"
+    JOIN "numbers" k ON s."STARTTIME" + (k."n" + 1) * s."LENGTH" <= s."ENDTIME"
+    WHERE s."RECORDSTATUS" = 1 AND s."LENGTH" > 0
+      AND (s."STARTDATE" IS NULL OR s."STARTDATE" <= d."day")
+      AND (s."ENDDATE" IS NULL OR s."ENDDATE" >= d."day")
+      AND (s."USERID" = @p3 AND s."LOCATIONID" = @p4)
+    UNION ALL
+    SELECT e."USERID", e."LOCATIONID", d."day",
+        e."STARTTIME" + k."n" * e."LENGTH", e."LENGTH"
+    FROM "EXTRASESSIONS" e
+    JOIN "days" d ON d."day" = e."SESSIONDATE"
+    JOIN "numbers" k ON e."STARTTIME" + (k."n" + 1) * e."LENGTH" <= e."ENDTIME"
+    WHERE e."RECORDSTATUS" = 1 AND e."LENGTH" > 0
+      AND (e."USERID" = @p3 AND e."LOCATIONID" = @p4)
+),
+"slots" AS (
+    SELECT g."user_id", g."location_id", g."day", g."secs", MIN(g."length") AS "length"
+    FROM "grid" g
+    JOIN "USERS" u ON u."USERID" = g."user_id" AND (u."RECORDSTATUS" = 1 AND u."USERSTATUS" <> 999 AND (u."GROUPCODE" IN (1, 2, 3, 4) OR RTRIM(u."REGISTRATIONNO") <> ''))
+    JOIN "LOCATIONS" l ON l."LOCATIONID" = g."location_id" AND l."RECORDSTATUS" = 1
+    WHERE NOT EXISTS (SELECT 1 FROM "DAYSAWAY" w
+        WHERE w."RECORDSTATUS" = 1 AND w."USERID" = g."user_id" AND w."STARTDATE" <= g."day" AND w."FINISHDATE" >= g."day")
+      AND ((g."day" > @p5 OR (g."day" = @p5 AND g."secs" >= @p6)) AND (g."day" < @p7 OR (g."day" = @p7 AND g."secs" < @p8)))
+    GROUP BY g."user_id", g."location_id", g."day", g."secs"
+),
+"slot" AS (
+    SELECT x."user_id", x."location_id", x."day", x."secs", x."length",
+        CASE WHEN EXISTS (SELECT 1 FROM "APPOINTMENTS" a
+                WHERE a."USERID" = x."user_id" AND a."APPOINTMENTDATE" = x."day" AND a."RECORDSTATUS" = 1 AND a."INTERNALID" <> 0
+                  AND a."APPOINTMENTTIME" < x."secs" + x."length" AND a."APPOINTMENTTIME" + a."APPOINTMENTLENGTH" > x."secs") THEN 'busy'
+            WHEN EXISTS (SELECT 1 FROM "APPOINTMENTS" a
+                WHERE a."USERID" = x."user_id" AND a."APPOINTMENTDATE" = x."day" AND a."RECORDSTATUS" = 1 AND a."INTERNALID" = 0
+                  AND a."APPOINTMENTTIME" < x."secs" + x."length" AND a."APPOINTMENTTIME" + a."APPOINTMENTLENGTH" > x."secs") THEN 'busy-unavailable'
+            ELSE 'free' END AS "status"
+    FROM "slots" x
+)
+SELECT TOP (@p9)
+    t."user_id" AS "user_id",
+    t."location_id" AS "location_id",
+    t."day" AS "day",
+    t."secs" AS "secs",
+    t."length" AS "length",
+    t."status" AS "status"
+FROM "slot" t
+WHERE 1 = 1
+ORDER BY t."user_id", t."location_id", t."day", t."secs"
