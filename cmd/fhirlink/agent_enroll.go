@@ -141,7 +141,12 @@ func writeConfigFile(path string, m map[string]any) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	if err := restrictFile(tmp.Name(), ""); err != nil {
+	restrict := func() error { return restrictFile(tmp.Name(), "") }
+	if _, err := os.Stat(path); err == nil {
+		// Re-enrolling: keep the access install gave the service account.
+		restrict = func() error { return keepAccess(path, tmp.Name()) }
+	}
+	if err := restrict(); err != nil {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)

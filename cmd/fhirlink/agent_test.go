@@ -187,6 +187,27 @@ func TestEnrollDoctorCLI(t *testing.T) {
 		t.Fatalf("unknown --set: %d %s", code, errOut)
 	}
 
+	// Re-enrolling keeps the file's owner (the service account install
+	// gave it to) and its mode.
+	if os.Geteuid() == 0 {
+		if err := os.Chown(cfg, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, out, _ = runCmd(t, "admin", "site-enroll-code", "--database", state, "--site", site["siteId"])
+	json.Unmarshal([]byte(out), &issued)
+	if code, out, errOut := runCmd(t, "agent", "enroll", "--config", cfg, "--server", serverURL, "--code", issued["code"]); code != 0 {
+		t.Fatalf("re-enroll: %d %s %s", code, out, errOut)
+	}
+	if rewritten, _ := readConfigFile(cfg); rewritten["secret"] == written["secret"] || rewritten["engine"] != "sqlite" {
+		t.Fatalf("re-enrolled config %v", rewritten)
+	}
+	if fi, err := os.Stat(cfg); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("re-enrolled config file: %v %v", fi.Mode(), err)
+	} else if uid, ok := fileOwner(fi); ok && os.Geteuid() == 0 && uid != 65534 {
+		t.Errorf("re-enrolling gave the config file to uid %d, want the service account's 65534", uid)
+	}
+
 	code, out, errOut = runCmd(t, "agent", "doctor", "--config", cfg)
 	if code != 0 || !strings.Contains(out, "OK    database read") || !strings.Contains(out, "OK    clock") {
 		t.Fatalf("doctor on a healthy set-up: exit %d\n%s%s", code, out, errOut)

@@ -8,6 +8,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"syscall"
 )
 
 // defaultConfigPath is where the installed agent's config file lives.
@@ -45,3 +46,20 @@ func restrictFile(path, account string) error {
 // restrictDir limits the config directory: on Linux its mode (0750, set when
 // it is created) and restrictFile's chown are enough.
 func restrictDir(string, string) error { return nil }
+
+// keepAccess gives the file to (mode 0600) the owner of the file from, so a
+// re-enrolled config file stays readable by the service account install
+// gave the old one to.
+func keepAccess(from, to string) error {
+	fi, err := os.Stat(from)
+	if err != nil {
+		return err
+	}
+	if err := os.Chmod(to, 0o600); err != nil {
+		return err
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
+		return os.Chown(to, int(st.Uid), int(st.Gid))
+	}
+	return nil
+}

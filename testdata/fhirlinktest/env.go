@@ -170,6 +170,9 @@ func (e *Env) StartAgent() {
 			Catalogues: []executor.Catalogue{{Name: "BPSPatients", DSN: e.opt.DSN, IsDefault: true}}},
 		Concurrency: e.opt.Concurrency, TimeZone: e.opt.TimeZone,
 		ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond,
+		// Tests stop agents with queries still running (pg_sleep): drain
+		// briefly, well inside StopAgent's bound.
+		DrainTimeout: 2 * time.Second,
 		Logger: logger(),
 	})
 	if err != nil {
