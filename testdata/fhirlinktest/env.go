@@ -173,7 +173,7 @@ func (e *Env) StartAgent() {
 		// Tests stop agents with queries still running (pg_sleep): drain
 		// briefly, well inside StopAgent's bound.
 		DrainTimeout: 2 * time.Second,
-		Logger: logger(),
+		Logger:       logger(),
 	})
 	if err != nil {
 		cancel()
