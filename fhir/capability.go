@@ -96,6 +96,7 @@ type capResource struct {
 	SupportedProfile []string         `json:"supportedProfile,omitempty"`
 	Interaction      []capInteraction `json:"interaction"`
 	SearchInclude    []string         `json:"searchInclude,omitempty"`
+	SearchRevInclude []string         `json:"searchRevInclude,omitempty"`
 	SearchParam      []capSearchParam `json:"searchParam,omitempty"`
 }
 
@@ -112,18 +113,26 @@ type capSearchParam struct {
 
 // restDoc tells clients the server-wide rules a CapabilityStatement has no
 // element for.
-const restDoc = "FHIR R4 JSON over a general practice's practice management system. " +
+var restDoc = "FHIR R4 JSON over a general practice's practice management system. " +
 	"Searches are lenient by default: unrecognised parameters are ignored, left out of the self link and reported " +
 	"in an OperationOutcome entry (search.mode outcome); send Prefer: handling=strict to have them refused with 400. " +
 	"A malformed value is always refused with 400. Dates and times without a time zone are read in the practice's " +
 	"local time zone. Paging links (next) are opaque, carry the whole search and expire; run the search again " +
-	"when one has expired."
+	"when one has expired. _revinclude adds the resources referring to the page's matches, at most " + fmt.Sprint(MaxRevIncluded) +
+	" per page; when there are more, the page carries an OperationOutcome warning (search.mode outcome) and a client " +
+	"should search those resources directly."
+
+// MaxRevIncluded is the most resources _revinclude adds to one page: the
+// HTTP layer stops there and warns, and the CapabilityStatement says so.
+const MaxRevIncluded = 1000
 
 // Capability is the server's CapabilityStatement (kind instance, FHIR
 // 4.0.1, JSON only) for decls. It advertises exactly what the declarations
 // say: per resource, read (when _id is declared, as reads are searches on
 // _id), search-type, each declared parameter with its type and, for core
-// parameters, the canonical definition, each declared _include, and the
+// parameters, the canonical definition (a reference parameter's
+// documentation names the chains it takes), each declared _include and
+// _revinclude, and the
 // result parameters with this resource's limits. Resources are listed by
 // type; a type declared twice is listed once, from its first declaration.
 func Capability(opt CapabilityOptions, decls []*ResourceDecl) []byte {
@@ -146,7 +155,7 @@ func Capability(opt CapabilityOptions, decls []*ResourceDecl) []byte {
 		security += " SMART Backend Services are supported: get an access token at " + opt.TokenURL +
 			" (client_credentials with a private_key_jwt assertion signed RS384 or ES384) and send it as " +
 			"Authorization: Bearer. Tokens carry SMART v2 system scopes (system/Patient.rs, system/*.rs; v1 .read and .write " +
-			"are accepted): read needs r, search needs s, on the searched type and on every _include'd type. " +
+			"are accepted): read needs r, search needs s, on the searched type and on every _include'd and _revinclude'd type. " +
 			"The API key has full access. The CapabilityStatement needs a credential but no scope."
 		sec.Service = []capCodeableConcept{{Coding: []capCoding{{System: securityServiceCS, Code: "SMART-on-FHIR", Display: "SMART-on-FHIR"}},
 			Text: "OAuth 2.0 client credentials (SMART Backend Services)"}}
@@ -192,6 +201,9 @@ func capabilityResource(d *ResourceDecl) capResource {
 	for _, inc := range d.Includes {
 		r.SearchInclude = append(r.SearchInclude, inc.String())
 	}
+	for _, inc := range d.RevIncludes {
+		r.SearchRevInclude = append(r.SearchRevInclude, inc.String())
+	}
 	for _, p := range d.Params {
 		r.SearchParam = append(r.SearchParam, capSearchParam{
 			Name: p.Name, Type: string(p.Type), Definition: definitionFor(d.Type, p),
@@ -225,7 +237,16 @@ func typeDoc(p SearchParam) string {
 	case TypeDate:
 		return "Prefixes eq, ne, gt, lt, ge, le, sa, eb, ap; partial dates (YYYY, YYYY-MM) match their whole period; no time zone means the practice's local time."
 	case TypeReference:
-		return "Takes id or Type/id with Type one of " + targetList(p) + "; absolute URLs and chaining are not supported."
+		doc := "Takes id or Type/id with Type one of " + targetList(p) + "; absolute URLs are not supported."
+		if len(p.Chains) == 0 || len(p.Targets) != 1 {
+			return doc + " Chaining is not supported."
+		}
+		var chains []string
+		for _, c := range p.Chains {
+			chains = append(chains, p.Name+"."+c.Name+" (or "+p.Name+":"+p.Targets[0]+"."+c.Name+")")
+		}
+		return doc + " Chained: " + strings.Join(chains, ", ") + " take the values " + p.Targets[0] +
+			"'s parameter of that name takes, without modifiers, and match what refers to a matching " + p.Targets[0] + "; no other chain is supported."
 	}
 	return ""
 }

@@ -15,8 +15,9 @@ type definition struct {
 // declaration whose type differs from the core parameter's gets no
 // definition: pointing at a definition the server does not follow would
 // mislead a client. AU Core adds no parameters of its own (its
-// SearchParameters refine core ones, mostly for chaining, which fhirlink
-// does not do), so core definitions are the right ones to cite.
+// SearchParameters refine core ones, mostly to declare chains, which the
+// parameters' documentation states here), so core definitions are the
+// right ones to cite.
 func definitionFor(typ string, p SearchParam) string {
 	d, ok := definitions[typ+"."+p.Name]
 	if !ok {

@@ -23,7 +23,7 @@ var elementRE = regexp.MustCompile(`^[a-z][A-Za-z0-9]{0,63}$`)
 // resultParams are the search result parameters the parser itself
 // interprets. _format and _page_token belong to the HTTP layer and are
 // skipped; every other name is a declared parameter or unknown.
-var resultParams = []string{"_count", "_sort", "_summary", "_total", "_elements", "_include"}
+var resultParams = []string{"_count", "_sort", "_summary", "_total", "_elements", "_include", "_revinclude"}
 
 // httpParams are handled by the HTTP layer before the search is parsed:
 // the format is negotiated, and a page token is parsed with ParseToken,
@@ -57,9 +57,17 @@ var httpParams = []string{"_format", "_page_token"}
 //   - _elements: top-level element names, for Subset.
 //   - _include: one of decl.Includes, as Source:param or
 //     Source:param:Target; "*" and :iterate are not supported.
+//   - _revinclude: one of decl.RevIncludes, written the same way.
 //
-// With _summary=count, Count is 0, Total is true, and _elements and
-// _include, which cannot change a count, are validated but not applied.
+// A reference parameter is chained (patient.identifier=..., or
+// patient:Patient.identifier=...) only by the parameters it declares in
+// SearchParam.Chains; the value is parsed by the chained parameter's type,
+// without modifiers. Chaining an undeclared parameter is a 400 in every
+// mode, since ignoring it would return everything.
+//
+// With _summary=count, Count is 0, Total is true, and _elements, _include
+// and _revinclude, which cannot change a count, are validated but not
+// applied.
 func ParseSearch(decl *ResourceDecl, q url.Values, opt ParseOptions) (*Search, error) {
 	// One instant anchors every ap value; a paging token carries it, so
 	// later pages compute the same ranges.
@@ -86,8 +94,8 @@ func ParseSearch(decl *ResourceDecl, q url.Values, opt ParseOptions) (*Search, e
 		}
 		if slices.Contains(resultParams, name) {
 			if hasMod {
-				if name == "_include" && (mod == "iterate" || mod == "recurse") {
-					return nil, unsupported("%s: iterative includes are not supported; use _include without a modifier", key)
+				if (name == "_include" || name == "_revinclude") && (mod == "iterate" || mod == "recurse") {
+					return nil, unsupported("%s: iterative includes are not supported; use %s without a modifier", key, name)
 				}
 				return nil, badRequest("%s: %s takes no modifier", key, name)
 			}
@@ -96,13 +104,34 @@ func ParseSearch(decl *ResourceDecl, q url.Values, opt ParseOptions) (*Search, e
 			}
 			continue
 		}
+		if base, chainName, chained := chainKey(name, mod); chained {
+			bp, ok := decl.Param(base)
+			if !ok || bp.Type != TypeReference {
+				unknown = append(unknown, key)
+				continue
+			}
+			if hasMod && mod == "" {
+				return nil, badRequest("%s: empty modifier after ':'", key)
+			}
+			chain, err := chainParam(bp, key, name, mod, chainName)
+			if err != nil {
+				return nil, err
+			}
+			for _, raw := range vals {
+				if len(clauses) == maxClauses {
+					return nil, tooCostly("more than %d search parameters; narrow the search", maxClauses)
+				}
+				c, _, av, err := clause(chain, key, ModifierNone, raw, opt)
+				if err != nil {
+					return nil, err
+				}
+				c.Param, c.Chain = bp, &chain
+				clauses = append(clauses, appliedClause{c, bp.Name + "." + chain.Name, av})
+			}
+			continue
+		}
 		sp, ok := decl.Param(name)
 		if !ok {
-			if base, _, chained := strings.Cut(name, "."); chained {
-				if bp, ok := decl.Param(base); ok && bp.Type == TypeReference {
-					return nil, unsupported("%s: chained search is not supported; search %s first, then use its ids in %s", key, exampleTarget(bp), base)
-				}
-			}
 			unknown = append(unknown, key)
 			continue
 		}
@@ -138,6 +167,55 @@ func ParseSearch(decl *ResourceDecl, q url.Values, opt ParseOptions) (*Search, e
 	return p.s, nil
 }
 
+// chainKey splits a chained parameter's key, given as its name and
+// modifier: patient.identifier (name "patient.identifier") or
+// patient:Patient.identifier (name "patient", modifier
+// "Patient.identifier") give base "patient" and chain "identifier".
+func chainKey(name, mod string) (base, chain string, ok bool) {
+	if base, chain, ok = strings.Cut(name, "."); ok {
+		return base, chain, true
+	}
+	if _, chain, ok = strings.Cut(mod, "."); ok {
+		return name, chain, true
+	}
+	return "", "", false
+}
+
+// chainParam returns the parameter of bp's target that key chains bp by,
+// refusing chains bp does not declare, a type modifier naming another
+// target, and modifiers on the chained parameter.
+func chainParam(bp SearchParam, key, name, mod, chainName string) (SearchParam, error) {
+	if len(bp.Chains) == 0 || len(bp.Targets) != 1 {
+		return SearchParam{}, unsupported("%s: chained search is not supported on %s; search %s first, then use its ids in %s", key, bp.Name, exampleTarget(bp), bp.Name)
+	}
+	chain, ok := bp.Chain(chainName)
+	if !ok {
+		return SearchParam{}, unsupported("%s: %s can be chained by %s only", key, bp.Name, chainList(bp))
+	}
+	if strings.Contains(name, ".") {
+		// patient.identifier[:modifier]: the modifier is the chained
+		// parameter's.
+		if mod != "" {
+			return SearchParam{}, unsupported("%s: modifiers are not supported on chained parameters; use %s.%s", key, bp.Name, chain.Name)
+		}
+		return chain, nil
+	}
+	typ, _, _ := strings.Cut(mod, ".")
+	if typ != bp.Targets[0] {
+		return SearchParam{}, badRequest("%s: %s refers to %s, not %s", key, bp.Name, bp.Targets[0], typ)
+	}
+	return chain, nil
+}
+
+// chainList lists bp's chained parameters: "patient.identifier".
+func chainList(bp SearchParam) string {
+	names := make([]string, len(bp.Chains))
+	for i, c := range bp.Chains {
+		names[i] = bp.Name + "." + c.Name
+	}
+	return strings.Join(names, ", ")
+}
+
 type appliedClause struct {
 	clause     Clause
 	key, value string
@@ -152,6 +230,7 @@ type parser struct {
 	count    bool     // _summary=count or _count=0
 	elements []string
 	includes []Include
+	revs     []Include
 }
 
 // countBounds are decl's default and maximum page sizes, falling back
@@ -169,7 +248,7 @@ func countBounds(decl *ResourceDecl) (def, most int) {
 
 // result interprets one result parameter.
 func (p *parser) result(name string, vals []string) error {
-	if len(vals) > 1 && name != "_include" && name != "_elements" {
+	if len(vals) > 1 && name != "_include" && name != "_revinclude" && name != "_elements" {
 		return badRequest("%s is given %d times; give it once", name, len(vals))
 	}
 	for _, v := range vals {
@@ -210,6 +289,12 @@ func (p *parser) result(name string, vals []string) error {
 	case "_include":
 		for _, v := range vals {
 			if err := p.parseInclude(v); err != nil {
+				return err
+			}
+		}
+	case "_revinclude":
+		for _, v := range vals {
+			if err := p.parseRevInclude(v); err != nil {
 				return err
 			}
 		}
@@ -287,6 +372,37 @@ func (p *parser) parseInclude(v string) error {
 	return badRequest("_include=%s is not supported; %s", v, p.includeHelp())
 }
 
+func (p *parser) parseRevInclude(v string) error {
+	if v == "*" || strings.HasSuffix(v, ":*") {
+		return unsupported("_revinclude=%s: wildcard includes are not supported; %s", v, p.revIncludeHelp())
+	}
+	parts := strings.Split(v, ":")
+	for _, inc := range p.decl.RevIncludes {
+		if len(parts) < 2 || len(parts) > 3 || parts[0] != inc.Source || parts[1] != inc.Param {
+			continue
+		}
+		if len(parts) == 3 && parts[2] != inc.Target {
+			continue
+		}
+		if !slices.Contains(p.revs, inc) {
+			p.revs = append(p.revs, inc)
+		}
+		return nil
+	}
+	return badRequest("_revinclude=%s is not supported; %s", v, p.revIncludeHelp())
+}
+
+func (p *parser) revIncludeHelp() string {
+	if len(p.decl.RevIncludes) == 0 {
+		return p.decl.Type + " supports no _revinclude"
+	}
+	names := make([]string, len(p.decl.RevIncludes))
+	for i, inc := range p.decl.RevIncludes {
+		names[i] = inc.String()
+	}
+	return p.decl.Type + " supports _revinclude=" + strings.Join(names, ", ")
+}
+
 func (p *parser) includeHelp() string {
 	if len(p.decl.Includes) == 0 {
 		return p.decl.Type + " supports no _include"
@@ -303,6 +419,9 @@ func (p *parser) supported() []string {
 	var names []string
 	for _, sp := range p.decl.Params {
 		names = append(names, sp.Name)
+		for _, c := range sp.Chains {
+			names = append(names, sp.Name+"."+c.Name)
+		}
 	}
 	return append(names, resultParams...)
 }
@@ -332,5 +451,9 @@ func (p *parser) finish() {
 	for _, inc := range p.includes {
 		s.Include = append(s.Include, inc)
 		s.Applied.Add("_include", inc.String())
+	}
+	for _, inc := range p.revs {
+		s.RevInclude = append(s.RevInclude, inc)
+		s.Applied.Add("_revinclude", inc.String())
 	}
 }

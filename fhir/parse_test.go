@@ -317,13 +317,13 @@ func TestParseSearchNoInclude(t *testing.T) {
 }
 
 func TestParseSearchUnknown(t *testing.T) {
-	raw := "famly=smi&family=jones&foo:exact=1&_revinclude=Encounter:patient&_pretty=true&Family=x"
+	raw := "famly=smi&family=jones&foo:exact=1&_has:Encounter:patient:status=x&_pretty=true&Family=x"
 	t.Run("lenient", func(t *testing.T) {
 		s, err := ParseSearch(patientDecl, query(t, raw), opts())
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []string{"Family", "_pretty", "_revinclude", "famly", "foo:exact"}
+		want := []string{"Family", "_has:Encounter:patient:status", "_pretty", "famly", "foo:exact"}
 		if !reflect.DeepEqual(s.Ignored, want) {
 			t.Errorf("ignored = %v, want %v", s.Ignored, want)
 		}
@@ -336,7 +336,7 @@ func TestParseSearchUnknown(t *testing.T) {
 	})
 	t.Run("strict", func(t *testing.T) {
 		_, err := ParseSearch(patientDecl, query(t, raw), strictOpts())
-		wantError(t, err, 400, IssueInvalid, "unknown search parameter(s) for Patient: Family, _pretty, _revinclude, famly, foo:exact",
+		wantError(t, err, 400, IssueInvalid, "unknown search parameter(s) for Patient: Family, _has:Encounter:patient:status, _pretty, famly, foo:exact",
 			"Patient supports _id, identifier, family")
 	})
 	t.Run("strict without unknowns", func(t *testing.T) {

@@ -27,12 +27,30 @@ type SearchParam struct {
 	Type ParamType
 	// Targets are the resource types a reference parameter points to.
 	Targets []string
+	// Chains are the parameters of a reference parameter's one target
+	// (Targets[0]) it can be chained by, as the target declares them:
+	// patient.identifier=system|value, or patient:Patient.identifier,
+	// matches the resources whose patient matches identifier=system|value.
+	// Chains of chains are not supported, so none of these is a reference.
+	Chains []SearchParam
 	// Doc says what the parameter matches, for the CapabilityStatement.
 	Doc string
 }
 
+// Chain returns the declared chain of p named name.
+func (p SearchParam) Chain(name string) (SearchParam, bool) {
+	for _, c := range p.Chains {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return SearchParam{}, false
+}
+
 // Include declares an _include a resource supports, as
 // Source:Param (e.g. PractitionerRole:practitioner) pointing at Target.
+// A _revinclude is declared the same way on its Target:
+// Condition:patient on Patient, found by searching Condition by patient.
 type Include struct {
 	Source, Param, Target string
 }
@@ -53,6 +71,10 @@ type ResourceDecl struct {
 	// and always the final tie-breaker.
 	Sorts    []string
 	Includes []Include
+	// RevIncludes are the _revinclude values the resource supports, each
+	// with Target this type: Source is searched by Param with the ids of
+	// a page's matches.
+	RevIncludes []Include
 	// DefaultCount and MaxCount bound _count.
 	DefaultCount, MaxCount int
 }
@@ -116,8 +138,14 @@ type Value struct {
 
 // Clause is one parameter of a search with its values: it matches when
 // any value matches (values are ORed; with ModifierNot, when none does).
+//
+// A chained clause (patient.identifier=...) has Chain set: Param is the
+// reference parameter (patient), Chain the target's parameter
+// (identifier), and Modifier and Values are Chain's. It matches the
+// resources whose Param refers to a resource matching Chain's values.
 type Clause struct {
 	Param    SearchParam
+	Chain    *SearchParam
 	Modifier string
 	Values   []Value
 }
@@ -138,6 +166,9 @@ type Search struct {
 	Total    bool      // _total=accurate, or Summary "count": give Bundle.total
 	Elements []string
 	Include  []Include
+	// RevInclude are the _revinclude values asked for, among
+	// ResourceDecl.RevIncludes.
+	RevInclude []Include
 	// After is the cursor of the last row of the previous page: the values
 	// of the sort keys, as the mapping formatted them. Nil on page one.
 	After []string

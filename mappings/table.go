@@ -91,6 +91,36 @@ type Param struct {
 	Targets []string // reference parameters: the resource types referenced
 	Doc     string
 	Match   Matcher
+	// Chain, on a reference parameter, lets it be chained by parameters of
+	// its target (Condition?patient.identifier=...).
+	Chain *Chain
+}
+
+// Chain declares the chains of a reference parameter with one target:
+// param.name=value matches the rows whose Column is among the ids of the
+// Target resources matching name=value, rendered as
+// Column IN (Target's ids subquery).
+type Chain struct {
+	// Column is the SQL expression holding the referenced id in the
+	// referring table's query.
+	Column string
+	// Target is the referenced resource.
+	Target ChainTarget
+	// Params are the Target's parameters the reference can be chained by;
+	// none of them may be a reference.
+	Params []string
+}
+
+// ChainTarget is a resource other resources' parameters can be chained
+// through.
+type ChainTarget interface {
+	Decl() *fhir.ResourceDecl
+	// IDs renders a SELECT of one column, the ids of the resources
+	// matching c (a clause on one of the target's own parameters),
+	// binding values in b so they are numbered with the enclosing query's.
+	// The target's default filters do not apply: a chain finds what a
+	// reference by id finds.
+	IDs(b *Builder, c fhir.Clause) (string, error)
 }
 
 // Sort is a _sort key: a non-null SQL expression and the wire type its
@@ -141,6 +171,16 @@ type TableSpec struct {
 	Params   []Param
 	Sorts    map[string]Sort // must include _id
 	Includes []fhir.Include
+	// RevIncludes are the _revinclude values the resource supports (each
+	// with Target this Type); the HTTP layer runs them as searches of
+	// Source by Param, so each Source must declare Param.
+	RevIncludes []fhir.Include
+	// IDs, when set, makes the resource a chain target: a text/template
+	// (with Funcs) of a SELECT of the id column of the resource's live
+	// rows, FROM the tables the chainable parameters' predicates name and
+	// ending in its WHERE condition followed by .Where. It is executed
+	// with SelectData (Where and Dialect set).
+	IDs      string
 	Defaults []Default
 	// DefaultCount and MaxCount bound _count.
 	DefaultCount, MaxCount int
@@ -168,6 +208,7 @@ type Table struct {
 	spec   TableSpec
 	decl   fhir.ResourceDecl
 	tmpl   *template.Template
+	ids    *template.Template // nil unless spec.IDs is set
 	params map[string]Param
 }
 
@@ -189,7 +230,20 @@ func NewTable(spec TableSpec) *Table {
 			fail("parameter %s declared twice", p.Name)
 		}
 		t.params[p.Name] = p
-		t.decl.Params = append(t.decl.Params, fhir.SearchParam{Name: p.Name, Type: p.Type, Targets: p.Targets, Doc: p.Doc})
+		sp := fhir.SearchParam{Name: p.Name, Type: p.Type, Targets: p.Targets, Doc: p.Doc}
+		if p.Chain != nil {
+			chains, err := chainParams(p)
+			if err != nil {
+				fail("parameter %s: %v", p.Name, err)
+			}
+			sp.Chains = chains
+		}
+		t.decl.Params = append(t.decl.Params, sp)
+	}
+	for _, inc := range spec.RevIncludes {
+		if inc.Target != spec.Type || inc.Source == "" || inc.Param == "" {
+			fail("_revinclude %s: its target must be %s", inc, spec.Type)
+		}
 	}
 	if _, ok := t.params["_id"]; !ok {
 		fail("no _id parameter: reads are searches on _id")
@@ -222,13 +276,85 @@ func NewTable(spec TableSpec) *Table {
 	t.decl.Type = spec.Type
 	t.decl.Profiles = spec.Profiles
 	t.decl.Includes = spec.Includes
+	t.decl.RevIncludes = spec.RevIncludes
 	t.decl.DefaultCount, t.decl.MaxCount = spec.DefaultCount, spec.MaxCount
 	tmpl, err := template.New(spec.Type).Option("missingkey=error").Funcs(spec.Funcs).Parse(spec.SQL)
 	if err != nil {
 		fail("SQL template: %v", err)
 	}
 	t.tmpl = tmpl
+	if spec.IDs != "" {
+		ids, err := template.New(spec.Type + " ids").Option("missingkey=error").Funcs(spec.Funcs).Parse(spec.IDs)
+		if err != nil {
+			fail("IDs template: %v", err)
+		}
+		t.ids = ids
+	}
 	return t
+}
+
+// chainParams checks p's chain and returns the chained parameters as the
+// target declares them.
+func chainParams(p Param) ([]fhir.SearchParam, error) {
+	c := p.Chain
+	switch {
+	case p.Type != fhir.TypeReference:
+		return nil, errors.New("only reference parameters can be chained")
+	case len(p.Targets) != 1:
+		return nil, errors.New("a chained parameter must have exactly one target")
+	case c.Column == "" || c.Target == nil || len(c.Params) == 0:
+		return nil, errors.New("the chain needs a column, a target and parameters")
+	case c.Target.Decl().Type != p.Targets[0]:
+		return nil, fmt.Errorf("the chain's target is %s, the parameter's %s", c.Target.Decl().Type, p.Targets[0])
+	}
+	if t, ok := c.Target.(*Table); ok && t.ids == nil {
+		return nil, fmt.Errorf("%s declares no IDs SQL: it cannot be a chain target", t.decl.Type)
+	}
+	var out []fhir.SearchParam
+	for _, name := range c.Params {
+		sp, ok := c.Target.Decl().Param(name)
+		if !ok {
+			return nil, fmt.Errorf("%s has no parameter %s to chain by", p.Targets[0], name)
+		}
+		if sp.Type == fhir.TypeReference {
+			return nil, fmt.Errorf("chaining by the reference %s is not supported", name)
+		}
+		out = append(out, sp)
+	}
+	return out, nil
+}
+
+// IDs implements [ChainTarget]: the spec's IDs SELECT with c's predicate.
+func (t *Table) IDs(b *Builder, c fhir.Clause) (string, error) {
+	if t.ids == nil {
+		return "", fmt.Errorf("mappings: %s cannot be chained through", t.decl.Type)
+	}
+	p, ok := t.params[c.Param.Name]
+	if !ok || c.Chain != nil || p.Type == fhir.TypeReference {
+		return "", badRequest(c.Param.Name, "%s cannot be searched by %q through a chain", t.decl.Type, c.Param.Name)
+	}
+	pred, err := clause(b, p, c)
+	if err != nil {
+		return "", err
+	}
+	var out bytes.Buffer
+	if err := t.ids.Execute(&out, SelectData{Select: "SELECT", Where: "\n      AND " + pred, Dialect: b.Dialect}); err != nil {
+		return "", fmt.Errorf("mappings: %s: IDs template: %w", t.decl.Type, err)
+	}
+	return out.String(), nil
+}
+
+// chained renders a chained clause: p's column among the ids of the target
+// resources matching the chained parameter.
+func chained(b *Builder, p Param, c fhir.Clause) (string, error) {
+	if p.Chain == nil || !slices.Contains(p.Chain.Params, c.Chain.Name) {
+		return "", badRequest(p.Name+"."+c.Chain.Name, "%s cannot be chained by %s", p.Name, c.Chain.Name)
+	}
+	sub, err := p.Chain.Target.IDs(b, fhir.Clause{Param: *c.Chain, Modifier: c.Modifier, Values: c.Values})
+	if err != nil {
+		return "", err
+	}
+	return p.Chain.Column + " IN (" + sub + ")", nil
 }
 
 // Decl is what the table supports.
@@ -318,8 +444,14 @@ func (t *Table) where(b *Builder, s *fhir.Search) ([]string, error) {
 		if !ok {
 			return nil, badRequest(c.Param.Name, "%s has no search parameter %q", t.decl.Type, c.Param.Name)
 		}
-		named[c.Param.Name] = true
-		pred, err := clause(b, p, c)
+		var pred string
+		var err error
+		if c.Chain != nil {
+			pred, err = chained(b, p, c)
+		} else {
+			named[c.Param.Name] = true
+			pred, err = clause(b, p, c)
+		}
 		if err != nil {
 			return nil, err
 		}

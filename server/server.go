@@ -75,6 +75,15 @@ type Store interface {
 	// token signing keys.
 	OAuthStore
 
+	// ConsentStore keeps pairing codes, blocks and quarantines.
+	ConsentStore
+
+	// QuotaStore keeps quota overrides and daily usage counters.
+	QuotaStore
+
+	// AuditStore keeps the append-only audit log.
+	AuditStore
+
 	// CreateEnrollmentCode stores the hash of a one-time enrollment code for
 	// the site siteID, usable until expires. It fails with [ENOTFOUND] when
 	// the site does not exist. A site may have several live codes.

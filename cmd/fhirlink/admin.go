@@ -18,7 +18,7 @@ import (
 var adminCommand = &command{
 	name: "admin", usage: "admin <command> [flags]",
 	summary: "Administers sites, integrators and pairings in the state store.",
-	sub:     []*command{siteCreate, siteList, siteRotate, siteEnrollCode, integratorCreate, integratorList, integratorRotate, pairCmd, unpairCmd, clientCreate, clientList, clientDelete, rotateSigningKey},
+	sub:     []*command{siteCreate, siteList, siteRotate, siteEnrollCode, integratorCreate, integratorList, integratorRotate, pairCmd, unpairCmd, pairingCodeCmd, pairingsCmd, blockCmd, unblockCmd, blocksCmd, quarantineCmd, unquarantineCmd, clientCreate, clientList, clientDelete, rotateSigningKey, auditCmd, quotaCmd},
 }
 
 // adminFlags adds --database and returns a function opening the store.
@@ -88,7 +88,9 @@ var siteList = admin("site-list", "site-list", "Lists the sites.",
 	})
 
 var siteRotate = admin("site-rotate-secret", "site-rotate-secret --site ID",
-	"Replaces a site's agent secret at once and prints the new one; the old one stops working.",
+	`Replaces a site's agent secret at once and prints the new one; the old one stops working.
+A running server closes the agent's session within a keepalive interval (5 s), and
+the agent cannot reconnect with the old secret.`,
 	func(fs *flag.FlagSet) func(*cmdContext, server.Store) (any, error) {
 		siteID := fs.String("site", "", "the site id")
 		return func(c *cmdContext, st server.Store) (any, error) {

@@ -26,7 +26,7 @@ var agentCommand = &command{
 	summary: `Runs and manages the practice agent: it dials out to the server and answers
 its queries on the practice database through the guard (queue, deadlines,
 size caps, read-only unless allow-writes).`,
-	sub:        []*command{agentRun, agentEnroll, agentDoctor, agentInstall, agentUninstall, agentStart, agentStop, agentStatus},
+	sub:        []*command{agentRun, agentEnroll, agentDoctor, agentInstall, agentUninstall, agentStart, agentStop, agentStatus, agentPairingCode, agentPairings, agentRevoke, agentAudit},
 	defaultSub: "run",
 }
 

@@ -27,6 +27,7 @@ it behind a TLS-terminating proxy that passes WebSocket upgrades.`,
 		tlsCert := fs.String("tls-cert", "", "PEM certificate chain file; with --tls-key, serves HTTPS")
 		tlsKey := fs.String("tls-key", "", "PEM private key file")
 		logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+		limits := limitFlags(fs)
 		return func(c *cmdContext) error {
 			log, err := logger(c.stderr, *logLevel)
 			if err != nil {
@@ -40,12 +41,18 @@ it behind a TLS-terminating proxy that passes WebSocket upgrades.`,
 				return err
 			}
 			defer store.Close()
+			st := newStack(store, log)
+			stopLimits, err := limits(c.ctx, st, store)
+			if err != nil {
+				return err
+			}
+			defer stopLimits()
 			ln, err := net.Listen("tcp", *listen)
 			if err != nil {
 				return err
 			}
 			log.Info("fhirlink server listening", "addr", ln.Addr().String(), "tls", *tlsCert != "", "state", storeForLog(*database))
-			return serve(c.ctx, newStack(store, log), ln, *tlsCert, *tlsKey)
+			return serve(c.ctx, st, ln, *tlsCert, *tlsKey)
 		}
 	},
 }

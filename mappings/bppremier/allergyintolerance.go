@@ -35,7 +35,7 @@ var AllergyIntolerance = mappings.NewTable(mappings.TableSpec{
 		{Name: "_id", Type: fhir.TypeToken, Doc: "The REACTIONS record's RECORDID, or nka-{patient id} for the no known allergy record",
 			Match: allergyID()},
 		{Name: "patient", Type: fhir.TypeReference, Targets: []string{"Patient"}, Doc: "The patient",
-			Match: mappings.Reference(`a."patient"`, "Patient")},
+			Match: mappings.Reference(`a."patient"`, "Patient"), Chain: patientChain(`a."patient"`)},
 		{Name: "clinical-status", Type: fhir.TypeToken, Doc: "active, or inactive for a reaction the practice marked inactive",
 			Match: mappings.StrictCodes(mappings.CodeSystemAllergyClinical, map[string]string{
 				"active":   `a."status" = 1`,

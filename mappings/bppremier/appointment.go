@@ -103,7 +103,7 @@ var Appointment = mappings.NewTable(mappings.TableSpec{
 		{Name: "date", Type: fhir.TypeDate, Doc: "The appointment's period (start to end), compared with the practice's wall clock",
 			Match: mappings.Period(apptStart, `a."APPOINTMENTLENGTH"`)},
 		{Name: "patient", Type: fhir.TypeReference, Targets: []string{"Patient"}, Doc: "The patient",
-			Match: mappings.Reference(`a."INTERNALID"`, "Patient")},
+			Match: mappings.Reference(`a."INTERNALID"`, "Patient"), Chain: patientChain(`a."INTERNALID"`)},
 		{Name: "practitioner", Type: fhir.TypeReference, Targets: []string{"Practitioner"}, Doc: "The practitioner whose book it is in",
 			Match: mappings.Reference(`a."USERID"`, "Practitioner")},
 		{Name: "location", Type: fhir.TypeReference, Targets: []string{"Location"}, Doc: "The practice location",

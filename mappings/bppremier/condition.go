@@ -25,7 +25,7 @@ var Condition = mappings.NewTable(mappings.TableSpec{
 		{Name: "_id", Type: fhir.TypeToken, Doc: "The PASTHISTORY record's RECORDID",
 			Match: mappings.ID(`h."RECORDID"`)},
 		{Name: "patient", Type: fhir.TypeReference, Targets: []string{"Patient"}, Doc: "The patient",
-			Match: mappings.Reference(`h."INTERNALID"`, "Patient")},
+			Match: mappings.Reference(`h."INTERNALID"`, "Patient"), Chain: patientChain(`h."INTERNALID"`)},
 		{Name: "subject", Type: fhir.TypeReference, Targets: []string{"Patient"}, Doc: "The patient",
 			Match: mappings.Reference(`h."INTERNALID"`, "Patient")},
 		{Name: "category", Type: fhir.TypeToken, Doc: "problem-list-item (every past history item)",

@@ -104,6 +104,7 @@ func runPractice(t *testing.T, p *practice) {
 		{"Organization", testOrganization},
 		{"Location", testLocation},
 		{"Clinical", testClinical},
+		{"Chains", testChains},
 		{"Scheduling", testScheduling},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, p) })

@@ -86,7 +86,7 @@ var Encounter = mappings.NewTable(mappings.TableSpec{
 		{Name: "_id", Type: fhir.TypeToken, Doc: "The VISITS record's VISITID",
 			Match: mappings.ID(`v."VISITID"`)},
 		{Name: "patient", Type: fhir.TypeReference, Targets: []string{"Patient"}, Doc: "The patient",
-			Match: mappings.Reference(`v."INTERNALID"`, "Patient")},
+			Match: mappings.Reference(`v."INTERNALID"`, "Patient"), Chain: patientChain(`v."INTERNALID"`)},
 		{Name: "subject", Type: fhir.TypeReference, Targets: []string{"Patient"}, Doc: "The patient",
 			Match: mappings.Reference(`v."INTERNALID"`, "Patient")},
 		{Name: "date", Type: fhir.TypeDate, Doc: "The day of the visit",

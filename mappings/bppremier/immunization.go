@@ -25,7 +25,7 @@ var Immunization = mappings.NewTable(mappings.TableSpec{
 		{Name: "_id", Type: fhir.TypeToken, Doc: "The IMMUNISATIONS record's RECORDID",
 			Match: mappings.ID(`m."RECORDID"`)},
 		{Name: "patient", Type: fhir.TypeReference, Targets: []string{"Patient"}, Doc: "The patient",
-			Match: mappings.Reference(`m."INTERNALID"`, "Patient")},
+			Match: mappings.Reference(`m."INTERNALID"`, "Patient"), Chain: patientChain(`m."INTERNALID"`)},
 		{Name: "status", Type: fhir.TypeToken, Doc: "completed (every record)",
 			Match: mappings.StrictCodes(mappings.CodeSystemImmunizationStatus, map[string]string{"completed": mappings.SQLTrue},
 				[]string{"completed", "entered-in-error", "not-done"})},

@@ -35,7 +35,7 @@ var MedicationRequest = mappings.NewTable(mappings.TableSpec{
 		{Name: "_id", Type: fhir.TypeToken, Doc: "The SCRIPTITEMS record's RECORDID",
 			Match: mappings.ID(`i."RECORDID"`)},
 		{Name: "patient", Type: fhir.TypeReference, Targets: []string{"Patient"}, Doc: "The patient",
-			Match: mappings.Reference(`s."INTERNALID"`, "Patient")},
+			Match: mappings.Reference(`s."INTERNALID"`, "Patient"), Chain: patientChain(`s."INTERNALID"`)},
 		{Name: "subject", Type: fhir.TypeReference, Targets: []string{"Patient"}, Doc: "The patient",
 			Match: mappings.Reference(`s."INTERNALID"`, "Patient")},
 		{Name: "status", Type: fhir.TypeToken, Doc: "active (the latest script of a current medicine), completed (another script) or cancelled (a deleted script)",

@@ -25,7 +25,7 @@ var MedicationStatement = mappings.NewTable(mappings.TableSpec{
 		{Name: "_id", Type: fhir.TypeToken, Doc: "The CURRENTRX record's RECORDID",
 			Match: mappings.ID(`r."RECORDID"`)},
 		{Name: "patient", Type: fhir.TypeReference, Targets: []string{"Patient"}, Doc: "The patient",
-			Match: mappings.Reference(`r."INTERNALID"`, "Patient")},
+			Match: mappings.Reference(`r."INTERNALID"`, "Patient"), Chain: patientChain(`r."INTERNALID"`)},
 		{Name: "subject", Type: fhir.TypeReference, Targets: []string{"Patient"}, Doc: "The patient",
 			Match: mappings.Reference(`r."INTERNALID"`, "Patient")},
 		{Name: "status", Type: fhir.TypeToken, Doc: "active (on the current medicines list) or stopped (taken off it)",

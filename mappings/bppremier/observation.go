@@ -128,7 +128,7 @@ var Observation = mappings.NewTable(mappings.TableSpec{
 				obsSmokingPrefix: func(p string) string { return `(o."src" = 3 AND o."rid" = ` + p + ")" },
 			})},
 		{Name: "patient", Type: fhir.TypeReference, Targets: []string{"Patient"}, Doc: "The patient",
-			Match: mappings.Reference(`o."patient"`, "Patient")},
+			Match: mappings.Reference(`o."patient"`, "Patient"), Chain: patientChain(`o."patient"`)},
 		{Name: "subject", Type: fhir.TypeReference, Targets: []string{"Patient"}, Doc: "The patient",
 			Match: mappings.Reference(`o."patient"`, "Patient")},
 		{Name: "category", Type: fhir.TypeToken, Doc: "vital-signs (OBSERVATIONS), laboratory (REPORTVALUES) or social-history (smoking status)",

@@ -56,10 +56,37 @@ var Patient = mappings.NewTable(mappings.TableSpec{
 		"birthdate": mappings.SortDateTime(`p."DOB"`),
 	},
 	Includes:     []fhir.Include{{Source: "Patient", Param: "general-practitioner", Target: "Practitioner"}},
+	RevIncludes:  patientRevIncludes,
+	IDs:          patientIDsSQL,
 	Defaults:     []mappings.Default{{Where: `p."PATIENTSTATUS" = ` + strconv.Itoa(patientActive), Unless: []string{"_id", "active"}}},
 	DefaultCount: 20, MaxCount: 200,
 	Row: patientRow,
 })
+
+// patientRevIncludes are the resources found by their patient reference
+// with Patient?_revinclude=.
+var patientRevIncludes = func() []fhir.Include {
+	var out []fhir.Include
+	for _, src := range []string{"AllergyIntolerance", "Appointment", "Condition", "Encounter", "Immunization",
+		"MedicationRequest", "MedicationStatement", "Observation"} {
+		out = append(out, fhir.Include{Source: src, Param: "patient", Target: "Patient"})
+	}
+	return out
+}()
+
+// patientIDsSQL selects the live patients for chained searches
+// (Condition?patient.identifier=...): whatever their status, as a reference
+// by id finds them, with the practice row the identifier predicates name.
+const patientIDsSQL = `SELECT p."INTERNALID"
+    FROM "PATIENTS" p
+    LEFT JOIN "PRACTICE" pr ON pr."PRACTICEID" = (SELECT MIN(x."PRACTICEID") FROM "PRACTICE" x WHERE x."RECORDSTATUS" = 1)
+    WHERE p."RECORDSTATUS" = 1{{.Where}}`
+
+// patientChain lets a patient reference held in column be chained by the
+// patient's identifier (IHI, Medicare, DVA or record number).
+func patientChain(column string) *mappings.Chain {
+	return &mappings.Chain{Column: column, Target: Patient, Params: []string{"identifier"}}
+}
 
 // patientIdentifiers are the identifier systems a patient is searched by.
 var patientIdentifiers = []mappings.IdentifierSystem{

@@ -46,7 +46,13 @@ var Practitioner = mappings.NewTable(mappings.TableSpec{
 		"family": mappings.SortText(`u."SURNAME"`),
 		"given":  mappings.SortText(`u."FIRSTNAME"`),
 	},
-	Defaults:     []mappings.Default{{Where: `u."USERSTATUS" = ` + strconv.Itoa(userActive), Unless: []string{"_id", "active"}}},
+	Defaults:    []mappings.Default{{Where: `u."USERSTATUS" = ` + strconv.Itoa(userActive), Unless: []string{"_id", "active"}}},
+	RevIncludes: []fhir.Include{{Source: "PractitionerRole", Param: "practitioner", Target: "Practitioner"}},
+	// Chained searches (PractitionerRole?practitioner.identifier=) look
+	// among the clinical users, current or not, as a reference by id does.
+	IDs: `SELECT u."USERID"
+    FROM "USERS" u
+    WHERE {{clinical "u"}}{{.Where}}`,
 	DefaultCount: 20, MaxCount: 200,
 	Row: practitionerRow,
 })

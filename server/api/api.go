@@ -51,6 +51,24 @@ type Server struct {
 	// made when nil.
 	OAuth *auth.Authority
 
+	// SweepInterval is how often requests in flight are re-checked against
+	// the store (pairing, blocks, quarantine) and cancelled when refused
+	// (default [DefaultSweepInterval]).
+	SweepInterval time.Duration
+
+	inflight    inflight
+	flightsOnce sync.Once
+
+	// Limits are the default quotas and the rate limit (see quota.go);
+	// TrustProxy takes the client address recorded in the audit log from
+	// X-Forwarded-For (see audit.go).
+	Limits     Limits
+	TrustProxy bool
+	rateOnce   sync.Once
+	rate       *rateLimiter
+	auditOnce  sync.Once
+	auditW     *auditWriter
+
 	keyOnce sync.Once
 	key     []byte
 	keyErr  error
@@ -75,10 +93,13 @@ func (s *Server) Handler() http.Handler {
 	s.agentRoutes(e)
 	s.oauthRoutes(e)
 
-	g := e.Group("/integrator", s.authenticate)
+	e.GET(PathAgentAudit, s.agentAudit, s.authenticateSite)
+	g := e.Group("/integrator", s.audited, s.authenticate, s.rateLimited)
 	g.GET("/sites", s.listSites)
+	g.GET("/usage", s.usage)
+	s.consentRoutes(e, g)
 	g.GET("/sites/:siteId", s.siteStatus, s.requirePairing)
-	g.POST("/sites/:siteId/queries/immediate", s.immediate, s.requirePairing)
+	g.POST("/sites/:siteId/queries/immediate", s.immediate, s.requirePairing, s.quota)
 	s.fhirRoutes(g)
 	return e
 }

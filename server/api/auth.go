@@ -47,7 +47,9 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // requirePairing loads :siteId and lets the request through only when the
-// integrator is paired with the site.
+// integrator is paired with the site, not blocked from it and the site is
+// not quarantined. The request then runs registered as in flight, so that
+// withdrawing its access cancels it (see inflight.go).
 func (s *Server) requirePairing(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id := c.Param("siteId")
@@ -60,15 +62,15 @@ func (s *Server) requirePairing(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		in := integrator(c)
-		ok, err := s.Store.Paired(ctx, in.ID, site.ID)
+		acc, err := s.Store.Access(ctx, in.ID, site.ID)
 		if err != nil {
 			return err
 		}
-		if !ok {
-			return server.Errorf(server.EFORBIDDEN, "this integrator is not paired with site %s; ask the practice for a pairing code", site.ID)
+		if err := acc.Denial(site.ID); err != nil {
+			return err
 		}
 		c.Set(ctxSite, site)
-		return next(c)
+		return s.inFlight(c, next, in.ID, site.ID)
 	}
 }
 

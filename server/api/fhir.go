@@ -7,8 +7,10 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,7 +35,7 @@ const (
 const fhirBase = "/fhir/R4"
 
 func (s *Server) fhirRoutes(g *echo.Group) {
-	f := g.Group("/sites/:siteId"+fhirBase, s.requirePairing)
+	f := g.Group("/sites/:siteId"+fhirBase, s.requirePairing, s.quota)
 	f.GET("/metadata", s.fhirMetadata)
 	f.GET("/:type", s.fhirSearch)
 	f.POST("/:type/_search", s.fhirSearch)
@@ -156,6 +158,12 @@ func (s *Server) fhirSearch(c echo.Context) error {
 			return err
 		}
 	}
+	// So are revincluded ones: their type (the source) needs s.
+	for _, inc := range search.RevInclude {
+		if err := requireScope(c, inc.Source, "s", "_revinclude "+inc.String()+" ("+inc.Source+")"); err != nil {
+			return err
+		}
+	}
 	page, err := s.runSearch(c.Request().Context(), fs, res, search, key)
 	if err != nil {
 		return err
@@ -164,6 +172,7 @@ func (s *Server) fhirSearch(c echo.Context) error {
 	if _, err := page.WriteTo(&buf); err != nil {
 		return err
 	}
+	auditRows(c, len(page.Entries))
 	return fhirJSON(c, http.StatusOK, buf.Bytes())
 }
 
@@ -194,6 +203,7 @@ func (s *Server) fhirRead(c echo.Context) error {
 	if len(rows) == 0 {
 		return fhir.Errorf(http.StatusNotFound, "not-found", "%s/%s is not known", res.Decl().Type, id)
 	}
+	auditRows(c, 1)
 	return fhirJSON(c, http.StatusOK, rows[0].Resource)
 }
 
@@ -239,6 +249,11 @@ func (s *Server) runSearch(ctx context.Context, fs *fhirSite, res mappings.Resou
 		}
 		page.Entries = append(page.Entries, included...)
 	}
+	revincluded, err := s.revInclude(ctx, fs, typ, search.RevInclude, rows)
+	if err != nil {
+		return nil, err
+	}
+	page.Entries = append(page.Entries, revincluded...)
 	return page, nil
 }
 
@@ -274,6 +289,76 @@ func (s *Server) include(ctx context.Context, fs *fhirSite, inc fhir.Include, ro
 	entries := make([]fhir.Entry, 0, len(found))
 	for _, r := range found {
 		entries = append(entries, fhir.Entry{FullURL: fullURL(fs.base, inc.Target, r.Resource), Resource: r.Resource, Mode: "include"})
+	}
+	return entries, nil
+}
+
+// revIncludeChunk is the most ids one _revinclude query binds: SQL Server
+// takes at most 2,100 parameters.
+const revIncludeChunk = 100
+
+// revInclude fetches, for each of revs, the resources referring to the
+// page's matches (of type typ): a search of the source by its reference
+// parameter with the matches' ids, in chunks of revIncludeChunk ids. It
+// adds at most fhir.MaxRevIncluded resources to a page; when there are more
+// it stops, and the page ends with an OperationOutcome warning saying which
+// _revinclude was cut, so a client never takes a partial list for the
+// whole. Resources already on the page are written once (fhir.Page).
+func (s *Server) revInclude(ctx context.Context, fs *fhirSite, typ string, revs []fhir.Include, rows []mappings.Row) ([]fhir.Entry, error) {
+	if len(revs) == 0 || len(rows) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, 0, len(rows))
+	for _, r := range rows {
+		if id := resourceID(r.Resource); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	budget := fhir.MaxRevIncluded
+	var entries []fhir.Entry
+	var cut []string
+	for _, inc := range revs {
+		src, err := fs.resource(inc.Source)
+		if err != nil {
+			return nil, err
+		}
+		param, ok := src.Decl().Param(inc.Param)
+		if !ok || param.Type != fhir.TypeReference {
+			return nil, fmt.Errorf("api: _revinclude=%s: %s has no reference parameter %s", inc, inc.Source, inc.Param)
+		}
+		for chunk := range slices.Chunk(ids, revIncludeChunk) {
+			c := fhir.Clause{Param: param}
+			for _, id := range chunk {
+				c.Values = append(c.Values, fhir.Value{RefType: typ, RefID: id})
+			}
+			// With the budget spent, one row says whether anything was
+			// left out.
+			search := &fhir.Search{Type: inc.Source, Count: max(budget, 1), Sort: []fhir.SortKey{{Name: "_id"}}, Clauses: []fhir.Clause{c}}
+			found, last, err := s.fetch(ctx, fs, src, search)
+			if err != nil {
+				return nil, err
+			}
+			if budget == 0 {
+				if len(found) > 0 {
+					cut = append(cut, inc.String())
+					break
+				}
+				continue
+			}
+			for _, r := range found {
+				entries = append(entries, fhir.Entry{FullURL: fullURL(fs.base, inc.Source, r.Resource), Resource: r.Resource, Mode: fhir.ModeInclude})
+			}
+			budget -= len(found)
+			if last != nil {
+				cut = append(cut, inc.String())
+				break
+			}
+		}
+	}
+	if len(cut) > 0 {
+		msg := fmt.Sprintf("_revinclude adds at most %d resources to a page, and this page reached that limit: not every resource of %s is included. "+
+			"Ask for a smaller _count, or search those resources directly by the matches' ids.", fhir.MaxRevIncluded, strings.Join(cut, ", "))
+		entries = append(entries, fhir.Entry{Resource: fhir.Outcome(fhir.SeverityWarning, fhir.IssueTooCostly, msg), Mode: fhir.ModeOutcome})
 	}
 	return entries, nil
 }

@@ -112,6 +112,7 @@ func (s *Server) immediate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	auditSQL(c, q.Text, string(q.Mode))
 	// A token needs the passthrough scope: r to read, cud to write.
 	if q.Mode.Writes() || q.Type == wire.CommandStoredProcedure {
 		err = requireScope(c, auth.Passthrough, "cud", "run nonQuery or storedProcedure commands")
@@ -379,6 +380,11 @@ func databaseError(werr *wire.Error) *errorDetails {
 
 func (s *Server) answer(c echo.Context, status int, obj *queryObject) error {
 	obj.UpdatedAt = time.Now().UTC()
+	if r := obj.Result; r != nil && r.Rows != nil {
+		auditResult(c, obj.ID, *r.Rows, r.Size)
+	} else {
+		auditResult(c, obj.ID, 0, 0)
+	}
 	return c.JSON(status, obj)
 }
 
@@ -423,6 +429,7 @@ func (s *Server) stream(c echo.Context, obj *queryObject, rows *hub.Rows) error 
 		s.abort(obj, err)
 	}
 	bw.Flush()
+	auditResult(c, obj.ID, n, size)
 	h.Set("Fhirlink-Rows", strconv.FormatInt(n, 10))
 	h.Set("Fhirlink-Status", statusSuccessful)
 	return nil

@@ -46,6 +46,10 @@ type Hub struct {
 	// 60 s); UnreachableAfter how long a silent site stays offline before it
 	// is unreachable (default 2 min).
 	KeepAlive, StatusInterval, UnreachableAfter time.Duration
+	// CredentialCheck is how often a session's credential is re-validated
+	// with Authenticate, closing the session once it is refused (default:
+	// KeepAlive). See recheck.go.
+	CredentialCheck time.Duration
 
 	mu    sync.Mutex
 	sites map[string]*siteState
@@ -149,6 +153,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.attach(siteID, s, info)
+	go h.recheck(ctx, siteID, secret, s)
 	h.log().Info("agent connected", "site", siteID, "version", info.Version, "engine", info.Engine, "from", r.RemoteAddr)
 	h.heartbeat(ctx, siteID, s)
 	clean := conn.closedCleanly()

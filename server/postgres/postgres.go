@@ -87,6 +87,79 @@ var migrations = []string{
 		created_at timestamptz NOT NULL,
 		seq bigint GENERATED ALWAYS AS IDENTITY -- insertion order, to order keys created in one microsecond
 	);`,
+	// Practice consent and incident controls: pairing codes, blocks
+	// (site_id '' is every site) and quarantine.
+	`CREATE TABLE pairing_codes (
+		code_hash bytea PRIMARY KEY,
+		site_id text NOT NULL REFERENCES sites (id),
+		created_at timestamptz NOT NULL,
+		expires_at timestamptz NOT NULL,
+		redeemed_at timestamptz,
+		redeemed_by text
+	);
+	CREATE INDEX pairing_codes_site_id ON pairing_codes (site_id);
+	CREATE TABLE integrator_blocks (
+		integrator_id text NOT NULL REFERENCES integrators (id),
+		site_id text NOT NULL,
+		created_at timestamptz NOT NULL,
+		PRIMARY KEY (integrator_id, site_id)
+	);
+	ALTER TABLE sites ADD COLUMN quarantined_at timestamptz;`,
+	// Quotas, usage counters and the audit log. The log is append-only: a
+	// trigger refuses every UPDATE and TRUNCATE, and a DELETE of a record
+	// younger than server.MinAuditRetention (365 days), which only pruning
+	// does.
+	`CREATE TABLE quotas (
+		integrator_id text NOT NULL REFERENCES integrators (id),
+		site_id text NOT NULL,
+		daily_queries bigint NOT NULL,
+		daily_bytes bigint NOT NULL,
+		updated_at timestamptz NOT NULL,
+		PRIMARY KEY (integrator_id, site_id)
+	);
+	CREATE TABLE usage_daily (
+		integrator_id text NOT NULL,
+		site_id text NOT NULL,
+		day text NOT NULL,
+		queries bigint NOT NULL DEFAULT 0,
+		bytes bigint NOT NULL DEFAULT 0,
+		PRIMARY KEY (integrator_id, site_id, day)
+	);
+	CREATE TABLE audit_log (
+		id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		at timestamptz NOT NULL,
+		integrator_id text NOT NULL DEFAULT '',
+		site_id text NOT NULL DEFAULT '',
+		method text NOT NULL,
+		path text NOT NULL,
+		kind text NOT NULL,
+		interaction text NOT NULL DEFAULT '',
+		resource_type text NOT NULL DEFAULT '',
+		query text NOT NULL DEFAULT '',
+		query_id text NOT NULL DEFAULT '',
+		row_count bigint NOT NULL,
+		byte_count bigint NOT NULL,
+		status integer NOT NULL,
+		duration_us bigint NOT NULL,
+		client_addr text NOT NULL DEFAULT ''
+	);
+	CREATE INDEX audit_log_at ON audit_log (at);
+	CREATE INDEX audit_log_site_at ON audit_log (site_id, at);
+	CREATE INDEX audit_log_integrator_at ON audit_log (integrator_id, at);
+	CREATE FUNCTION audit_log_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		IF TG_OP <> 'DELETE' THEN
+			RAISE EXCEPTION 'the audit log is append-only';
+		END IF;
+		IF OLD.at > now() - interval '365 days' THEN
+			RAISE EXCEPTION 'audit records younger than 365 days cannot be deleted';
+		END IF;
+		RETURN OLD;
+	END $$;
+	CREATE TRIGGER audit_log_guard BEFORE UPDATE OR DELETE ON audit_log
+		FOR EACH ROW EXECUTE FUNCTION audit_log_guard();
+	CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+		FOR EACH STATEMENT EXECUTE FUNCTION audit_log_guard();`,
 }
 
 // migrationLock is the key of the transaction-level advisory lock held while

@@ -81,6 +81,69 @@ var migrations = []string{
 		private_key BLOB NOT NULL,
 		created_at TEXT NOT NULL
 	);`,
+	// Practice consent and incident controls: pairing codes, blocks
+	// (site_id '' is every site) and quarantine.
+	`CREATE TABLE pairing_codes (
+		code_hash BLOB PRIMARY KEY,
+		site_id TEXT NOT NULL REFERENCES sites (id),
+		expires_at TEXT NOT NULL,
+		created_at TEXT NOT NULL,
+		redeemed_at TEXT,
+		redeemed_by TEXT
+	);
+	CREATE INDEX pairing_codes_site ON pairing_codes (site_id);
+	CREATE TABLE integrator_blocks (
+		integrator_id TEXT NOT NULL REFERENCES integrators (id),
+		site_id TEXT NOT NULL,
+		created_at TEXT NOT NULL,
+		PRIMARY KEY (integrator_id, site_id)
+	);
+	ALTER TABLE sites ADD COLUMN quarantined_at TEXT;`,
+	// Quotas, usage counters and the audit log. The log is append-only:
+	// triggers refuse every UPDATE, and a DELETE of a record younger than
+	// server.MinAuditRetention (365 days), which only pruning does.
+	`CREATE TABLE quotas (
+		integrator_id TEXT NOT NULL REFERENCES integrators (id),
+		site_id TEXT NOT NULL,
+		daily_queries INTEGER NOT NULL,
+		daily_bytes INTEGER NOT NULL,
+		updated_at TEXT NOT NULL,
+		PRIMARY KEY (integrator_id, site_id)
+	);
+	CREATE TABLE usage_daily (
+		integrator_id TEXT NOT NULL,
+		site_id TEXT NOT NULL,
+		day TEXT NOT NULL,
+		queries INTEGER NOT NULL DEFAULT 0,
+		bytes INTEGER NOT NULL DEFAULT 0,
+		PRIMARY KEY (integrator_id, site_id, day)
+	);
+	CREATE TABLE audit_log (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		at_us INTEGER NOT NULL,
+		integrator_id TEXT NOT NULL DEFAULT '',
+		site_id TEXT NOT NULL DEFAULT '',
+		method TEXT NOT NULL,
+		path TEXT NOT NULL,
+		kind TEXT NOT NULL,
+		interaction TEXT NOT NULL DEFAULT '',
+		resource_type TEXT NOT NULL DEFAULT '',
+		query TEXT NOT NULL DEFAULT '',
+		query_id TEXT NOT NULL DEFAULT '',
+		row_count INTEGER NOT NULL,
+		byte_count INTEGER NOT NULL,
+		status INTEGER NOT NULL,
+		duration_us INTEGER NOT NULL,
+		client_addr TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX audit_log_at ON audit_log (at_us);
+	CREATE INDEX audit_log_site_at ON audit_log (site_id, at_us);
+	CREATE INDEX audit_log_integrator_at ON audit_log (integrator_id, at_us);
+	CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+	BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+	CREATE TRIGGER audit_log_no_early_delete BEFORE DELETE ON audit_log
+	WHEN OLD.at_us > (CAST(strftime('%s', 'now') AS INTEGER) - 31536000) * 1000000
+	BEGIN SELECT RAISE(ABORT, 'audit records younger than 365 days cannot be deleted'); END;`,
 }
 
 // Store is a [server.Store] in a SQLite file.

@@ -45,6 +45,9 @@ type Options struct {
 	Proxy bool
 	// TimeZone is the practice's zone (default Australia/Sydney).
 	TimeZone string
+	// Configure, when set, adjusts the API server before it serves (limits,
+	// for instance).
+	Configure func(*api.Server)
 }
 
 // Env is a running server and agent. Everything stops in t.Cleanup.
@@ -114,6 +117,9 @@ func (e *Env) serve(ln net.Listener) {
 	e.Hub = &hub.Hub{Authenticate: e.API.AuthenticateAgent, Logger: log,
 		KeepAlive: e.opt.KeepAlive, UnreachableAfter: e.opt.UnreachableAfter}
 	e.API.Hub = e.Hub
+	if e.opt.Configure != nil {
+		e.opt.Configure(e.API)
+	}
 	srv := &http.Server{Handler: e.API.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	e.mu.Lock()
@@ -135,6 +141,7 @@ func (e *Env) stopServer() {
 	if srv.Shutdown(ctx) != nil {
 		srv.Close()
 	}
+	e.API.FlushAudit(ctx) // the audit writer ends with its queue
 }
 
 // RestartServer stops the server (dropping every agent session) and starts

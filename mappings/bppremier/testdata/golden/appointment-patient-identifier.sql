@@ -1,0 +1,43 @@
+-- Appointment?patient.identifier=http://ns.electronichealth.net.au/id/medicare-number|29501012341
+-- @p1 VarChar = '2950101234'
+-- @p2 VarChar = '1'
+-- @p3 Int = '51'
+SELECT TOP (@p3)
+    a."RECORDID" AS "id",
+    a."RECORDSTATUS" AS "record",
+    a."APPOINTMENTCODE" AS "code",
+    a."APPOINTMENTDATE" AS "date",
+    a."APPOINTMENTTIME" AS "time",
+    a."APPOINTMENTLENGTH" AS "length",
+    a."APPOINTMENTTYPE" AS "type",
+    t."DESCRIPTION" AS "type_text",
+    a."URGENT" AS "urgent",
+    a."REASON" AS "reason",
+    a."COMMENT" AS "comment",
+    (SELECT MIN(ca."REASON") FROM "CANCELLEDAPPOINTMENTS" ca WHERE ca."APPOINTMENTID" = a."RECORDID") AS "cancel_reason",
+    p."INTERNALID" AS "patient_id",
+    p."FIRSTNAME" AS "patient_first",
+    p."SURNAME" AS "patient_family",
+    u."USERID" AS "user_id",
+    ut."TITLE" AS "user_title",
+    u."FIRSTNAME" AS "user_first",
+    u."SURNAME" AS "user_family",
+    l."LOCATIONID" AS "location_id",
+    l."LOCATIONNAME" AS "location_name",
+    a."CREATED" AS "created",
+    a."UPDATED" AS "updated",
+    a."RECORDID" AS "_k0"
+FROM "APPOINTMENTS" a
+LEFT JOIN "APPOINTMENTTYPES" t ON t."APPOINTMENTCODE" = a."APPOINTMENTTYPE"
+LEFT JOIN "PATIENTS" p ON p."INTERNALID" = a."INTERNALID" AND p."RECORDSTATUS" = 1
+LEFT JOIN "USERS" u ON u."USERID" = a."USERID" AND (u."RECORDSTATUS" = 1 AND u."USERSTATUS" <> 999 AND (u."GROUPCODE" IN (1, 2, 3, 4) OR RTRIM(u."REGISTRATIONNO") <> ''))
+LEFT JOIN "TITLES" ut ON ut."TITLECODE" = u."TITLECODE"
+LEFT JOIN "LOCATIONS" l ON l."LOCATIONID" = a."LOCATIONID" AND l."RECORDSTATUS" = 1
+WHERE a."INTERNALID" <> 0
+  AND (a."RECORDSTATUS" = 1 OR EXISTS (SELECT 1 FROM "CANCELLATIONS" c WHERE c."APPOINTMENTID" = a."RECORDID"))
+  AND a."INTERNALID" IN (SELECT p."INTERNALID"
+    FROM "PATIENTS" p
+    LEFT JOIN "PRACTICE" pr ON pr."PRACTICEID" = (SELECT MIN(x."PRACTICEID") FROM "PRACTICE" x WHERE x."RECORDSTATUS" = 1)
+    WHERE p."RECORDSTATUS" = 1
+      AND (REPLACE(p."MEDICARENO", ' ', '') = @p1 AND p."MEDICARELINENO" = @p2))
+ORDER BY a."RECORDID" ASC

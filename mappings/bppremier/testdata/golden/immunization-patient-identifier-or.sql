@@ -1,0 +1,39 @@
+-- Immunization?patient.identifier=http://ns.electronichealth.net.au/id/hi/ihi/1.0|8003608166690503,http://ns.electronichealth.net.au/id/medicare-number|2950101234
+-- @p1 VarChar = '8003608166690503'
+-- @p2 VarChar = '2950101234'
+-- @p3 Int = '51'
+SELECT TOP (@p3)
+    m."RECORDID" AS "id",
+    m."INTERNALID" AS "patient",
+    p."FIRSTNAME" AS "patient_first",
+    p."SURNAME" AS "patient_family",
+    m."GIVENDATE" AS "given",
+    m."NOTGIVENHERE" AS "elsewhere",
+    m."VACCINENAME" AS "vaccine",
+    m."BATCHNUMBER" AS "batch",
+    m."EXPIRYDATE" AS "expiry",
+    m."SEQUENCE" AS "sequence",
+    m."COMMENT" AS "comment",
+    m."VisitId" AS "visit_id",
+    u."USERID" AS "user_id",
+    ut."TITLE" AS "user_title",
+    u."FIRSTNAME" AS "user_first",
+    u."SURNAME" AS "user_family",
+    l."LOCATIONID" AS "location_id",
+    l."LOCATIONNAME" AS "location_name",
+    m."CREATED" AS "created",
+    m."UPDATED" AS "updated",
+    m."RECORDID" AS "_k0"
+FROM "IMMUNISATIONS" m
+JOIN "PATIENTS" p ON p."INTERNALID" = m."INTERNALID" AND p."RECORDSTATUS" = 1
+LEFT JOIN "USERS" u ON u."USERID" = m."ADMINISTEREDBY" AND m."NOTGIVENHERE" = 0 AND (u."RECORDSTATUS" = 1 AND u."USERSTATUS" <> 999 AND (u."GROUPCODE" IN (1, 2, 3, 4) OR RTRIM(u."REGISTRATIONNO") <> ''))
+LEFT JOIN "TITLES" ut ON ut."TITLECODE" = u."TITLECODE"
+LEFT JOIN "LOCATIONS" l ON l."LOCATIONID" = m."ADMINISTEREDBYLOCATIONID" AND m."NOTGIVENHERE" = 0 AND l."RECORDSTATUS" = 1
+WHERE m."RECORDSTATUS" = 1
+  AND m."INTERNALID" IN (SELECT p."INTERNALID"
+    FROM "PATIENTS" p
+    LEFT JOIN "PRACTICE" pr ON pr."PRACTICEID" = (SELECT MIN(x."PRACTICEID") FROM "PRACTICE" x WHERE x."RECORDSTATUS" = 1)
+    WHERE p."RECORDSTATUS" = 1
+      AND (p."IHI" = @p1
+       OR REPLACE(p."MEDICARENO", ' ', '') = @p2))
+ORDER BY m."RECORDID" ASC

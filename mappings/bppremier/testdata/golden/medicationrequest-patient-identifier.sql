@@ -1,0 +1,42 @@
+-- MedicationRequest?patient.identifier=http://ns.electronichealth.net.au/id/hi/ihi/1.0|8003608166690503
+-- @p1 VarChar = '8003608166690503'
+-- @p2 Int = '51'
+SELECT TOP (@p2)
+    i."RECORDID" AS "id",
+    s."INTERNALID" AS "patient",
+    p."FIRSTNAME" AS "patient_first",
+    p."SURNAME" AS "patient_family",
+    s."SCRIPTID" AS "script_id",
+    s."RECORDSTATUS" AS "record_status",
+    CASE WHEN (s."RECORDSTATUS" = 1 AND EXISTS (SELECT 1 FROM "CURRENTRX" c WHERE c."INTERNALID" = s."INTERNALID" AND c."PRODUCTID" = i."PRODUCTID" AND c."RECORDSTATUS" = 1 AND (c."LASTDATE" IS NULL OR c."LASTDATE" <= s."SCRIPTDATE"))) THEN 1 ELSE 0 END AS "active",
+    s."SCRIPTDATE" AS "authored",
+    s."DELETIONREASON" AS "deletion_reason",
+    i."PRODUCTNAME" AS "product",
+    i."STRENGTH" AS "strength",
+    i."PRODUCTDESCRIPTION" AS "description",
+    i."DOSE" AS "dose",
+    i."PRN" AS "prn",
+    i."INSTRUCTIONS" AS "instructions",
+    i."QUANTITY" AS "quantity",
+    i."PRODUCTUNIT" AS "unit",
+    i."REPEATS" AS "repeats",
+    s."VisitId" AS "visit_id",
+    u."USERID" AS "user_id",
+    ut."TITLE" AS "user_title",
+    u."FIRSTNAME" AS "user_first",
+    u."SURNAME" AS "user_family",
+    i."CREATED" AS "created",
+    i."UPDATED" AS "updated",
+    i."RECORDID" AS "_k0"
+FROM "SCRIPTITEMS" i
+JOIN "PRESCRIPTIONS" s ON s."SCRIPTID" = i."SCRIPTID" AND (s."RECORDSTATUS" = 1 OR s."DELETIONDATE" IS NOT NULL)
+JOIN "PATIENTS" p ON p."INTERNALID" = s."INTERNALID" AND p."RECORDSTATUS" = 1
+LEFT JOIN "USERS" u ON u."USERID" = s."USERID" AND (u."RECORDSTATUS" = 1 AND u."USERSTATUS" <> 999 AND (u."GROUPCODE" IN (1, 2, 3, 4) OR RTRIM(u."REGISTRATIONNO") <> ''))
+LEFT JOIN "TITLES" ut ON ut."TITLECODE" = u."TITLECODE"
+WHERE i."RECORDSTATUS" = 1
+  AND s."INTERNALID" IN (SELECT p."INTERNALID"
+    FROM "PATIENTS" p
+    LEFT JOIN "PRACTICE" pr ON pr."PRACTICEID" = (SELECT MIN(x."PRACTICEID") FROM "PRACTICE" x WHERE x."RECORDSTATUS" = 1)
+    WHERE p."RECORDSTATUS" = 1
+      AND p."IHI" = @p1)
+ORDER BY i."RECORDID" ASC

@@ -1,0 +1,39 @@
+-- MedicationStatement?patient.identifier=http://ns.electronichealth.net.au/id/hi/ihi/1.0|8003608166690503
+-- @p1 VarChar = '8003608166690503'
+-- @p2 Int = '51'
+SELECT TOP (@p2)
+    r."RECORDID" AS "id",
+    r."INTERNALID" AS "patient",
+    p."FIRSTNAME" AS "patient_first",
+    p."SURNAME" AS "patient_family",
+    r."RECORDSTATUS" AS "record_status",
+    r."DRUGNAME" AS "drug",
+    r."RXSTATUS" AS "rx_status",
+    r."DOSE" AS "dose",
+    bc."Frequency" AS "frequency",
+    bc."Food" AS "food",
+    bc."OtherDetail" AS "other",
+    r."PRN" AS "prn",
+    r."INSTRUCTIONS" AS "instructions",
+    r."QUANTITY" AS "quantity",
+    r."PRODUCTUNIT" AS "unit",
+    r."REPEATS" AS "repeats",
+    r."INDICATION" AS "indication",
+    r."FIRSTDATE" AS "first_date",
+    r."LASTDATE" AS "last_date",
+    r."DELETIONDATE" AS "deleted",
+    r."DELETIONREASON" AS "deletion_reason",
+    r."COMMENT" AS "comment",
+    r."CREATED" AS "created",
+    r."UPDATED" AS "updated",
+    r."RECORDID" AS "_k0"
+FROM "CURRENTRX" r
+JOIN "PATIENTS" p ON p."INTERNALID" = r."INTERNALID" AND p."RECORDSTATUS" = 1
+LEFT JOIN "BPS_CurrentRx" bc ON bc."RECORDID" = r."RECORDID"
+WHERE (r."RECORDSTATUS" = 1 OR r."DELETIONDATE" IS NOT NULL)
+  AND r."INTERNALID" IN (SELECT p."INTERNALID"
+    FROM "PATIENTS" p
+    LEFT JOIN "PRACTICE" pr ON pr."PRACTICEID" = (SELECT MIN(x."PRACTICEID") FROM "PRACTICE" x WHERE x."RECORDSTATUS" = 1)
+    WHERE p."RECORDSTATUS" = 1
+      AND p."IHI" = @p1)
+ORDER BY r."RECORDID" ASC

@@ -1,0 +1,74 @@
+-- Observation?patient.identifier=http://ns.electronichealth.net.au/id/hi/ihi/1.0|8003608166690503&category=vital-signs
+-- @p1 VarChar = '8003608166690503'
+-- @p2 Int = '51'
+SELECT TOP (@p2)
+    o."k" AS "k",
+    o."src" AS "src",
+    o."rid" AS "rid",
+    o."patient" AS "patient",
+    p."FIRSTNAME" AS "patient_first",
+    p."SURNAME" AS "patient_family",
+    o."datacode" AS "datacode",
+    o."loinc" AS "loinc",
+    o."name" AS "name",
+    o."value" AS "value",
+    o."value2" AS "value2",
+    o."units" AS "units",
+    o."range" AS "range",
+    o."flag" AS "flag",
+    o."status" AS "status",
+    o."effective" AS "effective",
+    o."issued" AS "issued",
+    o."report_id" AS "report_id",
+    o."lab" AS "lab",
+    u."USERID" AS "user_id",
+    ut."TITLE" AS "user_title",
+    u."FIRSTNAME" AS "user_first",
+    u."SURNAME" AS "user_family",
+    o."created" AS "created",
+    o."updated" AS "updated",
+    o."k" AS "_k0"
+FROM (
+    SELECT -r."RECORDID" AS "k", 2 AS "src", r."RECORDID" AS "rid", r."INTERNALID" AS "patient", 0 AS "datacode",
+        r."LOINCCODE" AS "loinc", r."RESULTNAME" AS "name", r."RESULTVALUE" AS "value", '' AS "value2", r."UNITS" AS "units",
+        r."RANGE" AS "range", r."ABNORMALFLAG" AS "flag",
+        CASE WHEN i."COMPLETIONFLAG" = 0 THEN 'preliminary' ELSE 'final' END AS "status",
+        COALESCE(i."COLLECTIONDATE", r."REPORTDATE") AS "effective",
+        DATEADD(second, i."REPORTTIME", i."REPORTDATE") AS "issued",
+        r."REPORTID" AS "report_id", i."PROVIDERNAME" AS "lab", 0 AS "user_id", r."CREATED" AS "created", r."UPDATED" AS "updated"
+    FROM "REPORTVALUES" r
+    LEFT JOIN "INVESTIGATIONS" i ON i."REPORTID" = r."REPORTID" AND i."RECORDSTATUS" = 1
+    WHERE r."RECORDSTATUS" = 1 AND COALESCE(i."COLLECTIONDATE", r."REPORTDATE") IS NOT NULL
+    UNION ALL
+    SELECT v."RECORDID", 1, v."RECORDID", v."INTERNALID", v."DATACODE", '', v."DATANAME", v."DATAVALUE", d."DATAVALUE",
+        '', '', '', 'final', DATEADD(second, v."OBSTIME", v."OBSDATE"), NULL, 0, '', v."USERID",
+        v."CREATED", v."UPDATED"
+    FROM "OBSERVATIONS" v
+    LEFT JOIN "OBSERVATIONS" d ON v."DATACODE" = 3 AND d."RECORDID" = (SELECT MIN(x."RECORDID") FROM "OBSERVATIONS" x
+        WHERE x."INTERNALID" = v."INTERNALID" AND x."OBSDATE" = v."OBSDATE" AND x."OBSTIME" = v."OBSTIME"
+          AND x."DATACODE" = 4 AND x."RECORDSTATUS" = 1)
+    WHERE v."RECORDSTATUS" = 1 AND v."OBSDATE" IS NOT NULL AND v."DATACODE" IN (1, 2, 3, 7, 8, 9, 10, 17)
+    UNION ALL
+    SELECT -1073741824 - c."INTERNALID", 3, c."INTERNALID", c."INTERNALID", c."SMOKINGSTATUS", '', '', '', '', '', '', '',
+        'final', COALESCE(c."UPDATED", c."CREATED"), NULL, 0, '', 0, c."CREATED", c."UPDATED"
+    FROM "CLINICAL" c
+    WHERE c."SMOKINGSTATUS" IN (1, 2, 3)
+    UNION ALL
+    SELECT v."RECORDID", 1, v."RECORDID", v."INTERNALID", v."DATACODE", '', v."DATANAME", '', v."DATAVALUE", '', '', '',
+        'final', DATEADD(second, v."OBSTIME", v."OBSDATE"), NULL, 0, '', v."USERID", v."CREATED", v."UPDATED"
+    FROM "OBSERVATIONS" v
+    WHERE v."RECORDSTATUS" = 1 AND v."OBSDATE" IS NOT NULL AND v."DATACODE" = 4
+      AND NOT EXISTS (SELECT 1 FROM "OBSERVATIONS" x WHERE x."INTERNALID" = v."INTERNALID" AND x."OBSDATE" = v."OBSDATE"
+          AND x."OBSTIME" = v."OBSTIME" AND x."DATACODE" = 3 AND x."RECORDSTATUS" = 1)
+) o
+JOIN "PATIENTS" p ON p."INTERNALID" = o."patient" AND p."RECORDSTATUS" = 1
+LEFT JOIN "USERS" u ON u."USERID" = o."user_id" AND (u."RECORDSTATUS" = 1 AND u."USERSTATUS" <> 999 AND (u."GROUPCODE" IN (1, 2, 3, 4) OR RTRIM(u."REGISTRATIONNO") <> ''))
+LEFT JOIN "TITLES" ut ON ut."TITLECODE" = u."TITLECODE"
+WHERE 1 = 1
+  AND o."src" = 1
+  AND o."patient" IN (SELECT p."INTERNALID"
+    FROM "PATIENTS" p
+    LEFT JOIN "PRACTICE" pr ON pr."PRACTICEID" = (SELECT MIN(x."PRACTICEID") FROM "PRACTICE" x WHERE x."RECORDSTATUS" = 1)
+    WHERE p."RECORDSTATUS" = 1
+      AND p."IHI" = @p1)
+ORDER BY o."k" ASC

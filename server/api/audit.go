@@ -1,0 +1,344 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"fhirlink/server"
+)
+
+// The audit log records every request to the integrator API once its
+// response is complete: who (integrator, client address), where (site),
+// what (the FHIR interaction and query string, or the full SQL text and
+// mode), and what came of it (status, rows, bytes, duration, query id).
+//
+// Records are not written on the request's path: the middleware hands each
+// to an in-memory queue (a few hundred nanoseconds), and one writer
+// goroutine, started when the queue gets work and ending when it is empty,
+// appends them to the store in batches, together with the requests' usage
+// (bytes, and queries not counted up front). The queue is bounded
+// (auditQueueMax): if the store cannot keep up, records beyond it are
+// dropped and the loss is logged, rather than slowing or failing requests.
+// A failed write is logged with the number of records lost.
+
+const (
+	ctxAudit      = "fhirlink.audit"
+	auditQueueMax = 20000
+	auditBatchMax = 500
+	// auditQueryMax bounds the text kept of a FHIR query string; SQL text is
+	// kept whole (the request body is bounded by maxRequestBytes).
+	auditQueryMax = 8 << 10
+)
+
+// StatusClientClosed is the status audited for a request whose caller went
+// away before it was answered (nginx's convention); nothing was sent.
+const StatusClientClosed = 499
+
+// PathAgentAudit is where a practice reads its own site's audit log, with
+// its site credential.
+const PathAgentAudit = "/agent/v1/audit"
+
+// auditNote is what handlers tell the audit middleware about a request.
+type auditNote struct {
+	interaction, query, queryID string
+	rows, bytes                 int64
+	// countable: a query the quota middleware let through; counted: already
+	// counted in the store (a query cap applies).
+	countable, counted bool
+	// clientGone: the integrator went away before an answer was written.
+	clientGone bool
+}
+
+func noteOf(c echo.Context) *auditNote {
+	n, _ := c.Get(ctxAudit).(*auditNote)
+	if n == nil {
+		n = &auditNote{} // not under the audit middleware: notes go nowhere
+		c.Set(ctxAudit, n)
+	}
+	return n
+}
+
+// auditSQL notes a passthrough command's SQL text and mode.
+func auditSQL(c echo.Context, text, mode string) {
+	n := noteOf(c)
+	n.query, n.interaction = text, mode
+}
+
+// auditResult notes a passthrough query's id and the rows and row bytes
+// that went to the integrator.
+func auditResult(c echo.Context, queryID string, rows, bytes int64) {
+	n := noteOf(c)
+	n.queryID, n.rows, n.bytes = queryID, rows, bytes
+}
+
+// auditRows notes how many resources a FHIR response carried.
+func auditRows(c echo.Context, rows int) { noteOf(c).rows = int64(rows) }
+
+// audited is the integrator API's outermost middleware: it answers errors
+// itself (so that their status is known) and records the request.
+func (s *Server) audited(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		n := &auditNote{}
+		c.Set(ctxAudit, n)
+		panicked := true
+		defer func() {
+			// A panic (a streamed result aborted on purpose) still leaves a
+			// record of what was sent; the panic goes on up.
+			s.record(c, n, start, panicked)
+		}()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		} else if !c.Response().Committed && c.Request().Context().Err() != nil {
+			n.clientGone = true
+		}
+		panicked = false
+		return nil
+	}
+}
+
+// record builds the request's audit record and queues it.
+func (s *Server) record(c echo.Context, n *auditNote, start time.Time, aborted bool) {
+	req, resp := c.Request(), c.Response()
+	rec := &server.AuditRecord{
+		Time: start.UTC(), Method: req.Method, Path: req.URL.Path, Kind: server.AuditOther,
+		Status: resp.Status, DurationUS: time.Since(start).Microseconds(), ClientAddr: s.clientAddr(req),
+		Rows: n.rows, Bytes: resp.Size, QueryID: n.queryID,
+	}
+	switch {
+	case aborted && !resp.Committed:
+		rec.Status = http.StatusInternalServerError
+	case n.clientGone:
+		rec.Status = StatusClientClosed
+	}
+	if in, ok := c.Get(ctxIntegrator).(*server.Integrator); ok {
+		rec.IntegratorID = in.ID
+	}
+	rec.SiteID = truncate(c.Param("siteId"), 64)
+	route := c.Path()
+	switch {
+	case strings.Contains(route, fhirBase):
+		rec.Kind, rec.ResourceType = server.AuditFHIR, truncate(c.Param("type"), 64)
+		q := req.URL.RawQuery
+		if len(req.PostForm) > 0 { // POST _search: the form is the query
+			q = strings.TrimPrefix(q+"&"+req.PostForm.Encode(), "&")
+		}
+		rec.Query = truncate(q, auditQueryMax)
+		switch {
+		case strings.HasSuffix(route, "/metadata"):
+			rec.Interaction = "capabilities"
+		case strings.HasSuffix(route, "/:type/:id"):
+			rec.Interaction = "read"
+		default:
+			rec.Interaction = "search-type"
+		}
+	case strings.HasSuffix(route, "/queries/immediate"):
+		rec.Kind, rec.Interaction, rec.Query = server.AuditPassthrough, n.interaction, n.query
+		if !aborted {
+			rec.Bytes = n.bytes // the rows, not the envelope around them (nor an error)
+		}
+	}
+	var usage *server.Usage
+	if n.countable && rec.IntegratorID != "" && rec.SiteID != "" {
+		usage = &server.Usage{IntegratorID: rec.IntegratorID, SiteID: rec.SiteID, Day: server.UsageDay(start), Bytes: rec.Bytes}
+		if !n.counted {
+			usage.Queries = 1
+		}
+	}
+	s.auditQueue().add(rec, usage)
+}
+
+// clientAddr is the caller's address: the connection's peer, or with
+// TrustProxy the address the proxy in front appended to X-Forwarded-For
+// (its last entry; earlier ones come from the client and may be forged).
+func (s *Server) clientAddr(r *http.Request) string {
+	if s.TrustProxy {
+		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+			last := xff[len(xff)-1]
+			if i := strings.LastIndexByte(last, ','); i >= 0 {
+				last = last[i+1:]
+			}
+			if a := strings.TrimSpace(last); a != "" {
+				return truncate(a, 64)
+			}
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// auditQueue is the server's audit writer, made on first use.
+func (s *Server) auditQueue() *auditWriter {
+	s.auditOnce.Do(func() { s.auditW = &auditWriter{store: s.Store, log: s.log()} })
+	return s.auditW
+}
+
+// FlushAudit waits until every queued audit record and usage count is in
+// the store, or ctx is done. The server calls it on shutdown.
+func (s *Server) FlushAudit(ctx context.Context) error { return s.auditQueue().flush(ctx) }
+
+type usageKey struct{ integratorID, siteID, day string }
+
+// auditWriter is the bounded queue of audit records and usage, and its one
+// writer goroutine, alive only while there is work.
+type auditWriter struct {
+	store server.Store
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	recs    []*server.AuditRecord
+	usage   map[usageKey]*server.Usage
+	running bool
+	done    chan struct{} // closed when the running writer ends
+	dropped int64
+}
+
+func (w *auditWriter) add(rec *server.AuditRecord, u *server.Usage) {
+	w.mu.Lock()
+	if u != nil {
+		// Usage is merged per key, so it stays bounded without dropping.
+		if w.usage == nil {
+			w.usage = map[usageKey]*server.Usage{}
+		}
+		k := usageKey{u.IntegratorID, u.SiteID, u.Day}
+		if prev := w.usage[k]; prev != nil {
+			prev.Queries += u.Queries
+			prev.Bytes += u.Bytes
+		} else {
+			w.usage[k] = u
+		}
+	}
+	drop := len(w.recs) >= auditQueueMax
+	if drop {
+		w.dropped++
+	} else {
+		w.recs = append(w.recs, rec)
+	}
+	if !w.running {
+		w.running, w.done = true, make(chan struct{})
+		go w.run()
+	}
+	dropped := w.dropped
+	w.mu.Unlock()
+	if drop && (dropped == 1 || dropped%1000 == 0) {
+		w.log.Error("audit queue full: records dropped", "dropped", dropped, "path", rec.Path)
+	}
+}
+
+func (w *auditWriter) run() {
+	for range 1 << 30 { // bounded; in practice it ends when the queue empties
+		w.mu.Lock()
+		if len(w.recs) == 0 && len(w.usage) == 0 {
+			w.running = false
+			close(w.done)
+			w.mu.Unlock()
+			return
+		}
+		n := min(len(w.recs), auditBatchMax)
+		recs := make([]*server.AuditRecord, n)
+		copy(recs, w.recs)
+		w.recs = append(w.recs[:0], w.recs[n:]...)
+		var usage []server.Usage
+		for _, u := range w.usage {
+			usage = append(usage, *u)
+		}
+		w.usage = nil
+		w.mu.Unlock()
+
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := w.store.AddUsage(ctx, usage); err != nil {
+			w.log.Error("usage not recorded", "entries", len(usage), "err", err)
+		}
+		if err := w.store.AppendAudit(ctx, recs); err != nil {
+			w.log.Error("audit records lost: the store refused them", "records", len(recs), "err", err)
+		}
+		cancel()
+	}
+}
+
+func (w *auditWriter) flush(ctx context.Context) error {
+	w.mu.Lock()
+	running, done := w.running, w.done
+	w.mu.Unlock()
+	if !running {
+		return nil
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// GET /agent/v1/audit?from=&to=&limit= (site credential): the site's own
+// audit records, oldest first.
+func (s *Server) agentAudit(c echo.Context) error {
+	siteID, _ := c.Get(ctxSiteID).(string)
+	if siteID == "" {
+		return server.Errorf(server.EUNAUTHORIZED, "invalid site credential")
+	}
+	f, err := auditFilter(c)
+	if err != nil {
+		return err
+	}
+	f.SiteID = siteID
+	recs, err := s.Store.Audit(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"siteId": siteID, "records": recs})
+}
+
+// auditFilter reads from, to (RFC 3339 or YYYY-MM-DD, UTC) and limit.
+func auditFilter(c echo.Context) (server.AuditFilter, error) {
+	var f server.AuditFilter
+	var err error
+	if f.From, err = parseWhen(c.QueryParam("from"), "from"); err != nil {
+		return f, err
+	}
+	if f.To, err = parseWhen(c.QueryParam("to"), "to"); err != nil {
+		return f, err
+	}
+	if l := c.QueryParam("limit"); l != "" {
+		if f.Limit, err = strconv.Atoi(l); err != nil || f.Limit < 1 || f.Limit > server.MaxAuditLimit {
+			return f, server.Errorf(server.EINVALID, "limit must be a number from 1 to %d", server.MaxAuditLimit)
+		}
+	} else {
+		f.Limit = 1000
+	}
+	return f, nil
+}
+
+// parseWhen reads an RFC 3339 time or a YYYY-MM-DD day (its UTC midnight).
+func parseWhen(v, name string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, server.Errorf(server.EINVALID, "%s %q: use an RFC 3339 time (2026-03-01T09:00:00Z) or a day (2026-03-01)", name, v)
+}

@@ -1,0 +1,121 @@
+package server
+
+import (
+	"context"
+	"time"
+)
+
+// Practice consent and incident controls.
+//
+// A site answers an integrator only while all three hold: the practice
+// paired with the integrator (it issued a pairing code the integrator
+// redeemed, or an operator paired them), the integrator is not blocked from
+// the site nor from every site, and the site is not quarantined. The server
+// checks all three on every request, through one [ConsentStore.Access] read.
+
+// Pairing is the practice's consent for one integrator to reach its site.
+type Pairing struct {
+	IntegratorID   string    `json:"integratorId"`
+	IntegratorName string    `json:"integratorName"`
+	SiteID         string    `json:"siteId"`
+	CreatedAt      time.Time `json:"pairedAt"`
+}
+
+// Block keeps an integrator away from one site, or from every site when
+// SiteID is empty, whatever its pairings say.
+type Block struct {
+	IntegratorID string    `json:"integratorId"`
+	SiteID       string    `json:"siteId,omitempty"` // empty: every site
+	CreatedAt    time.Time `json:"blockedAt"`
+}
+
+// Access is what decides whether an integrator may reach a site now.
+type Access struct {
+	Paired bool
+	// Blocked is set when the integrator is blocked from this site;
+	// BlockedEverywhere when it is blocked from every site.
+	Blocked, BlockedEverywhere bool
+	// Quarantined is set while the site is quarantined: no integrator
+	// reaches it.
+	Quarantined bool
+}
+
+// Allowed reports whether the request may go through.
+func (a Access) Allowed() bool {
+	return a.Paired && !a.Blocked && !a.BlockedEverywhere && !a.Quarantined
+}
+
+// Denial is the [EFORBIDDEN] error explaining why a is not allowed for
+// siteID, or nil when it is.
+func (a Access) Denial(siteID string) error {
+	switch {
+	case !a.Paired:
+		return Errorf(EFORBIDDEN, "this integrator is not paired with site %s; ask the practice for a pairing code", siteID)
+	case a.BlockedEverywhere:
+		return Errorf(EFORBIDDEN, "this integrator is blocked from every site by the operator; contact fhirlink support")
+	case a.Blocked:
+		return Errorf(EFORBIDDEN, "this integrator is blocked from site %s by the operator; contact fhirlink support", siteID)
+	case a.Quarantined:
+		return Errorf(EFORBIDDEN, "site %s is quarantined by the operator: every integrator is refused until the quarantine is lifted", siteID)
+	}
+	return nil
+}
+
+// ConsentStore is the part of the [Store] keeping pairing codes, blocks
+// and quarantines.
+type ConsentStore interface {
+	// CreatePairingCode stores the hash of a one-time pairing code of the
+	// site siteID, usable until expires; [ENOTFOUND] when the site does not
+	// exist. A site may have several live codes.
+	CreatePairingCode(ctx context.Context, siteID string, codeHash []byte, expires time.Time) error
+	// RedeemPairingCode consumes the code whose hash is codeHash and pairs
+	// integratorID with the code's site in the same transaction; it returns
+	// the site. Before consuming the code it calls accept (when not nil)
+	// with the code's site: an error from accept is returned and nothing
+	// changes. Exactly one of several concurrent calls with the same code
+	// succeeds. It fails, changing nothing, with [ENOTFOUND] for an unknown
+	// code or integrator, [ECONFLICT] for a code already redeemed, and
+	// [EFORBIDDEN] for a code whose expiry is not after now. Redeeming a
+	// code of a site the integrator is paired with already consumes the
+	// code and keeps the pairing.
+	RedeemPairingCode(ctx context.Context, codeHash []byte, integratorID string, now time.Time, accept func(*Site) error) (*Site, error)
+	// Pairings returns the pairings of a site, oldest first, with each
+	// integrator's name; none (not an error) for an unknown site.
+	Pairings(ctx context.Context, siteID string) ([]*Pairing, error)
+
+	// Block blocks an integrator from a site, or from every site when
+	// siteID is empty. Blocking twice is not an error. [ENOTFOUND] when
+	// the integrator, or a non-empty siteID, does not exist.
+	Block(ctx context.Context, integratorID, siteID string) error
+	// Unblock lifts the block Block(integratorID, siteID) set;
+	// [ENOTFOUND] when there is none. Lifting a site's block leaves an
+	// everywhere block in force, and the other way round.
+	Unblock(ctx context.Context, integratorID, siteID string) error
+	// Blocks returns every block, oldest first.
+	Blocks(ctx context.Context) ([]*Block, error)
+
+	// SetQuarantined quarantines a site (on) or lifts its quarantine;
+	// either is idempotent. [ENOTFOUND] for an unknown site.
+	SetQuarantined(ctx context.Context, siteID string, on bool) error
+	// Quarantined returns the ids of the quarantined sites.
+	Quarantined(ctx context.Context) ([]string, error)
+
+	// Access reads, in one round trip, the pairing, blocks and quarantine
+	// deciding whether integratorID may reach siteID now. An unknown
+	// integrator or site is simply not paired.
+	Access(ctx context.Context, integratorID, siteID string) (Access, error)
+}
+
+// NewPairingCode returns a fresh one-time pairing code, in the same
+// typeable form as an enrollment code, and the hash to store in its place.
+func NewPairingCode() (code string, hash []byte) {
+	code, _ = NewEnrollmentCode()
+	return code, HashPairingCode(code)
+}
+
+// HashPairingCode hashes a pairing code as typed (case, spaces and dashes
+// do not matter, as for enrollment codes). Its hashes differ from those of
+// the same text as an enrollment code, so neither kind works as the other.
+func HashPairingCode(code string) []byte {
+	return HashSecret("pair:" + string(HashEnrollmentCode(code)))
+}
