@@ -1,19 +1,21 @@
 # fhirlink: the two commands a newcomer needs are `make demo` and `make test`.
 GO      ?= go
 # Packages under testdata/ are skipped by ./..., so they are listed.
-PKGS    := ./... ./testdata/pgtest/ ./testdata/tdstest/ ./testdata/bpsynth/ ./testdata/fhirlinktest/ ./testdata/fhirvalidate/
+PKGS    := ./... ./testdata/pgtest/ ./testdata/tdstest/ ./testdata/bpsynth/ ./testdata/fhirlinktest/ ./testdata/fhirvalidate/ ./testdata/fbtest/ ./testdata/zedsynth/
 # Node harnesses the tests drive (validators, real FHIR and SMART clients),
 # installed from their committed lock files.
 NODE_HARNESSES := testdata/fhirvalidate testdata/fhirclient server/api/testdata/smartclient
 BENCH   ?= .
 LISTEN  ?= 127.0.0.1:8080
+PMS     ?= BestPractice
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
 .PHONY: demo test bench build lint validators
 
-## demo: server + agent + synthetic Bp Premier practice (SQLite), with example requests
+## demo: server + agent + a synthetic practice (SQLite), with example requests;
+## PMS=Zedmed for a Zedmed practice instead of Bp Premier
 demo:
-	$(GO) run ./cmd/fhirlink demo --listen $(LISTEN)
+	$(GO) run ./cmd/fhirlink demo --listen $(LISTEN) --pms $(PMS)
 
 ## test: vet, a Windows build of the binary (the agent's main platform), and the full suite, with integration tests against a real PostgreSQL
 ## that the suite starts on 127.0.0.1 (installing it with apt-get when missing);

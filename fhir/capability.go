@@ -28,13 +28,29 @@ type CapabilityOptions struct {
 	// When set, rest.security names the SMART-on-FHIR service and carries
 	// the token URL in the oauth-uris extension.
 	TokenURL string
+	// BulkExport advertises FHIR Bulk Data $export at system level and,
+	// when Patient is declared, at Patient level: rest.operation, the
+	// Patient resource's operation and instantiates of the Bulk Data
+	// server CapabilityStatement. Set it only when the operations work.
+	BulkExport bool
 }
+
+// Canonical URLs of the FHIR Bulk Data Access IG (v2) this server follows.
+const (
+	BulkDataCapability      = "http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"
+	BulkDataExport          = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"
+	BulkDataPatientExport   = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"
+	bulkExportDocumentation = "FHIR Bulk Data export (NDJSON). Kick off with GET and Prefer: respond-async; _type, _since " +
+		"(an instant; resources last updated at or after it) and _outputFormat (application/fhir+ndjson) are supported. " +
+		"Poll the Content-Location no faster than Retry-After; files are downloaded with the same credential and expire."
+)
 
 // The CapabilityStatement is built from small structs of our own rather
 // than the generated models: these have no zero-value enums to leak and no
 // required arrays that marshal as null, and omit exactly what is unset.
 type capabilityStatement struct {
 	ResourceType   string            `json:"resourceType"`
+	Instantiates   []string          `json:"instantiates,omitempty"`
 	Status         string            `json:"status"`
 	Date           string            `json:"date"`
 	Kind           string            `json:"kind"`
@@ -56,10 +72,17 @@ type capImplementation struct {
 }
 
 type capRest struct {
-	Mode          string        `json:"mode"`
-	Documentation string        `json:"documentation"`
-	Security      capSecurity   `json:"security"`
-	Resource      []capResource `json:"resource,omitempty"`
+	Mode          string         `json:"mode"`
+	Documentation string         `json:"documentation"`
+	Security      capSecurity    `json:"security"`
+	Resource      []capResource  `json:"resource,omitempty"`
+	Operation     []capOperation `json:"operation,omitempty"`
+}
+
+type capOperation struct {
+	Name          string `json:"name"`
+	Definition    string `json:"definition"`
+	Documentation string `json:"documentation,omitempty"`
 }
 
 type capSecurity struct {
@@ -98,6 +121,7 @@ type capResource struct {
 	SearchInclude    []string         `json:"searchInclude,omitempty"`
 	SearchRevInclude []string         `json:"searchRevInclude,omitempty"`
 	SearchParam      []capSearchParam `json:"searchParam,omitempty"`
+	Operation        []capOperation   `json:"operation,omitempty"`
 }
 
 type capInteraction struct {
@@ -173,9 +197,21 @@ func Capability(opt CapabilityOptions, decls []*ResourceDecl) []byte {
 		rest.Resource = append(rest.Resource, capabilityResource(d))
 	}
 	slices.SortFunc(rest.Resource, func(a, b capResource) int { return strings.Compare(a.Type, b.Type) })
+	var instantiates []string
+	if opt.BulkExport {
+		instantiates = []string{BulkDataCapability}
+		rest.Operation = []capOperation{{Name: "export", Definition: BulkDataExport, Documentation: bulkExportDocumentation}}
+		for i := range rest.Resource {
+			if rest.Resource[i].Type == "Patient" {
+				rest.Resource[i].Operation = []capOperation{{Name: "export", Definition: BulkDataPatientExport,
+					Documentation: "Exports every patient's compartment: Patient and the resources referring to a patient. " + bulkExportDocumentation}}
+			}
+		}
+	}
 
 	cs := capabilityStatement{
 		ResourceType:   "CapabilityStatement",
+		Instantiates:   instantiates,
 		Status:         "active",
 		Date:           opt.Date.UTC().Format(time.RFC3339),
 		Kind:           "instance",

@@ -111,15 +111,7 @@ func daysIn(year, month int) int {
 // as the engine writes it. Both arguments are SQL expressions of the
 // mapping's own, never request values. On SQLite the result is text in the
 // form the synthetic database stores datetimes in ("YYYY-MM-DD HH:MM:SS").
-func AddSeconds(d Dialect, date, seconds string) string {
-	switch d.Engine() {
-	case EngineSQLServer:
-		return "DATEADD(second, " + seconds + ", " + date + ")"
-	case EnginePostgres:
-		return "(" + date + " + " + seconds + " * INTERVAL '1 second')"
-	}
-	return "datetime(" + date + ", '+' || (" + seconds + ") || ' seconds')"
-}
+func AddSeconds(d Dialect, date, seconds string) string { return d.AddSeconds(date, seconds) }
 
 // CodeColumn matches a token against a code held in a text column: code
 // alone, or system|code in the given system (another system matches

@@ -19,6 +19,7 @@ import (
 	"fhirlink/agent/executor"
 	"fhirlink/agent/wire"
 	"fhirlink/fhir"
+	"fhirlink/testdata/fbtest"
 	"fhirlink/testdata/pgtest"
 )
 
@@ -26,7 +27,11 @@ import (
 // agent's executor, over a small table whose expected matches are computed
 // in Go.
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	code := pgtest.Main(m)
+	fbtest.Stop()
+	os.Exit(code)
+}
 
 type thing struct {
 	id     int

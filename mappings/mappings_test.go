@@ -25,10 +25,10 @@ func mustDialect(t testing.TB, engine string) Dialect {
 }
 
 func TestDialectFor(t *testing.T) {
-	for _, e := range []string{EngineSQLServer, EnginePostgres, EngineSQLite} {
+	for _, e := range []string{EngineSQLServer, EnginePostgres, EngineSQLite, EngineFirebird} {
 		mustDialect(t, e)
 	}
-	if _, err := DialectFor("firebird"); err == nil || !strings.Contains(err.Error(), "sqlserver") {
+	if _, err := DialectFor("oracle"); err == nil || !strings.Contains(err.Error(), "sqlserver") {
 		t.Errorf("unknown engine: %v", err)
 	}
 }
@@ -39,6 +39,7 @@ func TestEscapeLike(t *testing.T) {
 		EngineSQLServer: `50\%\_off \[x]\\y`,
 		EnginePostgres:  `50\%\_off [x]\\y`,
 		EngineSQLite:    `50\%\_off [x]\\y`,
+		EngineFirebird:  `50\%\_off [x]\\y`,
 	} {
 		if got := mustDialect(t, engine).EscapeLike(in); got != want {
 			t.Errorf("%s: EscapeLike(%q) = %q, want %q", engine, in, got, want)

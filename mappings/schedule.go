@@ -124,34 +124,12 @@ func Period(start DayTime, length string) Matcher {
 // SortDayTime sorts by the moment a day column and a seconds-since-midnight
 // expression (both non-null) make, as one datetime.
 func SortDayTime(date, secs string) Sort {
-	return Sort{expr: func(d Dialect) string { return dayPlus(d, date, secs) }, typ: ParamDateTime}
-}
-
-// dayPlus is the datetime expression date plus secs seconds (both SQL
-// expressions of the mapping's own, never request values), in the engine's
-// syntax. On SQLite the result is text in the form datetimes are stored in
-// there ("YYYY-MM-DD HH:MM:SS").
-func dayPlus(d Dialect, date, secs string) string {
-	switch d.Engine() {
-	case EngineSQLServer:
-		return "DATEADD(second, " + secs + ", " + date + ")"
-	case EnginePostgres:
-		return "(" + date + " + " + secs + " * INTERVAL '1 second')"
-	}
-	return "datetime(" + date + ", '+' || (" + secs + ") || ' seconds')"
+	return Sort{expr: func(d Dialect) string { return d.AddSeconds(date, secs) }, typ: ParamDateTime}
 }
 
 // CastDateTime is a datetime parameter cast to the engine's datetime type,
 // for places where nothing else gives it a type (a SELECT list).
-func CastDateTime(d Dialect, param string) string {
-	switch d.Engine() {
-	case EngineSQLServer:
-		return "CAST(" + param + " AS datetime2)"
-	case EnginePostgres:
-		return "CAST(" + param + " AS timestamp)"
-	}
-	return param // SQLite compares datetimes as text, which it is bound as
-}
+func CastDateTime(d Dialect, param string) string { return d.CastDateTime(param) }
 
 // CastInt is an integer parameter cast to an integer, for places where
 // nothing else gives it a type.

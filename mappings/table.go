@@ -140,7 +140,7 @@ func SortInt(expr string) Sort {
 // SortText sorts by a text column, ignoring case and padding; NULL sorts
 // as the empty string.
 func SortText(expr string) Sort {
-	return Sort{expr: func(Dialect) string { return "COALESCE(LOWER(RTRIM(" + expr + ")), '')" }, typ: ParamVarChar}
+	return Sort{expr: func(d Dialect) string { return "COALESCE(LOWER(" + d.RTrim(expr) + "), '')" }, typ: ParamVarChar}
 }
 
 // SortDateTime sorts by a datetime column; NULL sorts first ascending.

@@ -84,6 +84,11 @@ type Store interface {
 	// AuditStore keeps the append-only audit log.
 	AuditStore
 
+	// AsyncStore keeps async queries, webhooks and their deliveries;
+	// RegisteredStore keeps registered queries.
+	AsyncStore
+	RegisteredStore
+
 	// CreateEnrollmentCode stores the hash of a one-time enrollment code for
 	// the site siteID, usable until expires. It fails with [ENOTFOUND] when
 	// the site does not exist. A site may have several live codes.

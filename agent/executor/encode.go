@@ -33,6 +33,7 @@ const (
 	codecUUIDMixed                   // SQL Server's uniqueidentifier bytes (first three groups little-endian)
 	codecJSON                        // JSON text embedded as a value
 	codecDynamic                     // no declared type (SQLite expressions): follow the value
+	codecTextOrBytes                 // text, or bytes as base64 (Firebird CHAR/VARCHAR/BLOB); text that is not UTF-8 is read as Windows-1252
 )
 
 // wireType is the portable column type a codec produces.
@@ -113,10 +114,13 @@ func appendValue(b []byte, c codec, v any) []byte {
 		if c == codecJSON {
 			return appendCompactJSON(b, []byte(v))
 		}
+		if c == codecTextOrBytes && !utf8.ValidString(v) {
+			return appendString(b, decodeWindows1252(v))
+		}
 		return appendString(b, v)
 	case []byte:
 		switch c {
-		case codecBinary, codecDynamic:
+		case codecBinary, codecDynamic, codecTextOrBytes:
 			return appendBase64(b, v)
 		case codecUUID, codecUUIDMixed:
 			if len(v) == 16 {
@@ -346,4 +350,27 @@ func appendCompactJSON(b []byte, j []byte) []byte {
 		return append(b, "null"...)
 	}
 	return b
+}
+
+// windows1252High are the characters of Windows-1252's bytes 0x80..0x9f,
+// where it differs from Latin-1; its five unassigned bytes become U+FFFD.
+var windows1252High = [32]rune{
+	'€', '\ufffd', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\ufffd', 'Ž', '\ufffd',
+	'\ufffd', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\ufffd', 'ž', 'Ÿ',
+}
+
+// decodeWindows1252 reads s as Windows-1252, the code page of Australian
+// Windows installations: the bytes of a Firebird column of CHARACTER SET
+// NONE arrive as they were stored, which for a Windows PMS is that code page.
+func decodeWindows1252(s string) string {
+	r := make([]rune, len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 0x80 && c < 0xa0:
+			r[i] = windows1252High[c-0x80]
+		default:
+			r[i] = rune(c)
+		}
+	}
+	return string(r)
 }

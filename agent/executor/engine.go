@@ -7,7 +7,7 @@ import (
 )
 
 // engine is what differs between database engines. Each engine lives in one
-// file (engine_<name>.go) and is listed in [engines]; adding Firebird is one
+// file (engine_<name>.go) and is listed in [engines]; adding an engine is one
 // more such file and one more line there.
 type engine interface {
 	// name is the engine's name in Config.Engine and wire.Error.Engine.
@@ -39,6 +39,7 @@ var engines = map[string]engine{
 	"postgres":  postgresEngine{},
 	"sqlserver": sqlserverEngine{},
 	"sqlite":    sqliteEngine{},
+	"firebird":  firebirdEngine{},
 }
 
 // procedureEngines names the engines that run CommandStoredProcedure, for

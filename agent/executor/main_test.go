@@ -14,10 +14,15 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"fhirlink/agent/wire"
+	"fhirlink/testdata/fbtest"
 	"fhirlink/testdata/pgtest"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	code := pgtest.Main(m)
+	fbtest.Stop()
+	os.Exit(code)
+}
 
 // recorder is a Sink that keeps what it receives; failAt makes Row fail on
 // that row (1-based).

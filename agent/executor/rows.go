@@ -31,6 +31,12 @@ type discard struct{}
 
 func (discard) Scan(any) error { return nil }
 
+// columnCoder is implemented by engines whose driver's type name alone does
+// not fix a column's codec (Firebird: INTEGER and NUMERIC(9,2) are both LONG).
+type columnCoder interface {
+	columnCodec(ct *sql.ColumnType) codec
+}
+
 // newRowEncoder prepares the encoding of the columns of rows; keep is how
 // many leading columns to return (all when negative).
 func newRowEncoder(e engine, rows *sql.Rows, keep int) (*rowEncoder, error) {
@@ -56,7 +62,11 @@ func newRowEncoder(e engine, rows *sql.Rows, keep int) (*rowEncoder, error) {
 		}
 		r.dest[i] = &r.slots[i]
 		dbType := ct.DatabaseTypeName()
-		r.codecs[i] = e.codec(dbType)
+		if cc, ok := e.(columnCoder); ok {
+			r.codecs[i] = cc.columnCodec(ct)
+		} else {
+			r.codecs[i] = e.codec(dbType)
+		}
 		col := wire.Column{Name: names[i], Type: r.codecs[i].wireType(), DBType: dbType}
 		if nullable, ok := ct.Nullable(); ok {
 			col.Nullable = &nullable
@@ -98,9 +108,16 @@ func columnNames(types []*sql.ColumnType) []string {
 }
 
 // settleDynamic gives columns without a declared type (SQLite expressions)
-// the type of their value in the first row, before the header is sent.
+// the type of their value in the first row, before the header is sent;
+// columns of text or bytes are binary when the first value is bytes.
 func (r *rowEncoder) settleDynamic(first bool) {
 	for i, c := range r.codecs {
+		if c == codecTextOrBytes {
+			if _, ok := r.slots[i].v.([]byte); ok && first {
+				r.columns[i].Type = wire.TypeBinary
+			}
+			continue
+		}
 		if c != codecDynamic {
 			continue
 		}

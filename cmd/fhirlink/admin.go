@@ -18,7 +18,7 @@ import (
 var adminCommand = &command{
 	name: "admin", usage: "admin <command> [flags]",
 	summary: "Administers sites, integrators and pairings in the state store.",
-	sub:     []*command{siteCreate, siteList, siteRotate, siteEnrollCode, integratorCreate, integratorList, integratorRotate, pairCmd, unpairCmd, pairingCodeCmd, pairingsCmd, blockCmd, unblockCmd, blocksCmd, quarantineCmd, unquarantineCmd, clientCreate, clientList, clientDelete, rotateSigningKey, auditCmd, quotaCmd},
+	sub:     []*command{siteCreate, siteList, siteRotate, siteEnrollCode, integratorCreate, integratorList, integratorRotate, pairCmd, unpairCmd, pairingCodeCmd, pairingsCmd, blockCmd, unblockCmd, blocksCmd, quarantineCmd, unquarantineCmd, clientCreate, clientList, clientDelete, rotateSigningKey, auditCmd, quotaCmd, webhookCmd},
 }
 
 // adminFlags adds --database and returns a function opening the store.

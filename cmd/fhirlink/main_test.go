@@ -107,6 +107,12 @@ func TestAdminFlow(t *testing.T) {
 // TestDemoExamplesWorkVerbatim runs the demo and every curl command it
 // prints, as printed, with the real curl.
 func TestDemoExamplesWorkVerbatim(t *testing.T) {
+	for _, pms := range []string{"BestPractice", "Zedmed"} {
+		t.Run(pms, func(t *testing.T) { testDemoExamples(t, pms) })
+	}
+}
+
+func testDemoExamples(t *testing.T, pms string) {
 	curl, err := exec.LookPath("curl")
 	if err != nil {
 		t.Fatal("curl is needed to check the demo's examples: apt-get install curl")
@@ -115,7 +121,7 @@ func TestDemoExamplesWorkVerbatim(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"demo", "--listen", "127.0.0.1:0", "--dir", t.TempDir()}, pw, io.Discard)
+		done <- run(ctx, []string{"demo", "--listen", "127.0.0.1:0", "--dir", t.TempDir(), "--pms", pms}, pw, io.Discard)
 		pw.Close()
 	}()
 	t.Cleanup(func() {
@@ -149,7 +155,7 @@ func TestDemoExamplesWorkVerbatim(t *testing.T) {
 	if len(commands) < 8 {
 		t.Fatalf("demo printed %d curl commands", len(commands))
 	}
-	successful := regexp.MustCompile(`"status":"successful"|"availability":"online"|^\{"InternalID"|"resourceType":"(Bundle|Patient|CapabilityStatement)"`)
+	successful := regexp.MustCompile(`"status":"successful"|"availability":"online"|^\{"(InternalID|PATIENT_ID)"|"resourceType":"(Bundle|Patient|CapabilityStatement)"`)
 	for _, c := range commands {
 		out, err := exec.Command("sh", "-c", strings.Replace(c, "curl ", curl+" --fail-with-body --max-time 20 ", 1)).CombinedOutput()
 		refused := strings.Contains(c, "nonQuery")

@@ -18,8 +18,8 @@ import (
 var serverCommand = &command{
 	name:  "server",
 	usage: "server [flags]",
-	summary: `Runs the cloud server: the integrator API (SQL passthrough) and the endpoint
-agents dial. Serve it behind TLS: either give --tls-cert and --tls-key, or put
+	summary: `Runs the cloud server: the integrator API (FHIR R4 and SQL passthrough), the
+OAuth token endpoint, and the endpoint agents dial. Serve it behind TLS: either give --tls-cert and --tls-key, or put
 it behind a TLS-terminating proxy that passes WebSocket upgrades.`,
 	flags: func(fs *flag.FlagSet) func(*cmdContext) error {
 		listen := fs.String("listen", "127.0.0.1:8080", "address to listen on (host:port)")
@@ -28,6 +28,7 @@ it behind a TLS-terminating proxy that passes WebSocket upgrades.`,
 		tlsKey := fs.String("tls-key", "", "PEM private key file")
 		logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 		limits := limitFlags(fs)
+		async := asyncFlags(fs)
 		return func(c *cmdContext) error {
 			log, err := logger(c.stderr, *logLevel)
 			if err != nil {
@@ -47,6 +48,11 @@ it behind a TLS-terminating proxy that passes WebSocket upgrades.`,
 				return err
 			}
 			defer stopLimits()
+			stopAsync, err := async(st)
+			if err != nil {
+				return err
+			}
+			defer stopAsync() // before stopLimits: the workers write audit records
 			ln, err := net.Listen("tcp", *listen)
 			if err != nil {
 				return err
@@ -92,6 +98,7 @@ func serve(ctx context.Context, s *stack, ln net.Listener, certFile, keyFile str
 	case <-ctx.Done():
 	}
 	s.hub.Close() // agent sessions are hijacked connections Shutdown does not track
+	s.api.CloseExports()
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutCtx); err != nil {

@@ -32,6 +32,7 @@ var AllergyIntolerance = mappings.NewTable(mappings.TableSpec{
 		"nilKnown":         func() int { return allergiesNilKnown },
 	}),
 	Params: []mappings.Param{
+		mappings.LastUpdatedParam(`a."updated"`, `a."created"`),
 		{Name: "_id", Type: fhir.TypeToken, Doc: "The REACTIONS record's RECORDID, or nka-{patient id} for the no known allergy record",
 			Match: allergyID()},
 		{Name: "patient", Type: fhir.TypeReference, Targets: []string{"Patient"}, Doc: "The patient",

@@ -98,6 +98,7 @@ var Appointment = mappings.NewTable(mappings.TableSpec{
 	SQL:   appointmentSQL,
 	Funcs: funcs,
 	Params: []mappings.Param{
+		mappings.LastUpdatedParam(`a."UPDATED"`, `a."CREATED"`),
 		{Name: "_id", Type: fhir.TypeToken, Doc: "The appointment's RECORDID",
 			Match: mappings.ID(`a."RECORDID"`)},
 		{Name: "date", Type: fhir.TypeDate, Doc: "The appointment's period (start to end), compared with the practice's wall clock",

@@ -22,6 +22,7 @@ var Condition = mappings.NewTable(mappings.TableSpec{
 	SQL:      conditionSQL,
 	Funcs:    funcs,
 	Params: []mappings.Param{
+		mappings.LastUpdatedParam(`h."UPDATED"`, `h."CREATED"`),
 		{Name: "_id", Type: fhir.TypeToken, Doc: "The PASTHISTORY record's RECORDID",
 			Match: mappings.ID(`h."RECORDID"`)},
 		{Name: "patient", Type: fhir.TypeReference, Targets: []string{"Patient"}, Doc: "The patient",

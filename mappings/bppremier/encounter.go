@@ -83,6 +83,7 @@ var Encounter = mappings.NewTable(mappings.TableSpec{
 	SQL:      encounterSQL,
 	Funcs:    withFuncs(template.FuncMap{"addSeconds": mappings.AddSeconds, "reasons": reasonsSQL}),
 	Params: []mappings.Param{
+		mappings.LastUpdatedParam(`v."UPDATED"`, `v."CREATED"`),
 		{Name: "_id", Type: fhir.TypeToken, Doc: "The VISITS record's VISITID",
 			Match: mappings.ID(`v."VISITID"`)},
 		{Name: "patient", Type: fhir.TypeReference, Targets: []string{"Patient"}, Doc: "The patient",

@@ -22,6 +22,7 @@ var Immunization = mappings.NewTable(mappings.TableSpec{
 	SQL:      immunizationSQL,
 	Funcs:    funcs,
 	Params: []mappings.Param{
+		mappings.LastUpdatedParam(`m."UPDATED"`, `m."CREATED"`),
 		{Name: "_id", Type: fhir.TypeToken, Doc: "The IMMUNISATIONS record's RECORDID",
 			Match: mappings.ID(`m."RECORDID"`)},
 		{Name: "patient", Type: fhir.TypeReference, Targets: []string{"Patient"}, Doc: "The patient",

@@ -19,6 +19,7 @@ var Location = mappings.NewTable(mappings.TableSpec{
 	Profiles: []string{mappings.ProfileLocation},
 	SQL:      locationSQL,
 	Params: []mappings.Param{
+		mappings.LastUpdatedParam(`l."UPDATED"`, `l."CREATED"`),
 		{Name: "_id", Type: fhir.TypeToken, Doc: "The location's LOCATIONID",
 			Match: mappings.ID(`l."LOCATIONID"`)},
 		{Name: "identifier", Type: fhir.TypeToken, Doc: "The location's HPI-O",

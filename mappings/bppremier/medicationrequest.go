@@ -32,6 +32,7 @@ var MedicationRequest = mappings.NewTable(mappings.TableSpec{
 	SQL:      medicationRequestSQL,
 	Funcs:    withFuncs(template.FuncMap{"active": func() string { return activeScript }}),
 	Params: []mappings.Param{
+		mappings.LastUpdatedParam(`i."UPDATED"`, `i."CREATED"`),
 		{Name: "_id", Type: fhir.TypeToken, Doc: "The SCRIPTITEMS record's RECORDID",
 			Match: mappings.ID(`i."RECORDID"`)},
 		{Name: "patient", Type: fhir.TypeReference, Targets: []string{"Patient"}, Doc: "The patient",

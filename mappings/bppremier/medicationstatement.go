@@ -22,6 +22,7 @@ var MedicationStatement = mappings.NewTable(mappings.TableSpec{
 	SQL:      medicationStatementSQL,
 	Funcs:    funcs,
 	Params: []mappings.Param{
+		mappings.LastUpdatedParam(`r."UPDATED"`, `r."CREATED"`),
 		{Name: "_id", Type: fhir.TypeToken, Doc: "The CURRENTRX record's RECORDID",
 			Match: mappings.ID(`r."RECORDID"`)},
 		{Name: "patient", Type: fhir.TypeReference, Targets: []string{"Patient"}, Doc: "The patient",

@@ -121,6 +121,7 @@ var Observation = mappings.NewTable(mappings.TableSpec{
 	SQL:   observationSQL,
 	Funcs: observationFuncs,
 	Params: []mappings.Param{
+		mappings.LastUpdatedParam(`o."updated"`, `o."created"`),
 		{Name: "_id", Type: fhir.TypeToken, Doc: "vs-{OBSERVATIONS.RECORDID}, lab-{REPORTVALUES.RECORDID} or smoking-{patient id}",
 			Match: mappings.PrefixedID(map[string]func(string) string{
 				obsVitalPrefix:   func(p string) string { return `(o."src" = 1 AND o."rid" = ` + p + ")" },

@@ -23,6 +23,7 @@ var Organization = mappings.NewTable(mappings.TableSpec{
 	Profiles: []string{mappings.ProfileOrganization},
 	SQL:      organizationSQL,
 	Params: []mappings.Param{
+		mappings.LastUpdatedParam(`pr."UPDATED"`, `pr."CREATED"`),
 		{Name: "_id", Type: fhir.TypeToken, Doc: "The practice's PRACTICEID",
 			Match: mappings.ID(`pr."PRACTICEID"`)},
 		{Name: "identifier", Type: fhir.TypeToken, Doc: "HPI-O or ABN",

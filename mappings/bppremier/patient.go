@@ -24,6 +24,7 @@ var Patient = mappings.NewTable(mappings.TableSpec{
 	SQL:      patientSQL,
 	Funcs:    funcs,
 	Params: []mappings.Param{
+		mappings.LastUpdatedParam(`p."UPDATED"`, `p."CREATED"`),
 		{Name: "_id", Type: fhir.TypeToken, Doc: "The patient's INTERNALID",
 			Match: mappings.ID(`p."INTERNALID"`)},
 		{Name: "identifier", Type: fhir.TypeToken, Doc: "IHI, Medicare number (10 digits, or 11 with the IRN), DVA number or the practice's record number",

@@ -23,6 +23,7 @@ var Practitioner = mappings.NewTable(mappings.TableSpec{
 	SQL:      practitionerSQL,
 	Funcs:    funcs,
 	Params: []mappings.Param{
+		mappings.LastUpdatedParam(`u."UPDATED"`, `u."CREATED"`),
 		{Name: "_id", Type: fhir.TypeToken, Doc: "The user's USERID",
 			Match: mappings.ID(`u."USERID"`)},
 		{Name: "identifier", Type: fhir.TypeToken, Doc: "HPI-I, Ahpra registration number, Medicare provider number (main location) or PBS prescriber number",

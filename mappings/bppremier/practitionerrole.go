@@ -24,6 +24,7 @@ var PractitionerRole = mappings.NewTable(mappings.TableSpec{
 	SQL:      practitionerRoleSQL,
 	Funcs:    funcs,
 	Params: []mappings.Param{
+		mappings.LastUpdatedParam(`pl."UPDATED"`, `pl."CREATED"`),
 		{Name: "_id", Type: fhir.TypeToken, Doc: "The PROVIDER_LOCATION record's RECORDID",
 			Match: mappings.ID(`pl."RECORDID"`)},
 		{Name: "identifier", Type: fhir.TypeToken, Doc: "The Medicare provider number at this location",

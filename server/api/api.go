@@ -15,8 +15,10 @@ import (
 	"fhirlink/agent/wire"
 	"fhirlink/mappings"
 	"fhirlink/mappings/bppremier"
+	"fhirlink/mappings/zedmed"
 	"fhirlink/server"
 	"fhirlink/server/auth"
+	"fhirlink/server/bulk"
 	"fhirlink/server/hub"
 )
 
@@ -72,6 +74,16 @@ type Server struct {
 	keyOnce sync.Once
 	key     []byte
 	keyErr  error
+
+	// Async configures async queries and webhooks (see async.go); their
+	// workers run between StartWorkers and its stop function.
+	Async AsyncOptions
+	async asyncState
+
+	// Exports runs FHIR Bulk Data exports (export.go); one with a
+	// temporary directory is made on first use when nil.
+	Exports     *bulk.Manager
+	exportsOnce sync.Once
 }
 
 func (s *Server) log() *slog.Logger {
@@ -100,6 +112,7 @@ func (s *Server) Handler() http.Handler {
 	s.consentRoutes(e, g)
 	g.GET("/sites/:siteId", s.siteStatus, s.requirePairing)
 	g.POST("/sites/:siteId/queries/immediate", s.immediate, s.requirePairing, s.quota)
+	s.asyncRoutes(g)
 	s.fhirRoutes(g)
 	return e
 }
@@ -107,7 +120,7 @@ func (s *Server) Handler() http.Handler {
 // DefaultMappings are the FHIR mappings of every PMS fhirlink supports,
 // by PMS type.
 func DefaultMappings() map[string]*mappings.Mapping {
-	return map[string]*mappings.Mapping{bppremier.PMSType: bppremier.Mapping}
+	return map[string]*mappings.Mapping{bppremier.PMSType: bppremier.Mapping, zedmed.PMSType: zedmed.Mapping}
 }
 
 // AuthenticateAgent checks a site credential against the store; it is the

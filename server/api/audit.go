@@ -138,6 +138,8 @@ func (s *Server) record(c echo.Context, n *auditNote, start time.Time, aborted b
 			rec.Interaction = "capabilities"
 		case strings.HasSuffix(route, "/:type/:id"):
 			rec.Interaction = "read"
+		case n.interaction != "": // $export and its status and files
+			rec.Interaction = n.interaction
 		default:
 			rec.Interaction = "search-type"
 		}
@@ -146,6 +148,8 @@ func (s *Server) record(c echo.Context, n *auditNote, start time.Time, aborted b
 		if !aborted {
 			rec.Bytes = n.bytes // the rows, not the envelope around them (nor an error)
 		}
+	case strings.Contains(route, "/queries/"): // async and registered queries, their status and results
+		rec.Kind, rec.Interaction, rec.Query = server.AuditPassthrough, n.interaction, n.query
 	}
 	var usage *server.Usage
 	if n.countable && rec.IntegratorID != "" && rec.SiteID != "" {

@@ -37,6 +37,7 @@ const fhirBase = "/fhir/R4"
 func (s *Server) fhirRoutes(g *echo.Group) {
 	f := g.Group("/sites/:siteId"+fhirBase, s.requirePairing, s.quota)
 	f.GET("/metadata", s.fhirMetadata)
+	s.exportRoutes(f, g)
 	f.GET("/:type", s.fhirSearch)
 	f.POST("/:type/_search", s.fhirSearch)
 	f.GET("/:type/:id", s.fhirRead)
@@ -118,7 +119,7 @@ func (s *Server) fhirMetadata(c echo.Context) error {
 		decls = append(decls, r.Decl())
 	}
 	return fhirJSON(c, http.StatusOK, fhir.Capability(fhir.CapabilityOptions{Base: base, Software: "fhirlink",
-		APIKeyHeader: KeyHeader, TokenURL: s.tokenURL(c)}, decls))
+		APIKeyHeader: KeyHeader, TokenURL: s.tokenURL(c), BulkExport: s.exports().Ready()}, decls))
 }
 
 // GET .../fhir/R4/{type} and POST .../fhir/R4/{type}/_search

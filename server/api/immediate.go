@@ -50,6 +50,11 @@ type queryObject struct {
 	Metrics        *metrics          `json:"metrics,omitempty"`
 	Result         *queryResult      `json:"result,omitempty"`
 	ErrorDetails   *errorDetails     `json:"errorDetails,omitempty"`
+	// Async queries: the total result size and when the query ended, and
+	// (an addition) when its results stop being served.
+	ResultSize      *int64     `json:"resultSize,omitempty"`
+	CompletedAt     *time.Time `json:"completedAt,omitempty"`
+	ResultsExpireAt *time.Time `json:"resultsExpireAt,omitempty"`
 }
 
 type period struct {
@@ -71,6 +76,8 @@ type queryResult struct {
 	Data       []byte        `json:"data,omitempty"`
 	Parameters []wire.Param  `json:"parameters"`
 	Columns    []wire.Column `json:"columns,omitempty"`
+	// Pages are an async query's result pages.
+	Pages []*resultPage `json:"pages,omitempty"`
 }
 
 type errorDetails struct {
@@ -186,8 +193,28 @@ func (s *Server) maxBytes() int64 {
 	return DefaultImmediateMaxBytes
 }
 
-// validate checks the request and turns it into the agent's form.
+// validate checks an immediate query request and turns it into the agent's
+// form.
 func (in *queryInput) validate() (wire.QueryRequest, error) {
+	q, err := in.command()
+	if err != nil {
+		return q, err
+	}
+	wait := DefaultMaxTimeInQueue.Milliseconds()
+	if in.MaxTimeInQueue != nil {
+		wait = *in.MaxTimeInQueue
+	}
+	if wait < 0 || wait > MaxImmediateTimeInQueue.Milliseconds() {
+		return q, server.Errorf(server.EINVALID, "maxTimeInQueue must be between 0 and %d ms for immediate queries", MaxImmediateTimeInQueue.Milliseconds())
+	}
+	q.MaxTimeInQueueMS = wait
+	return q, nil
+}
+
+// command checks the command of a query request (all but maxTimeInQueue,
+// whose range depends on the kind of query) and turns it into the agent's
+// form, at the interactive priority.
+func (in *queryInput) command() (wire.QueryRequest, error) {
 	var q wire.QueryRequest
 	if in.Command == nil || strings.TrimSpace(in.Command.Text) == "" {
 		return q, server.Errorf(server.EINVALID, "command.text is required")
@@ -223,14 +250,6 @@ func (in *queryInput) validate() (wire.QueryRequest, error) {
 		}
 		q.Params = append(q.Params, p)
 	}
-	wait := DefaultMaxTimeInQueue.Milliseconds()
-	if in.MaxTimeInQueue != nil {
-		wait = *in.MaxTimeInQueue
-	}
-	if wait < 0 || wait > MaxImmediateTimeInQueue.Milliseconds() {
-		return q, server.Errorf(server.EINVALID, "maxTimeInQueue must be between 0 and %d ms for immediate queries", MaxImmediateTimeInQueue.Milliseconds())
-	}
-	q.MaxTimeInQueueMS = wait
 	return q, nil
 }
 
@@ -310,14 +329,29 @@ func (s *Server) failed(c echo.Context, obj *queryObject, err error, sent time.T
 	if ctx.Err() != nil {
 		return nil // the integrator went away; the query was cancelled
 	}
+	status, ok := s.settle(obj, err, sent)
+	if !ok {
+		return err
+	}
+	if obj.Status == statusExpiredInQueue {
+		c.Response().Header().Set("Retry-After", "5")
+	}
+	return s.answer(c, status, obj)
+}
+
+// settle records on obj a query's failure: its status, error details,
+// metrics and timings, and returns the HTTP status the failure maps to. It
+// reports false, changing nothing, for an error that is neither the
+// agent's nor the tunnel's (the caller's own failure).
+func (s *Server) settle(obj *queryObject, err error, sent time.Time) (int, bool) {
 	werr, ok := errors.AsType[*wire.Error](err)
 	if !ok {
 		if server.ErrorCode(err) != server.EUNAVAILABLE {
-			return err
+			return 0, false
 		}
 		obj.Status = statusExecutionFailed
 		obj.ErrorDetails = ownError(http.StatusServiceUnavailable, server.ErrorMessage(err))
-		return s.answer(c, http.StatusServiceUnavailable, obj)
+		return http.StatusServiceUnavailable, true
 	}
 	status := http.StatusBadRequest
 	obj.Status = statusExecutionFailed
@@ -333,7 +367,6 @@ func (s *Server) failed(c echo.Context, obj *queryObject, err error, sent time.T
 		status = http.StatusForbidden
 	case wire.KindExpiredInQueue:
 		status, obj.Status = http.StatusServiceUnavailable, statusExpiredInQueue
-		c.Response().Header().Set("Retry-After", "5")
 	case wire.KindTimeout:
 		status = http.StatusGatewayTimeout
 	case wire.KindTooLarge:
@@ -355,7 +388,7 @@ func (s *Server) failed(c echo.Context, obj *queryObject, err error, sent time.T
 	if obj.Status != statusExpiredInQueue {
 		obj.StatusTiming["executing"] = period{queuedEnd, time.Now().UTC()}
 	}
-	return s.answer(c, status, obj)
+	return status, true
 }
 
 func ownError(status int, msg string) *errorDetails {

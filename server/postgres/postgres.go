@@ -160,6 +160,60 @@ var migrations = []string{
 		FOR EACH ROW EXECUTE FUNCTION audit_log_guard();
 	CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
 		FOR EACH STATEMENT EXECUTE FUNCTION audit_log_guard();`,
+	// Async queries, webhooks and their deliveries.
+	`CREATE TABLE async_queries (
+		id text PRIMARY KEY,
+		integrator_id text NOT NULL,
+		site_id text NOT NULL,
+		status text NOT NULL,
+		request bytea NOT NULL,
+		doc bytea NOT NULL,
+		created_at timestamptz NOT NULL,
+		updated_at timestamptz NOT NULL,
+		expires_at timestamptz,
+		purged boolean NOT NULL DEFAULT false
+	);
+	CREATE INDEX async_queries_status ON async_queries (status, created_at);
+	CREATE INDEX async_queries_expires_at ON async_queries (expires_at) WHERE expires_at IS NOT NULL;
+	CREATE TABLE webhooks (
+		integrator_id text PRIMARY KEY REFERENCES integrators (id),
+		url text NOT NULL,
+		secret bytea NOT NULL,
+		created_at timestamptz NOT NULL
+	);
+	CREATE TABLE webhook_deliveries (
+		id text PRIMARY KEY,
+		integrator_id text NOT NULL,
+		site_id text NOT NULL,
+		query_id text NOT NULL,
+		source text NOT NULL,
+		url text NOT NULL,
+		body bytea NOT NULL,
+		status text NOT NULL,
+		attempts integer NOT NULL DEFAULT 0,
+		next_attempt_at timestamptz NOT NULL,
+		last_status_code integer NOT NULL DEFAULT 0,
+		last_error text NOT NULL DEFAULT '',
+		created_at timestamptz NOT NULL,
+		updated_at timestamptz NOT NULL,
+		delivered_at timestamptz
+	);
+	CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+	CREATE INDEX webhook_deliveries_integrator ON webhook_deliveries (integrator_id, created_at);`,
+	// Registered queries.
+	`CREATE TABLE registered_queries (
+		id text PRIMARY KEY,
+		integrator_id text NOT NULL,
+		site_id text NOT NULL,
+		status text NOT NULL,
+		request bytea NOT NULL,
+		doc bytea NOT NULL,
+		next_run_at timestamptz NOT NULL,
+		created_at timestamptz NOT NULL,
+		updated_at timestamptz NOT NULL
+	);
+	CREATE INDEX registered_queries_due ON registered_queries (status, next_run_at);
+	CREATE INDEX registered_queries_owner ON registered_queries (integrator_id, site_id, created_at);`,
 }
 
 // migrationLock is the key of the transaction-level advisory lock held while

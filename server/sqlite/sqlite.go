@@ -144,6 +144,61 @@ var migrations = []string{
 	CREATE TRIGGER audit_log_no_early_delete BEFORE DELETE ON audit_log
 	WHEN OLD.at_us > (CAST(strftime('%s', 'now') AS INTEGER) - 31536000) * 1000000
 	BEGIN SELECT RAISE(ABORT, 'audit records younger than 365 days cannot be deleted'); END;`,
+	// Async queries (times in microseconds since 1970, 0 for none),
+	// webhooks and their deliveries.
+	`CREATE TABLE async_queries (
+		id TEXT PRIMARY KEY,
+		integrator_id TEXT NOT NULL,
+		site_id TEXT NOT NULL,
+		status TEXT NOT NULL,
+		request BLOB NOT NULL,
+		doc BLOB NOT NULL,
+		created_us INTEGER NOT NULL,
+		updated_us INTEGER NOT NULL,
+		expires_us INTEGER NOT NULL DEFAULT 0,
+		purged INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE INDEX async_queries_status ON async_queries (status, created_us);
+	CREATE INDEX async_queries_expires ON async_queries (expires_us) WHERE expires_us > 0;
+	CREATE TABLE webhooks (
+		integrator_id TEXT PRIMARY KEY REFERENCES integrators (id),
+		url TEXT NOT NULL,
+		secret BLOB NOT NULL,
+		created_us INTEGER NOT NULL
+	);
+	CREATE TABLE webhook_deliveries (
+		id TEXT PRIMARY KEY,
+		integrator_id TEXT NOT NULL,
+		site_id TEXT NOT NULL,
+		query_id TEXT NOT NULL,
+		source TEXT NOT NULL,
+		url TEXT NOT NULL,
+		body BLOB NOT NULL,
+		status TEXT NOT NULL,
+		attempts INTEGER NOT NULL DEFAULT 0,
+		next_attempt_us INTEGER NOT NULL,
+		last_status_code INTEGER NOT NULL DEFAULT 0,
+		last_error TEXT NOT NULL DEFAULT '',
+		created_us INTEGER NOT NULL,
+		updated_us INTEGER NOT NULL,
+		delivered_us INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_us);
+	CREATE INDEX webhook_deliveries_integrator ON webhook_deliveries (integrator_id, created_us);`,
+	// Registered queries (times in microseconds since 1970).
+	`CREATE TABLE registered_queries (
+		id TEXT PRIMARY KEY,
+		integrator_id TEXT NOT NULL,
+		site_id TEXT NOT NULL,
+		status TEXT NOT NULL,
+		request BLOB NOT NULL,
+		doc BLOB NOT NULL,
+		next_run_us INTEGER NOT NULL,
+		created_us INTEGER NOT NULL,
+		updated_us INTEGER NOT NULL
+	);
+	CREATE INDEX registered_queries_due ON registered_queries (status, next_run_us);
+	CREATE INDEX registered_queries_owner ON registered_queries (integrator_id, site_id, created_us);`,
 }
 
 // Store is a [server.Store] in a SQLite file.

@@ -184,6 +184,8 @@ func Run(t *testing.T, open func(t *testing.T) server.Store) {
 	runOAuth(t, open)
 	runConsent(t, open)
 	runQuotaAudit(t, open)
+	runAsync(t, open)
+	runRegistered(t, open)
 }
 
 func mustCode(t *testing.T, want string, err error) {

@@ -26,6 +26,7 @@ import (
 	"fhirlink/server"
 	"fhirlink/server/api"
 	"fhirlink/server/hub"
+	"fhirlink/server/results"
 	"fhirlink/server/sqlite"
 )
 
@@ -70,6 +71,9 @@ type Env struct {
 	srv         *http.Server
 	agentCancel context.CancelFunc
 	agentDone   chan struct{}
+	// Results keeps async results, across server restarts.
+	Results     *results.Dir
+	stopWorkers func()
 }
 
 // Start starts a server on 127.0.0.1 and an agent for opt's database, pairs
@@ -87,6 +91,9 @@ func Start(t testing.TB, opt Options) *Env {
 		t.Fatal(err)
 	}
 	e.IntegratorID, e.Key = e.NewIntegrator(true)
+	if e.Results, err = results.NewDir(filepath.Join(t.TempDir(), "results")); err != nil {
+		t.Fatal(err)
+	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -117,25 +124,29 @@ func (e *Env) serve(ln net.Listener) {
 	e.Hub = &hub.Hub{Authenticate: e.API.AuthenticateAgent, Logger: log,
 		KeepAlive: e.opt.KeepAlive, UnreachableAfter: e.opt.UnreachableAfter}
 	e.API.Hub = e.Hub
+	e.API.Async.Results = e.Results
 	if e.opt.Configure != nil {
 		e.opt.Configure(e.API)
 	}
 	srv := &http.Server{Handler: e.API.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	stopWorkers := e.API.StartWorkers()
 	go srv.Serve(ln)
 	e.mu.Lock()
-	e.srv = srv
+	e.srv, e.stopWorkers = srv, stopWorkers
 	e.mu.Unlock()
 }
 
 func (e *Env) stopServer() {
 	e.mu.Lock()
-	srv := e.srv
-	e.srv = nil
+	srv, stopWorkers := e.srv, e.stopWorkers
+	e.srv, e.stopWorkers = nil, nil
 	e.mu.Unlock()
 	if srv == nil {
 		return
 	}
+	stopWorkers() // first: async queries running here are queued again
 	e.Hub.Close()
+	e.API.CloseExports()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if srv.Shutdown(ctx) != nil {

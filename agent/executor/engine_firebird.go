@@ -1,0 +1,377 @@
+package executor
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/nakagami/firebirdsql"
+
+	"fhirlink/agent/wire"
+)
+
+// firebirdEngine runs queries on Firebird 3 (Zedmed's database) through
+// github.com/nakagami/firebirdsql, a pure-Go driver of the wire protocol.
+//
+// What Firebird and the driver give, and how it is used here:
+//
+//   - Read-only transactions are real: BeginTx with ReadOnly starts a READ
+//     COMMITTED transaction with isc_tpb_read, and the server refuses every
+//     change in it (SQLCODE -817, GDS 335544361 "attempted update during
+//     read-only transaction", SQLSTATE 25006), including changes made in
+//     EXECUTE BLOCK, in autonomous transactions started inside it, and DDL
+//     (SQLCODE -607). Sequences are outside transactions: GEN_ID and NEXT
+//     VALUE FOR still advance them in a read-only transaction; only the
+//     database user's privileges (USAGE on the sequence) prevent that.
+//   - A cancelled context makes the driver send op_cancel (the wire form of
+//     fb_cancel_operation with fb_cancel_raise, Firebird 2.5 and later) while
+//     it waits for the server; the server interrupts the running statement
+//     and the connection stays usable (the same attachment serves the next
+//     query). The tests see a CPU-bound SELECT and an UPDATE waiting for a
+//     record lock both leave MON$STATEMENTS within milliseconds. As a
+//     fallback for a server that does not answer the cancel, the DSN gets
+//     cancel_hard_drop: after firebirdHardDrop the driver closes the socket
+//     and the connection is discarded; the server ends the attachment, and
+//     rolls back its transaction, only once it notices the socket is gone
+//     (the tests never reach this fallback).
+//   - Firebird 3 has no time zone types: DATE, TIME and TIMESTAMP are wall
+//     clocks. The DSN gets timezone=UTC so that the driver builds them in
+//     UTC, where every wall clock exists (in time.Local, a time in the hour
+//     a daylight saving change skips would be moved).
+//   - Text: the connection's character set is the driver's default, UTF8
+//     (a DSN may set charset=...), and the server converts columns of
+//     WIN1252, UTF8 and other character sets to it. Columns of CHARACTER
+//     SET NONE arrive as the bytes stored; those that are not UTF-8 are read
+//     as Windows-1252 (see codecTextOrBytes). OCTETS columns and binary
+//     BLOBs arrive as bytes.
+type firebirdEngine struct{}
+
+func (firebirdEngine) name() string { return "firebird" }
+
+// firebirdHardDrop is how long the driver waits for the server to confirm
+// a cancel before it closes the connection; within cleanupGrace.
+const firebirdHardDrop = 2 * time.Second
+
+// open returns separate handles for reads and, with writes, for writes.
+// One pool cannot serve both: after a read-only transaction has ended, the
+// driver (v0.9.23) runs the connection's next statement outside a
+// transaction of ours (nonQuery's autocommit) with that transaction's
+// parameters, so a write on a connection that last served a reader fails
+// with "attempted update during read-only transaction".
+func (firebirdEngine) open(dsn string, writes bool) (*sql.DB, *sql.DB, error) {
+	dsn, err := firebirdDSN(dsn)
+	if err != nil {
+		return nil, nil, err
+	}
+	// sql.Open only keeps the DSN; the driver parses it when connecting.
+	read, err := sql.Open("firebirdsql", dsn)
+	if err != nil || !writes {
+		return read, nil, err
+	}
+	write, err := sql.Open("firebirdsql", dsn)
+	if err != nil {
+		read.Close()
+		return nil, nil, err
+	}
+	return read, write, nil
+}
+
+// firebirdDSN sets the driver options the engine relies on (see
+// firebirdEngine): timezone=UTC always, and cancel_hard_drop unless the DSN
+// chooses otherwise. The driver reads everything after the first '?' as the
+// options, as here.
+func firebirdDSN(dsn string) (string, error) {
+	base, query, _ := strings.Cut(dsn, "?")
+	// The driver parses the DSN as a URL, and Go's URL errors quote it,
+	// password and all: check it here, saying nothing about it.
+	u, err := url.Parse("firebird://" + strings.TrimPrefix(base, "firebird://"))
+	if err != nil || u.User == nil || strings.Trim(u.Path, "/") == "" {
+		return "", errors.New("the DSN is not of the form user:password@host[:port]/path/to/database.fdb")
+	}
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return "", errors.New("the DSN's parameters cannot be parsed")
+	}
+	q.Set("timezone", "UTC")
+	if !q.Has("cancel_hard_drop") {
+		q.Set("cancel_hard_drop", "true")
+		q.Set("cancel_hard_drop_grace", fmt.Sprint(firebirdHardDrop.Milliseconds()))
+	}
+	return base + "?" + q.Encode(), nil
+}
+
+func (firebirdEngine) readTx() *sql.TxOptions { return &sql.TxOptions{ReadOnly: true} }
+
+func (firebirdEngine) versionSQL() string {
+	return "SELECT rdb$get_context('SYSTEM', 'ENGINE_VERSION') FROM rdb$database"
+}
+
+func (firebirdEngine) procedure(string) *wire.Error {
+	return wire.Errorf(wire.KindInvalid, "storedProcedure commands are supported on %s only; on firebird use EXECUTE PROCEDURE, or SELECT from a selectable procedure, in a text command", procedureEngines)
+}
+
+// bind rewrites the @name placeholders to Firebird's positional '?', one
+// argument per occurrence, skipping string literals, quoted names and
+// comments. Names match parameters ignoring case, as on SQL Server. A
+// placeholder without a parameter, and a bare '?', are errors.
+func (firebirdEngine) bind(text string, params []param) (string, []any, error) {
+	byName := make(map[string]int, len(params))
+	for i, p := range params {
+		byName[strings.ToLower(p.name)] = i
+	}
+	var b strings.Builder
+	var args []any
+	err := scanFirebirdSQL(text, func(chunk string, placeholder bool) error {
+		if !placeholder {
+			b.WriteString(chunk)
+			return nil
+		}
+		if chunk == "?" {
+			return errors.New("the command text has a '?' placeholder; write parameters as @name")
+		}
+		i, ok := byName[strings.ToLower(chunk[1:])]
+		if !ok {
+			return fmt.Errorf("the command text uses %s, which is not among the request's parameters", chunk)
+		}
+		v, err := fbValue(params[i])
+		if err != nil {
+			return err
+		}
+		b.WriteByte('?')
+		args = append(args, v)
+		return nil
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	return b.String(), args, nil
+}
+
+// scanFirebirdSQL splits text into plain chunks and placeholders (@name or
+// '?') outside string literals ('...', and q'x...x' alternative quoting),
+// quoted identifiers ("...") and comments, and calls emit with each in order.
+// The plain chunks, concatenated, are the rest of the text unchanged.
+func scanFirebirdSQL(text string, emit func(chunk string, placeholder bool) error) error {
+	start := 0
+	flush := func(end int) error {
+		if end > start {
+			if err := emit(text[start:end], false); err != nil {
+				return err
+			}
+		}
+		start = end
+		return nil
+	}
+	for i := 0; i < len(text); {
+		c := text[i]
+		switch {
+		case (c == 'q' || c == 'Q') && i+2 < len(text) && text[i+1] == '\'' && (i == 0 || !isIdentByte(text[i-1])):
+			// q'{...}': the delimiter after the quote closes it, paired for brackets.
+			closer := text[i+2]
+			switch closer {
+			case '(':
+				closer = ')'
+			case '[':
+				closer = ']'
+			case '{':
+				closer = '}'
+			case '<':
+				closer = '>'
+			}
+			end := strings.Index(text[i+3:], string(closer)+"'")
+			if end < 0 {
+				return errors.New("the command text has an unterminated q'...' string literal")
+			}
+			i += 3 + end + 2
+		case c == '\'' || c == '"':
+			// '' or "" inside stands for the quote itself: scanning on from
+			// the next quote does the same.
+			end := strings.IndexByte(text[i+1:], c)
+			if end < 0 {
+				return fmt.Errorf("the command text has an unterminated %c", c)
+			}
+			i += end + 2
+		case c == '-' && strings.HasPrefix(text[i:], "--"):
+			end := strings.IndexByte(text[i:], '\n')
+			if end < 0 {
+				end = len(text) - i
+			}
+			i += end
+		case c == '/' && strings.HasPrefix(text[i:], "/*"):
+			end := strings.Index(text[i+2:], "*/")
+			if end < 0 {
+				return errors.New("the command text has an unterminated /* comment")
+			}
+			i += end + 4
+		case c == '?':
+			if err := flush(i); err != nil {
+				return err
+			}
+			if err := emit("?", true); err != nil {
+				return err
+			}
+			i++
+			start = i
+		case c == '@' && i+1 < len(text) && isIdentStart(text[i+1]):
+			if err := flush(i); err != nil {
+				return err
+			}
+			j := i + 2
+			for j < len(text) && isIdentByte(text[j]) {
+				j++
+			}
+			if err := emit(text[i:j], true); err != nil {
+				return err
+			}
+			i, start = j, j
+		default:
+			i++
+		}
+	}
+	return flush(len(text))
+}
+
+func isIdentStart(c byte) bool {
+	return c == '_' || (c|0x20 >= 'a' && c|0x20 <= 'z') || c >= 0x80
+}
+
+func isIdentByte(c byte) bool { return isIdentStart(c) || (c >= '0' && c <= '9') || c == '$' }
+
+// Text forms of date and time parameters. Firebird keeps 1/10000 s, and
+// refuses text with more fractional digits, so the value is cut there.
+const (
+	fbDate     = "2006-01-02"
+	fbDateTime = "2006-01-02 15:04:05.9999"
+	fbTime     = "15:04:05.9999"
+)
+
+// fbValue is what the driver binds for p. The driver declares each value
+// by its Go type and the server converts it to the type the statement
+// needs: text becomes a DATE, TIMESTAMP, TIME or NUMERIC by the server's own
+// rules, so dates carry no client time zone and decimals stay exact.
+func fbValue(p param) (any, error) {
+	switch v := p.value.(type) {
+	case time.Time:
+		switch p.typ.kind {
+		case kindDate:
+			return v.Format(fbDate), nil
+		case kindTime:
+			return v.Format(fbTime), nil
+		case kindDateTimeOffset:
+			return nil, fmt.Errorf("parameter @%s: Firebird 3 has no time zone types; pass a DateTime (the wall clock) instead of a DateTimeOffset", p.name)
+		}
+		return v.Format(fbDateTime), nil
+	case [16]byte:
+		// Firebird has no UUID type; CHAR_TO_UUID(@id) converts the text.
+		return string(appendUUID(nil, v)), nil
+	}
+	// int64, float64, bool, string (decimals too), []byte and nil.
+	return p.value, nil
+}
+
+// fbCodecs maps the driver's type names (Firebird's internal type names).
+// SHORT, LONG and INT64 are also NUMERIC and DECIMAL with a scale; the
+// driver returns those as exact text, and columnCodec tells them apart.
+var fbCodecs = map[string]codec{
+	"SHORT": codecInteger, "LONG": codecInteger, "INT64": codecInteger,
+	"INT128": codecDecimal, "DECFLOAT(16)": codecDecimal, "DECFLOAT(34)": codecDecimal, "DECFIXED": codecDecimal,
+	"FLOAT": codecFloat32, "DOUBLE": codecFloat, "D_FLOAT": codecFloat,
+	"BOOLEAN":                 codecBoolean,
+	"DATE":                    codecDate,
+	"TIME":                    codecTime,
+	"TIMESTAMP":               codecDateTime,
+	"TIMESTAMP WITH TIMEZONE": codecDateTimeOffset,
+	"TIME WITH TIMEZONE":      codecTime,
+	// CHAR, VARCHAR and BLOB come as text or, for CHARACTER SET OCTETS and
+	// binary BLOBs, as bytes; the type name does not say which.
+	"TEXT": codecTextOrBytes, "VARYING": codecTextOrBytes, "BLOB": codecTextOrBytes,
+}
+
+func (firebirdEngine) codec(dbType string) codec {
+	if c, ok := fbCodecs[dbType]; ok {
+		return c
+	}
+	return codecString
+}
+
+// columnCodec refines codec with the column's scale: a scaled SHORT, LONG
+// or INT64 is a NUMERIC or DECIMAL.
+func (e firebirdEngine) columnCodec(ct *sql.ColumnType) codec {
+	c := e.codec(ct.DatabaseTypeName())
+	if c == codecInteger {
+		if _, scale, ok := ct.DecimalSize(); ok && scale != 0 {
+			return codecDecimal
+		}
+	}
+	return c
+}
+
+// GDS codes of the Firebird status vector.
+const (
+	gdsDSQLError    = 335544569 // Dynamic SQL Error
+	gdsSQLErr       = 335544436 // SQL error code = @1
+	gdsRandom       = 335544382 // @1 (text that completes the error before it)
+	gdsDSQLLineCol  = 336397208 // At line @1, column @2
+	gdsReadOnlyTx   = 335544361 // attempted update during read-only transaction
+	gdsCancelled    = 335544794 // operation was cancelled
+	gdsLogin        = 335544472 // user name and password are not defined
+	gdsIOError      = 335544344 // I/O error (database file cannot be opened)
+	gdsBadDBFormat  = 335544323 // not a valid database
+	gdsUnavailable  = 335544375 // unavailable database
+	gdsShutdown     = 335544528 // database shutdown
+	gdsNetworkError = 335544721 // unable to complete network request
+	gdsNetReadErr   = 335544726 // error reading data from the connection
+	gdsNetWriteErr  = 335544727 // error writing data to the connection
+	gdsAttShutdown  = 335544856 // connection shutdown
+	gdsNoPriv       = 335544352 // no permission for ... access
+)
+
+// fbGeneric are the codes that frame or complete a more specific error.
+var fbGeneric = map[int]bool{gdsDSQLError: true, gdsSQLErr: true, gdsRandom: true, gdsDSQLLineCol: true}
+
+// fbUnavailable are errors that mean the database cannot be used at all,
+// rather than that this statement failed.
+var fbUnavailable = map[int]bool{
+	gdsLogin: true, gdsIOError: true, gdsBadDBFormat: true, gdsUnavailable: true, gdsShutdown: true,
+	gdsNetworkError: true, gdsNetReadErr: true, gdsNetWriteErr: true, gdsAttShutdown: true,
+}
+
+// dbError keeps Firebird's message, one line, and as the code the GDS
+// number of the most specific error of the status vector (for "Table
+// unknown" 335544580 rather than the generic "Dynamic SQL Error"), with
+// SQLCODE and SQLSTATE in the message.
+func (e firebirdEngine) dbError(err error) *wire.Error {
+	var fe *firebirdsql.FbError
+	if !errors.As(err, &fe) {
+		return nil
+	}
+	code := 0
+	for _, c := range fe.GDSCodes {
+		if !fbGeneric[c] {
+			code = c
+			break
+		}
+	}
+	if code == 0 && len(fe.GDSCodes) > 0 {
+		code = fe.GDSCodes[0]
+	}
+	kind := wire.KindDatabase
+	if fbUnavailable[code] {
+		kind = wire.KindUnavailable
+	}
+	msg := strings.Join(strings.FieldsFunc(fe.Message, func(r rune) bool { return r == '\n' || r == '\r' }), "; ")
+	var extra []string
+	if fe.SQLCode != 0 {
+		extra = append(extra, fmt.Sprintf("SQLCODE %d", fe.SQLCode))
+	}
+	if fe.SQLState != "" {
+		extra = append(extra, "SQLSTATE "+fe.SQLState)
+	}
+	if len(extra) > 0 {
+		msg += " (" + strings.Join(extra, ", ") + ")"
+	}
+	return dbErr(e, kind, itoa(int64(code)), oneLine(msg))
+}

@@ -1,0 +1,130 @@
+package zedmed
+
+import (
+	"strconv"
+	"strings"
+
+	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"fhirlink/mappings"
+)
+
+// The code values of the assumed Zedmed schema (testdata/zedsynth's codes.go), in one place.
+// They are ASSUMED: correct them here, and only here, when real values are known.
+
+const (
+	recordLive = 0 // DELETED of a live row, every table
+
+	patientActive   = 1 // PATIENT.STATUS
+	patientDeceased = 3
+
+	doctorActive = 1 // DOCTOR.IS_ACTIVE
+)
+
+// DOCTOR.DOCTOR_TYPE.
+const (
+	doctorGP        = 1
+	doctorRegistrar = 2
+	doctorNurse     = 3
+	doctorAllied    = 4
+)
+
+// practitionerTypes are the doctor types who are health practitioners.
+var practitionerTypes = []int{doctorGP, doctorRegistrar, doctorNurse, doctorAllied}
+
+// practitionerRule is THE rule for which DOCTOR rows are practitioners, as a predicate on the
+// DOCTOR row aliased alias: a live row of a practitioner type, or any live row with an Ahpra
+// registration number. Reception and management staff are not practitioners.
+func practitionerRule(alias string) string {
+	types := make([]string, len(practitionerTypes))
+	for i, t := range practitionerTypes {
+		types[i] = strconv.Itoa(t)
+	}
+	return "(" + live(alias, "DOCTOR") + " AND (" + col(alias, "DOCTOR.DOCTOR_TYPE") + " IN (" + strings.Join(types, ", ") + ")" +
+		" OR COALESCE(" + col(alias, "DOCTOR.AHPRA_NO") + ", '') <> ''))"
+}
+
+// live is the predicate "the row of table aliased alias is not deleted".
+func live(alias, table string) string {
+	return col(alias, table+".DELETED") + " = " + strconv.Itoa(recordLive)
+}
+
+// roleCode is PractitionerRole.code for a doctor type.
+func roleCode(typ int) []fm.CodeableConcept {
+	switch typ {
+	case doctorGP, doctorRegistrar:
+		return []fm.CodeableConcept{{
+			Coding: []fm.Coding{
+				{System: mappings.Ptr(mappings.CodeSystemSNOMED), Code: mappings.Ptr("62247001"), Display: mappings.Ptr("General practitioner")},
+				{System: mappings.Ptr(mappings.CodeSystemANZSCO), Code: mappings.Ptr("253111"), Display: mappings.Ptr("General Practitioner")},
+			},
+			Text: mappings.Ptr("General practitioner"),
+		}}
+	case doctorNurse:
+		return []fm.CodeableConcept{*mappings.Concept(mappings.CodeSystemSNOMED, "224535009", "Registered nurse", "Registered nurse")}
+	}
+	return nil
+}
+
+// roleSpecialty is PractitionerRole.specialty for a doctor type.
+func roleSpecialty(typ int) []fm.CodeableConcept {
+	switch typ {
+	case doctorGP, doctorRegistrar:
+		return []fm.CodeableConcept{*mappings.Concept(mappings.CodeSystemSNOMED, "408443003", "General medical practice", "General practice")}
+	}
+	return nil
+}
+
+// PATIENT.SEX and the FHIR gender of each; anything else is unknown.
+var sexGender = map[string]string{"M": "male", "F": "female", "X": "other"}
+
+func gender(sex string) string {
+	if g, ok := sexGender[strings.ToUpper(strings.TrimSpace(sex))]; ok {
+		return g
+	}
+	return "unknown"
+}
+
+// genderSQL is the gender search, each code a predicate on PATIENT p.
+func genderSQL() map[string]string {
+	sex := col("p", "PATIENT.SEX")
+	m := map[string]string{}
+	var all []string
+	for _, s := range []string{"F", "M", "X"} {
+		m[sexGender[s]] = sex + " = '" + s + "'"
+		all = append(all, "'"+s+"'")
+	}
+	m["unknown"] = "COALESCE(" + sex + ", '') NOT IN (" + strings.Join(all, ", ") + ")"
+	return m
+}
+
+// PATIENT.ATSI: the METeOR Indigenous status codes, which AU Base's extension uses as they
+// are.
+var indigenousStatus = map[int]string{
+	1: "Aboriginal but not Torres Strait Islander origin",
+	2: "Torres Strait Islander but not Aboriginal origin",
+	3: "Both Aboriginal and Torres Strait Islander origin",
+	4: "Neither Aboriginal nor Torres Strait Islander origin",
+	9: "Not stated/inadequately described",
+}
+
+// PATIENT.DVA_CARD letters and the card colours mappings.DVA knows.
+var dvaCards = map[string]string{"G": "Gold", "W": "White", "O": "Orange", "L": "Lilac"}
+
+// Systems of fhirlink's own for Zedmed's local identifiers and codes.
+const (
+	patientIDSystem       = "urn:fhirlink:zedmed:patient-id"
+	recordNumberFallback  = "urn:fhirlink:zedmed:chart-number"
+	appointmentTypeSystem = "urn:fhirlink:zedmed:appointment-type"
+)
+
+// APPOINTMENT.STATUS.
+const (
+	apptBooked    = 0
+	apptArrived   = 1
+	apptInConsult = 2
+	apptCompleted = 3
+	apptDNA       = 4
+	apptCancelled = 5
+	apptBlocked   = 6
+)

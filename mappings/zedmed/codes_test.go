@@ -1,0 +1,42 @@
+package zedmed
+
+import (
+	"testing"
+
+	"fhirlink/testdata/zedsynth"
+)
+
+// TestCodesMatchSynth checks that the mapping's code values are the synthetic database's.
+func TestCodesMatchSynth(t *testing.T) {
+	for _, c := range []struct {
+		name           string
+		mapping, synth int
+	}{
+		{"patient active", patientActive, zedsynth.PatientActive},
+		{"patient deceased", patientDeceased, zedsynth.PatientDeceased},
+		{"GP", doctorGP, zedsynth.DoctorGP},
+		{"registrar", doctorRegistrar, zedsynth.DoctorRegistrar},
+		{"nurse", doctorNurse, zedsynth.DoctorNurse},
+		{"allied", doctorAllied, zedsynth.DoctorAllied},
+		{"booked", apptBooked, zedsynth.ApptBooked},
+		{"arrived", apptArrived, zedsynth.ApptArrived},
+		{"in consultation", apptInConsult, zedsynth.ApptInConsult},
+		{"completed", apptCompleted, zedsynth.ApptCompleted},
+		{"did not attend", apptDNA, zedsynth.ApptDNA},
+		{"cancelled", apptCancelled, zedsynth.ApptCancelled},
+		{"blocked", apptBlocked, zedsynth.ApptBlocked},
+	} {
+		if c.mapping != c.synth {
+			t.Errorf("%s: mapping %d, zedsynth %d", c.name, c.mapping, c.synth)
+		}
+	}
+	for typ := range vitalSigns {
+		found := false
+		for _, s := range []string{zedsynth.MeasBP, zedsynth.MeasPulse, zedsynth.MeasWeight, zedsynth.MeasHeight, zedsynth.MeasBMI, zedsynth.MeasTemp} {
+			found = found || s == typ
+		}
+		if !found {
+			t.Errorf("vital sign %s is not a zedsynth MEAS_TYPE", typ)
+		}
+	}
+}

@@ -1,0 +1,32 @@
+-- Condition?patient.identifier=http://ns.electronichealth.net.au/id/hi/ihi/1.0|8003608166690503 (firebird)
+-- @p1 VarChar = '8003608166690503'
+-- @p2 Int = '51'
+SELECT
+    h.PROBLEM_ID AS "id",
+    p.PATIENT_ID AS "patient",
+    p.FIRST_NAME AS "patient_first",
+    p.SURNAME AS "patient_family",
+    d.DOCTOR_ID AS "doctor_id",
+    d.TITLE AS "doctor_title",
+    d.FIRST_NAME AS "doctor_first",
+    d.SURNAME AS "doctor_family",
+    h.DESCRIPTION AS "text",
+    h.SNOMED_CODE AS "snomed",
+    h.ONSET_DATE AS "onset",
+    h.RESOLVED_DATE AS "resolved",
+    h.IS_ACTIVE AS "active",
+    h.RECORDED_AT AS "recorded",
+    h.CREATED_AT AS "created",
+    h.UPDATED_AT AS "updated",
+    h.PROBLEM_ID AS "_k0"
+FROM PROBLEM h
+JOIN PATIENT p ON p.PATIENT_ID = h.PATIENT_ID AND p.DELETED = 0
+LEFT JOIN DOCTOR d ON d.DOCTOR_ID = h.DOCTOR_ID AND (d.DELETED = 0 AND (d.DOCTOR_TYPE IN (1, 2, 3, 4) OR COALESCE(d.AHPRA_NO, '') <> ''))
+WHERE h.DELETED = 0
+  AND h.PATIENT_ID IN (SELECT p.PATIENT_ID
+    FROM PATIENT p
+    LEFT JOIN PRACTICE pr ON pr.PRACTICE_ID = (SELECT MIN(x.PRACTICE_ID) FROM PRACTICE x WHERE x.DELETED = 0)
+    WHERE p.DELETED = 0
+      AND UPPER(p.IHI) = UPPER(CAST(@p1 AS VARCHAR(4096))))
+ORDER BY h.PROBLEM_ID ASC
+FETCH FIRST @p2 ROWS ONLY

@@ -1,0 +1,6 @@
+-- Practitioner?_summary=count (firebird)
+-- count
+SELECT COUNT(*) AS "total"
+FROM DOCTOR d
+WHERE (d.DELETED = 0 AND (d.DOCTOR_TYPE IN (1, 2, 3, 4) OR COALESCE(d.AHPRA_NO, '') <> ''))
+  AND d.IS_ACTIVE = 1

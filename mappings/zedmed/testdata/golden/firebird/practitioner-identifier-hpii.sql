@@ -1,0 +1,26 @@
+-- Practitioner?identifier=http://ns.electronichealth.net.au/id/hi/hpii/1.0|8003614900040155 (firebird)
+-- @p1 VarChar = '8003614900040155'
+-- @p2 Int = '21'
+SELECT
+    d.DOCTOR_ID AS "id",
+    d.IS_ACTIVE AS "active",
+    d.TITLE AS "title",
+    d.FIRST_NAME AS "first",
+    d.SURNAME AS "family",
+    d.HPII AS "hpii",
+    d.AHPRA_NO AS "ahpra",
+    d.PRESCRIBER_NO AS "prescriber_no",
+    (SELECT MIN(db.PROVIDER_NO) FROM DOCTOR_BRANCH db
+        WHERE db.DOCTOR_ID = d.DOCTOR_ID AND db.DELETED = 0) AS "provider_no",
+    d.PHONE AS "phone",
+    d.MOBILE AS "mobile",
+    d.EMAIL AS "email",
+    d.CREATED_AT AS "created",
+    d.UPDATED_AT AS "updated",
+    d.DOCTOR_ID AS "_k0"
+FROM DOCTOR d
+WHERE (d.DELETED = 0 AND (d.DOCTOR_TYPE IN (1, 2, 3, 4) OR COALESCE(d.AHPRA_NO, '') <> ''))
+  AND UPPER(d.HPII) = UPPER(CAST(@p1 AS VARCHAR(4096)))
+  AND d.IS_ACTIVE = 1
+ORDER BY d.DOCTOR_ID ASC
+FETCH FIRST @p2 ROWS ONLY

@@ -1,0 +1,538 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"fhirlink/agent/wire"
+	"fhirlink/server"
+	"fhirlink/server/hub"
+	"fhirlink/server/results"
+)
+
+// AsyncOptions configure async queries, registered queries and webhooks.
+// Zero values take the defaults.
+type AsyncOptions struct {
+	// Results keeps result pages; async queries are refused while nil.
+	Results results.Store
+	// Timeout bounds an async query's execution on the agent (default
+	// [DefaultAsyncTimeout]); queueing and upload are not counted.
+	Timeout time.Duration
+	// Retention is how long results are kept after a query ends (default
+	// [DefaultAsyncRetention]); then their pages answer 410.
+	Retention time.Duration
+	// PageSize is the size at which a result page is closed and the next
+	// begun (default [DefaultAsyncPageSize]).
+	PageSize int64
+	// PerSite bounds the async queries a server node runs at once for one
+	// site (default [DefaultAsyncPerSite]); the agent's scheduler bounds
+	// them again, below its interactive work.
+	PerSite int
+	// Poll is how often the workers look for work in the state store
+	// (default 1 s); a query created on this node starts at once.
+	Poll time.Duration
+	// Heartbeat is how often a running query refreshes its record, which
+	// also notices a cancel made on another node (default 10 s). A query
+	// whose record is not refreshed for 6 heartbeats (its node died) is
+	// queued again.
+	Heartbeat time.Duration
+
+	// WebhookClient sends webhook deliveries (default: a client with a
+	// 10 s timeout). WebhookAttempts bounds the attempts of one delivery
+	// (default 8); WebhookBackoff is the wait before the first retry
+	// (default 10 s), doubled for each further one, with jitter, at most
+	// an hour.
+	WebhookClient   *http.Client
+	WebhookAttempts int
+	WebhookBackoff  time.Duration
+
+	// RegisteredMinFrequency is the shortest frequency a registered query
+	// may have (default [DefaultRegisteredMinFrequency], as documented;
+	// tests lower it).
+	RegisteredMinFrequency time.Duration
+}
+
+func (o *AsyncOptions) timeout() time.Duration { return orDefault(o.Timeout, DefaultAsyncTimeout) }
+func (o *AsyncOptions) retention() time.Duration {
+	return orDefault(o.Retention, DefaultAsyncRetention)
+}
+func (o *AsyncOptions) poll() time.Duration      { return orDefault(o.Poll, time.Second) }
+func (o *AsyncOptions) heartbeat() time.Duration { return orDefault(o.Heartbeat, 10*time.Second) }
+func (o *AsyncOptions) pageSize() int64 {
+	if o.PageSize > 0 {
+		return o.PageSize
+	}
+	return DefaultAsyncPageSize
+}
+func (o *AsyncOptions) perSite() int {
+	if o.PerSite > 0 {
+		return o.PerSite
+	}
+	return DefaultAsyncPerSite
+}
+
+// asyncState is the node's running work.
+type asyncState struct {
+	mu      sync.Mutex
+	ctx     context.Context // nil while the workers are stopped
+	running map[string]context.CancelFunc
+	perSite map[string]int
+	kick    chan struct{}
+	wg      sync.WaitGroup
+}
+
+// StartWorkers starts the workers running async queries, registered
+// queries and webhook deliveries, and the janitor deleting expired
+// results. The returned function stops them, cancelling the queries running
+// on this node (they are queued again for any node), and waits for them.
+func (s *Server) StartWorkers() (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	a := &s.async
+	a.mu.Lock()
+	a.ctx = ctx
+	a.running, a.perSite = map[string]context.CancelFunc{}, map[string]int{}
+	a.kick = make(chan struct{}, 1)
+	a.mu.Unlock()
+	a.wg.Go(func() { s.asyncLoop(ctx) })
+	a.wg.Go(func() { s.webhookLoop(ctx) })
+	return func() {
+		cancel()
+		a.wg.Wait()
+		a.mu.Lock()
+		a.ctx = nil
+		a.mu.Unlock()
+	}
+}
+
+// kickAsync wakes the dispatcher: a query was just queued.
+func (s *Server) kickAsync() {
+	s.async.mu.Lock()
+	defer s.async.mu.Unlock()
+	if s.async.kick != nil {
+		select {
+		case s.async.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// stopRun cancels the query id if it runs on this node.
+func (s *Server) stopRun(id string) {
+	s.async.mu.Lock()
+	defer s.async.mu.Unlock()
+	if cancel := s.async.running[id]; cancel != nil {
+		cancel()
+	}
+}
+
+func (s *Server) asyncLoop(ctx context.Context) {
+	tick := time.NewTicker(s.Async.poll())
+	defer tick.Stop()
+	var lastJanitor time.Time
+	for {
+		s.dispatch(ctx)
+		s.scheduleRegistered(ctx)
+		if time.Since(lastJanitor) > max(10*s.Async.poll(), time.Minute) || s.Async.Retention < time.Minute {
+			s.janitor(ctx)
+			lastJanitor = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-s.async.kick:
+		}
+	}
+}
+
+// dispatch expires queries that waited too long and starts those whose
+// site's agent is connected to this node, within the per-site bound.
+func (s *Server) dispatch(ctx context.Context) {
+	queued, err := s.Store.AsyncQueries(ctx, server.AsyncFilter{Statuses: []string{statusQueued}, Limit: 500})
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log().Error("async queue unreadable", "err", err)
+		}
+		return
+	}
+	now := time.Now()
+	for _, rec := range queued {
+		doc, err := decodeDoc(rec)
+		if err != nil {
+			s.log().Error("async query dropped", "query", rec.ID, "err", err)
+			continue
+		}
+		obj := doc.Object
+		if now.Sub(rec.CreatedAt) >= time.Duration(obj.MaxTimeInQueue)*time.Millisecond {
+			obj.Status = statusExpiredInQueue
+			obj.ErrorDetails = ownError(http.StatusServiceUnavailable, "the query was not started within its maxTimeInQueue: the site's agent was offline or busy")
+			obj.StatusTiming["queued"] = period{rec.CreatedAt, now.UTC()}
+			s.finish(ctx, rec, doc, statusQueued)
+			continue
+		}
+		if s.Hub.Status(rec.SiteID).Availability != hub.Online {
+			continue // wait for the agent (here or on another node) until maxTimeInQueue
+		}
+		if !s.reserve(rec.SiteID, rec.ID) {
+			continue
+		}
+		rec.Status, obj.Status = statusInitialising, statusInitialising
+		if rec.Doc, err = json.Marshal(doc); err == nil {
+			err = s.Store.UpdateAsyncQuery(ctx, rec, statusQueued)
+		}
+		if err != nil { // another node claimed it, or the integrator cancelled it
+			s.release(rec.SiteID, rec.ID)
+			continue
+		}
+		runCtx, cancel := context.WithCancel(ctx)
+		s.async.mu.Lock()
+		s.async.running[rec.ID] = cancel
+		s.async.mu.Unlock()
+		s.async.wg.Go(func() {
+			defer s.release(rec.SiteID, rec.ID)
+			defer cancel()
+			s.runAsync(runCtx, ctx, rec, doc)
+		})
+	}
+	s.requeueStale(ctx)
+}
+
+func (s *Server) reserve(siteID, id string) bool {
+	a := &s.async
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.perSite[siteID] >= s.Async.perSite() || a.running[id] != nil {
+		return false
+	}
+	a.perSite[siteID]++
+	return true
+}
+
+func (s *Server) release(siteID, id string) {
+	a := &s.async
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.perSite[siteID]--; a.perSite[siteID] <= 0 {
+		delete(a.perSite, siteID)
+	}
+	delete(a.running, id)
+}
+
+// requeueStale queues again the queries whose node stopped refreshing them.
+func (s *Server) requeueStale(ctx context.Context) {
+	stale, err := s.Store.AsyncQueries(ctx, server.AsyncFilter{
+		Statuses: []string{statusInitialising, statusExecuting, statusUploading}, UpdatedBefore: time.Now().Add(-6 * s.Async.heartbeat()), Limit: 100})
+	if err != nil {
+		return
+	}
+	for _, rec := range stale {
+		s.requeue(ctx, rec, rec.Status)
+	}
+}
+
+// requeue puts a query back in the queue, its pages deleted.
+func (s *Server) requeue(ctx context.Context, rec *server.AsyncQuery, from string) {
+	doc, err := decodeDoc(rec)
+	if err != nil {
+		return
+	}
+	s.deleteResults(ctx, rec.ID)
+	doc.Object.Status, doc.Object.Result, doc.Object.Metrics = statusQueued, nil, nil
+	delete(doc.Object.StatusTiming, "executing")
+	rec.Status = statusQueued
+	if rec.Doc, err = json.Marshal(doc); err == nil {
+		err = s.Store.UpdateAsyncQuery(ctx, rec, from)
+	}
+	if err == nil {
+		s.log().Info("async query queued again", "query", rec.ID, "was", from)
+	}
+}
+
+// runAsync runs one claimed query. ctx ends when the query is cancelled or
+// the workers stop (nodeCtx done): then the query is queued again.
+func (s *Server) runAsync(ctx, nodeCtx context.Context, rec *server.AsyncQuery, doc *asyncDoc) {
+	obj := doc.Object
+	var q wire.QueryRequest
+	if err := json.Unmarshal(rec.Request, &q); err != nil {
+		obj.Status = statusExecutionFailed
+		obj.ErrorDetails = ownError(http.StatusInternalServerError, "the stored query is unreadable")
+		s.finish(nodeCtx, rec, doc, statusInitialising)
+		return
+	}
+	// The integrator's access is checked again: pairing, blocks and
+	// quarantine may have changed while the query waited.
+	if acc, err := s.Store.Access(ctx, rec.IntegratorID, rec.SiteID); err != nil || !acc.Allowed() {
+		if err == nil {
+			err = acc.Denial(rec.SiteID)
+		}
+		obj.Status = statusExecutionFailed
+		obj.ErrorDetails = ownError(http.StatusForbidden, server.ErrorMessage(err))
+		s.finish(nodeCtx, rec, doc, statusInitialising)
+		return
+	}
+	sent := time.Now().UTC()
+	q.Priority = wire.PriorityAsync
+	q.MaxBytes = 0 // unlimited: the rows go to pages
+	q.TimeoutMS = s.Async.timeout().Milliseconds()
+	q.MaxTimeInQueueMS = max(0, obj.MaxTimeInQueue-sent.Sub(rec.CreatedAt).Milliseconds())
+
+	w := &asyncRun{s: s, rec: rec, doc: doc, status: statusInitialising}
+	hbCtx, stopHB := context.WithCancel(ctx)
+	defer stopHB()
+	s.async.wg.Go(func() { w.heartbeat(hbCtx) })
+
+	// The query is executing from the moment it is sent: the agent
+	// answers only once the first rows are ready, and its queue time comes
+	// with them.
+	var rows *hub.Rows
+	err := w.save(ctx, statusExecuting)
+	if err == nil {
+		rows, err = s.Hub.Query(ctx, rec.SiteID, q)
+	}
+	if err == nil {
+		queuedEnd := sent.Add(time.Duration(rows.Header.QueuedMS) * time.Millisecond)
+		obj.StatusTiming["queued"] = period{rec.CreatedAt, queuedEnd}
+		err = w.pages(ctx, rows, rows.Header.Columns)
+		rows.Close()
+		if err == nil {
+			tr := rows.Trailer()
+			end := time.Now().UTC()
+			obj.StatusTiming["executing"] = period{queuedEnd, end}
+			obj.Metrics = &metrics{SQLExecutionDuration: tr.ExecutionMS}
+			obj.Status = statusSuccessful
+			if q.Mode == wire.ModeNonQuery {
+				obj.Result = &queryResult{RowsAffected: tr.RowsAffected, Parameters: []wire.Param{}}
+			}
+			s.finish(nodeCtx, rec, doc, w.status)
+			return
+		}
+	}
+	stopHB()
+	switch {
+	case nodeCtx.Err() != nil, server.ErrorCode(err) == server.EUNAVAILABLE:
+		// The node is stopping, or the tunnel broke (the agent restarted,
+		// or its node is stopping): the query runs again when the agent is
+		// back, unless its maxTimeInQueue (counted from its creation) has
+		// passed by then.
+		s.requeue(context.Background(), rec, w.status)
+		return
+	case ctx.Err() != nil, server.ErrorCode(err) == server.ECONFLICT: // cancelled by the integrator
+		s.deleteResults(nodeCtx, rec.ID) // a page may have been completed after the cancel deleted them
+		return
+	}
+	if _, ok := errors.AsType[*uploadError](err); ok {
+		obj.Status = statusUploadFailed
+		obj.ErrorDetails = ownError(http.StatusInternalServerError, "the result could not be stored; run the query again")
+		s.log().Error("async result not stored", "query", rec.ID, "err", err)
+	} else if _, ok := s.settle(obj, err, sent); !ok {
+		obj.Status = statusExecutionFailed
+		obj.ErrorDetails = ownError(http.StatusInternalServerError, "the query failed on the server; the failure has been logged")
+		s.log().Error("async query failed", "query", rec.ID, "err", err)
+	}
+	if obj.Status == statusExecutionFailed && obj.ErrorDetails != nil && obj.ErrorDetails.ErrorType == "fhirlink" &&
+		obj.ErrorDetails.ErrorCode == http.StatusGatewayTimeout {
+		obj.ErrorDetails.ErrorMessage = "Async query execution beyond the time limit (" + s.Async.timeout().String() + ")"
+	}
+	s.deleteResults(nodeCtx, rec.ID)
+	s.finish(nodeCtx, rec, doc, w.status)
+}
+
+func (s *Server) deleteResults(ctx context.Context, id string) {
+	if s.Async.Results == nil {
+		return
+	}
+	if err := s.Async.Results.Delete(ctx, asyncPrefix(id)); err != nil {
+		s.log().Error("async results not deleted", "query", id, "err", err)
+	}
+}
+
+var newline = []byte{'\n'}
+
+// uploadError is a failure of the result store.
+type uploadError struct{ err error }
+
+func (e *uploadError) Error() string { return "result store: " + e.err.Error() }
+func (e *uploadError) Unwrap() error { return e.err }
+
+// asyncRun is one running query's state.
+type asyncRun struct {
+	s      *Server
+	rec    *server.AsyncQuery
+	doc    *asyncDoc
+	mu     sync.Mutex // serialises saves: the heartbeat saves too
+	status string     // the status last saved
+}
+
+// save writes the query object with status, provided nobody else changed
+// the record (a cancel): then it fails with ECONFLICT.
+func (w *asyncRun) save(ctx context.Context, status string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.rec.Status, w.doc.Object.Status = status, status
+	doc, err := json.Marshal(w.doc)
+	if err != nil {
+		return err
+	}
+	w.rec.Doc = doc
+	if err := w.s.Store.UpdateAsyncQuery(ctx, w.rec, w.status); err != nil {
+		return err
+	}
+	w.status = status
+	return nil
+}
+
+// heartbeat refreshes the record (as last saved) and stops the run when
+// the write conflicts: the query was cancelled, maybe on another node.
+func (w *asyncRun) heartbeat(ctx context.Context) {
+	t := time.NewTicker(w.s.Async.heartbeat())
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		w.mu.Lock()
+		err := w.s.Store.UpdateAsyncQuery(ctx, w.rec, w.status)
+		w.mu.Unlock()
+		if code := server.ErrorCode(err); err != nil && (code == server.ECONFLICT || code == server.ENOTFOUND) {
+			w.s.stopRun(w.rec.ID)
+			return
+		}
+	}
+}
+
+// rowSource is a result streaming in, as [hub.Rows].
+type rowSource interface {
+	Next() bool
+	Row() []byte
+	Err() error
+}
+
+// pages writes the rows into pages of about PageSize bytes, saving the page
+// index as each page is completed. It holds one row and the writer's buffer
+// at a time.
+func (w *asyncRun) pages(ctx context.Context, rows rowSource, columns []wire.Column) error {
+	store, limit := w.s.Async.Results, w.s.Async.pageSize()
+	obj := w.doc.Object
+	obj.Result = &queryResult{Parameters: []wire.Param{}, Columns: columns}
+	var (
+		out        results.Writer
+		page       *resultPage
+		total, all int64
+	)
+	defer func() {
+		if out != nil {
+			out.Abort()
+		}
+	}()
+	closePage := func(status string) error {
+		if err := out.Close(); err != nil {
+			return &uploadError{err}
+		}
+		out = nil
+		page.Size++ // the closing bracket
+		page.Status = pageCached
+		total += page.Size
+		return w.save(ctx, status)
+	}
+	for rows.Next() {
+		row := rows.Row()
+		if page == nil {
+			var err error
+			n := len(obj.Result.Pages) + 1
+			if out, err = store.Create(ctx, pageKey(w.rec.ID, n)); err != nil {
+				return &uploadError{err}
+			}
+			page = &resultPage{PageNumber: n, Status: pageUploading, Size: 1, Rows: pageRows{RangeStart: all + 1}}
+			obj.Result.Pages = append(obj.Result.Pages, page)
+		}
+		if _, err := out.Write(row); err != nil {
+			return &uploadError{err}
+		}
+		if _, err := out.Write(newline); err != nil {
+			return &uploadError{err}
+		}
+		if page.Rows.Count > 0 {
+			page.Size++ // the comma
+		}
+		page.Size += int64(len(row))
+		page.Rows.Count++
+		all++
+		page.Rows.RangeEnd = all
+		if page.Size >= limit {
+			if err := closePage(statusExecuting); err != nil {
+				return err
+			}
+			page = nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	obj.Result.Rows = &all
+	if page != nil {
+		if err := closePage(statusUploading); err != nil {
+			return err
+		}
+	} else if err := w.save(ctx, statusUploading); err != nil {
+		return err
+	}
+	obj.Result.Size = total
+	obj.ResultSize = &total
+	return nil
+}
+
+// finish records a query's end (obj.Status set by the caller): completion
+// and expiry times, and a webhook. from is the status it must still have.
+func (s *Server) finish(ctx context.Context, rec *server.AsyncQuery, doc *asyncDoc, from string) {
+	now := time.Now().UTC()
+	exp := now.Add(s.Async.retention())
+	obj := doc.Object
+	obj.CompletedAt, obj.ResultsExpireAt = &now, &exp
+	rec.Status, rec.ExpiresAt = obj.Status, exp
+	if obj.Result == nil && obj.Status == statusSuccessful {
+		obj.Result = &queryResult{Parameters: []wire.Param{}}
+	}
+	var err error
+	if rec.Doc, err = json.Marshal(doc); err == nil {
+		err = s.Store.UpdateAsyncQuery(ctx, rec, from)
+	}
+	if err != nil {
+		if server.ErrorCode(err) != server.ECONFLICT {
+			s.log().Error("async query end not recorded", "query", rec.ID, "status", obj.Status, "err", err)
+		}
+		return
+	}
+	s.log().Info("async query ended", "query", rec.ID, "site", rec.SiteID, "status", obj.Status)
+	s.announce(ctx, rec.IntegratorID, rec.SiteID, rec.ID, "async")
+}
+
+// janitor deletes expired results, and the records of queries whose
+// results expired over a week ago (until then their pages answer 410, not
+// 404).
+func (s *Server) janitor(ctx context.Context) {
+	now := time.Now()
+	for range 100 { // bounded: at most 100 batches a round
+		expired, err := s.Store.AsyncQueries(ctx, server.AsyncFilter{ExpiredBefore: now, Limit: 100})
+		if err != nil || len(expired) == 0 {
+			break
+		}
+		for _, rec := range expired {
+			if !slices.Contains(activeStatuses, rec.Status) {
+				s.purgeResults(ctx, rec)
+			}
+		}
+		if len(expired) < 100 {
+			break
+		}
+	}
+	if _, err := s.Store.DeleteAsyncQueries(ctx, now.Add(-max(s.Async.retention(), 7*24*time.Hour))); err != nil && ctx.Err() == nil {
+		s.log().Error("expired async queries not deleted", "err", err)
+	}
+}

@@ -1,0 +1,209 @@
+package zedsynth
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"fhirlink/testdata/bpsynth"
+)
+
+// Random streams: each phase has its own, and each patient's clinical record its own.
+const (
+	streamPractice = 1 + iota
+	streamPatients
+	streamBook
+	streamClinicalBase = 1 << 32
+)
+
+type doctor struct {
+	id, typ  int
+	active   bool
+	deleted  bool
+	branches []int
+}
+
+type patient struct {
+	id      int
+	dob     time.Time // zero when unknown
+	sex     string
+	status  int
+	created time.Time
+}
+
+type gen struct {
+	opt          Options
+	w            *writer
+	setup        time.Time // when the practice started with Zedmed
+	doctors      []*doctor
+	patients     []*patient
+	usedHI       idset
+	usedMedicare idset
+	ids          map[string]int // last key issued per table
+}
+
+func (g *gen) next(table string) int {
+	g.ids[table]++
+	return g.ids[table]
+}
+
+func (g *gen) run() {
+	g.setup = g.opt.Today.AddDate(-10, 0, 0)
+	g.practice(g.rng(streamPractice))
+	g.writePatients(g.rng(streamPatients))
+	g.book(g.rng(streamBook))
+	for i, p := range g.patients {
+		g.clinical(g.rng(streamClinicalBase+uint64(i)), p)
+	}
+}
+
+func (g *gen) audit(r rec, created time.Time, updated time.Time) rec {
+	r["CREATED_AT"] = created
+	if !updated.IsZero() {
+		r["UPDATED_AT"] = updated
+	}
+	return r
+}
+
+func (r *rng) phone(mobile bool) string {
+	if mobile {
+		return "04" + r.digits(2) + " " + r.digits(3) + " " + r.digits(3)
+	}
+	// ranges reserved for drama: 02 5550 xxxx and 02 7010 xxxx
+	return "(02) " + []string{"5550", "7010"}[r.IntN(2)] + " " + r.digits(4)
+}
+
+func (g *gen) practice(r *rng) {
+	used := idset{}
+	hpio := r.healthID(bpsynth.PrefixHPIO, used)
+	g.w.insert("PRACTICE", g.audit(rec{"PRACTICE_ID": 1, "PRACTICE_NAME": "Parkside Family Medical", "ABN": r.abn(), "HPIO": hpio}, g.setup, g.setup.AddDate(5, 0, 0)))
+	branches := []struct {
+		name, addr string
+		loc        locality
+		deleted    bool
+	}{
+		{"Parkside Family Medical Parramatta", "120 Church Street", localities[0], false},
+		{"Parkside Family Medical Castle Hill", "Shop 4, 2 Old Northern Road", localities[4], false},
+		{"Parkside Family Medical Epping (closed)", "7 Station Street", localities[8], true},
+	}
+	for i, b := range branches {
+		rc := rec{"BRANCH_ID": i + 1, "PRACTICE_ID": 1, "BRANCH_NAME": b.name, "ADDRESS_1": b.addr, "SUBURB": b.loc.suburb,
+			"STATE": b.loc.state, "POSTCODE": b.loc.postcode, "PHONE": r.phone(false), "FAX": r.phone(false),
+			"EMAIL": fmt.Sprintf("reception%d@parkside.example.com", i+1)}
+		if i == 0 {
+			rc["HPIO"] = hpio
+		}
+		if b.deleted {
+			rc["DELETED"] = 1
+		}
+		g.w.insert("BRANCH", g.audit(rc, g.setup, time.Time{}))
+	}
+	// The staff: id, type, active, deleted, branches.
+	staff := []doctor{
+		{1, DoctorGP, true, false, []int{1}},
+		{2, DoctorGP, true, false, []int{1, 2}},
+		{3, DoctorGP, true, false, []int{2}},
+		{4, DoctorGP, false, false, []int{1}}, // left the practice
+		{5, DoctorRegistrar, true, false, []int{1}},
+		{6, DoctorNurse, true, false, []int{1}},
+		{7, DoctorNurse, true, false, []int{2}},
+		{8, DoctorAdmin, true, false, []int{1}},
+		{9, DoctorAllied, true, false, []int{1}},
+		{10, DoctorGP, true, true, []int{1}}, // deleted
+	}
+	names := []struct{ first, family string }{{"Margaret", "O'Brien"}, {"Anil", "Sharma"}, {"Thi Lan", "Nguyen"},
+		{"Robert", "Fraser"}, {"Emily", "Chen"}, {"Kylie", "Walker"}, {"Fatima", "Hassan"}, {"Debra", "Kelly"},
+		{"Tom", "Van Der Berg"}, {"Peter", "Smith-Jones"}}
+	usedHPII := idset{}
+	for i, d := range staff {
+		d := d
+		g.doctors = append(g.doctors, &d)
+		rc := rec{"DOCTOR_ID": d.id, "TITLE": doctorTitles[d.typ], "FIRST_NAME": names[i].first, "SURNAME": names[i].family,
+			"DOCTOR_TYPE": d.typ, "PHONE": r.phone(false), "MOBILE": r.phone(true),
+			"EMAIL":     strings.ToLower(strings.NewReplacer("'", "", " ", "").Replace(names[i].first+"."+names[i].family)) + "@parkside.example.com",
+			"IS_ACTIVE": map[bool]int{true: 1, false: 0}[d.active]}
+		if d.deleted {
+			rc["DELETED"] = 1
+		}
+		switch d.typ {
+		case DoctorGP, DoctorRegistrar:
+			rc["HPII"], rc["AHPRA_NO"], rc["PRESCRIBER_NO"] = r.healthID(bpsynth.PrefixHPII, usedHPII), r.ahpra("MED"), r.digits(7)
+		case DoctorNurse:
+			rc["HPII"], rc["AHPRA_NO"] = r.healthID(bpsynth.PrefixHPII, usedHPII), r.ahpra("NMW")
+		case DoctorAllied:
+			rc["AHPRA_NO"] = r.ahpra("PHY")
+		}
+		g.w.insert("DOCTOR", g.audit(rc, g.setup.AddDate(0, 0, 30*i), g.setup.AddDate(3, 0, 10*i)))
+		stem := strconv.Itoa(2+r.IntN(3)) + r.digits(5)
+		for _, b := range d.branches {
+			pr := rec{"DOCTOR_BRANCH_ID": g.next("DOCTOR_BRANCH"), "DOCTOR_ID": d.id, "BRANCH_ID": b}
+			if d.typ == DoctorGP || d.typ == DoctorRegistrar || d.typ == DoctorAllied {
+				pr["PROVIDER_NO"] = providerNumber(stem, "0123456789ABC"[b+9])
+			}
+			g.w.insert("DOCTOR_BRANCH", g.audit(pr, g.setup.AddDate(0, 0, 30*i), time.Time{}))
+		}
+	}
+	for i, t := range []struct {
+		text string
+		mins int
+	}{{"Standard consultation", 15}, {"Long consultation", 30}, {"Immunisation", 15}, {"Telehealth", 15}, {"Care plan", 30}} {
+		g.w.insert("APPT_TYPE", g.audit(rec{"APPT_TYPE_ID": i + 1, "DESCRIPTION": t.text, "DURATION_SECS": t.mins * 60}, g.setup, time.Time{}))
+	}
+	g.sessions()
+}
+
+// template is a weekly session.
+type template struct {
+	doctor, branch, dow, start, end, slot int
+	from, to                              time.Time
+}
+
+func (g *gen) templates() []template {
+	var out []template
+	week := func(doc, branch int, days []int, start, end, slot int, from, to time.Time) {
+		for _, d := range days {
+			out = append(out, template{doc, branch, d, start, end, slot, from, to})
+		}
+	}
+	weekdays := []int{1, 2, 3, 4, 5}
+	h := func(hh, mm int) int { return hh*3600 + mm*60 }
+	week(1, 1, weekdays, h(8, 30), h(12, 30), 900, g.setup, time.Time{})
+	week(1, 1, []int{1, 3, 5}, h(13, 30), h(17, 0), 900, g.setup, time.Time{})
+	week(1, 1, []int{6}, h(9, 0), h(12, 0), 900, g.setup, time.Time{})
+	week(2, 1, []int{1, 3, 5}, h(9, 0), h(17, 0), 900, g.setup, time.Time{})
+	week(2, 2, []int{2, 4}, h(9, 0), h(17, 0), 900, g.setup, time.Time{})
+	week(3, 2, weekdays, h(8, 0), h(13, 0), 900, g.setup, time.Time{})
+	week(4, 1, weekdays, h(9, 0), h(17, 0), 900, g.setup, g.opt.Today.AddDate(0, 0, -60)) // left 60 days ago
+	week(5, 1, weekdays, h(9, 0), h(16, 0), 1200, g.setup, time.Time{})
+	week(6, 1, weekdays, h(8, 30), h(12, 30), 900, g.setup, time.Time{})
+	week(7, 2, []int{2, 4}, h(9, 0), h(13, 0), 900, g.setup, time.Time{})
+	return out
+}
+
+// leave is a doctor's days away.
+type leave struct {
+	doctor   int
+	from, to time.Time
+}
+
+func (g *gen) leaves() []leave {
+	t := g.opt.Today
+	return []leave{{1, t.AddDate(0, 0, -30), t.AddDate(0, 0, -26)}, {3, t.AddDate(0, 0, 7), t.AddDate(0, 0, 11)},
+		{2, t.AddDate(0, 0, 21), t.AddDate(0, 0, 21)}}
+}
+
+func (g *gen) sessions() {
+	for _, t := range g.templates() {
+		r := rec{"TEMPLATE_ID": g.next("SESSION_TEMPLATE"), "DOCTOR_ID": t.doctor, "BRANCH_ID": t.branch, "DAY_OF_WEEK": t.dow,
+			"START_SECS": t.start, "END_SECS": t.end, "SLOT_SECS": t.slot, "VALID_FROM": t.from}
+		if !t.to.IsZero() {
+			r["VALID_TO"] = t.to
+		}
+		g.w.insert("SESSION_TEMPLATE", g.audit(r, g.setup, time.Time{}))
+	}
+	for i, l := range g.leaves() {
+		g.w.insert("DOCTOR_LEAVE", g.audit(rec{"LEAVE_ID": g.next("DOCTOR_LEAVE"), "DOCTOR_ID": l.doctor, "START_DATE": l.from,
+			"END_DATE": l.to, "REASON": leaveReasons[i%len(leaveReasons)]}, l.from.AddDate(0, -2, 0), time.Time{}))
+	}
+}
