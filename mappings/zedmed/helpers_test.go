@@ -108,9 +108,6 @@ func (p *practice) query(t testing.TB, q mappings.Query) [][]byte {
 	_, err := p.exec.Run(context.Background(), wire.QueryRequest{ID: "test", Text: q.SQL, Params: q.Params,
 		Mode: wire.ModeReader, Type: wire.CommandText, Priority: wire.PriorityInteractive, TimeoutMS: 30000}, &c)
 	if err != nil {
-		if gap := sharedGap(p.engine, err); gap != "" {
-			t.Skipf("SKIPPED for a known gap in shared code (not the Zedmed mapping): %s\nerror: %v", gap, err)
-		}
 		t.Fatalf("%v\nSQL:\n%s\nparams: %s", err, q.SQL, paramText(q.Params))
 	}
 	return c.rows

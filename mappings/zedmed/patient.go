@@ -91,8 +91,10 @@ func practiceScoped(b *mappings.Builder, scope, pred string) string {
 		return pred
 	}
 	v := b.Param(mappings.ParamVarChar, scope)
-	return "(" + pred + " AND (" + col("pr", "PRACTICE.HPIO") + " = " + v +
-		" OR REPLACE(" + col("pr", "PRACTICE.ABN") + ", ' ', '') = " + v + "))"
+	// Through the dialect: on Firebird a bare parameter takes the column's
+	// width, and a 16-digit HPI-O compared with the 14-character ABN failed.
+	return "(" + pred + " AND (" + b.Dialect.Equal(col("pr", "PRACTICE.HPIO"), v) +
+		" OR " + b.Dialect.Equal("REPLACE("+col("pr", "PRACTICE.ABN")+", ' ', '')", v) + "))"
 }
 
 // patientIdentifiers are the identifier systems a patient is searched by.
