@@ -17,6 +17,7 @@ import (
 
 	"fhirlink/agent/wire"
 	"fhirlink/server/hub"
+	"fhirlink/testdata/fbtest"
 	"fhirlink/testdata/fhirlinktest"
 	"fhirlink/testdata/fhirvalidate"
 	"fhirlink/testdata/pgtest"
@@ -25,6 +26,7 @@ import (
 func TestMain(m *testing.M) {
 	code := pgtest.Main(m)
 	fhirvalidate.Stop()
+	fbtest.Stop()
 	if code == 0 {
 		// Every session, stream and query goroutine must be gone once the
 		// tests' servers and agents are stopped.

@@ -6,6 +6,7 @@ package fhirlinktest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -46,6 +47,10 @@ type Options struct {
 	Proxy bool
 	// TimeZone is the practice's zone (default Australia/Sydney).
 	TimeZone string
+	// PMSType is the site's practice management system (default
+	// BestPractice), which picks its FHIR mapping; Catalogue names its
+	// database (default BPSPatients).
+	PMSType, Catalogue string
 	// Configure, when set, adjusts the API server before it serves (limits,
 	// for instance).
 	Configure func(*api.Server)
@@ -87,7 +92,7 @@ func Start(t testing.TB, opt Options) *Env {
 	}
 	t.Cleanup(func() { store.Close() })
 	e := &Env{t: t, opt: opt, Store: store, SiteID: uuid.NewString()}
-	if err := store.CreateSite(ctx, &server.Site{ID: e.SiteID, Name: "Test Practice", PMSType: server.PMSBestPractice}, server.HashSecret("site-secret")); err != nil {
+	if err := store.CreateSite(ctx, &server.Site{ID: e.SiteID, Name: "Test Practice", PMSType: cmp.Or(opt.PMSType, server.PMSBestPractice)}, server.HashSecret("site-secret")); err != nil {
 		t.Fatal(err)
 	}
 	e.IntegratorID, e.Key = e.NewIntegrator(true)
@@ -185,7 +190,7 @@ func (e *Env) StartAgent() {
 	a, err := agent.New(ctx, agent.Config{
 		ServerURL: serverURL, SiteID: e.SiteID, Secret: "site-secret", KeepAlive: e.opt.KeepAlive,
 		Database: executor.Config{Engine: e.opt.Engine, AllowWrites: e.opt.AllowWrites,
-			Catalogues: []executor.Catalogue{{Name: "BPSPatients", DSN: e.opt.DSN, IsDefault: true}}},
+			Catalogues: []executor.Catalogue{{Name: cmp.Or(e.opt.Catalogue, "BPSPatients"), DSN: e.opt.DSN, IsDefault: true}}},
 		Concurrency: e.opt.Concurrency, TimeZone: e.opt.TimeZone,
 		ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond,
 		// Tests stop agents with queries still running (pg_sleep): drain

@@ -1,0 +1,60 @@
+package api_test
+
+import (
+	"context"
+	"database/sql"
+	"net/http"
+	"strings"
+	"testing"
+
+	_ "github.com/nakagami/firebirdsql" // the Zedmed practice database, checked behind the agent's back
+
+	"fhirlink/testdata/fbtest"
+	"fhirlink/testdata/fhirlinktest"
+	"fhirlink/testdata/fhirvalidate"
+	"fhirlink/testdata/zedsynth"
+)
+
+// TestZedmedOnFirebirdEndToEnd runs a Zedmed practice on a real Firebird 3
+// through the whole path: the agent's firebird engine behind the tunnel,
+// the Zedmed mapping on the server, FHIR and passthrough.
+func TestZedmedOnFirebirdEndToEnd(t *testing.T) {
+	dsn := fbtest.DSN(t)
+	db, err := sql.Open("firebirdsql", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	if err := zedsynth.Apply(ctx, db, zedsynth.EngineFirebird); err != nil {
+		t.Fatal(err)
+	}
+	if err := zedsynth.Generate(ctx, db, zedsynth.EngineFirebird, zedsynth.Small()); err != nil {
+		t.Fatal(err)
+	}
+	env := fhirlinktest.Start(t, fhirlinktest.Options{Engine: "firebird", DSN: dsn, PMSType: "Zedmed", Catalogue: zedsynth.CatalogueMain})
+
+	want := dbIDs(t, db, `SELECT CAST(PATIENT_ID AS VARCHAR(12)) FROM PATIENT WHERE DELETED = 0 AND STATUS = 1 AND UPPER(SURNAME) STARTING WITH 'S'`)
+	got := walk(t, env, "Patient?family=s&_count=7")
+	if len(want) == 0 || !sameSet(got, want) {
+		t.Fatalf("Zedmed Patient?family=s gave %v, the database %v", got, want)
+	}
+	status, _, body := env.FHIR(http.MethodGet, "Patient/"+want[0], "")
+	if status != http.StatusOK {
+		t.Fatalf("read: %d %s", status, body)
+	}
+	fhirvalidate.Resources(t, body)
+	for _, path := range []string{"Practitioner", "Location", "Appointment?date=2026-06-15&_include=Appointment:patient", "Observation?patient=" + want[0]} {
+		search(t, env, path)
+	}
+
+	// Passthrough: rows from Firebird, and its errors named fbsql.
+	status, q := env.Immediate(fhirlinktest.Command("SELECT COUNT(*) AS N FROM PATIENT"))
+	if status != http.StatusOK || len(q.Rows(t)) != 1 {
+		t.Fatalf("passthrough: %d %s", status, q.Raw)
+	}
+	status, q = env.Immediate(fhirlinktest.Command("SELECT * FROM NO_SUCH_TABLE"))
+	if status != http.StatusBadRequest || q.ErrorDetails == nil || q.ErrorDetails.ErrorType != "fbsql" || !strings.Contains(q.ErrorDetails.ErrorMessage, "NO_SUCH_TABLE") {
+		t.Fatalf("database error: %d %s", status, q.Raw)
+	}
+}
