@@ -504,3 +504,23 @@ func TestWebhookSurvivesRestart(t *testing.T) {
 		return err == nil && len(ds) == 1 && ds[0].Status == server.DeliveryDelivered && ds[0].Attempts >= 2
 	})
 }
+
+// Revoking the pairing stops an async query already running, in the
+// database, as it stops a request in flight.
+func TestRevocationCancelsRunningAsyncQuery(t *testing.T) {
+	env, db := start(t, fhirlinktest.Options{Configure: func(s *api.Server) { s.Async.Poll = 50 * time.Millisecond }})
+	createAsync(t, env, fhirlinktest.Command("SELECT pg_sleep(30) /* revoked async */"))
+	for range 400 {
+		if activeQueries(t, db, "%revoked async%") > 0 {
+			break
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	if activeQueries(t, db, "%revoked async%") == 0 {
+		t.Fatal("the async query never started")
+	}
+	if err := env.Store.Unpair(context.Background(), env.IntegratorID, env.SiteID); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, db, "%pg_sleep(30) /* revoked async */%")
+}

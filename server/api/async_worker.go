@@ -275,6 +275,10 @@ func (s *Server) runAsync(ctx, nodeCtx context.Context, rec *server.AsyncQuery, 
 		s.finish(nodeCtx, rec, doc, statusInitialising)
 		return
 	}
+	// Registered like a request: revoking the pairing, blocking the
+	// integrator or quarantining the site cancels the running query too.
+	ctx, landed := s.flights().add(ctx, pair{integratorID: rec.IntegratorID, siteID: rec.SiteID})
+	defer landed()
 	sent := time.Now().UTC()
 	q.Priority = wire.PriorityAsync
 	q.MaxBytes = 0 // unlimited: the rows go to pages
