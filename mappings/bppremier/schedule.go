@@ -4,7 +4,6 @@ import (
 	_ "embed"
 	"encoding/json"
 	"strconv"
-	"strings"
 	"text/template"
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
@@ -41,7 +40,7 @@ var Schedule = mappings.NewTable(mappings.TableSpec{
 				if modifier != fhir.ModifierNone {
 					return "", mappings.BadRequest("", "modifier :%s does not apply here", modifier)
 				}
-				user, loc, ok := parseScheduleID(v.Code)
+				user, loc, ok := mappings.ParseScheduleID(v.Code)
 				if !ok {
 					return mappings.SQLFalse, nil
 				}
@@ -62,31 +61,6 @@ var Schedule = mappings.NewTable(mappings.TableSpec{
 	Row: scheduleRow,
 })
 
-// scheduleID is the id of the schedule of a practitioner at a location.
-func scheduleID(user, loc int) string { return strconv.Itoa(user) + "-" + strconv.Itoa(loc) }
-
-// parseScheduleID reads "{USERID}-{LOCATIONID}" (canonical positive
-// integers); ok is false for anything else.
-func parseScheduleID(id string) (user, loc int, ok bool) {
-	u, l, found := strings.Cut(id, "-")
-	if !found {
-		return 0, 0, false
-	}
-	user, ok1 := canonicalInt(u)
-	loc, ok2 := canonicalInt(l)
-	return user, loc, ok1 && ok2
-}
-
-// canonicalInt reads a 32-bit non-negative integer written without sign or
-// leading zeros.
-func canonicalInt(s string) (int, bool) {
-	n, err := strconv.ParseInt(s, 10, 32)
-	if err != nil || n < 0 || strconv.FormatInt(n, 10) != s {
-		return 0, false
-	}
-	return int(n), true
-}
-
 type scheduleColumns struct {
 	UserID       mappings.Int  `json:"user_id"`
 	LocationID   mappings.Int  `json:"location_id"`
@@ -104,7 +78,7 @@ func scheduleRow(row []byte, _ mappings.Site) (mappings.Row, error) {
 	}
 	who := mappings.PersonName(string(c.UserTitle), string(c.UserFirst), string(c.UserFamily))
 	s := fm.Schedule{
-		Id:     mappings.Ptr(scheduleID(int(c.UserID), int(c.LocationID))),
+		Id:     mappings.Ptr(mappings.ScheduleID(int(c.UserID), int(c.LocationID))),
 		Active: mappings.Ptr(c.Active == 1),
 		Actor: []fm.Reference{
 			*mappings.Ref("Practitioner", c.UserID.ID(), who),

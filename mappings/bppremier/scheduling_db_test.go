@@ -380,10 +380,10 @@ func testSchedule(t *testing.T, p *practice, bk *book) {
 	if n := p.count(t, Schedule, "_summary=count"); n != len(want) {
 		t.Errorf("count %d, want %d", n, len(want))
 	}
-	user, loc, _ := parseScheduleID(want[0])
+	user, loc, _ := mappings.ParseScheduleID(want[0])
 	var byUser, byLoc []string
 	for _, id := range want {
-		u, l, _ := parseScheduleID(id)
+		u, l, _ := mappings.ParseScheduleID(id)
 		if u == user {
 			byUser = append(byUser, id)
 		}
@@ -413,7 +413,7 @@ func testSchedule(t *testing.T, p *practice, bk *book) {
 		t.Errorf("active %v + inactive %v is not every schedule %v", active, inactive, want)
 	}
 	for _, id := range inactive { // the practitioners who left
-		u, _, _ := parseScheduleID(id)
+		u, _, _ := mappings.ParseScheduleID(id)
 		if p.snap.user(u).status == 1 && slices.ContainsFunc(bk.sessions, func(x sessionRec) bool { return x.user == u && x.date.IsZero() && x.until.IsZero() }) {
 			t.Errorf("schedule %s is inactive but has an open session", id)
 		}
@@ -449,7 +449,7 @@ func testSlot(t *testing.T, p *practice, bk *book) {
 	from, to := today, today.AddDate(0, 0, 7)
 	var free, busy, blocked, awayDays int
 	for _, id := range bk.schedules(p.snap) {
-		user, loc, _ := parseScheduleID(id)
+		user, loc, _ := mappings.ParseScheduleID(id)
 		want := bk.slots(user, loc, from, to)
 		q := "schedule=Schedule/" + id + "&start=ge2026-06-15&start=lt2026-06-22"
 		got := p.slotList(t, q, 37)
@@ -529,7 +529,7 @@ func testSlot(t *testing.T, p *practice, bk *book) {
 
 	// Reads by id, and a partial-day range.
 	id := bk.schedules(p.snap)[0]
-	user, loc, _ := parseScheduleID(id)
+	user, loc, _ := mappings.ParseScheduleID(id)
 	week := bk.slots(user, loc, from, to)
 	if len(week) == 0 {
 		t.Fatalf("schedule %s has no slots in the week", id)
@@ -566,7 +566,7 @@ func testSlotDST(t *testing.T, p *practice, bk *book) {
 	from, to := time.Date(2026, 4, 2, 0, 0, 0, 0, time.UTC), time.Date(2026, 4, 9, 0, 0, 0, 0, time.UTC)
 	offsets := map[string]int{}
 	for _, id := range bk.schedules(p.snap) {
-		user, loc, _ := parseScheduleID(id)
+		user, loc, _ := mappings.ParseScheduleID(id)
 		want := bk.slots(user, loc, from, to)
 		rows := p.search(t, Slot, "schedule="+id+"&start=ge2026-04-02&start=lt2026-04-09", 0)
 		if len(rows) != len(want) {

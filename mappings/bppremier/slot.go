@@ -20,23 +20,12 @@ import (
 //go:embed slot.sql
 var slotSQL string
 
-// maxSlotDays bounds the start range of a slot search: the grid is
-// computed for each day of it.
-const maxSlotDays = 31
-
-// slotStatusSystem is FHIR's slotstatus code system.
-const slotStatusSystem = "http://hl7.org/fhir/slotstatus"
-
-// slotStatuses is the slotstatus value set; free, busy and busy-unavailable
-// are the statuses slots have here.
-var slotStatuses = []string{"busy", "free", "busy-unavailable", "busy-tentative", "entered-in-error"}
-
 // Slot is the computed slots of the schedules (slot.sql): not a table but a
 // grid made on the fly from sessions, days away and appointments, for a
 // bounded range of days. Its id is "{schedule id}-{YYYYMMDDhhmmss}", the
 // schedule and the slot's start on the practice's wall clock, so that it is
 // stable. A search needs schedule and a start range of at most
-// maxSlotDays, or _id.
+// mappings.MaxSlotDays, or _id.
 var Slot mappings.Resource = newSlotResource()
 
 type slotResource struct {
@@ -52,7 +41,7 @@ func newSlotResource() *slotResource {
 			{Name: "schedule", Type: fhir.TypeReference, Targets: []string{"Schedule"},
 				Doc: "The schedule (required without _id): Schedule/{practitioner id}-{location id}"},
 			{Name: "start", Type: fhir.TypeDate,
-				Doc: fmt.Sprintf("The slot's start (required without _id): a range of at most %d days, e.g. start=ge2026-06-15&start=lt2026-06-22", maxSlotDays)},
+				Doc: fmt.Sprintf("The slot's start (required without _id): a range of at most %d days, e.g. start=ge2026-06-15&start=lt2026-06-22", mappings.MaxSlotDays)},
 			{Name: "status", Type: fhir.TypeToken, Doc: "free, busy (an appointment), busy-unavailable (a blocked slot)"},
 		},
 		Includes:     []fhir.Include{{Source: "Slot", Param: "schedule", Target: "Schedule"}},
@@ -75,175 +64,6 @@ func (r *slotResource) Count(d mappings.Dialect, s *fhir.Search) (mappings.Query
 	return r.render(d, s, true)
 }
 
-// slotKey is a slot: its schedule and its start (day at midnight, seconds
-// after it) on the practice's wall clock.
-type slotKey struct {
-	user, loc int
-	day       time.Time
-	secs      int
-}
-
-func (k slotKey) id() string {
-	t := k.day.Add(time.Duration(k.secs) * time.Second)
-	return scheduleID(k.user, k.loc) + "-" + t.Format("20060102150405")
-}
-
-// parseSlotID reads a slot id; ok is false for anything else.
-func parseSlotID(id string) (k slotKey, ok bool) {
-	i := strings.LastIndexByte(id, '-')
-	if i < 0 || len(id)-i-1 != 14 {
-		return k, false
-	}
-	if k.user, k.loc, ok = parseScheduleID(id[:i]); !ok {
-		return k, false
-	}
-	t, err := time.Parse("20060102150405", id[i+1:])
-	if err != nil {
-		return k, false
-	}
-	k.day = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
-	k.secs = t.Hour()*3600 + t.Minute()*60 + t.Second()
-	return k, true
-}
-
-// slotSearch is a slot search worked out from its clauses.
-type slotSearch struct {
-	ids       []slotKey
-	hasIDs    bool
-	schedules [][2]int
-	hasSched  bool
-	from, to  time.Time // the start range's wall clock; zero when open
-	starts    []fhir.Value
-	statuses  []string
-	hasStatus bool
-}
-
-func (r *slotResource) parse(s *fhir.Search) (*slotSearch, error) {
-	q := &slotSearch{}
-	for _, c := range s.Clauses {
-		if c.Modifier != fhir.ModifierNone {
-			return nil, mappings.BadRequest(c.Param.Name, "modifier :%s is not supported on Slot searches", c.Modifier)
-		}
-		switch c.Param.Name {
-		case "_id":
-			ids := []slotKey{}
-			for _, v := range c.Values {
-				if k, ok := parseSlotID(v.Code); ok {
-					ids = append(ids, k)
-				}
-			}
-			if q.hasIDs { // _id twice: both must match
-				ids = slices.DeleteFunc(ids, func(k slotKey) bool { return !slices.Contains(q.ids, k) })
-			}
-			q.ids, q.hasIDs = ids, true
-		case "schedule":
-			sched := [][2]int{}
-			for _, v := range c.Values {
-				if v.RefType != "" && v.RefType != "Schedule" {
-					continue
-				}
-				if u, l, ok := parseScheduleID(v.RefID); ok {
-					sched = append(sched, [2]int{u, l})
-				}
-			}
-			if q.hasSched {
-				sched = slices.DeleteFunc(sched, func(p [2]int) bool { return !slices.Contains(q.schedules, p) })
-			}
-			q.schedules, q.hasSched = sched, true
-		case "start":
-			if len(c.Values) != 1 {
-				return nil, mappings.BadRequest("start", "give one value per start parameter (e.g. start=ge2026-06-15&start=lt2026-06-22), not a list")
-			}
-			v := c.Values[0]
-			if v.Lo.IsZero() || v.Hi.IsZero() || !v.Lo.Before(v.Hi) {
-				return nil, mappings.BadRequest("start", "the date has no range")
-			}
-			lo, hi := wallOf(v.Lo), wallOf(v.Hi)
-			var from, to time.Time
-			switch v.Prefix {
-			case fhir.PrefixEq, "", fhir.PrefixAp:
-				from, to = lo, hi
-			case fhir.PrefixGe:
-				from = lo
-			case fhir.PrefixGt, fhir.PrefixSa:
-				from = hi
-			case fhir.PrefixLe:
-				to = hi
-			case fhir.PrefixLt, fhir.PrefixEb:
-				to = lo
-			case fhir.PrefixNe:
-			default:
-				return nil, mappings.BadRequest("start", "unknown date prefix %q", v.Prefix)
-			}
-			if !from.IsZero() && (q.from.IsZero() || from.After(q.from)) {
-				q.from = from
-			}
-			if !to.IsZero() && (q.to.IsZero() || to.Before(q.to)) {
-				q.to = to
-			}
-			q.starts = append(q.starts, v)
-		case "status":
-			var codes []string
-			for _, v := range c.Values {
-				if v.System != nil && *v.System != slotStatusSystem {
-					continue
-				}
-				if !slices.Contains(slotStatuses, v.Code) {
-					return nil, mappings.BadRequest("status", "%q is not a slot status (use free, busy or busy-unavailable)", v.Code)
-				}
-				codes = append(codes, v.Code)
-			}
-			if q.hasStatus {
-				codes = slices.DeleteFunc(codes, func(c string) bool { return !slices.Contains(q.statuses, c) })
-			}
-			q.statuses, q.hasStatus = codes, true
-		default:
-			return nil, mappings.BadRequest(c.Param.Name, "Slot has no search parameter %q", c.Param.Name)
-		}
-	}
-	if q.hasIDs {
-		return q, nil
-	}
-	if !q.hasSched {
-		return nil, mappings.BadRequest("schedule", "a Slot search needs schedule=Schedule/{id} (find the ids with a Schedule search), or _id")
-	}
-	example := "e.g. start=ge2026-06-15&start=lt2026-06-22"
-	if q.from.IsZero() || q.to.IsZero() {
-		return nil, mappings.BadRequest("start", "a Slot search needs a start range with both ends, of at most %d days (%s)", maxSlotDays, example)
-	}
-	if q.to.Sub(q.from) > maxSlotDays*24*time.Hour {
-		return nil, mappings.BadRequest("start", "the start range is longer than the maximum of %d days: search at most %d days at a time (%s)", maxSlotDays, maxSlotDays, example)
-	}
-	return q, nil
-}
-
-// wallOf is t's wall clock, as a UTC time.
-func wallOf(t time.Time) time.Time {
-	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
-}
-
-// days are the days whose slots the search needs: those of its ids, or
-// each day of its start range.
-func (q *slotSearch) days() []time.Time {
-	var out []time.Time
-	add := func(d time.Time) {
-		if !slices.ContainsFunc(out, d.Equal) {
-			out = append(out, d)
-		}
-	}
-	if q.hasIDs {
-		for _, k := range q.ids {
-			add(k.day)
-		}
-		return out
-	}
-	last := q.to.Add(-time.Nanosecond)
-	for d := time.Date(q.from.Year(), q.from.Month(), q.from.Day(), 0, 0, 0, 0, time.UTC); !d.After(last); d = d.AddDate(0, 0, 1) {
-		add(d)
-	}
-	return out
-}
-
 // slotData is what slot.sql is executed with.
 type slotData struct {
 	Days     string // the "days" rows: SELECT day, dow UNION ALL ...
@@ -262,7 +82,7 @@ func (r *slotResource) render(d mappings.Dialect, s *fhir.Search, count bool) (m
 	if s.Type != "" && s.Type != "Slot" {
 		return mappings.Query{}, fmt.Errorf("mappings: a %s search given to the Slot mapping", s.Type)
 	}
-	q, err := r.parse(s)
+	q, err := mappings.ParseSlotSearch(s)
 	if err != nil {
 		return mappings.Query{}, err
 	}
@@ -270,7 +90,7 @@ func (r *slotResource) render(d mappings.Dialect, s *fhir.Search, count bool) (m
 	data := slotData{Select: "SELECT", Count: count}
 
 	// The days, and the schedules whose sessions are cut into slots.
-	days := q.days()
+	days := q.Days()
 	var rows []string
 	for _, day := range days {
 		rows = append(rows, "    SELECT "+mappings.CastDateTime(d, mappings.DayParam(b, day))+` AS "day", `+
@@ -282,14 +102,14 @@ func (r *slotResource) render(d mappings.Dialect, s *fhir.Search, count bool) (m
 	}
 	data.Days = strings.Join(rows, "\n    UNION ALL\n")
 	var schedules [][2]int
-	if q.hasSched {
-		schedules = q.schedules
+	if q.HasSched {
+		schedules = q.Schedules
 	}
-	if q.hasIDs {
+	if q.HasIDs {
 		var fromIDs [][2]int
-		for _, k := range q.ids {
-			p := [2]int{k.user, k.loc}
-			if !slices.Contains(fromIDs, p) && (!q.hasSched || slices.Contains(q.schedules, p)) {
+		for _, k := range q.IDs {
+			p := [2]int{k.Owner, k.Loc}
+			if !slices.Contains(fromIDs, p) && (!q.HasSched || slices.Contains(q.Schedules, p)) {
 				fromIDs = append(fromIDs, p)
 			}
 		}
@@ -315,20 +135,20 @@ func (r *slotResource) render(d mappings.Dialect, s *fhir.Search, count bool) (m
 
 	// Predicates on the slot's start: the ids', the start clauses'.
 	var grid []string
-	if q.hasIDs {
+	if q.HasIDs {
 		var parts []string
-		for _, k := range q.ids {
-			parts = append(parts, `(g."user_id" = `+b.Param(mappings.ParamInt, strconv.Itoa(k.user))+
-				` AND g."location_id" = `+b.Param(mappings.ParamInt, strconv.Itoa(k.loc))+
-				` AND g."day" = `+mappings.DayParam(b, k.day)+
-				` AND g."secs" = `+b.Param(mappings.ParamInt, strconv.Itoa(k.secs))+")")
+		for _, k := range q.IDs {
+			parts = append(parts, `(g."user_id" = `+b.Param(mappings.ParamInt, strconv.Itoa(k.Owner))+
+				` AND g."location_id" = `+b.Param(mappings.ParamInt, strconv.Itoa(k.Loc))+
+				` AND g."day" = `+mappings.DayParam(b, k.Day)+
+				` AND g."secs" = `+b.Param(mappings.ParamInt, strconv.Itoa(k.Secs))+")")
 		}
 		if len(parts) == 0 {
 			parts = []string{mappings.SQLFalse}
 		}
 		grid = append(grid, "("+strings.Join(parts, "\n       OR ")+")")
 	}
-	for _, v := range q.starts {
+	for _, v := range q.Starts {
 		grid = append(grid, slotStart(b, v))
 	}
 	for _, p := range grid {
@@ -336,12 +156,12 @@ func (r *slotResource) render(d mappings.Dialect, s *fhir.Search, count bool) (m
 	}
 
 	var where []string
-	if q.hasStatus {
-		if len(q.statuses) == 0 {
+	if q.HasStatus {
+		if len(q.Statuses) == 0 {
 			where = append(where, mappings.SQLFalse)
 		} else {
 			var ps []string
-			for _, c := range q.statuses {
+			for _, c := range q.Statuses {
 				ps = append(ps, b.Param(mappings.ParamVarChar, c))
 			}
 			where = append(where, `t."status" IN (`+strings.Join(ps, ", ")+")")
@@ -395,18 +215,18 @@ func slotStart(b *mappings.Builder, v fhir.Value) string {
 // slotAfter is "after the cursor's slot" in the search's order (schedule,
 // then start).
 func slotAfter(b *mappings.Builder, after []string) (string, error) {
-	var k slotKey
+	var k mappings.SlotKey
 	ok := len(after) == 1
 	if ok {
-		k, ok = parseSlotID(after[0])
+		k, ok = mappings.ParseSlotID(after[0])
 	}
 	if !ok {
 		return "", mappings.BadRequest("", "the paging cursor is not valid for this search; start the search again")
 	}
-	u := b.Param(mappings.ParamInt, strconv.Itoa(k.user))
-	l := b.Param(mappings.ParamInt, strconv.Itoa(k.loc))
-	d := mappings.DayParam(b, k.day)
-	s := b.Param(mappings.ParamInt, strconv.Itoa(k.secs))
+	u := b.Param(mappings.ParamInt, strconv.Itoa(k.Owner))
+	l := b.Param(mappings.ParamInt, strconv.Itoa(k.Loc))
+	d := mappings.DayParam(b, k.Day)
+	s := b.Param(mappings.ParamInt, strconv.Itoa(k.Secs))
 	return `(t."user_id" > ` + u + ` OR (t."user_id" = ` + u + ` AND (t."location_id" > ` + l + ` OR (t."location_id" = ` + l +
 		` AND (t."day" > ` + d + ` OR (t."day" = ` + d + ` AND t."secs" > ` + s + `))))))`, nil
 }
@@ -420,9 +240,9 @@ type slotColumns struct {
 	Status     mappings.Text `json:"status"`
 }
 
-func (c slotColumns) key() slotKey {
+func (c slotColumns) key() mappings.SlotKey {
 	d := c.Day.In(time.UTC)
-	return slotKey{user: int(c.UserID), loc: int(c.LocationID), day: time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC), secs: int(c.Secs)}
+	return mappings.SlotKey{Owner: int(c.UserID), Loc: int(c.LocationID), Day: time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC), Secs: int(c.Secs)}
 }
 
 // Row implements mappings.Resource.
@@ -443,17 +263,17 @@ func (r *slotResource) Row(row []byte, site mappings.Site) (mappings.Row, error)
 		status = fm.SlotStatusBusyUnavailable
 	}
 	sl := fm.Slot{
-		Id:       mappings.Ptr(k.id()),
-		Schedule: *mappings.Ref("Schedule", scheduleID(k.user, k.loc), ""),
+		Id:       mappings.Ptr(k.ID()),
+		Schedule: *mappings.Ref("Schedule", mappings.ScheduleID(k.Owner, k.Loc), ""),
 		Status:   status,
-		Start:    instant(c.Day, k.secs, site.Location),
-		End:      instant(c.Day, k.secs+int(c.Length), site.Location),
+		Start:    instant(c.Day, k.Secs, site.Location),
+		End:      instant(c.Day, k.Secs+int(c.Length), site.Location),
 	}
 	raw, err := mappings.Marshal("Slot", fm.OtherSlot(sl))
 	if err != nil {
 		return mappings.Row{}, err
 	}
-	return mappings.Row{Resource: raw, Refs: map[string][]string{"schedule": {scheduleID(k.user, k.loc)}}}, nil
+	return mappings.Row{Resource: raw, Refs: map[string][]string{"schedule": {mappings.ScheduleID(k.Owner, k.Loc)}}}, nil
 }
 
 // Cursor implements mappings.Resource: the slot's id.
@@ -462,5 +282,5 @@ func (r *slotResource) Cursor(row []byte) ([]string, error) {
 	if err := json.Unmarshal(row, &c); err != nil {
 		return nil, fmt.Errorf("mappings: Slot row: %w", err)
 	}
-	return []string{c.key().id()}, nil
+	return []string{c.key().ID()}, nil
 }

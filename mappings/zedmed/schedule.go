@@ -4,7 +4,6 @@ import (
 	_ "embed"
 	"encoding/json"
 	"strconv"
-	"strings"
 	"text/template"
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
@@ -46,7 +45,7 @@ var Schedule = mappings.NewTable(mappings.TableSpec{
 				if modifier != fhir.ModifierNone {
 					return "", mappings.BadRequest("", "modifier :%s does not apply here", modifier)
 				}
-				doc, branch, ok := parseScheduleID(v.Code)
+				doc, branch, ok := mappings.ParseScheduleID(v.Code)
 				if !ok {
 					return mappings.SQLFalse, nil
 				}
@@ -67,27 +66,6 @@ var Schedule = mappings.NewTable(mappings.TableSpec{
 	Row: scheduleRow,
 })
 
-func scheduleID(doc, branch int) string { return strconv.Itoa(doc) + "-" + strconv.Itoa(branch) }
-
-// parseScheduleID reads "{DOCTOR_ID}-{BRANCH_ID}".
-func parseScheduleID(id string) (doc, branch int, ok bool) {
-	d, b, found := strings.Cut(id, "-")
-	if !found {
-		return 0, 0, false
-	}
-	doc, ok1 := canonicalInt(d)
-	branch, ok2 := canonicalInt(b)
-	return doc, branch, ok1 && ok2
-}
-
-func canonicalInt(s string) (int, bool) {
-	n, err := strconv.ParseInt(s, 10, 32)
-	if err != nil || n < 0 || strconv.FormatInt(n, 10) != s {
-		return 0, false
-	}
-	return int(n), true
-}
-
 type scheduleColumns struct {
 	DoctorID     mappings.Int  `json:"doctor_id"`
 	LocationID   mappings.Int  `json:"location_id"`
@@ -105,7 +83,7 @@ func scheduleRow(row []byte, _ mappings.Site) (mappings.Row, error) {
 	}
 	who := mappings.PersonName(string(c.DoctorTitle), string(c.DoctorFirst), string(c.DoctorFamily))
 	s := fm.Schedule{
-		Id:     mappings.Ptr(scheduleID(int(c.DoctorID), int(c.LocationID))),
+		Id:     mappings.Ptr(mappings.ScheduleID(int(c.DoctorID), int(c.LocationID))),
 		Active: mappings.Ptr(c.Active == 1),
 		Actor: []fm.Reference{
 			*mappings.Ref("Practitioner", c.DoctorID.ID(), who),

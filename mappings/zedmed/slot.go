@@ -20,17 +20,10 @@ import (
 //go:embed slot.sql
 var slotSQL string
 
-// maxSlotDays bounds the start range of a slot search: the grid is made for each day of it.
-const maxSlotDays = 31
-
-const slotStatusSystem = "http://hl7.org/fhir/slotstatus"
-
-var slotStatusCodes = []string{"busy", "free", "busy-unavailable", "busy-tentative", "entered-in-error"}
-
 // Slot is the computed slots of the schedules (slot.sql): a grid made on the fly from session
 // templates, leave and appointments for a bounded range of days. Its id is
 // "{schedule id}-{YYYYMMDDhhmmss}", the schedule and the slot's start on the practice's wall
-// clock. A search needs schedule and a start range of at most maxSlotDays, or _id.
+// clock. A search needs schedule and a start range of at most mappings.MaxSlotDays, or _id.
 var Slot mappings.Resource = newSlot()
 
 type slotResource struct {
@@ -46,7 +39,7 @@ func newSlot() *slotResource {
 			{Name: "schedule", Type: fhir.TypeReference, Targets: []string{"Schedule"},
 				Doc: "The schedule (required without _id): Schedule/{practitioner id}-{location id}"},
 			{Name: "start", Type: fhir.TypeDate,
-				Doc: fmt.Sprintf("The slot's start (required without _id): a range of at most %d days, e.g. start=ge2026-06-15&start=lt2026-06-22", maxSlotDays)},
+				Doc: fmt.Sprintf("The slot's start (required without _id): a range of at most %d days, e.g. start=ge2026-06-15&start=lt2026-06-22", mappings.MaxSlotDays)},
 			{Name: "status", Type: fhir.TypeToken, Doc: "free, busy (an appointment), busy-unavailable (a blocked slot)"},
 		},
 		Includes:     []fhir.Include{{Source: "Slot", Param: "schedule", Target: "Schedule"}},
@@ -68,170 +61,6 @@ func (r *slotResource) Search(d mappings.Dialect, s *fhir.Search) (mappings.Quer
 
 func (r *slotResource) Count(d mappings.Dialect, s *fhir.Search) (mappings.Query, error) {
 	return r.render(d, s, true)
-}
-
-// slotKey is a slot: its schedule and start (day at midnight, seconds after it).
-type slotKey struct {
-	doctor, branch int
-	day            time.Time
-	secs           int
-}
-
-func (k slotKey) id() string {
-	return scheduleID(k.doctor, k.branch) + "-" + k.day.Add(time.Duration(k.secs)*time.Second).Format("20060102150405")
-}
-
-func parseSlotID(id string) (k slotKey, ok bool) {
-	i := strings.LastIndexByte(id, '-')
-	if i < 0 || len(id)-i-1 != 14 {
-		return k, false
-	}
-	if k.doctor, k.branch, ok = parseScheduleID(id[:i]); !ok {
-		return k, false
-	}
-	t, err := time.Parse("20060102150405", id[i+1:])
-	if err != nil {
-		return k, false
-	}
-	k.day = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
-	k.secs = t.Hour()*3600 + t.Minute()*60 + t.Second()
-	return k, true
-}
-
-// slotQuery is a slot search worked out from its clauses.
-type slotQuery struct {
-	ids       []slotKey
-	hasIDs    bool
-	schedules [][2]int
-	hasSched  bool
-	from, to  time.Time
-	starts    []fhir.Value
-	statuses  []string
-	hasStatus bool
-}
-
-func wallOf(t time.Time) time.Time {
-	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
-}
-
-func parseSlotSearch(s *fhir.Search) (*slotQuery, error) {
-	q := &slotQuery{}
-	for _, c := range s.Clauses {
-		if c.Modifier != fhir.ModifierNone {
-			return nil, mappings.BadRequest(c.Param.Name, "modifier :%s is not supported on Slot searches", c.Modifier)
-		}
-		switch c.Param.Name {
-		case "_id":
-			ids := []slotKey{}
-			for _, v := range c.Values {
-				if k, ok := parseSlotID(v.Code); ok {
-					ids = append(ids, k)
-				}
-			}
-			if q.hasIDs {
-				ids = slices.DeleteFunc(ids, func(k slotKey) bool { return !slices.Contains(q.ids, k) })
-			}
-			q.ids, q.hasIDs = ids, true
-		case "schedule":
-			sched := [][2]int{}
-			for _, v := range c.Values {
-				if v.RefType != "" && v.RefType != "Schedule" {
-					continue
-				}
-				if dr, br, ok := parseScheduleID(v.RefID); ok {
-					sched = append(sched, [2]int{dr, br})
-				}
-			}
-			if q.hasSched {
-				sched = slices.DeleteFunc(sched, func(p [2]int) bool { return !slices.Contains(q.schedules, p) })
-			}
-			q.schedules, q.hasSched = sched, true
-		case "start":
-			if len(c.Values) != 1 {
-				return nil, mappings.BadRequest("start", "give one value per start parameter (e.g. start=ge2026-06-15&start=lt2026-06-22), not a list")
-			}
-			v := c.Values[0]
-			if v.Lo.IsZero() || v.Hi.IsZero() || !v.Lo.Before(v.Hi) {
-				return nil, mappings.BadRequest("start", "the date has no range")
-			}
-			lo, hi := wallOf(v.Lo), wallOf(v.Hi)
-			var from, to time.Time
-			switch v.Prefix {
-			case fhir.PrefixEq, "", fhir.PrefixAp:
-				from, to = lo, hi
-			case fhir.PrefixGe:
-				from = lo
-			case fhir.PrefixGt, fhir.PrefixSa:
-				from = hi
-			case fhir.PrefixLe:
-				to = hi
-			case fhir.PrefixLt, fhir.PrefixEb:
-				to = lo
-			case fhir.PrefixNe:
-			default:
-				return nil, mappings.BadRequest("start", "unknown date prefix %q", v.Prefix)
-			}
-			if !from.IsZero() && (q.from.IsZero() || from.After(q.from)) {
-				q.from = from
-			}
-			if !to.IsZero() && (q.to.IsZero() || to.Before(q.to)) {
-				q.to = to
-			}
-			q.starts = append(q.starts, v)
-		case "status":
-			var codes []string
-			for _, v := range c.Values {
-				if v.System != nil && *v.System != slotStatusSystem {
-					continue
-				}
-				if !slices.Contains(slotStatusCodes, v.Code) {
-					return nil, mappings.BadRequest("status", "%q is not a slot status (use free, busy or busy-unavailable)", v.Code)
-				}
-				codes = append(codes, v.Code)
-			}
-			if q.hasStatus {
-				codes = slices.DeleteFunc(codes, func(c string) bool { return !slices.Contains(q.statuses, c) })
-			}
-			q.statuses, q.hasStatus = codes, true
-		default:
-			return nil, mappings.BadRequest(c.Param.Name, "Slot has no search parameter %q", c.Param.Name)
-		}
-	}
-	if q.hasIDs {
-		return q, nil
-	}
-	if !q.hasSched {
-		return nil, mappings.BadRequest("schedule", "a Slot search needs schedule=Schedule/{id} (find the ids with a Schedule search), or _id")
-	}
-	example := "e.g. start=ge2026-06-15&start=lt2026-06-22"
-	if q.from.IsZero() || q.to.IsZero() {
-		return nil, mappings.BadRequest("start", "a Slot search needs a start range with both ends, of at most %d days (%s)", maxSlotDays, example)
-	}
-	if q.to.Sub(q.from) > maxSlotDays*24*time.Hour {
-		return nil, mappings.BadRequest("start", "the start range is longer than %d days (%s)", maxSlotDays, example)
-	}
-	return q, nil
-}
-
-// days are the days whose slots the search needs.
-func (q *slotQuery) days() []time.Time {
-	var out []time.Time
-	add := func(d time.Time) {
-		if !slices.ContainsFunc(out, d.Equal) {
-			out = append(out, d)
-		}
-	}
-	if q.hasIDs {
-		for _, k := range q.ids {
-			add(k.day)
-		}
-		return out
-	}
-	last := q.to.Add(-time.Nanosecond)
-	for d := time.Date(q.from.Year(), q.from.Month(), q.from.Day(), 0, 0, 0, 0, time.UTC); !d.After(last); d = d.AddDate(0, 0, 1) {
-		add(d)
-	}
-	return out
 }
 
 type slotData struct {
@@ -263,7 +92,7 @@ func (r *slotResource) render(d mappings.Dialect, s *fhir.Search, count bool) (m
 	if s.Type != "" && s.Type != "Slot" {
 		return mappings.Query{}, fmt.Errorf("zedmed: a %s search given to the Slot mapping", s.Type)
 	}
-	q, err := parseSlotSearch(s)
+	q, err := mappings.ParseSlotSearch(s)
 	if err != nil {
 		return mappings.Query{}, err
 	}
@@ -274,14 +103,14 @@ func (r *slotResource) render(d mappings.Dialect, s *fhir.Search, count bool) (m
 		one = " FROM RDB$DATABASE" // Firebird has no SELECT without FROM
 	}
 
-	days := q.days()
+	days := q.Days()
 	if len(days) == 0 {
 		days = []time.Time{time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)}
 	}
 	var rows []string
 	for i, day := range days {
 		dow := strconv.Itoa(isoDOW(day))
-		if i == 0 && len(q.days()) == 0 {
+		if i == 0 && len(q.Days()) == 0 {
 			dow = "0" // no valid id: a day no session has
 		}
 		rows = append(rows, "    SELECT "+castParam(d, mappings.DayParam(b, day), "TIMESTAMP")+` AS "day", `+
@@ -289,12 +118,12 @@ func (r *slotResource) render(d mappings.Dialect, s *fhir.Search, count bool) (m
 	}
 	data.Days = strings.Join(rows, "\n    UNION ALL\n")
 
-	schedules := q.schedules
-	if q.hasIDs {
+	schedules := q.Schedules
+	if q.HasIDs {
 		schedules = nil
-		for _, k := range q.ids {
-			p := [2]int{k.doctor, k.branch}
-			if !slices.Contains(schedules, p) && (!q.hasSched || slices.Contains(q.schedules, p)) {
+		for _, k := range q.IDs {
+			p := [2]int{k.Owner, k.Loc}
+			if !slices.Contains(schedules, p) && (!q.HasSched || slices.Contains(q.Schedules, p)) {
 				schedules = append(schedules, p)
 			}
 		}
@@ -314,20 +143,20 @@ func (r *slotResource) render(d mappings.Dialect, s *fhir.Search, count bool) (m
 	}
 
 	var grid []string
-	if q.hasIDs {
+	if q.HasIDs {
 		var ps []string
-		for _, k := range q.ids {
-			ps = append(ps, `(g."doctor_id" = `+b.Param(mappings.ParamInt, strconv.Itoa(k.doctor))+
-				` AND g."branch_id" = `+b.Param(mappings.ParamInt, strconv.Itoa(k.branch))+
-				` AND g."day" = `+mappings.DayParam(b, k.day)+
-				` AND g."secs" = `+b.Param(mappings.ParamInt, strconv.Itoa(k.secs))+")")
+		for _, k := range q.IDs {
+			ps = append(ps, `(g."doctor_id" = `+b.Param(mappings.ParamInt, strconv.Itoa(k.Owner))+
+				` AND g."branch_id" = `+b.Param(mappings.ParamInt, strconv.Itoa(k.Loc))+
+				` AND g."day" = `+mappings.DayParam(b, k.Day)+
+				` AND g."secs" = `+b.Param(mappings.ParamInt, strconv.Itoa(k.Secs))+")")
 		}
 		if len(ps) == 0 {
 			ps = []string{mappings.SQLFalse}
 		}
 		grid = append(grid, "("+strings.Join(ps, "\n       OR ")+")")
 	}
-	for _, v := range q.starts {
+	for _, v := range q.Starts {
 		grid = append(grid, slotStart(b, v))
 	}
 	for _, p := range grid {
@@ -335,13 +164,13 @@ func (r *slotResource) render(d mappings.Dialect, s *fhir.Search, count bool) (m
 	}
 
 	var where []string
-	if q.hasStatus {
-		if len(q.statuses) == 0 {
+	if q.HasStatus {
+		if len(q.Statuses) == 0 {
 			where = append(where, mappings.SQLFalse)
 		} else {
 			var ps []string
-			for _, c := range q.statuses {
-				ps = append(ps, "'"+c+"'") // a code of slotStatusCodes, checked above
+			for _, c := range q.Statuses {
+				ps = append(ps, "'"+c+"'") // a code of mappings.SlotStatuses, checked above
 			}
 			where = append(where, `t."status" IN (`+strings.Join(ps, ", ")+")")
 		}
@@ -396,18 +225,18 @@ func slotStart(b *mappings.Builder, v fhir.Value) string {
 
 // slotAfter is "after the cursor's slot" in the search's order (schedule, then start).
 func slotAfter(b *mappings.Builder, after []string) (string, error) {
-	var k slotKey
+	var k mappings.SlotKey
 	ok := len(after) == 1
 	if ok {
-		k, ok = parseSlotID(after[0])
+		k, ok = mappings.ParseSlotID(after[0])
 	}
 	if !ok {
 		return "", mappings.BadRequest("", "the paging cursor is not valid for this search; start the search again")
 	}
-	dr := b.Param(mappings.ParamInt, strconv.Itoa(k.doctor))
-	br := b.Param(mappings.ParamInt, strconv.Itoa(k.branch))
-	dy := mappings.DayParam(b, k.day)
-	sc := b.Param(mappings.ParamInt, strconv.Itoa(k.secs))
+	dr := b.Param(mappings.ParamInt, strconv.Itoa(k.Owner))
+	br := b.Param(mappings.ParamInt, strconv.Itoa(k.Loc))
+	dy := mappings.DayParam(b, k.Day)
+	sc := b.Param(mappings.ParamInt, strconv.Itoa(k.Secs))
 	return `(t."doctor_id" > ` + dr + ` OR (t."doctor_id" = ` + dr + ` AND (t."branch_id" > ` + br + ` OR (t."branch_id" = ` + br +
 		` AND (t."day" > ` + dy + ` OR (t."day" = ` + dy + ` AND t."secs" > ` + sc + `))))))`, nil
 }
@@ -421,9 +250,9 @@ type slotColumns struct {
 	Status   mappings.Text `json:"status"`
 }
 
-func (c slotColumns) key() slotKey {
+func (c slotColumns) key() mappings.SlotKey {
 	d := c.Day.In(time.UTC)
-	return slotKey{doctor: int(c.DoctorID), branch: int(c.BranchID), day: time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC), secs: int(c.Secs)}
+	return mappings.SlotKey{Owner: int(c.DoctorID), Loc: int(c.BranchID), Day: time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC), Secs: int(c.Secs)}
 }
 
 func (r *slotResource) Row(row []byte, site mappings.Site) (mappings.Row, error) {
@@ -443,17 +272,17 @@ func (r *slotResource) Row(row []byte, site mappings.Site) (mappings.Row, error)
 		status = fm.SlotStatusBusyUnavailable
 	}
 	sl := fm.Slot{
-		Id:       mappings.Ptr(k.id()),
-		Schedule: *mappings.Ref("Schedule", scheduleID(k.doctor, k.branch), ""),
+		Id:       mappings.Ptr(k.ID()),
+		Schedule: *mappings.Ref("Schedule", mappings.ScheduleID(k.Owner, k.Loc), ""),
 		Status:   status,
-		Start:    instant(c.Day, k.secs, site.Location),
-		End:      instant(c.Day, k.secs+int(c.Length), site.Location),
+		Start:    instant(c.Day, k.Secs, site.Location),
+		End:      instant(c.Day, k.Secs+int(c.Length), site.Location),
 	}
 	raw, err := mappings.Marshal("Slot", fm.OtherSlot(sl))
 	if err != nil {
 		return mappings.Row{}, err
 	}
-	return mappings.Row{Resource: raw, Refs: map[string][]string{"schedule": {scheduleID(k.doctor, k.branch)}}}, nil
+	return mappings.Row{Resource: raw, Refs: map[string][]string{"schedule": {mappings.ScheduleID(k.Owner, k.Loc)}}}, nil
 }
 
 func (r *slotResource) Cursor(row []byte) ([]string, error) {
@@ -461,5 +290,5 @@ func (r *slotResource) Cursor(row []byte) ([]string, error) {
 	if err := json.Unmarshal(row, &c); err != nil {
 		return nil, fmt.Errorf("zedmed: Slot row: %w", err)
 	}
-	return []string{c.key().id()}, nil
+	return []string{c.key().ID()}, nil
 }

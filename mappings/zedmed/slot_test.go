@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"fhirlink/mappings"
 )
 
 type tmplRec struct {
@@ -73,7 +75,7 @@ func expectedSlots(t *testing.T, p *practice, doctor, branch int, from, to time.
 						status = "busy-unavailable"
 					}
 				}
-				out[slotKey{doctor, branch, day, s}.id()] = status
+				out[mappings.SlotKey{Owner: doctor, Loc: branch, Day: day, Secs: s}.ID()] = status
 			}
 		}
 	}
