@@ -83,7 +83,9 @@ func TestPollRateQueueCancelExpiry(t *testing.T) {
 	m := &Manager{Dir: t.TempDir(), PollInterval: time.Hour, QueuedPerSite: 2, Expiry: 50 * time.Millisecond}
 	defer m.Close()
 	release := make(chan struct{})
+	started := make(chan struct{}, 4)
 	block := func(ctx context.Context, out *Output) error {
+		started <- struct{}{}
 		select {
 		case <-release:
 			return nil
@@ -94,6 +96,13 @@ func TestPollRateQueueCancelExpiry(t *testing.T) {
 	first, err := m.Start(Request{Owner: "a", SiteID: "s"}, block, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The first must hold the site before the second arrives: jobs start on
+	// goroutines, in no guaranteed order.
+	select {
+	case <-started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first export never started")
 	}
 	second, err := m.Start(Request{Owner: "a", SiteID: "s"}, block, nil)
 	if err != nil {
