@@ -248,6 +248,9 @@ func (s *Server) runSearch(ctx context.Context, fs *fhirSite, res mappings.Resou
 				return nil, err
 			}
 		}
+		if resource, err = fhir.Summarize(resource, search.Summary); err != nil {
+			return nil, err
+		}
 		page.Entries = append(page.Entries, fhir.Entry{FullURL: fullURL(fs.base, typ, r.Resource), Resource: resource, Mode: "match"})
 	}
 	for _, inc := range search.Include {
