@@ -79,7 +79,7 @@ func Generate(ctx context.Context, db *sql.DB, engine string, opt Options) error
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
 	g := &gen{opt: opt, w: &writer{ctx: ctx, tx: tx, engine: engine, stmts: map[string]*sql.Stmt{}},
-		usedHI: idset{}, usedMedicare: idset{}, ids: map[string]int{}}
+		usedHI: idset{}, usedMedicare: idset{}, ids: map[string]int{}, consultOn: map[consultKey]consultRef{}}
 	g.run()
 	if g.w.err != nil {
 		return g.w.err
