@@ -23,8 +23,9 @@ type Page struct {
 	// Base is the FHIR base URL; entries without a FullURL get
 	// Base/Type/id.
 	Base string
-	// Self and Next are the page's links (SelfLink, NextLink); Next is
-	// empty on the last page.
+	// Self and Next are the page's links; Next (NextLink) is empty on the
+	// last page. Self is SelfLink on a first page and, on a page reached
+	// through a next link, that link itself.
 	Self, Next string
 	// Total is Bundle.total, when the search asked for it.
 	Total   *int

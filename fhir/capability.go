@@ -253,7 +253,7 @@ func capabilityResource(d *ResourceDecl) capResource {
 			"Page size: %d by default, at most %d (a larger value is refused with 400, not reduced). 0 returns the total only.", def, most)},
 		capSearchParam{Name: "_sort", Type: "string", Documentation: fmt.Sprintf(
 			"Comma-separated sort keys among %s; prefix a key with - for descending. _id ascending is always the last key, so paging is stable.", sorts)},
-		capSearchParam{Name: "_summary", Type: "token", Documentation: "count (the total without entries) or false; true, text and data are not supported."},
+		capSearchParam{Name: "_summary", Type: "token", Documentation: "true (the summary elements of the FHIR R4 definition, with the mandatory and modifier ones), data (all but the narrative), count (the total without entries) or false; text is not supported. true and data tag the matches SUBSETTED and cannot be combined with _elements."},
 		capSearchParam{Name: "_total", Type: "token", Documentation: "accurate adds Bundle.total (an extra count on the practice database); none and estimate give no total."},
 		capSearchParam{Name: "_elements", Type: "string", Documentation: "Comma-separated top-level elements to return; mandatory and modifier elements are always returned, and resources are tagged SUBSETTED."},
 	)

@@ -48,8 +48,9 @@ var httpParams = []string{"_format", "_page_token"}
 //     asks for the total only, like _summary=count.
 //   - _sort: declared sort keys and _id, "-" for descending; _id ascending
 //     is appended as the final key when absent, so paging is stable.
-//   - _summary: count (the total, no entries) and false (the default);
-//     true, text and data are not supported.
+//   - _summary: count (the total, no entries), false (the default), and
+//     true and data, which Summarize applies to the matches and which
+//     cannot be combined with _elements; text is not supported.
 //   - _total: accurate sets Search.Total. estimate is treated as none: we
 //     have no cheap estimate, and counting costs a second query on the
 //     practice's own server, which a client asking only for an estimate
@@ -154,6 +155,9 @@ func ParseSearch(decl *ResourceDecl, q url.Values, opt ParseOptions) (*Search, e
 			decl.Type, strings.Join(unknown, ", "), decl.Type, strings.Join(p.supported(), ", "))
 	}
 	p.s.Ignored = unknown
+	if p.summary != "" && len(p.elements) > 0 && !p.count {
+		return nil, badRequest("_summary=%s and _elements both choose the elements returned; give one of them", p.summary)
+	}
 	// The type modifier of references is normalised into the value, so a
 	// clause's canonical key may sort differently from its key as given:
 	// order by canonical key, so parsing Applied again gives the same
@@ -228,6 +232,7 @@ type parser struct {
 	most     int      // the maximum _count
 	sort     []string // canonical _sort items as given
 	count    bool     // _summary=count or _count=0
+	summary  string   // _summary=true or data
 	elements []string
 	includes []Include
 	revs     []Include
@@ -262,13 +267,15 @@ func (p *parser) result(name string, vals []string) error {
 		return p.parseCount(v)
 	case "_summary":
 		switch v {
-		case "count":
+		case SummaryCount:
 			p.count = true
 		case "false":
-		case "true", "text", "data":
-			return unsupported("_summary=%s is not supported; use _summary=count for the total alone, or _elements to choose elements", v)
+		case SummaryTrue, SummaryData:
+			p.summary = v
+		case "text":
+			return unsupported("_summary=text is not supported: resources here carry no narrative, and the mandatory elements alone break their invariants; use _summary=true or _summary=data")
 		default:
-			return badRequest("_summary=%s: the value must be count or false (true, text and data are FHIR values this server does not support)", v)
+			return badRequest("_summary=%s: the value must be true, data, count or false (text is not supported)", v)
 		}
 	case "_total":
 		switch v {
@@ -443,6 +450,10 @@ func (p *parser) finish() {
 	}
 	if s.Total {
 		s.Applied.Set("_total", "accurate")
+	}
+	if p.summary != "" {
+		s.Summary = p.summary
+		s.Applied.Set("_summary", p.summary)
 	}
 	if len(p.elements) > 0 {
 		s.Elements = p.elements

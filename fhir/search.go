@@ -162,7 +162,7 @@ type Search struct {
 	Clauses  []Clause
 	Count    int       // page size; 0 when Summary is "count"
 	Sort     []SortKey // ends with _id, the stable tie-breaker
-	Summary  string    // "" or "count"
+	Summary  string    // "" or a _summary mode: SummaryCount, SummaryTrue or SummaryData
 	Total    bool      // _total=accurate, or Summary "count": give Bundle.total
 	Elements []string
 	Include  []Include

@@ -62,6 +62,14 @@ func Subset(resource json.RawMessage, elements []string) (json.RawMessage, error
 	if len(elements) == 0 {
 		return resource, nil
 	}
+	return subset(resource, func(string) ([]string, error) { return elements, nil }, nil)
+}
+
+// subset keeps, of resource's top-level elements, those that elements
+// (given the resource type) lists plus the ones every resource and its
+// type keep, or, when elements is nil, those keep accepts; the result is
+// tagged SUBSETTED.
+func subset(resource json.RawMessage, elements func(typ string) ([]string, error), keep func(name string) bool) (json.RawMessage, error) {
 	fields, err := objectFields(resource)
 	if err != nil {
 		return nil, Errorf(http.StatusInternalServerError, IssueException, "cannot subset a resource: %v", err)
@@ -72,11 +80,18 @@ func Subset(resource json.RawMessage, elements []string) (json.RawMessage, error
 			_ = json.Unmarshal(f.value, &typ)
 		}
 	}
-	keep := slices.Concat(keptEverywhere, alwaysKept[typ], elements)
+	if elements != nil {
+		elems, err := elements(typ)
+		if err != nil {
+			return nil, err
+		}
+		list := slices.Concat(keptEverywhere, alwaysKept[typ], elems)
+		keep = func(name string) bool { return kept(name, list) }
+	}
 	out := make([]field, 0, len(fields)+1)
 	hasMeta := false
 	for _, f := range fields {
-		if !kept(strings.TrimPrefix(f.key, "_"), keep) {
+		if name := strings.TrimPrefix(f.key, "_"); f.key != "meta" && f.key != "resourceType" && !keep(name) {
 			continue
 		}
 		if f.key == "meta" {

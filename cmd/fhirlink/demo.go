@@ -33,6 +33,9 @@ const (
 // demoPractice is one kind of synthetic practice the demo can run.
 type demoPractice struct {
 	pmsType, siteID, name, pmsSiteID string
+	// timeZone is the synthetic practice's zone, which its state gives
+	// (the agent runs in it: PMS times carry no zone).
+	timeZone string
 	// create makes the practice's databases in dir (unless they exist) and
 	// returns its catalogues, the default first.
 	create func(ctx context.Context, dir string, patients int) ([]executor.Catalogue, error)
@@ -43,7 +46,7 @@ type demoPractice struct {
 var demoPractices = map[string]*demoPractice{
 	server.PMSBestPractice: {
 		pmsType: server.PMSBestPractice, siteID: "5b1d6a52-7c1e-4d0a-9a57-0d3f3a4c2e01",
-		name: "Demo Family Practice", pmsSiteID: "demo-bp-0001",
+		name: "Demo Family Practice", pmsSiteID: "demo-bp-0001", timeZone: bpsynth.Small().TimeZone(),
 		create: func(ctx context.Context, dir string, patients int) ([]executor.Catalogue, error) {
 			path := filepath.Join(dir, "practice.db")
 			return []executor.Catalogue{{Name: "BPSPatients", DSN: path, IsDefault: true}}, makePractice(ctx, path, patients)
@@ -55,7 +58,7 @@ var demoPractices = map[string]*demoPractice{
 	},
 	server.PMSZedmed: {
 		pmsType: server.PMSZedmed, siteID: "5b1d6a52-7c1e-4d0a-9a57-0d3f3a4c2e02",
-		name: "Demo Zedmed Practice", pmsSiteID: "demo-zm-0001",
+		name: "Demo Zedmed Practice", pmsSiteID: "demo-zm-0001", timeZone: zedsynth.Small().TimeZone(),
 		create: func(ctx context.Context, dir string, patients int) ([]executor.Catalogue, error) {
 			main, bill := filepath.Join(dir, "zedmed.db"), filepath.Join(dir, "zedbill.db")
 			cats := []executor.Catalogue{{Name: zedsynth.CatalogueMain, DSN: main, IsDefault: true}, {Name: zedsynth.CatalogueBilling, DSN: bill}}
@@ -126,7 +129,7 @@ Zedmed with --pms Zedmed) in one process, and prints example requests that work 
 				ServerURL: base, SiteID: p.siteID, Secret: demoSiteSecret,
 				Database: executor.Config{Engine: "sqlite", Catalogues: catalogues},
 				PMSType:  p.pmsType, PracticeName: p.name,
-				PracticeManagementSiteID: p.pmsSiteID, Logger: log,
+				PracticeManagementSiteID: p.pmsSiteID, TimeZone: p.timeZone, Logger: log,
 			})
 			if err != nil {
 				return err

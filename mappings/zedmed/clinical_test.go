@@ -1,8 +1,12 @@
 package zedmed
 
 import (
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
+
+	"fhirlink/mappings"
 )
 
 // rowIDs runs a query of ids on the raw tables.
@@ -97,7 +101,103 @@ func testClinical(t *testing.T, p *practice) {
 			`SELECT x.MEDICATION_ID FROM MEDICATION x JOIN PATIENT p ON p.PATIENT_ID = x.PATIENT_ID AND p.DELETED = 0 WHERE x.DELETED = 0 AND x.IS_CURRENT = 0`))
 		p.badRequest(t, MedicationStatement, "status=finished")
 	})
+	t.Run("MedicationRequest", func(t *testing.T) { testMedicationRequest(t, p) })
+	t.Run("Encounter", func(t *testing.T) { testEncounter(t, p) })
+}
 
+// liveScripts are the live scripts of live patients, and cond more (on SCRIPT x).
+const liveScripts = `SELECT x.SCRIPT_ID FROM SCRIPT x JOIN PATIENT p ON p.PATIENT_ID = x.PATIENT_ID AND p.DELETED = 0 WHERE x.DELETED = 0`
+
+func testMedicationRequest(t *testing.T, p *practice) {
+	pt := busiestPatient(t, p, "SCRIPT")
+	id := strconv.Itoa(pt)
+	all := rowIDs(t, p, liveScripts+` AND x.PATIENT_ID = ?`, pt)
+	p.expect(t, MedicationRequest, "patient="+id, all)
+	p.expect(t, MedicationRequest, "subject=Patient/"+id+"&intent=order", all)
+	p.expectNone(t, MedicationRequest, "patient="+id+"&intent=plan")
+	for status, code := range map[string]int{"active": 1, "completed": 2, "stopped": 3, "cancelled": 4} {
+		p.expect(t, MedicationRequest, "status="+status, rowIDs(t, p, liveScripts+` AND x.STATUS = ?`, code))
+	}
+	p.expect(t, MedicationRequest, "patient="+id+"&status=active,completed", rowIDs(t, p, liveScripts+` AND x.PATIENT_ID = ? AND x.STATUS IN (1, 2)`, pt))
+	p.expect(t, MedicationRequest, "patient="+id+"&authoredon=ge2026-01-01", rowIDs(t, p,
+		liveScripts+` AND x.PATIENT_ID = ? AND x.SCRIPT_DATE >= ?`, pt, sqlTime(p, "2026-01-01 00:00:00")))
+	p.expect(t, MedicationRequest, "requester=Practitioner/2", rowIDs(t, p, liveScripts+` AND x.DOCTOR_ID = 2`))
+	if ihi := p.snap.patient(pt).ihi; ihi != "" {
+		p.expect(t, MedicationRequest, "patient.identifier="+mappings.SystemIHI+"|"+ihi, all)
+	}
+	// A script written at a consultation refers to it, and is found by it.
+	atConsult := rowIDs(t, p, liveScripts+` AND EXISTS (SELECT 1 FROM CONSULT c WHERE c.CONSULT_ID = x.CONSULT_ID AND c.DELETED = 0) ORDER BY x.SCRIPT_ID`)
+	if len(atConsult) == 0 {
+		t.Fatal("no script written at a live consultation")
+	}
+	consult := rowIDs(t, p, `SELECT CONSULT_ID FROM SCRIPT WHERE SCRIPT_ID = ?`, atConsult[0])[0]
+	rows := p.expect(t, MedicationRequest, "encounter=Encounter/"+strconv.Itoa(consult), rowIDs(t, p,
+		liveScripts+` AND x.CONSULT_ID = ?`, consult))
+	for _, want := range []string{`"intent":"order"`, `"encounter":{"reference":"Encounter/` + strconv.Itoa(consult) + `"}`,
+		`"requester":{"reference":"Practitioner/`, `"medicationCodeableConcept":{"coding":[{"system":"http://snomed.info/sct"`, `"numberOfRepeatsAllowed":`} {
+		if !strings.Contains(string(rows[0].Resource), want) {
+			t.Errorf("MedicationRequest lacks %s: %s", want, rows[0].Resource)
+		}
+	}
+	cancelled := rowIDs(t, p, liveScripts+` AND x.STATUS = 4 AND x.CANCEL_REASON IS NOT NULL ORDER BY x.SCRIPT_ID`)
+	rows = p.expect(t, MedicationRequest, "_id="+strconv.Itoa(cancelled[0]), cancelled[:1])
+	if !strings.Contains(string(rows[0].Resource), `"status":"cancelled","statusReason":{"text":`) {
+		t.Errorf("a cancelled script without its reason: %s", rows[0].Resource)
+	}
+	// Deleted scripts, and the scripts of deleted patients, are never served.
+	for _, d := range rowIDs(t, p, `SELECT x.SCRIPT_ID FROM SCRIPT x JOIN PATIENT p ON p.PATIENT_ID = x.PATIENT_ID WHERE x.DELETED <> 0 OR p.DELETED <> 0`) {
+		p.expectNone(t, MedicationRequest, "_id="+strconv.Itoa(d))
+	}
+	p.badRequest(t, MedicationRequest, "status=done")
+	p.badRequest(t, MedicationRequest, "intent=orders")
+}
+
+// liveConsults are the live consultations of live patients (on CONSULT x).
+const liveConsults = `SELECT x.CONSULT_ID FROM CONSULT x JOIN PATIENT p ON p.PATIENT_ID = x.PATIENT_ID AND p.DELETED = 0 WHERE x.DELETED = 0`
+
+func testEncounter(t *testing.T, p *practice) {
+	pt := busiestPatient(t, p, "CONSULT")
+	id := strconv.Itoa(pt)
+	all := rowIDs(t, p, liveConsults+` AND x.PATIENT_ID = ?`, pt)
+	p.expect(t, Encounter, "patient="+id, all)
+	p.expect(t, Encounter, "subject=Patient/"+id+"&status=finished", rowIDs(t, p, liveConsults+` AND x.PATIENT_ID = ? AND x.END_AT IS NOT NULL`, pt))
+	p.expect(t, Encounter, "status=in-progress", rowIDs(t, p, liveConsults+` AND x.END_AT IS NULL`))
+	p.expect(t, Encounter, "class=VR", rowIDs(t, p, liveConsults+` AND x.CONSULT_TYPE IN (2, 3)`))
+	p.expect(t, Encounter, "class=HH", rowIDs(t, p, liveConsults+` AND x.CONSULT_TYPE IN (4, 5)`))
+	p.expect(t, Encounter, "patient="+id+"&class=http://terminology.hl7.org/CodeSystem/v3-ActCode|AMB", rowIDs(t, p,
+		liveConsults+` AND x.PATIENT_ID = ? AND x.CONSULT_TYPE NOT IN (2, 3, 4, 5)`, pt))
+	p.expect(t, Encounter, "patient="+id+"&location=Location/1", rowIDs(t, p, liveConsults+` AND x.PATIENT_ID = ? AND x.BRANCH_ID = 1`, pt))
+	p.expect(t, Encounter, "practitioner=Practitioner/3&date=ge2026-06-01", rowIDs(t, p,
+		liveConsults+` AND x.DOCTOR_ID = 3 AND x.START_AT >= ?`, sqlTime(p, "2026-06-01 00:00:00")))
+	p.expect(t, Encounter, "patient="+id+"&date=2026-06", rowIDs(t, p,
+		liveConsults+` AND x.PATIENT_ID = ? AND x.START_AT >= ? AND x.START_AT < ?`, pt, sqlTime(p, "2026-06-01 00:00:00"), sqlTime(p, "2026-07-01 00:00:00")))
+	if ihi := p.snap.patient(pt).ihi; ihi != "" {
+		p.expect(t, Encounter, "patient.identifier="+mappings.SystemIHI+"|"+ihi, all)
+	}
+	// A consultation from an appointment refers to it; one under way has no end.
+	fromAppt := rowIDs(t, p, liveConsults+` AND x.APPT_ID IS NOT NULL AND x.END_AT IS NOT NULL ORDER BY x.CONSULT_ID`)
+	rows := p.expect(t, Encounter, "_id="+strconv.Itoa(fromAppt[0]), fromAppt[:1])
+	for _, want := range []string{`"status":"finished"`, `"appointment":[{"reference":"Appointment/`, `"participant":[{"type":`,
+		`"serviceProvider":{"reference":"Organization/1"`, `"end":"`} {
+		if !strings.Contains(string(rows[0].Resource), want) {
+			t.Errorf("Encounter lacks %s: %s", want, rows[0].Resource)
+		}
+	}
+	open := rowIDs(t, p, liveConsults+` AND x.END_AT IS NULL ORDER BY x.CONSULT_ID`)
+	rows = p.expect(t, Encounter, "_id="+strconv.Itoa(open[0]), open[:1])
+	if r := string(rows[0].Resource); !strings.Contains(r, `"status":"in-progress"`) || strings.Contains(r, `"end":`) {
+		t.Errorf("a consultation under way: %s", r)
+	}
+	// Sorted by date, newest first, in pages: every consultation once, in order.
+	sorted := ids(t, p.search(t, Encounter, "patient="+id+"&_sort=-date", 4))
+	want := rowIDs(t, p, liveConsults+` AND x.PATIENT_ID = ? ORDER BY x.START_AT DESC, x.CONSULT_ID`, pt)
+	if !slices.Equal(sorted, want) {
+		t.Errorf("_sort=-date: %v, want %v", sorted, want)
+	}
+	for _, d := range rowIDs(t, p, `SELECT x.CONSULT_ID FROM CONSULT x JOIN PATIENT p ON p.PATIENT_ID = x.PATIENT_ID WHERE x.DELETED <> 0 OR p.DELETED <> 0`) {
+		p.expectNone(t, Encounter, "_id="+strconv.Itoa(d))
+	}
+	p.badRequest(t, Encounter, "status=done")
 }
 
 // sqlTime is a wall-clock time as the engine's driver binds it for a raw query.

@@ -29,6 +29,23 @@ const (
 	doctorAllied    = 4
 )
 
+// CONSULT.CONSULT_TYPE.
+const (
+	consultSurgery  = 1
+	consultVideo    = 2
+	consultPhone    = 3
+	consultHome     = 4
+	consultAgedCare = 5
+)
+
+// SCRIPT.STATUS.
+const (
+	scriptActive    = 1
+	scriptCompleted = 2
+	scriptCeased    = 3
+	scriptCancelled = 4
+)
+
 // practitionerTypes are the doctor types who are health practitioners.
 var practitionerTypes = []int{doctorGP, doctorRegistrar, doctorNurse, doctorAllied}
 

@@ -25,6 +25,15 @@ func TestCodesMatchSynth(t *testing.T) {
 		{"did not attend", apptDNA, zedsynth.ApptDNA},
 		{"cancelled", apptCancelled, zedsynth.ApptCancelled},
 		{"blocked", apptBlocked, zedsynth.ApptBlocked},
+		{"consult at the surgery", consultSurgery, zedsynth.ConsultSurgery},
+		{"video consult", consultVideo, zedsynth.ConsultVideo},
+		{"telephone consult", consultPhone, zedsynth.ConsultPhone},
+		{"home visit", consultHome, zedsynth.ConsultHome},
+		{"aged-care visit", consultAgedCare, zedsynth.ConsultAgedCare},
+		{"script active", scriptActive, zedsynth.ScriptActive},
+		{"script completed", scriptCompleted, zedsynth.ScriptCompleted},
+		{"script ceased", scriptCeased, zedsynth.ScriptCeased},
+		{"script cancelled", scriptCancelled, zedsynth.ScriptCancelled},
 	} {
 		if c.mapping != c.synth {
 			t.Errorf("%s: mapping %d, zedsynth %d", c.name, c.mapping, c.synth)

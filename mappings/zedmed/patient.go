@@ -67,7 +67,7 @@ var Patient = mappings.NewTable(mappings.TableSpec{
 
 // patientRevSources are the resources found by their patient reference with
 // Patient?_revinclude= (those this mapping has).
-var patientRevSources = []string{"AllergyIntolerance", "Appointment", "Condition", "Immunization", "MedicationStatement", "Observation"}
+var patientRevSources = []string{"AllergyIntolerance", "Appointment", "Condition", "Encounter", "Immunization", "MedicationRequest", "MedicationStatement", "Observation"}
 
 func patientRevIncludes() []fhir.Include {
 	var out []fhir.Include

@@ -32,7 +32,7 @@ const PMSType = "Zedmed"
 // Mapping is Zedmed's resources.
 var Mapping = &mappings.Mapping{
 	PMSType:   PMSType,
-	Resources: []mappings.Resource{Patient, Practitioner, PractitionerRole, Organization, Location, Appointment, Schedule, Slot, Condition, Observation, AllergyIntolerance, MedicationStatement, Immunization},
+	Resources: []mappings.Resource{Patient, Practitioner, PractitionerRole, Organization, Location, Appointment, Schedule, Slot, Condition, Observation, AllergyIntolerance, MedicationStatement, MedicationRequest, Immunization, Encounter},
 }
 
 // funcs are the SQL templates' functions: t names a table, c a column (with its alias),

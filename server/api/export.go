@@ -52,6 +52,13 @@ import (
 // searched without parameters (Slot, a grid computed for a date range) is
 // not exportable: left out by default, refused in _type.
 //
+// An export with a Patient file is self-contained: every patient that an
+// exported resource refers to is in the Patient file, once. Patients the
+// search does not find (inactive, deceased, or unchanged since _since) are
+// read by _id after the last type and appended to the Patient file; a
+// referenced patient that is no longer a live record is named in the error
+// file. Without Patient in _type there is no Patient file to complete.
+//
 // _since: resources whose meta.lastUpdated is at or after it (inclusive,
 // so nothing changed at that instant is missed). When the mapping declares
 // _lastUpdated for a type (mappings.LastUpdatedParam; every Bp Premier type
@@ -408,12 +415,83 @@ type exportJob struct {
 	types    []mappings.Resource
 	since    *time.Time
 	warnings []string
+	// patients, when the export has a Patient file, keeps it
+	// self-contained (patientSet).
+	patients *patientSet
+}
+
+// patientSet is what makes an export with a Patient file self-contained:
+// the ids written to that file and those referenced by any exported
+// resource. The Patient pass writes what a search finds (active patients,
+// changed since _since); other resources also refer to inactive and
+// deceased patients, and to patients unchanged since _since, and those are
+// added to the Patient file at the end, each once. Only ids are kept, never
+// resources: a few bytes per patient of the practice.
+type patientSet struct {
+	written    map[string]struct{}
+	referenced map[string]struct{}
+}
+
+// note records what one exported resource of type typ brings to the set.
+func (ps *patientSet) note(typ string, resource []byte) {
+	if typ == "Patient" {
+		if id := resourceID(resource); id != "" {
+			ps.written[id] = struct{}{}
+		}
+	}
+	patientRefs(resource, func(id string) { ps.referenced[id] = struct{}{} })
+}
+
+// missing are the referenced patients not written, in id order.
+func (ps *patientSet) missing() []string {
+	var out []string
+	for id := range ps.referenced {
+		if _, ok := ps.written[id]; !ok {
+			out = append(out, id)
+		}
+	}
+	slices.SortFunc(out, func(a, b string) int {
+		if len(a) != len(b) { // numeric ids: shorter is smaller
+			return len(a) - len(b)
+		}
+		return strings.Compare(a, b)
+	})
+	return out
+}
+
+// patientRefs calls fn with the id of every relative Patient reference in
+// a resource's JSON ("reference":"Patient/12"), the only form the mappings
+// write, without decoding the resource.
+func patientRefs(resource []byte, fn func(id string)) {
+	const key = `"reference":"Patient/`
+	for {
+		i := bytes.Index(resource, []byte(key))
+		if i < 0 {
+			return
+		}
+		resource = resource[i+len(key):]
+		end := bytes.IndexByte(resource, '"')
+		if end < 0 {
+			return
+		}
+		if id := resource[:end]; len(id) > 0 && bytes.IndexByte(id, '/') < 0 {
+			fn(string(id))
+		}
+		resource = resource[end:]
+	}
 }
 
 func (j *exportJob) run(ctx context.Context, out *bulk.Output) error {
 	for _, w := range j.warnings {
 		if err := out.Error(fhir.Outcome(fhir.SeverityWarning, fhir.IssueNotSupported, w)); err != nil {
 			return err
+		}
+	}
+	var patientRes mappings.Resource
+	for _, res := range j.types {
+		if res.Decl().Type == "Patient" {
+			patientRes = res
+			j.patients = &patientSet{written: map[string]struct{}{}, referenced: map[string]struct{}{}}
 		}
 	}
 	var total int64
@@ -440,7 +518,80 @@ func (j *exportJob) run(ctx context.Context, out *bulk.Output) error {
 			}
 		}
 	}
+	if j.patients != nil {
+		return j.referencedPatients(ctx, patientRes, out, total)
+	}
 	return nil
+}
+
+// exportRefChunk is how many patient ids one query of referencedPatients
+// binds (SQL Server takes at most 2,100 parameters).
+const exportRefChunk = 200
+
+// referencedPatients adds to the Patient file the patients the export
+// refers to that it has not written, read by _id (which finds inactive
+// and deceased patients too, whatever _since says). A referenced patient
+// the practice database no longer has as a live record is reported in the
+// error file, as the reference cannot be resolved.
+func (j *exportJob) referencedPatients(ctx context.Context, res mappings.Resource, out *bulk.Output, total int64) error {
+	missing := j.patients.missing()
+	if len(missing) == 0 {
+		return nil
+	}
+	out.Progress(fmt.Sprintf("exporting %d referenced patients; %d resources written", len(missing), total))
+	idParam, ok := res.Decl().Param("_id")
+	if !ok {
+		return errors.New("export: Patient has no _id parameter")
+	}
+	var added int64
+	for chunk := range slices.Chunk(missing, exportRefChunk) {
+		c := fhir.Clause{Param: idParam}
+		for _, id := range chunk {
+			c.Values = append(c.Values, fhir.Value{Code: id})
+		}
+		search := &fhir.Search{Type: "Patient", Count: len(chunk), Sort: []fhir.SortKey{{Name: "_id"}}, Clauses: []fhir.Clause{c}}
+		var n int64
+		var err error
+		for attempt := 0; ; attempt++ {
+			_, n, _, err = j.chunk(ctx, res, search, out, nil, false)
+			if err == nil || n > 0 || !transient(err) || attempt == exportRetries || ctx.Err() != nil {
+				break
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Duration(2<<attempt) * time.Second):
+			}
+		}
+		added += n
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		if err != nil {
+			if _, ok := errors.AsType[*bulk.WriteError](err); ok {
+				return err
+			}
+			j.s.log().Error("export: referenced patients failed", "site", j.fs.site.ID, "written", added, "err", err)
+			msg := fmt.Sprintf("Patient: %d patients referenced by exported resources could not be added to the Patient file: %s. Export again.", len(missing)-int(added), exportFailure(err))
+			return out.Error(fhir.Outcome(fhir.SeverityError, fhir.IssueException, msg))
+		}
+	}
+	j.s.log().Info("export: referenced patients added", "site", j.fs.site.ID, "referenced", len(missing), "added", added)
+	var gone []string
+	for _, id := range missing {
+		if _, ok := j.patients.written[id]; !ok {
+			gone = append(gone, id)
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	shown := gone[:min(len(gone), 20)]
+	msg := fmt.Sprintf("Patient: %d patients referenced by exported resources are not live records of the practice and are not in the export: Patient/%s",
+		len(gone), strings.Join(shown, ", Patient/"))
+	if len(shown) < len(gone) {
+		msg += ", ..."
+	}
+	return out.Error(fhir.Outcome(fhir.SeverityWarning, fhir.IssueNotFound, msg))
 }
 
 // exportFailure says what went wrong with a type, for the error file.
@@ -487,7 +638,7 @@ func (j *exportJob) exportType(ctx context.Context, res mappings.Resource, out *
 	var last []byte
 	retries, resumes := 0, 0
 	for range exportMaxChunks {
-		more, n, lastRow, err := j.chunk(ctx, res, search, out, last)
+		more, n, lastRow, err := j.chunk(ctx, res, search, out, last, true)
 		written, last = written+n, lastRow
 		if err != nil {
 			switch {
@@ -523,8 +674,9 @@ func (j *exportJob) exportType(ctx context.Context, res mappings.Resource, out *
 // chunk exports one chunk of search, one query streaming up to
 // search.Count rows (the extra row only tells that there is more). last
 // is the last row read, reused; it stays right when the query fails
-// midway, so the next chunk resumes after it.
-func (j *exportJob) chunk(ctx context.Context, res mappings.Resource, search *fhir.Search, out *bulk.Output, last []byte) (more bool, written int64, lastOut []byte, err error) {
+// midway, so the next chunk resumes after it. since applies _since to
+// the rows (the referenced patients are exported whatever it says).
+func (j *exportJob) chunk(ctx context.Context, res mappings.Resource, search *fhir.Search, out *bulk.Output, last []byte, since bool) (more bool, written int64, lastOut []byte, err error) {
 	q, err := res.Search(j.fs.dialect, search)
 	if err != nil {
 		return false, 0, last, err
@@ -551,13 +703,16 @@ func (j *exportJob) chunk(ctx context.Context, res mappings.Resource, search *fh
 			return false, written, last, err
 		}
 		last = append(last[:0], row...)
-		if j.since != nil {
+		if since && j.since != nil {
 			if lu, ok := lastUpdated(r.Resource); !ok || lu.Before(*j.since) {
 				continue
 			}
 		}
 		if err := out.Write(typ, r.Resource); err != nil {
 			return false, written, last, err
+		}
+		if j.patients != nil {
+			j.patients.note(typ, r.Resource)
 		}
 		written++
 	}

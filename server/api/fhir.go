@@ -145,7 +145,8 @@ func (s *Server) fhirSearch(c echo.Context) error {
 		return err
 	}
 	var search *fhir.Search
-	if tok := q.Get("_page_token"); tok != "" {
+	tok := q.Get("_page_token")
+	if tok != "" {
 		search, err = fhir.ParseToken(res.Decl(), tok, key, opt)
 	} else {
 		search, err = fhir.ParseSearch(res.Decl(), q, opt)
@@ -168,6 +169,12 @@ func (s *Server) fhirSearch(c echo.Context) error {
 	page, err := s.runSearch(c.Request().Context(), fs, res, search, key)
 	if err != nil {
 		return err
+	}
+	if tok != "" {
+		// A page reached through a next link is that link: its self is the
+		// token's URL, which gives this page again (the canonical query
+		// would give the first page).
+		page.Self = fhir.NextLink(fs.base, res.Decl().Type, tok)
 	}
 	var buf bytes.Buffer
 	if _, err := page.WriteTo(&buf); err != nil {
@@ -240,6 +247,9 @@ func (s *Server) runSearch(ctx context.Context, fs *fhirSite, res mappings.Resou
 			if resource, err = fhir.Subset(resource, search.Elements); err != nil {
 				return nil, err
 			}
+		}
+		if resource, err = fhir.Summarize(resource, search.Summary); err != nil {
+			return nil, err
 		}
 		page.Entries = append(page.Entries, fhir.Entry{FullURL: fullURL(fs.base, typ, r.Resource), Resource: resource, Mode: "match"})
 	}

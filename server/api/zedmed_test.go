@@ -47,6 +47,30 @@ func TestZedmedOnFirebirdEndToEnd(t *testing.T) {
 	for _, path := range []string{"Practitioner", "Location", "Appointment?date=2026-06-15&_include=Appointment:patient", "Observation?patient=" + want[0]} {
 		search(t, env, path)
 	}
+	// Encounter and MedicationRequest by patient (AU Core SHALL), with includes and from
+	// the patient's side.
+	var pt string
+	if err := db.QueryRow(`SELECT FIRST 1 CAST(s.PATIENT_ID AS VARCHAR(12)) FROM SCRIPT s JOIN PATIENT p ON p.PATIENT_ID = s.PATIENT_ID AND p.DELETED = 0 AND p.STATUS = 1
+		WHERE s.DELETED = 0 AND s.CONSULT_ID IS NOT NULL ORDER BY s.SCRIPT_ID`).Scan(&pt); err != nil {
+		t.Fatal(err)
+	}
+	for typ, q := range map[string]string{
+		"Encounter":         `SELECT CAST(CONSULT_ID AS VARCHAR(12)) FROM CONSULT WHERE DELETED = 0 AND PATIENT_ID = ?`,
+		"MedicationRequest": `SELECT CAST(SCRIPT_ID AS VARCHAR(12)) FROM SCRIPT WHERE DELETED = 0 AND PATIENT_ID = ?`,
+	} {
+		want := dbIDs(t, db, q, pt)
+		if got := walk(t, env, typ+"?patient="+pt+"&_count=10"); len(want) == 0 || !sameSet(got, want) {
+			t.Errorf("%s?patient=%s gave %v, the database %v", typ, pt, got, want)
+		}
+		b := search(t, env, "Patient?_id="+pt+"&_revinclude="+typ+":patient")
+		if got := b.ids(t, "include"); !sameSet(got, want) {
+			t.Errorf("Patient?_revinclude=%s:patient included %v, the database %v", typ, got, want)
+		}
+	}
+	b := search(t, env, "MedicationRequest?patient="+pt+"&_include=MedicationRequest:requester&_include=MedicationRequest:patient")
+	if len(b.ids(t, "include")) < 2 {
+		t.Errorf("MedicationRequest includes: %v", b.ids(t, "include"))
+	}
 
 	// Passthrough: rows from Firebird, and its errors named fbsql.
 	status, q := env.Immediate(fhirlinktest.Command("SELECT COUNT(*) AS N FROM PATIENT"))

@@ -11,7 +11,9 @@
 // Small() is a 200-patient demo practice, Benchmark() a 50,000-patient one. The same Options
 // (Seed, Patients, Today, ...) always give the same rows, on SQLite and PostgreSQL alike (a
 // test compares every table across the two engines). Nothing depends on the wall clock: dates
-// are laid out around Options.Today (default 2026-06-15, "now" being 11:00 that day).
+// are laid out around Options.Today (default 2026-06-15, "now" being 11:00 that day). The
+// practice is in Options.State (default NSW); its times are wall-clock times of that state's
+// zone (Options.TimeZone, Australia/Sydney by default), the zone an agent serving it runs in.
 //
 // # Files
 //

@@ -42,15 +42,8 @@ type userInfo struct {
 	panel       []int // indexes of patients whose usual doctor this is
 }
 
-// statePopulationWeight is the rough share of Australia's population per state.
-var statePopulationWeight = map[string]int{"NSW": 31, "VIC": 26, "QLD": 20, "WA": 11, "SA": 7, "TAS": 2, "ACT": 2, "NT": 1}
-
 func (g *gen) writePractice(r *rng) {
-	weights := make([]int, len(states))
-	for i, s := range states {
-		weights[i] = statePopulationWeight[s.code]
-	}
-	st := states[r.weighted(weights)]
+	st := stateByCode(g.opt.State)
 	p := practiceInfo{name: r.pick(practiceNames), hpio: newHI(r, PrefixHPIO, g.usedHI), abn: newABN(r), state: st}
 	for _, s := range suburbs {
 		if s.state == st.code {

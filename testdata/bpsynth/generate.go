@@ -22,7 +22,32 @@ type Options struct {
 	Today time.Time
 	// DaysBack and DaysAhead bound the appointment book around Today (defaults 120 and 42).
 	DaysBack, DaysAhead int
+	// State is the state or territory the practice is in (NSW, VIC, ... NT; default NSW):
+	// its locations' suburbs and most of its patients are there, and its clock is
+	// TimeZone's. Bp stores wall-clock times without a zone, so an agent serving the
+	// practice must run in that zone (Options.TimeZone).
+	State string
 }
+
+// DefaultState is the practice's state when Options.State is empty: NSW, whose zone
+// (Australia/Sydney, with daylight saving) is also the agent's default.
+const DefaultState = "NSW"
+
+// stateZones are the IANA time zones of the states and territories (a practice's capital
+// city's; Broken Hill NSW and a few border towns keep another, a detail a practice-wide
+// zone cannot hold).
+var stateZones = map[string]string{
+	"NSW": "Australia/Sydney", "ACT": "Australia/Sydney", "VIC": "Australia/Melbourne",
+	"QLD": "Australia/Brisbane", "SA": "Australia/Adelaide", "WA": "Australia/Perth",
+	"TAS": "Australia/Hobart", "NT": "Australia/Darwin",
+}
+
+// TimeZone returns the IANA time zone of an Australian state or territory code, or ""
+// for a code that is not one.
+func TimeZone(state string) string { return stateZones[state] }
+
+// TimeZone is the practice's time zone: the one an agent serving it must run in.
+func (o Options) TimeZone() string { return TimeZone(o.withDefaults().State) }
 
 // DefaultToday is the reference date used when Options.Today is zero.
 var DefaultToday = time.Date(2026, time.June, 15, 0, 0, 0, 0, time.UTC)
@@ -48,6 +73,9 @@ func (o Options) withDefaults() Options {
 	if o.DaysAhead <= 0 {
 		o.DaysAhead = 42
 	}
+	if o.State == "" {
+		o.State = DefaultState
+	}
 	return o
 }
 
@@ -61,6 +89,9 @@ func Generate(ctx context.Context, db *sql.DB, engine string, opt Options) error
 		return fmt.Errorf("bpsynth: Options.Patients must be at least 1, got %d", opt.Patients)
 	}
 	opt = opt.withDefaults()
+	if TimeZone(opt.State) == "" {
+		return fmt.Errorf("bpsynth: Options.State %q is not an Australian state or territory code (NSW, VIC, QLD, SA, WA, TAS, ACT, NT)", opt.State)
+	}
 	cat, err := loadCatalog(engine)
 	if err != nil {
 		return err

@@ -580,3 +580,18 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// R4Definitions returns the path of the FHIR R4 (4.0.1) StructureDefinitions of the
+// resources (profiles-resources.json, a Bundle) that the validators' packages ship,
+// installing them first when needed: tests check tables derived from the specification
+// against it.
+func R4Definitions() (string, error) {
+	dir, err := Dir()
+	if err != nil {
+		return "", err
+	}
+	if err := ensureInstalled(dir); err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "node_modules", "@medplum", "definitions", "dist", "fhir", "r4", "profiles-resources.json"), nil
+}

@@ -54,4 +54,23 @@ const (
 	MeasSpO2   = "SPO2" // %
 )
 
+// CONSULT.CONSULT_TYPE: where and how the patient was seen.
+const (
+	ConsultSurgery  = 1 // at the branch
+	ConsultVideo    = 2 // telehealth video
+	ConsultPhone    = 3 // telephone
+	ConsultHome     = 4 // home visit
+	ConsultAgedCare = 5 // residential aged care visit
+)
+
+// SCRIPT.STATUS: a prescription's state. The latest script of a current medicine is active;
+// a medicine's earlier scripts are completed; the last script of a stopped medicine is
+// ceased; a script voided after it was written is cancelled (with CANCEL_REASON).
+const (
+	ScriptActive    = 1
+	ScriptCompleted = 2
+	ScriptCeased    = 3
+	ScriptCancelled = 4
+)
+
 // DELETED: 0 for a live row, 1 for a deleted one, in every table.

@@ -62,19 +62,29 @@ var problems = []problem{
 	{"Eczema", "43116000", true, 0},
 }
 
-// drug is a medicine with its AMT code (the medicinal product pack is not modelled).
-type drug struct{ name, strength, amt, dose string }
+// drug is a medicine with its AMT code (the medicinal product pack is not modelled), and how
+// it is prescribed: the quantity and repeats of a script, whether it is taken when needed,
+// and whether it is one course (one script) rather than a long-term medicine.
+type drug struct {
+	name, strength, amt, dose string
+	qty, repeats              int
+	prn, course               bool
+}
 
 var drugs = []drug{
-	{"Perindopril", "5 mg", "21872011000036104", "1 tablet daily"},
-	{"Metformin", "500 mg", "21480011000036104", "1 tablet twice a day with food"},
-	{"Atorvastatin", "20 mg", "21233011000036101", "1 tablet at night"},
-	{"Salbutamol inhaler", "100 microgram/dose", "21554011000036105", "2 puffs when needed"},
-	{"Esomeprazole", "20 mg", "21429011000036105", "1 tablet daily before breakfast"},
-	{"Sertraline", "50 mg", "21668011000036105", "1 tablet daily"},
-	{"Amoxicillin", "500 mg", "20897011000036102", "1 capsule three times a day for 5 days"},
-	{"Paracetamol", "500 mg", "21291011000036107", "2 tablets every 4 to 6 hours when needed"},
+	{"Perindopril", "5 mg", "21872011000036104", "1 tablet daily", 30, 5, false, false},
+	{"Metformin", "500 mg", "21480011000036104", "1 tablet twice a day with food", 100, 5, false, false},
+	{"Atorvastatin", "20 mg", "21233011000036101", "1 tablet at night", 30, 5, false, false},
+	{"Salbutamol inhaler", "100 microgram/dose", "21554011000036105", "2 puffs when needed", 1, 2, true, false},
+	{"Esomeprazole", "20 mg", "21429011000036105", "1 tablet daily before breakfast", 30, 5, false, false},
+	{"Sertraline", "50 mg", "21668011000036105", "1 tablet daily", 30, 5, false, false},
+	{"Amoxicillin", "500 mg", "20897011000036102", "1 capsule three times a day for 5 days", 20, 0, false, true},
+	{"Paracetamol", "500 mg", "21291011000036107", "2 tablets every 4 to 6 hours when needed", 100, 0, true, false},
 }
+
+var scriptCancelReasons = []string{"Prescribed in error", "Dose changed", "Patient declined"}
+
+var contactReasons = []string{"Results", "Repeat prescription", "Medication review", "Follow-up", "Unwell"}
 
 // allergen is a substance with its SNOMED CT concept and category (1 medication, 2 food,
 // 3 environment).

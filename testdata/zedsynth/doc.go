@@ -18,7 +18,7 @@
 //   - ZEDMED (CatalogueMain, the site's default catalogue): the practice and its branches, the
 //     doctors, the patients, the appointment book (types, weekly session templates, leave,
 //     appointments) and the clinical record (PROBLEM, ALLERGY, MEDICATION, IMMUNISATION,
-//     MEASUREMENT). Every FHIR search runs here, in one catalogue.
+//     MEASUREMENT, CONSULT, SCRIPT). Every FHIR search runs here, in one catalogue.
 //   - ZEDBILL (CatalogueBilling): INVOICE and INVOICE_ITEM. FHIR reads nothing from it; it is
 //     there for passthrough queries (a "catalogue": "ZEDBILL" request).
 //
@@ -67,6 +67,19 @@
 //     to END_DATE inclusive) have no sessions.
 //   - A measurement is one row per reading; blood pressure has systolic in VALUE_1 and
 //     diastolic in VALUE_2.
+//   - CONSULT (assumed, like every table here) is a consultation or other contact: the
+//     patient, the doctor, CONSULT_TYPE (1 at the branch, 2 telehealth video, 3 telephone,
+//     4 home visit, 5 aged-care visit), START_AT and END_AT (NULL while under way), the
+//     BRANCH_ID (none for a visit out of the surgery) and the APPT_ID of the appointment it
+//     came from, if any. Every attended appointment (completed or in consultation) has one;
+//     some active patients also have telephone calls and visits without an appointment.
+//   - SCRIPT (assumed) is a prescription written at the practice, one medicine per row: the
+//     medicine as prescribed (DRUG_NAME, STRENGTH, AMT_CODE, DOSE_TEXT, PRN), QUANTITY and
+//     REPEATS, SCRIPT_DATE, the prescriber, the CONSULT_ID it was written at (NULL for a repeat
+//     script written between consultations) and the MEDICATION_ID of the medicines-list entry.
+//     STATUS: 1 active (the latest script of a current medicine), 2 completed (earlier ones,
+//     and a course), 3 ceased (the last script of a stopped medicine), 4 cancelled (voided,
+//     with CANCEL_REASON).
 //
 // # The data
 //

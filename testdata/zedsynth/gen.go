@@ -14,6 +14,8 @@ const (
 	streamPractice = 1 + iota
 	streamPatients
 	streamBook
+	streamConsults
+	streamScripts
 	streamClinicalBase = 1 << 32
 )
 
@@ -41,6 +43,26 @@ type gen struct {
 	usedHI       idset
 	usedMedicare idset
 	ids          map[string]int // last key issued per table
+	// seen are the appointments a patient attended (completed or in consultation), and meds
+	// the medicines recorded, in the order written: the consultations and scripts follow.
+	seen      []visit
+	meds      []med
+	consultOn map[consultKey]consultRef // a patient's first live consultation of a day
+}
+
+// visit is an attended appointment.
+type visit struct {
+	appt, patient, doctor, branch, typ, status int
+	start                                      time.Time
+	length                                     int
+	reason                                     string
+}
+
+// med is a MEDICATION row.
+type med struct {
+	id, patient, doctor int
+	drug                drug
+	start, stop         time.Time // stop is zero for a current medicine
 }
 
 func (g *gen) next(table string) int {
@@ -56,6 +78,10 @@ func (g *gen) run() {
 	for i, p := range g.patients {
 		g.clinical(g.rng(streamClinicalBase+uint64(i)), p)
 	}
+	// Later phases on streams of their own, so the earlier tables are what they were before
+	// these were added.
+	g.consults(g.rng(streamConsults))
+	g.scripts(g.rng(streamScripts))
 }
 
 func (g *gen) audit(r rec, created time.Time, updated time.Time) rec {

@@ -119,6 +119,17 @@ func (g *gen) appointment(r *rng, t template, day time.Time, secs, length int, p
 		if status == ApptCancelled {
 			rc["CANCEL_REASON"] = r.pick(cancelReasons)
 		}
+		if status == ApptCompleted || status == ApptInConsult {
+			v := visit{appt: rc["APPT_ID"].(int), patient: p.id, doctor: t.doctor, branch: t.branch, status: status,
+				start: at(day, secs), length: length}
+			if len(typ) > 0 {
+				v.typ = typ[0]
+			}
+			if reason, ok := rc["REASON"].(string); ok {
+				v.reason = reason
+			}
+			g.seen = append(g.seen, v)
+		}
 		if status != ApptBooked {
 			updated = created.Add(time.Hour)
 			if u := at(day, secs+length); status != ApptCancelled && u.Before(at(g.opt.Today, NowSeconds)) {

@@ -46,10 +46,13 @@ func (g *gen) clinical(r *rng, p *patient) {
 		start := when()
 		rc := rec{"MEDICATION_ID": g.next("MEDICATION"), "PATIENT_ID": p.id, "DOCTOR_ID": gp, "DRUG_NAME": d.name,
 			"STRENGTH": d.strength, "AMT_CODE": d.amt, "DOSE_TEXT": d.dose, "START_DATE": dateOnly(start), "IS_CURRENT": 1, "RECORDED_AT": start}
+		m := med{id: rc["MEDICATION_ID"].(int), patient: p.id, doctor: gp, drug: d, start: start}
 		if r.chance(0.3) {
 			rc["IS_CURRENT"], rc["STOP_DATE"] = 0, dateOnly(start).AddDate(0, 0, r.between(7, 200))
+			m.stop = rc["STOP_DATE"].(time.Time)
 		}
 		g.w.insert("MEDICATION", g.audit(rc, start, time.Time{}))
+		g.meds = append(g.meds, m)
 	}
 	if r.chance(0.2) {
 		a := allergens[r.IntN(len(allergens))]

@@ -24,6 +24,15 @@ type Options struct {
 	DaysBack, DaysAhead int
 }
 
+// State is the state the practice is in: its branches are in Parramatta and Castle Hill,
+// NSW. Zedmed stores wall-clock times without a zone, so an agent serving the practice must
+// run in its zone (TimeZone).
+const State = "NSW"
+
+// TimeZone is the practice's time zone, Australia/Sydney: the one an agent serving it must
+// run in.
+func (Options) TimeZone() string { return bpsynth.TimeZone(State) }
+
 // NowSeconds is the time of day on Today that the generator treats as "now" (11:00).
 const NowSeconds = 11 * 3600
 
@@ -70,7 +79,7 @@ func Generate(ctx context.Context, db *sql.DB, engine string, opt Options) error
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
 	g := &gen{opt: opt, w: &writer{ctx: ctx, tx: tx, engine: engine, stmts: map[string]*sql.Stmt{}},
-		usedHI: idset{}, usedMedicare: idset{}, ids: map[string]int{}}
+		usedHI: idset{}, usedMedicare: idset{}, ids: map[string]int{}, consultOn: map[consultKey]consultRef{}}
 	g.run()
 	if g.w.err != nil {
 		return g.w.err

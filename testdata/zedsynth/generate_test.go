@@ -50,7 +50,7 @@ func TestGenerateSmall(t *testing.T) {
 		t.Errorf("%d live patients, want 200", n)
 	}
 	for _, tb := range []string{"BRANCH", "DOCTOR", "DOCTOR_BRANCH", "APPT_TYPE", "SESSION_TEMPLATE", "DOCTOR_LEAVE",
-		"APPOINTMENT", "ALLERGY", "PROBLEM", "MEDICATION", "IMMUNISATION", "MEASUREMENT"} {
+		"APPOINTMENT", "ALLERGY", "PROBLEM", "MEDICATION", "IMMUNISATION", "MEASUREMENT", "CONSULT", "SCRIPT"} {
 		if n := count(t, db, "SELECT COUNT(*) FROM "+tb); n == 0 {
 			t.Errorf("%s is empty", tb)
 		}
@@ -62,9 +62,35 @@ func TestGenerateSmall(t *testing.T) {
 		`SELECT COUNT(*) FROM PATIENT WHERE STATUS = 3 AND DOD IS NOT NULL`,
 		`SELECT COUNT(*) FROM PATIENT WHERE DVA_NO IS NOT NULL`,
 		`SELECT COUNT(*) FROM PATIENT p WHERE EXISTS (SELECT 1 FROM PATIENT q WHERE q.MEDICARE_NO = p.MEDICARE_NO AND q.PATIENT_ID <> p.PATIENT_ID)`,
+		// a consultation under way, one per attended appointment, and contacts without one
+		`SELECT COUNT(*) FROM CONSULT WHERE END_AT IS NULL`,
+		`SELECT COUNT(*) FROM CONSULT c JOIN APPOINTMENT a ON a.APPT_ID = c.APPT_ID AND a.PATIENT_ID = c.PATIENT_ID AND a.STATUS IN (2, 3)`,
+		`SELECT COUNT(*) FROM CONSULT WHERE APPT_ID IS NULL AND CONSULT_TYPE IN (3, 4)`,
+		`SELECT COUNT(*) FROM CONSULT WHERE CONSULT_TYPE = 2`,
+		`SELECT COUNT(*) FROM CONSULT WHERE DELETED = 1`,
+		// scripts of every status, written at a consultation or not
+		`SELECT COUNT(*) FROM SCRIPT WHERE STATUS = 1`,
+		`SELECT COUNT(*) FROM SCRIPT WHERE STATUS = 2`,
+		`SELECT COUNT(*) FROM SCRIPT WHERE STATUS = 3`,
+		`SELECT COUNT(*) FROM SCRIPT WHERE STATUS = 4 AND CANCEL_REASON IS NOT NULL`,
+		`SELECT COUNT(*) FROM SCRIPT WHERE DELETED = 1`,
+		`SELECT COUNT(*) FROM SCRIPT s JOIN CONSULT c ON c.CONSULT_ID = s.CONSULT_ID AND c.PATIENT_ID = s.PATIENT_ID`,
+		`SELECT COUNT(*) FROM SCRIPT WHERE CONSULT_ID IS NULL`,
 	} {
 		if n := count(t, db, q); n == 0 {
 			t.Errorf("none: %s", q)
+		} else {
+			t.Logf("%d: %s", n, q)
+		}
+	}
+	// Nothing happens after "now", and no script is of a medicine of another patient.
+	for _, q := range []string{
+		`SELECT COUNT(*) FROM CONSULT WHERE START_AT > '2026-06-15 11:00:00' OR END_AT > '2026-06-15 11:00:00' OR END_AT < START_AT`,
+		`SELECT COUNT(*) FROM SCRIPT WHERE SCRIPT_DATE > '2026-06-15 11:00:00'`,
+		`SELECT COUNT(*) FROM SCRIPT s JOIN MEDICATION m ON m.MEDICATION_ID = s.MEDICATION_ID WHERE m.PATIENT_ID <> s.PATIENT_ID`,
+	} {
+		if n := count(t, db, q); n != 0 {
+			t.Errorf("%d: %s", n, q)
 		}
 	}
 }

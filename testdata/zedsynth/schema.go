@@ -124,6 +124,15 @@ var mainTables = []*table{
 	tbl("MEASUREMENT", "MEASUREMENT_ID", with([]column{
 		icNN("PATIENT_ID"), ic("DOCTOR_ID"), ts("MEASURED_AT"), tc("MEAS_TYPE", 10), rc("VALUE_1"), rc("VALUE_2"), tc("UNIT", 20)}, audit()),
 		[]string{"PATIENT_ID"}),
+	tbl("CONSULT", "CONSULT_ID", with([]column{
+		icNN("PATIENT_ID"), icNN("DOCTOR_ID"), ic("BRANCH_ID"), ic("APPT_ID"), sc("CONSULT_TYPE"), ts("START_AT"), ts("END_AT"),
+		tc("REASON", 100)}, audit()),
+		[]string{"PATIENT_ID"}, []string{"START_AT"}),
+	tbl("SCRIPT", "SCRIPT_ID", with([]column{
+		icNN("PATIENT_ID"), icNN("DOCTOR_ID"), ic("CONSULT_ID"), ic("MEDICATION_ID"), tc("DRUG_NAME", 100), tc("STRENGTH", 40),
+		tc("AMT_CODE", 18), tc("DOSE_TEXT", 100), sc("PRN"), ic("QUANTITY"), sc("REPEATS"), ts("SCRIPT_DATE"), sc("STATUS"),
+		tc("CANCEL_REASON", 100)}, audit()),
+		[]string{"PATIENT_ID"}),
 }
 
 // billingTables are the tables of the billing database (catalogue ZEDBILL). FHIR reads none of
