@@ -372,6 +372,8 @@ func (s *Server) settle(obj *queryObject, err error, sent time.Time) (int, bool)
 	case wire.KindTooLarge:
 		status = http.StatusRequestEntityTooLarge
 	case wire.KindInvalid:
+	case wire.KindOutcomeUnknown:
+		status = http.StatusConflict
 	default:
 		s.log().Error("agent failure", "query", obj.ID, "kind", werr.Kind, "err", werr.Message)
 		status = http.StatusInternalServerError
