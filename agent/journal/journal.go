@@ -38,6 +38,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -74,6 +76,9 @@ const schema = `CREATE TABLE IF NOT EXISTS executions (
 func Open(ctx context.Context, path string) (*Journal, error) {
 	dsn := "file::memory:"
 	if path != "" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("execution journal: %w", err)
+		}
 		dsn = "file:" + (&url.URL{Path: path}).EscapedPath()
 	}
 	dsn += "?_pragma=busy_timeout(5000)&_pragma=synchronous(FULL)"
