@@ -163,7 +163,7 @@ func (j *Journal) read(ctx context.Context, id string) (wire.Execution, bool, er
 		ex.RowsAffected = &rows.Int64
 	}
 	if kind != "" {
-		ex.Error = &wire.Error{Kind: wire.ErrorKind(kind), Engine: engine, Code: code, Message: describe(ex.State, engine, code)}
+		ex.Error = &wire.Error{Kind: wire.ErrorKind(kind), Engine: engine, Code: code, Message: describe(ex.State, wire.ErrorKind(kind), engine, code)}
 	}
 	ex.StartedAt = time.UnixMicro(started).UTC()
 	if finished != 0 {
@@ -174,11 +174,14 @@ func (j *Journal) read(ctx context.Context, id string) (wire.Execution, bool, er
 
 // describe is the message of a recorded failure: the database's own text
 // is not kept, so it names the engine and code only.
-func describe(state wire.ExecutionState, engine, code string) string {
-	if state != wire.ExecutionFailed {
-		return string(state)
-	}
+func describe(state wire.ExecutionState, kind wire.ErrorKind, engine, code string) string {
 	switch {
+	case state != wire.ExecutionFailed:
+		return string(state)
+	case kind == wire.KindCanceled:
+		return "the write was cancelled in the database on its first run: the server's request went away (the tunnel broke or the server stopped)"
+	case kind == wire.KindTimeout:
+		return "the write passed its time limit on its first run and was cancelled in the database"
 	case engine != "" && code != "":
 		return fmt.Sprintf("the write failed on its first run (%s error %s)", engine, code)
 	case engine != "":
