@@ -385,8 +385,15 @@ func openCrashDB(t *testing.T, engine string) *crashDB {
 			return "EXECUTE BLOCK AS BEGIN UPDATE gate SET n = n WHERE id = 1; INSERT INTO " + table + " (n) VALUES (1); END"
 		}
 		c.waiting = func(_ *procs, table, _ string) bool {
+			// A new transaction for each look: the monitoring tables are a
+			// snapshot taken once per transaction.
+			tx, err := c.db.Begin()
+			if err != nil {
+				return false
+			}
+			defer tx.Rollback()
 			var n int
-			c.db.QueryRow("SELECT COUNT(*) FROM MON$STATEMENTS WHERE MON$STATE <> 0 AND MON$ATTACHMENT_ID <> CURRENT_CONNECTION AND MON$SQL_TEXT CONTAINING ?",
+			tx.QueryRow("SELECT COUNT(*) FROM MON$STATEMENTS WHERE MON$STATE <> 0 AND MON$ATTACHMENT_ID <> CURRENT_CONNECTION AND MON$SQL_TEXT CONTAINING ?",
 				"INSERT INTO "+table+" ").Scan(&n)
 			return n > 0
 		}
