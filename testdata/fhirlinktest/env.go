@@ -39,7 +39,7 @@ type Options struct {
 	AllowWrites bool
 	// Journal is the agent's execution journal file (default: in memory,
 	// which a restarted agent does not keep).
-	Journal string
+	Journal     string
 	Concurrency int
 	// Limits of immediate queries (default: the documented ones).
 	ImmediateTimeout  time.Duration
