@@ -401,9 +401,17 @@ func (s *Server) runAsync(ctx, nodeCtx context.Context, rec *server.AsyncQuery, 
 	q.MaxTimeInQueueMS = max(0, obj.MaxTimeInQueue-sent.Sub(rec.CreatedAt).Milliseconds())
 
 	w := &asyncRun{s: s, rec: rec, doc: doc, status: statusInitialising}
-	hbCtx, stopHB := context.WithCancel(ctx)
-	defer stopHB()
-	s.async.wg.Go(func() { w.heartbeat(hbCtx) })
+	// The heartbeat renews the lease until the run settles; it is stopped,
+	// and waited for, before the record is written for the last time (it
+	// reads the record the end writes).
+	hbCtx, cancelHB := context.WithCancel(ctx)
+	hbDone := make(chan struct{})
+	stopHB := func() { cancelHB(); <-hbDone }
+	defer cancelHB()
+	s.async.wg.Go(func() {
+		defer close(hbDone)
+		w.heartbeat(hbCtx)
+	})
 
 	// The query is executing from the moment it is sent: the agent
 	// answers only once the first rows are ready, and its queue time comes
@@ -430,6 +438,7 @@ func (s *Server) runAsync(ctx, nodeCtx context.Context, rec *server.AsyncQuery, 
 			if tr.Replayed {
 				s.log().Info("async write had already committed at the agent; its first outcome is kept", "query", rec.ID)
 			}
+			stopHB()
 			s.finish(nodeCtx, rec, doc, w.status)
 			return
 		}
