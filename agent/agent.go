@@ -18,6 +18,7 @@ import (
 
 	"fhirlink/agent/executor"
 	"fhirlink/agent/guard"
+	"fhirlink/agent/journal"
 	"fhirlink/agent/tunnel"
 	"fhirlink/agent/wire"
 )
@@ -35,6 +36,10 @@ type Config struct {
 	// Concurrency bounds the queries running at once on the database
 	// (default 2).
 	Concurrency int
+	// Journal is the file recording the writes that must run at most once
+	// (see package journal), opened when writes are allowed. Empty keeps
+	// it in memory, which does not survive a restart: for tests only.
+	Journal string
 
 	// Practice metadata reported in the site status.
 	PMSType                   string
@@ -59,6 +64,7 @@ type Config struct {
 type Agent struct {
 	cfg   Config
 	exec  *executor.Executor
+	jrnl  *journal.Journal // nil without AllowWrites
 	sched *guard.Scheduler
 	log   *slog.Logger
 
@@ -90,16 +96,32 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	var jr *journal.Journal
+	if cfg.Database.AllowWrites {
+		var err error
+		if jr, err = journal.Open(ctx, cfg.Journal); err != nil {
+			return nil, fmt.Errorf("writes are allowed, and they need the execution journal: %w", err)
+		}
+	}
 	ex, err := executor.Open(ctx, cfg.Database)
 	if err != nil {
+		if jr != nil {
+			jr.Close()
+		}
 		return nil, err
 	}
-	return &Agent{cfg: cfg, exec: ex, sched: guard.New(cfg.Concurrency), log: log,
+	return &Agent{cfg: cfg, exec: ex, jrnl: jr, sched: guard.New(cfg.Concurrency), log: log,
 		settings: wire.Settings{Concurrency: cfg.Concurrency}}, nil
 }
 
-// Close closes the database.
-func (a *Agent) Close() error { return a.exec.Close() }
+// Close closes the database and the journal.
+func (a *Agent) Close() error {
+	err := a.exec.Close()
+	if a.jrnl != nil {
+		err = errors.Join(err, a.jrnl.Close())
+	}
+	return err
+}
 
 // Run keeps the tunnel up until ctx is done, then drains: queries already
 // running get up to Config.DrainTimeout to finish while new ones are refused,
@@ -184,7 +206,61 @@ func (a *Agent) Handler() http.Handler {
 	mux.HandleFunc("GET "+wire.PathInfo, a.serveInfo)
 	mux.HandleFunc("POST "+wire.PathQuery, a.serveQuery)
 	mux.HandleFunc("POST "+wire.PathSettings, a.serveSettings)
+	mux.HandleFunc("GET "+wire.PathExecutions+"/{id}", a.serveExecution)
 	return mux
+}
+
+// serveExecution answers what the journal knows of an execution id.
+func (a *Agent) serveExecution(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if a.jrnl == nil {
+		// Without writes nothing was ever run under an execution id.
+		writeJSON(w, http.StatusOK, wire.Execution{ID: id, State: wire.ExecutionNotStarted})
+		return
+	}
+	ex, err := a.jrnl.Lookup(r.Context(), id)
+	if err != nil {
+		a.log.Error("execution journal", "err", err)
+		writeError(w, wire.Errorf(wire.KindInternal, "the execution journal cannot be read; see the agent's log"))
+		return
+	}
+	writeJSON(w, http.StatusOK, ex)
+}
+
+// claim reserves req's execution id for this run. When the id already has
+// an outcome it answers the first one instead and returns ok false, as it
+// does when the caller went away meanwhile.
+func (a *Agent) claim(w http.ResponseWriter, r *http.Request, req wire.QueryRequest) (c *journal.Claim, ok bool) {
+	c, prior, err := a.jrnl.Claim(r.Context(), req.ExecutionID)
+	switch {
+	case err != nil && r.Context().Err() != nil:
+		return nil, false
+	case err != nil:
+		a.log.Error("execution journal", "err", err)
+		writeError(w, wire.Errorf(wire.KindInternal, "the write was not run: the execution journal cannot be read; see the agent's log"))
+		return nil, false
+	case prior == nil:
+		return c, true
+	}
+	a.log.Info("write not run again", "id", req.ID, "executionId", req.ExecutionID, "state", prior.State)
+	switch prior.State {
+	case wire.ExecutionCommitted:
+		sink := &frameSink{rw: w, startedAt: prior.StartedAt}
+		sink.Header(wire.Header{Columns: []wire.Column{}})
+		sink.frame(wire.FrameTrailer, wire.Trailer{RowsAffected: prior.RowsAffected, ExecutionMS: prior.ExecutionMS, Replayed: true})
+		sink.bw.Flush()
+	case wire.ExecutionFailed:
+		werr := *prior.Error
+		werr.Message = fmt.Sprintf("%s; execution id %s is not run again", werr.Message, req.ExecutionID)
+		werr.ExecutionMS = prior.ExecutionMS
+		writeError(w, &werr)
+	default:
+		writeError(w, wire.Errorf(wire.KindOutcomeUnknown,
+			"the write with execution id %s was started at %s but the agent stopped before its outcome was known: "+
+				"it may or may not have taken effect, and it is not run again; check the practice database",
+			req.ExecutionID, prior.StartedAt.Format(time.RFC3339)))
+	}
+	return nil, false
 }
 
 func (a *Agent) serveInfo(w http.ResponseWriter, r *http.Request) {
@@ -227,6 +303,14 @@ func (a *Agent) serveQuery(w http.ResponseWriter, r *http.Request) {
 	if c := set.MaxTimeInQueueMS; c > 0 && req.MaxTimeInQueueMS > c {
 		req.MaxTimeInQueueMS = c
 	}
+	var claim *journal.Claim
+	if req.AtMostOnce() && a.jrnl != nil {
+		var ok bool
+		if claim, ok = a.claim(w, r, req); !ok {
+			return
+		}
+		defer claim.Release()
+	}
 	queued := time.Now()
 	release, err := a.sched.Acquire(r.Context(), req.Priority, time.Duration(req.MaxTimeInQueueMS)*time.Millisecond)
 	if err != nil {
@@ -244,7 +328,11 @@ func (a *Agent) serveQuery(w http.ResponseWriter, r *http.Request) {
 	}
 
 	sink := &frameSink{rw: w, queued: time.Since(queued), startedAt: time.Now()}
-	trailer, err := a.exec.Run(r.Context(), req, sink)
+	var j executor.Journal
+	if claim != nil {
+		j = claim
+	}
+	trailer, err := a.exec.RunOnce(r.Context(), req, sink, j)
 	if err != nil {
 		werr := asWireError(err)
 		if werr.Kind != wire.KindCanceled {
@@ -321,6 +409,7 @@ var statusOf = map[wire.ErrorKind]int{
 	wire.KindTooLarge:       http.StatusRequestEntityTooLarge,
 	wire.KindUnavailable:    http.StatusServiceUnavailable,
 	wire.KindCanceled:       499, // the caller closed the request
+	wire.KindOutcomeUnknown: http.StatusConflict,
 }
 
 func writeError(w http.ResponseWriter, e *wire.Error) {

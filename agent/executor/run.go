@@ -47,6 +47,28 @@ var (
 // and, if the header was already sent, the trailer so far, carrying the same
 // error. Only the first result set of a batch is read.
 func (e *Executor) Run(ctx context.Context, req wire.QueryRequest, sink Sink) (wire.Trailer, error) {
+	return e.RunOnce(ctx, req, sink, nil)
+}
+
+// Journal is told about a write that must run at most once (see
+// wire.PathExecutions); package journal's Claim is one.
+type Journal interface {
+	// Started is called with a database connection held, right before the
+	// statement is handed to the database; the write does not run if it
+	// fails.
+	Started() error
+	// Finish is called once, when the database has answered and before any
+	// of the answer reaches the sink (for a stored procedure, after its last
+	// row), with the outcome: committed, failed (the database reported an
+	// error, werr) or unknown (the statement was handed over but its end
+	// was not learnt: a lost connection, a cancel without the database's
+	// word, the result undeliverable midway).
+	Finish(state wire.ExecutionState, rowsAffected *int64, executionMS int64, werr *wire.Error) error
+}
+
+// RunOnce is [Executor.Run] for a write whose run j records. A nil j, or a
+// read, runs as Run does.
+func (e *Executor) RunOnce(ctx context.Context, req wire.QueryRequest, sink Sink, j Journal) (wire.Trailer, error) {
 	q := &query{eng: e.eng, req: req, sink: sink, ctx: ctx, started: time.Now()}
 	cat, text, args, werr := e.prepare(&q.req)
 	if werr != nil {
@@ -65,6 +87,9 @@ func (e *Executor) Run(ctx context.Context, req wire.QueryRequest, sink Sink) (w
 		timer := time.AfterFunc(time.Duration(req.TimeoutMS)*time.Millisecond, func() { cancel(errDeadline) })
 		defer timer.Stop()
 	}
+	if q.req.Mode.Writes() || q.req.Type == wire.CommandStoredProcedure {
+		q.journal = j
+	}
 	switch {
 	case q.req.Mode == wire.ModeNonQuery:
 		return q.exec(cat.write, text, args)
@@ -72,7 +97,13 @@ func (e *Executor) Run(ctx context.Context, req wire.QueryRequest, sink Sink) (w
 		// Procedures manage their own transactions (one that rolls back
 		// inside ours would fail), so they run as the database's client
 		// library would run them; AllowWrites was required to get here.
-		return q.read(cat.write, nil, text, args)
+		tr, err := q.read(cat.write, nil, text, args)
+		if err == nil {
+			if jerr := q.settle(nil); jerr != nil {
+				return q.failWith(jerr)
+			}
+		}
+		return tr, err
 	default:
 		return q.read(cat.read, e.eng.readTx(), text, args)
 	}
@@ -136,14 +167,80 @@ type query struct {
 	execAt  time.Time // when the statement was handed to the database
 	header  bool      // whether the header was sent
 	tr      wire.Trailer
+	// journal records a write's run; nil for reads and unjournaled writes.
+	journal  Journal
+	handedOn bool  // whether the statement was handed to the database
+	dbErr    error // the driver's error when the database itself reported it
+	finished bool  // whether the journal was told the outcome
+}
+
+// queryer is what a statement runs on: a pool, a connection or a
+// transaction.
+type queryer interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}
+
+// conn returns what a write runs on: db itself, or, for a journaled write,
+// one connection taken from it (closed by the returned function) once the
+// journal has recorded the start. A write that fails here never reached the
+// database.
+func (q *query) conn(db *sql.DB) (queryer, func(), error) {
+	if q.journal == nil {
+		q.handedOn = true
+		return db, func() {}, nil
+	}
+	c, err := db.Conn(q.stmtCtx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := q.journal.Started(); err != nil {
+		c.Close()
+		return nil, nil, wire.Errorf(wire.KindInternal, "the write was not run: %v", err)
+	}
+	q.handedOn = true
+	return c, func() { c.Close() }, nil
+}
+
+// settle tells the journal, once, how the write ended: err nil is a
+// commit. It returns the error to answer when the outcome could not be
+// recorded after a commit (the write took effect, but a repeat of its id
+// will read as unknown).
+func (q *query) settle(err *wire.Error) *wire.Error {
+	if q.journal == nil || q.finished {
+		return nil
+	}
+	q.finished = true
+	var state wire.ExecutionState
+	switch {
+	case err == nil:
+		state = wire.ExecutionCommitted
+	case !q.handedOn:
+		// Never reached the database: Finish leaves no record, the write
+		// may run later.
+		state = wire.ExecutionNotStarted
+	case q.dbErr != nil:
+		state = wire.ExecutionFailed
+	default:
+		state = wire.ExecutionUnknown
+	}
+	if jerr := q.journal.Finish(state, q.tr.RowsAffected, q.elapsed(), err); jerr != nil && err == nil {
+		return wire.Errorf(wire.KindInternal, "the write committed but %v", jerr)
+	}
+	return nil
 }
 
 // exec runs a nonQuery without a transaction of ours, as the database's
 // client library would: the statement commits on its own, and a batch that
 // manages its own transactions keeps working.
 func (q *query) exec(db *sql.DB, text string, args []any) (wire.Trailer, error) {
+	on, release, err := q.conn(db)
+	if err != nil {
+		return q.fail(err)
+	}
+	defer release()
 	q.execAt = time.Now()
-	res, err := db.ExecContext(q.stmtCtx, text, args...)
+	res, err := on.ExecContext(q.stmtCtx, text, args...)
 	if err != nil {
 		return q.fail(err)
 	}
@@ -151,10 +248,14 @@ func (q *query) exec(db *sql.DB, text string, args []any) (wire.Trailer, error) 
 	if err != nil {
 		return q.fail(err)
 	}
+	q.tr.RowsAffected = &n
+	// The outcome is on disk before any of the answer is sent.
+	if werr := q.settle(nil); werr != nil {
+		return q.failWith(werr)
+	}
 	if err := q.sendHeader([]wire.Column{}); err != nil {
 		return q.fail(err)
 	}
-	q.tr.RowsAffected = &n
 	return q.done()
 }
 
@@ -164,7 +265,14 @@ func (q *query) read(db *sql.DB, txOpts *sql.TxOptions, text string, args []any)
 	var src interface {
 		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 	} = db
-	if txOpts != nil {
+	if txOpts == nil {
+		on, release, err := q.conn(db)
+		if err != nil {
+			return q.fail(err)
+		}
+		defer release()
+		src = on
+	} else {
 		// The transaction must outlive a cancelled statement so that it can
 		// be rolled back on the same connection, but not by much: it ends
 		// cleanupGrace after the statement's context, and database/sql then
@@ -279,6 +387,9 @@ func (q *query) elapsed() int64 {
 // fail reports err from the driver. How the statement's context ended comes
 // first: a cancelled statement fails with whatever the driver says about it.
 func (q *query) fail(err error) (wire.Trailer, error) {
+	if q.handedOn && q.eng.dbError(err) != nil {
+		q.dbErr = err
+	}
 	var we *wire.Error
 	switch {
 	case errors.As(err, &we):
@@ -303,6 +414,7 @@ func (q *query) ctxError() *wire.Error {
 
 func (q *query) failWith(we *wire.Error) (wire.Trailer, error) {
 	we.ExecutionMS = q.elapsed()
+	q.settle(we)
 	if !q.header {
 		return wire.Trailer{}, we
 	}

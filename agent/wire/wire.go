@@ -103,6 +103,15 @@ type QueryRequest struct {
 	TimeoutMS int64 `json:"timeoutMs"`
 	// MaxBytes caps the encoded rows; 0 means no cap.
 	MaxBytes int64 `json:"maxBytes"`
+	// ExecutionID, on a write, makes it run at most once under that id:
+	// a repeat is answered with the first outcome (see [PathExecutions]).
+	ExecutionID string `json:"executionId,omitempty"`
+}
+
+// AtMostOnce reports whether the agent runs q at most once: a write with
+// an execution id.
+func (q *QueryRequest) AtMostOnce() bool {
+	return q.ExecutionID != "" && (q.Mode.Writes() || q.Type == CommandStoredProcedure)
 }
 
 // Column describes one result column.
@@ -154,6 +163,10 @@ type Trailer struct {
 	// last row or error.
 	ExecutionMS int64  `json:"executionMs"`
 	Error       *Error `json:"error,omitempty"`
+	// Replayed is set on the answer to a repeated execution id: the write
+	// had already committed and was not run again; this is its first
+	// outcome.
+	Replayed bool `json:"replayed,omitempty"`
 }
 
 // ErrorKind classifies a query failure so the server can choose the status
@@ -171,6 +184,9 @@ const (
 	KindUnavailable    ErrorKind = "unavailable"    // the database cannot be reached
 	KindCanceled       ErrorKind = "canceled"       // the caller went away
 	KindInternal       ErrorKind = "internal"       // a bug in the agent
+	// KindOutcomeUnknown: a write's execution id was started before but
+	// its outcome was never learnt; it is not run again.
+	KindOutcomeUnknown ErrorKind = "outcomeUnknown"
 )
 
 // Error is a query failure as the agent reports it, either as the body of a

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -98,6 +99,7 @@ func agentFlags(fs *flag.FlagSet) func(requireCredential bool) (*agentSettings, 
 	logFile := fs.String("log-file", "", "a log file, rotated by size (default: standard error in the foreground, "+defaultLogPath()+" as a service)")
 	logMaxMB := fs.Int("log-max-mb", 10, "rotate the log file past this size")
 	logKeep := fs.Int("log-keep", 5, "rotated log files kept")
+	journalPath := fs.String("journal", "", "the execution journal, which makes each write run at most once (ids and outcomes only, no patient data)\n      (default: executions.db next to --config, or "+defaultJournalPath()+" for the installed agent's config)")
 
 	return func(requireCredential bool) (*agentSettings, error) {
 		if requireCredential && (*serverURL == "" || *siteID == "" || *secret == "") {
@@ -119,16 +121,29 @@ func agentFlags(fs *flag.FlagSet) func(requireCredential bool) (*agentSettings, 
 		if err != nil {
 			return nil, err
 		}
+		journal := *journalPath
+		if journal == "" {
+			journal = journalBeside(*configPath)
+		}
 		return &agentSettings{
 			configPath: *configPath,
 			cfg: agent.Config{
 				ServerURL: *serverURL, SiteID: *siteID, Secret: *secret,
-				Database: db, Concurrency: *concurrency, DrainTimeout: *drain,
+				Database: db, Concurrency: *concurrency, DrainTimeout: *drain, Journal: journal,
 				PMSType: *pmsType, PracticeName: *practiceName, PracticeManagementSiteID: *pmsSiteID, TimeZone: *timeZone,
 			},
 			logLevel: *logLevel, logFile: *logFile, logMaxMB: *logMaxMB, logKeep: *logKeep,
 		}, nil
 	}
+}
+
+// journalBeside is the default execution journal of the agent whose
+// config file is configPath.
+func journalBeside(configPath string) string {
+	if filepath.Clean(configPath) == filepath.Clean(defaultConfigPath()) {
+		return defaultJournalPath()
+	}
+	return filepath.Join(filepath.Dir(configPath), "executions.db")
 }
 
 // openLog opens the agent's log: the log file when one is set, else w.

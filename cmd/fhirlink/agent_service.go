@@ -41,6 +41,7 @@ TimeoutStopSec=45
 KillSignal=SIGTERM
 EnvironmentFile=-/etc/fhirlink/agent.env
 LogsDirectory=fhirlink
+StateDirectory=fhirlink
 NoNewPrivileges=yes
 ProtectSystem=full
 ProtectHome=yes

@@ -56,7 +56,7 @@ func TestServiceConfig(t *testing.T) {
 		"{{if UserName}}User={{UserName}}",
 		"{{range Dependencies}}{{.}}",
 		"Restart=always", "RestartSec=10", "KillSignal=SIGTERM", "NoNewPrivileges=yes", "ProtectSystem=full",
-		"LogsDirectory=fhirlink", "UMask=0077", "WantedBy=multi-user.target", "EnvironmentFile=-/etc/fhirlink/agent.env",
+		"LogsDirectory=fhirlink", "StateDirectory=fhirlink", "UMask=0077", "WantedBy=multi-user.target", "EnvironmentFile=-/etc/fhirlink/agent.env",
 	} {
 		if !strings.Contains(unit, line) {
 			t.Errorf("systemd unit lacks %q", line)

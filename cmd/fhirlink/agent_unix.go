@@ -17,6 +17,11 @@ func defaultConfigPath() string { return "/etc/fhirlink/agent.json" }
 // defaultLogPath is the installed agent's log file.
 func defaultLogPath() string { return "/var/log/fhirlink/agent.log" }
 
+// defaultJournalPath is the installed agent's execution journal: the
+// service sees /etc read-only (ProtectSystem=full), so it lives in the
+// state directory systemd gives the service.
+func defaultJournalPath() string { return "/var/lib/fhirlink/executions.db" }
+
 // restrictFile makes the config file readable and writable by its owner
 // only. With an account (install --user), the file and its directory are
 // given to that account, which the service runs as; otherwise the owner is

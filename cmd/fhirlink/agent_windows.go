@@ -22,6 +22,10 @@ func defaultConfigPath() string { return filepath.Join(programData(), "fhirlink"
 // defaultLogPath is the installed agent's log file.
 func defaultLogPath() string { return filepath.Join(programData(), "fhirlink", "logs", "agent.log") }
 
+// defaultJournalPath is the installed agent's execution journal, beside its
+// config file.
+func defaultJournalPath() string { return filepath.Join(programData(), "fhirlink", "executions.db") }
+
 // restrictFile replaces the file's inherited permissions (ProgramData lets
 // every local user read) with a protected DACL granting full control to
 // LocalSystem, the Administrators group and, when set, the service account.

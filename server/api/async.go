@@ -52,6 +52,7 @@ const (
 	DefaultAsyncRetention      = 24 * time.Hour
 	DefaultAsyncPageSize       = 1 << 20
 	DefaultAsyncPerSite        = 2
+	DefaultAsyncLease          = 5 * time.Second
 	maxStatusBatch             = 100
 )
 
@@ -153,6 +154,9 @@ func (s *Server) createAsync(c echo.Context) error {
 	}
 	q.ID = uuid.NewString()
 	q.Priority = wire.PriorityAsync
+	if q.Mode.Writes() || q.Type == wire.CommandStoredProcedure {
+		q.ExecutionID = q.ID // the agent runs the write at most once
+	}
 	obj := &queryObject{
 		ID: q.ID, IntegratorID: integ.ID, SiteID: site.ID, Mode: "async", Status: statusQueued,
 		MaxTimeInQueue: wait, RequestSize: len(body), CommandSize: len(q.Text),

@@ -36,11 +36,16 @@ type AsyncOptions struct {
 	// Poll is how often the workers look for work in the state store
 	// (default 1 s); a query created on this node starts at once.
 	Poll time.Duration
-	// Heartbeat is how often a running query refreshes its record, which
-	// also notices a cancel made on another node (default 10 s). A query
-	// whose record is not refreshed for 6 heartbeats (its node died) is
-	// queued again.
-	Heartbeat time.Duration
+	// Lease is how long a running query's record stays its node's without
+	// being refreshed (default [DefaultAsyncLease]): a query whose record
+	// is older than that (its node died or froze) is taken up again by any
+	// node within a poll, a read queued again, a write settled with the
+	// agent first (see [Server.recoverAsync]). Heartbeat is how often the
+	// running node renews the lease, which also notices a cancel made on
+	// another node (default a third of Lease, never more than half), so a
+	// long query is never taken from a live node. The nodes' clocks must
+	// agree well within the lease.
+	Lease, Heartbeat time.Duration
 
 	// WebhookClient sends webhook deliveries (default: a client with a
 	// 10 s timeout). WebhookAttempts bounds the attempts of one delivery
@@ -61,8 +66,14 @@ func (o *AsyncOptions) timeout() time.Duration { return orDefault(o.Timeout, Def
 func (o *AsyncOptions) retention() time.Duration {
 	return orDefault(o.Retention, DefaultAsyncRetention)
 }
-func (o *AsyncOptions) poll() time.Duration      { return orDefault(o.Poll, time.Second) }
-func (o *AsyncOptions) heartbeat() time.Duration { return orDefault(o.Heartbeat, 10*time.Second) }
+func (o *AsyncOptions) poll() time.Duration  { return orDefault(o.Poll, time.Second) }
+func (o *AsyncOptions) lease() time.Duration { return orDefault(o.Lease, DefaultAsyncLease) }
+func (o *AsyncOptions) heartbeat() time.Duration {
+	if h := o.Heartbeat; h > 0 && h <= o.lease()/2 {
+		return h
+	}
+	return o.lease() / 3
+}
 func (o *AsyncOptions) pageSize() int64 {
 	if o.PageSize > 0 {
 		return o.PageSize
@@ -223,16 +234,115 @@ func (s *Server) release(siteID, id string) {
 	delete(a.running, id)
 }
 
-// requeueStale queues again the queries whose node stopped refreshing them.
+// requeueStale takes up the queries whose lease ran out: their node
+// stopped refreshing them.
 func (s *Server) requeueStale(ctx context.Context) {
 	stale, err := s.Store.AsyncQueries(ctx, server.AsyncFilter{
-		Statuses: []string{statusInitialising, statusExecuting, statusUploading}, UpdatedBefore: time.Now().Add(-6 * s.Async.heartbeat()), Limit: 100})
+		Statuses: []string{statusInitialising, statusExecuting, statusUploading}, UpdatedBefore: time.Now().Add(-s.Async.lease()), Limit: 100})
 	if err != nil {
 		return
 	}
 	for _, rec := range stale {
-		s.requeue(ctx, rec, rec.Status)
+		if s.runsHere(rec.ID) {
+			continue // its heartbeat is late, but this node is running it
+		}
+		s.recoverAsync(ctx, rec, rec.Status)
 	}
+}
+
+// runsHere reports whether this node runs the query id now.
+func (s *Server) runsHere(id string) bool {
+	s.async.mu.Lock()
+	defer s.async.mu.Unlock()
+	return s.async.running[id] != nil
+}
+
+// recoverAsync takes up a query whose run was interrupted (its node died,
+// the tunnel broke, the node is stopping) in status from. A read is queued
+// again. A write that may have reached the agent is never simply sent
+// again: the agent is asked what became of its execution id first.
+//
+//   - committed: the query ends successful with the first run's rows
+//     affected; it is not run again.
+//   - failed, or unknown (the agent stopped while running it): the query
+//     ends executionFailed, its errorDetails saying so.
+//   - running: it is left as it is and asked about again on a later pass.
+//   - notStarted: it is queued again.
+//
+// When the agent cannot be asked (offline, or the node stopping), the
+// write is queued again all the same: it goes out with the same execution
+// id, and the agent answers a repeat with the first outcome instead of
+// running it, so the query still ends as above.
+func (s *Server) recoverAsync(ctx context.Context, rec *server.AsyncQuery, from string) {
+	var q wire.QueryRequest
+	if from == statusInitialising || json.Unmarshal(rec.Request, &q) != nil || !q.Mode.Writes() && q.Type != wire.CommandStoredProcedure ||
+		ctx.Err() != nil || s.Hub.Status(rec.SiteID).Availability != hub.Online {
+		s.requeue(context.WithoutCancel(ctx), rec, from)
+		return
+	}
+	askCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	ex, err := s.Hub.Execution(askCtx, rec.SiteID, executionID(rec.ID, q))
+	if err != nil {
+		s.log().Warn("async write's outcome not known yet; queued again with its execution id", "query", rec.ID, "err", err)
+		s.requeue(ctx, rec, from)
+		return
+	}
+	doc, err := decodeDoc(rec)
+	if err != nil {
+		return
+	}
+	obj := doc.Object
+	switch ex.State {
+	case wire.ExecutionNotStarted:
+		s.requeue(ctx, rec, from)
+		return
+	case wire.ExecutionRunning:
+		return
+	case wire.ExecutionCommitted:
+		obj.Status = statusSuccessful
+		obj.ErrorDetails = nil
+		obj.Result = &queryResult{RowsAffected: ex.RowsAffected, Parameters: []wire.Param{}}
+		obj.Metrics = &metrics{SQLExecutionDuration: ex.ExecutionMS}
+		if !ex.StartedAt.IsZero() && !ex.FinishedAt.IsZero() {
+			obj.StatusTiming["executing"] = period{ex.StartedAt, ex.FinishedAt}
+		}
+	case wire.ExecutionFailed:
+		obj.Status = statusExecutionFailed
+		werr := wire.Error{Kind: wire.KindDatabase, Message: "the write failed"}
+		if ex.Error != nil {
+			werr = *ex.Error
+		}
+		werr.Message += "; the server lost the agent's answer, and the write is not run again"
+		if _, ok := s.settle(obj, &werr, rec.CreatedAt); !ok {
+			obj.ErrorDetails = ownError(http.StatusInternalServerError, werr.Message)
+		}
+	default: // unknown
+		obj.Status = statusExecutionFailed
+		obj.ErrorDetails = ownError(http.StatusConflict, outcomeUnknown(ex.StartedAt))
+	}
+	s.log().Info("async write settled with its agent", "query", rec.ID, "agentState", ex.State, "status", obj.Status)
+	s.deleteResults(ctx, rec.ID)
+	s.finish(ctx, rec, doc, from)
+}
+
+// outcomeUnknown is the errorDetails message of a write whose outcome the
+// agent could not learn.
+func outcomeUnknown(started time.Time) string {
+	msg := "the outcome of this write cannot be known: the agent stopped while it ran"
+	if !started.IsZero() {
+		msg += " (started " + started.Format(time.RFC3339) + ")"
+	}
+	return msg + ", so it may or may not have taken effect; it is not run again. Check the practice's data before submitting it again"
+}
+
+// executionID is the execution id a write is sent with: its async query's
+// id (records from before execution ids have none stored).
+func executionID(queryID string, q wire.QueryRequest) string {
+	if q.ExecutionID != "" {
+		return q.ExecutionID
+	}
+	return queryID
 }
 
 // requeue puts a query back in the queue, its pages deleted.
@@ -281,14 +391,27 @@ func (s *Server) runAsync(ctx, nodeCtx context.Context, rec *server.AsyncQuery, 
 	defer landed()
 	sent := time.Now().UTC()
 	q.Priority = wire.PriorityAsync
+	if q.Mode.Writes() || q.Type == wire.CommandStoredProcedure {
+		// Every attempt of the write carries the same id: the agent runs it
+		// at most once.
+		q.ExecutionID = executionID(rec.ID, q)
+	}
 	q.MaxBytes = 0 // unlimited: the rows go to pages
 	q.TimeoutMS = s.Async.timeout().Milliseconds()
 	q.MaxTimeInQueueMS = max(0, obj.MaxTimeInQueue-sent.Sub(rec.CreatedAt).Milliseconds())
 
 	w := &asyncRun{s: s, rec: rec, doc: doc, status: statusInitialising}
-	hbCtx, stopHB := context.WithCancel(ctx)
-	defer stopHB()
-	s.async.wg.Go(func() { w.heartbeat(hbCtx) })
+	// The heartbeat renews the lease until the run settles; it is stopped,
+	// and waited for, before the record is written for the last time (it
+	// reads the record the end writes).
+	hbCtx, cancelHB := context.WithCancel(ctx)
+	hbDone := make(chan struct{})
+	stopHB := func() { cancelHB(); <-hbDone }
+	defer cancelHB()
+	s.async.wg.Go(func() {
+		defer close(hbDone)
+		w.heartbeat(hbCtx)
+	})
 
 	// The query is executing from the moment it is sent: the agent
 	// answers only once the first rows are ready, and its queue time comes
@@ -312,18 +435,27 @@ func (s *Server) runAsync(ctx, nodeCtx context.Context, rec *server.AsyncQuery, 
 			if q.Mode == wire.ModeNonQuery {
 				obj.Result = &queryResult{RowsAffected: tr.RowsAffected, Parameters: []wire.Param{}}
 			}
+			if tr.Replayed {
+				s.log().Info("async write had already committed at the agent; its first outcome is kept", "query", rec.ID)
+			}
+			stopHB()
 			s.finish(nodeCtx, rec, doc, w.status)
 			return
 		}
 	}
 	stopHB()
 	switch {
-	case nodeCtx.Err() != nil, server.ErrorCode(err) == server.EUNAVAILABLE:
-		// The node is stopping, or the tunnel broke (the agent restarted,
-		// or its node is stopping): the query runs again when the agent is
-		// back, unless its maxTimeInQueue (counted from its creation) has
-		// passed by then.
+	case nodeCtx.Err() != nil:
+		// The node is stopping: queued again for any node (a write keeps
+		// its execution id, so the agent will not run it twice).
 		s.requeue(context.Background(), rec, w.status)
+		return
+	case server.ErrorCode(err) == server.EUNAVAILABLE:
+		// The tunnel broke (the agent restarted, or its node is
+		// stopping): the query runs again when the agent is
+		// back, unless its maxTimeInQueue (counted from its creation) has
+		// passed by then; a write only after asking the agent.
+		s.recoverAsync(context.WithoutCancel(nodeCtx), rec, w.status)
 		return
 	case ctx.Err() != nil, server.ErrorCode(err) == server.ECONFLICT: // cancelled by the integrator
 		s.deleteResults(nodeCtx, rec.ID) // a page may have been completed after the cancel deleted them

@@ -372,6 +372,11 @@ func (s *Server) settle(obj *queryObject, err error, sent time.Time) (int, bool)
 	case wire.KindTooLarge:
 		status = http.StatusRequestEntityTooLarge
 	case wire.KindInvalid:
+	case wire.KindOutcomeUnknown, wire.KindCanceled:
+		// A write's first run as the agent answers a repeat of its
+		// execution id: never run again (a cancel is otherwise never seen,
+		// its caller having gone).
+		status = http.StatusConflict
 	default:
 		s.log().Error("agent failure", "query", obj.ID, "kind", werr.Kind, "err", werr.Message)
 		status = http.StatusInternalServerError

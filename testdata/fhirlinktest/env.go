@@ -37,6 +37,9 @@ type Options struct {
 	DSN    string
 	// AllowWrites lets the site run nonQuery commands.
 	AllowWrites bool
+	// Journal is the agent's execution journal file (default: in memory,
+	// which a restarted agent does not keep).
+	Journal     string
 	Concurrency int
 	// Limits of immediate queries (default: the documented ones).
 	ImmediateTimeout  time.Duration
@@ -188,7 +191,7 @@ func (e *Env) StartAgent() {
 		serverURL = "http://" + e.Proxy.Addr()
 	}
 	a, err := agent.New(ctx, agent.Config{
-		ServerURL: serverURL, SiteID: e.SiteID, Secret: "site-secret", KeepAlive: e.opt.KeepAlive,
+		ServerURL: serverURL, SiteID: e.SiteID, Secret: "site-secret", KeepAlive: e.opt.KeepAlive, Journal: e.opt.Journal,
 		Database: executor.Config{Engine: e.opt.Engine, AllowWrites: e.opt.AllowWrites,
 			Catalogues: []executor.Catalogue{{Name: cmp.Or(e.opt.Catalogue, "BPSPatients"), DSN: e.opt.DSN, IsDefault: true}}},
 		Concurrency: e.opt.Concurrency, TimeZone: e.opt.TimeZone,

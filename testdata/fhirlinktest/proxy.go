@@ -128,3 +128,7 @@ func (p *Proxy) relay(dst, src net.Conn) {
 		}
 	}
 }
+
+// NewProxy starts a Proxy on 127.0.0.1 relaying to target, for tests that
+// run the server and agent as processes; it stops when the test ends.
+func NewProxy(t testing.TB, target string) *Proxy { return newProxy(t, target) }
