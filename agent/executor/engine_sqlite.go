@@ -78,11 +78,29 @@ func (sqliteEngine) procedure(string) *wire.Error {
 
 // bind passes the parameters by name; SQLite binds @name natively. Dates,
 // times and UUIDs go as the text SQLite's date functions use, since SQLite
-// stores them as text.
+// stores them as text. The text's placeholders are checked first, as
+// SQLite's tokenizer reads them: each must be an @name of the request
+// (exactly: names are case-sensitive here), so that no statement of a
+// script runs before a later one fails to bind. SQLite's other syntaxes
+// (?, ?1, :name, $name) are refused, as on the other engines.
 func (sqliteEngine) bind(text string, params []param) (string, []any, error) {
+	names := make(map[string]bool, len(params))
 	args := make([]any, len(params))
 	for i, p := range params {
+		names[p.name] = true
 		args[i] = sql.Named(p.name, textValue(p))
+	}
+	err := sqliteVariables(text, func(v string) error {
+		if v[0] != '@' {
+			return fmt.Errorf("the command text has the placeholder %s; %s", v, errPositional)
+		}
+		if !names[v[1:]] {
+			return fmt.Errorf("the command text uses %s, which is not among the request's parameters (names are case-sensitive on sqlite)", v)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", nil, err
 	}
 	return text, args, nil
 }
