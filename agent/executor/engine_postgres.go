@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"context"
 	"database/sql"
 	"encoding/hex"
 	"errors"
@@ -39,6 +40,12 @@ func (postgresEngine) open(dsn string, writes bool) (*sql.DB, *sql.DB, error) {
 	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, CancelRequestDelay: 0, DeadlineDelay: pgCancelDeadline}
 	}
+	// No named prepared statements: reset's DISCARD ALL deallocates every
+	// statement of the session after each request, which would leave pgx's
+	// statement cache pointing at statements that no longer exist (and a
+	// request could otherwise read the texts of earlier requests' statements
+	// in pg_prepared_statements). Each statement is described, then run.
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeDescribeExec
 	db := stdlib.OpenDB(*cfg)
 	if !writes {
 		return db, nil, nil
@@ -49,6 +56,22 @@ func (postgresEngine) open(dsn string, writes bool) (*sql.DB, *sql.DB, error) {
 }
 
 func (postgresEngine) readTx() *sql.TxOptions { return &sql.TxOptions{ReadOnly: true} }
+
+// reset ends the session state a request may have left: DISCARD ALL
+// restores every setting (SET, set_config) to the connection's defaults,
+// drops temp tables, deallocates prepared statements, closes cursors,
+// releases session advisory locks and stops LISTENs. It refuses to run in
+// a transaction block, so a transaction a request left open discards the
+// connection (and so rolls back).
+func (postgresEngine) reset(ctx context.Context, conn *sql.Conn) error {
+	return conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("unexpected driver connection %T", dc)
+		}
+		return c.Conn().PgConn().Exec(ctx, "DISCARD ALL").Close()
+	})
+}
 
 func (postgresEngine) versionSQL() string { return "SHOW server_version" }
 

@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strconv"
@@ -65,17 +66,38 @@ func (e *Executor) Run(ctx context.Context, req wire.QueryRequest, sink Sink) (w
 		timer := time.AfterFunc(time.Duration(req.TimeoutMS)*time.Millisecond, func() { cancel(errDeadline) })
 		defer timer.Stop()
 	}
-	switch {
-	case q.req.Mode == wire.ModeNonQuery:
-		return q.exec(cat.write, text, args)
-	case q.req.Type == wire.CommandStoredProcedure:
+	db, txOpts := cat.read, e.eng.readTx()
+	if q.req.Mode == wire.ModeNonQuery || q.req.Type == wire.CommandStoredProcedure {
 		// Procedures manage their own transactions (one that rolls back
 		// inside ours would fail), so they run as the database's client
 		// library would run them; AllowWrites was required to get here.
-		return q.read(cat.write, nil, text, args)
-	default:
-		return q.read(cat.read, e.eng.readTx(), text, args)
+		db, txOpts = cat.write, nil
 	}
+	// One connection for the whole request, so that what the request
+	// leaves in its session is reset before anyone else gets it.
+	conn, err := db.Conn(stmtCtx)
+	if err != nil {
+		return q.fail(err)
+	}
+	defer e.release(ctx, conn)
+	if q.req.Mode == wire.ModeNonQuery {
+		return q.exec(conn, text, args)
+	}
+	return q.read(conn, txOpts, text, args)
+}
+
+// release resets the session state a request left on conn (see
+// engine.reset) and returns conn to its pool, or discards it when the
+// reset fails. It has cleanupGrace, even after the caller went away.
+func (e *Executor) release(ctx context.Context, conn *sql.Conn) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupGrace)
+	defer cancel()
+	if err := e.eng.reset(ctx, conn); err != nil {
+		// driver.ErrBadConn from Raw makes database/sql close the
+		// connection instead of pooling it.
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	_ = conn.Close()
 }
 
 // prepare checks everything that can be checked before the database is
@@ -141,9 +163,9 @@ type query struct {
 // exec runs a nonQuery without a transaction of ours, as the database's
 // client library would: the statement commits on its own, and a batch that
 // manages its own transactions keeps working.
-func (q *query) exec(db *sql.DB, text string, args []any) (wire.Trailer, error) {
+func (q *query) exec(conn *sql.Conn, text string, args []any) (wire.Trailer, error) {
 	q.execAt = time.Now()
-	res, err := db.ExecContext(q.stmtCtx, text, args...)
+	res, err := conn.ExecContext(q.stmtCtx, text, args...)
 	if err != nil {
 		return q.fail(err)
 	}
@@ -160,10 +182,10 @@ func (q *query) exec(db *sql.DB, text string, args []any) (wire.Trailer, error) 
 
 // read runs a reader, scalar or stored procedure and streams its rows. With
 // txOpts it runs in a transaction that is rolled back whatever happens.
-func (q *query) read(db *sql.DB, txOpts *sql.TxOptions, text string, args []any) (wire.Trailer, error) {
+func (q *query) read(conn *sql.Conn, txOpts *sql.TxOptions, text string, args []any) (wire.Trailer, error) {
 	var src interface {
 		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-	} = db
+	} = conn
 	if txOpts != nil {
 		// The transaction must outlive a cancelled statement so that it can
 		// be rolled back on the same connection, but not by much: it ends
@@ -174,7 +196,7 @@ func (q *query) read(db *sql.DB, txOpts *sql.TxOptions, text string, args []any)
 		stop := context.AfterFunc(q.stmtCtx, func() { time.AfterFunc(cleanupGrace, txCancel) })
 		defer stop()
 		q.execAt = time.Now()
-		tx, err := db.BeginTx(txCtx, txOpts)
+		tx, err := conn.BeginTx(txCtx, txOpts)
 		if err != nil {
 			return q.fail(err)
 		}

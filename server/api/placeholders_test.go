@@ -63,3 +63,33 @@ func TestUnboundPlaceholderIs400(t *testing.T) {
 		}
 	}
 }
+
+// The SQLite attack of a reader attaching another site's database file is
+// refused with 403, and so are PRAGMAs that would change the pooled
+// connection for the next request.
+func TestSQLiteAttachIsRefused(t *testing.T) {
+	env, path := sqlitePractice(t, fhirlinktest.Options{})
+	other := filepath.Join(filepath.Dir(path), "other-site.db")
+	db, err := sql.Open("sqlite", other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE PATIENTS (id INTEGER); INSERT INTO PATIENTS VALUES (1), (2), (3)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	for _, text := range []string{
+		"ATTACH DATABASE '" + other + "' AS other; SELECT count(*) AS n FROM other.PATIENTS",
+		"ATTACH DATABASE '" + filepath.Join(filepath.Dir(path), "new.db") + "' AS n",
+		"PRAGMA writable_schema = ON", "PRAGMA query_only = OFF", "PRAGMA journal_mode = WAL",
+	} {
+		status, q := env.Immediate(fhirlinktest.Command(text))
+		if status != 403 || q.ErrorDetails == nil || q.ErrorDetails.ErrorCode != 403 || !strings.Contains(q.ErrorDetails.ErrorMessage, "not allowed") {
+			t.Errorf("%q: %d %s", text, status, q.Raw)
+		}
+	}
+	status, q := env.Immediate(fhirlinktest.Command("SELECT count(*) AS n FROM pragma_database_list"))
+	if status != 200 || string(q.Result.Data) != `[{"n":2}]` {
+		t.Errorf("database list after the attempts: %d %s", status, q.Raw)
+	}
+}
