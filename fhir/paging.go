@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"net/url"
 	"time"
 )
 
@@ -113,7 +112,7 @@ func ParseToken(decl *ResourceDecl, token string, key []byte, opt ParseOptions) 
 	if !now.Before(time.Unix(p.Expires, 0)) {
 		return nil, badRequest("the paging link has expired; run the search again")
 	}
-	q, err := url.ParseQuery(p.Query)
+	q, err := ParseQuery(p.Query)
 	if err != nil {
 		return nil, invalid
 	}

@@ -1,7 +1,9 @@
 package executor
 
 import (
+	"context"
 	"database/sql"
+	"errors"
 
 	"fhirlink/agent/wire"
 )
@@ -32,7 +34,18 @@ type engine interface {
 	// procedure checks that text can be run as a stored procedure, and
 	// reports engines without support with KindInvalid.
 	procedure(text string) *wire.Error
+	// reset runs after every request on the connection it used, before the
+	// connection goes back to the pool: it undoes, or detects, the session
+	// state the request may have left (settings, temp tables, attached
+	// databases, variables, an open transaction), so that nothing of one
+	// request, often another integrator's, reaches the next. An error
+	// discards the connection.
+	reset(ctx context.Context, conn *sql.Conn) error
 }
+
+// errDirtySession is a reset that found state it cannot undo in place: the
+// connection is discarded, which ends the session and all it held.
+var errDirtySession = errors.New("the session holds state a request left behind")
 
 // engines are the supported values of Config.Engine.
 var engines = map[string]engine{

@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -101,6 +102,40 @@ func firebirdDSN(dsn string) (string, error) {
 		q.Set("cancel_hard_drop_grace", fmt.Sprint(firebirdHardDrop.Milliseconds()))
 	}
 	return base + "?" + q.Encode(), nil
+}
+
+// fbLeftovers is 1 when the attachment holds state a request may have left
+// for the next: context variables of the USER_SESSION namespace
+// (RDB$SET_CONTEXT, which a reader may call), or rows in a global temporary
+// table ON COMMIT PRESERVE ROWS (which even a reader can fill, from an
+// autonomous transaction: GTTs are writable in read-only transactions).
+// Firebird 3 cannot reset a session in place (ALTER SESSION RESET is new
+// in Firebird 4), so such an attachment is discarded instead. Reading
+// MON$CONTEXT_VARIABLES takes a monitoring snapshot, which is cheap on a
+// practice server's few dozen attachments.
+const fbLeftovers = `EXECUTE BLOCK RETURNS (dirty INTEGER) AS
+DECLARE n VARCHAR(128);
+BEGIN
+  dirty = 0;
+  IF (EXISTS (SELECT 1 FROM MON$CONTEXT_VARIABLES
+      WHERE MON$ATTACHMENT_ID = CURRENT_CONNECTION AND MON$TRANSACTION_ID IS NULL)) THEN
+    dirty = 1;
+  FOR SELECT TRIM(RDB$RELATION_NAME) FROM RDB$RELATIONS WHERE RDB$RELATION_TYPE = 4 INTO :n DO
+    IF (dirty = 0) THEN
+      EXECUTE STATEMENT 'SELECT COUNT(*) FROM (SELECT FIRST 1 1 AS x FROM "' || REPLACE(n, '"', '""') || '")' INTO :dirty;
+  SUSPEND;
+END`
+
+// reset discards an attachment with leftovers (see fbLeftovers).
+func (firebirdEngine) reset(ctx context.Context, conn *sql.Conn) error {
+	var dirty int
+	if err := conn.QueryRowContext(ctx, fbLeftovers).Scan(&dirty); err != nil {
+		return err
+	}
+	if dirty != 0 {
+		return errDirtySession
+	}
+	return nil
 }
 
 func (firebirdEngine) readTx() *sql.TxOptions { return &sql.TxOptions{ReadOnly: true} }

@@ -40,6 +40,12 @@ func (postgresEngine) open(dsn string, writes bool) (*sql.DB, *sql.DB, error) {
 	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, CancelRequestDelay: 0, DeadlineDelay: pgCancelDeadline}
 	}
+	// No named prepared statements: reset's DISCARD ALL deallocates every
+	// statement of the session after each request, which would leave pgx's
+	// statement cache pointing at statements that no longer exist (and a
+	// request could otherwise read the texts of earlier requests' statements
+	// in pg_prepared_statements). Each statement is described, then run.
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeDescribeExec
 	db := stdlib.OpenDB(*cfg)
 	if !writes {
 		return db, nil, nil
@@ -51,6 +57,22 @@ func (postgresEngine) open(dsn string, writes bool) (*sql.DB, *sql.DB, error) {
 
 func (postgresEngine) readTx() *sql.TxOptions { return &sql.TxOptions{ReadOnly: true} }
 
+// reset ends the session state a request may have left: DISCARD ALL
+// restores every setting (SET, set_config) to the connection's defaults,
+// drops temp tables, deallocates prepared statements, closes cursors,
+// releases session advisory locks and stops LISTENs. It refuses to run in
+// a transaction block, so a transaction a request left open discards the
+// connection (and so rolls back).
+func (postgresEngine) reset(ctx context.Context, conn *sql.Conn) error {
+	return conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("unexpected driver connection %T", dc)
+		}
+		return c.Conn().PgConn().Exec(ctx, "DISCARD ALL").Close()
+	})
+}
+
 func (postgresEngine) versionSQL() string { return "SHOW server_version" }
 
 func (postgresEngine) procedure(string) *wire.Error {
@@ -58,31 +80,48 @@ func (postgresEngine) procedure(string) *wire.Error {
 }
 
 // bind rewrites the @name placeholders integrators write for SQL Server to
-// PostgreSQL's $n, with pgx's own lexer (it skips literals, quoted names and
-// comments). The rewrite happens here rather than by passing pgx.NamedArgs
-// through database/sql, which works too, so that a placeholder without a
-// parameter is an error instead of a silent NULL.
+// PostgreSQL's $n (one per distinct name, as pgx.NamedArgs would), outside
+// literals, quoted names and comments (see scanPostgresSQL). Every
+// placeholder must name one of the request's parameters, exactly (names are
+// case-sensitive here): one that does not is an error naming it, before the
+// statement is sent, rather than a NULL or a message of the driver. $n
+// placeholders in the text are refused: they would silently stand for
+// whichever @name was given that number.
 func (postgresEngine) bind(text string, params []param) (string, []any, error) {
-	if len(params) == 0 {
-		return text, nil, nil
-	}
-	index := make(pgx.NamedArgs, len(params))
+	index := make(map[string]int, len(params))
 	for i, p := range params {
 		index[p.name] = i
 	}
-	rewritten, ordinals, err := index.RewriteQuery(context.Background(), nil, text, nil)
+	ordinal := map[string]int{}
+	var args []any
+	var b strings.Builder
+	err := scanPostgresSQL(text, func(chunk string, placeholder bool) error {
+		if !placeholder {
+			b.WriteString(chunk)
+			return nil
+		}
+		if chunk[0] == '$' {
+			return fmt.Errorf("the command text has the positional placeholder %s; %s", chunk, errPositional)
+		}
+		name := chunk[1:]
+		n, ok := ordinal[name]
+		if !ok {
+			i, ok := index[name]
+			if !ok {
+				return fmt.Errorf("the command text uses %s, which is not among the request's parameters (names are case-sensitive on postgres)", chunk)
+			}
+			args = append(args, pgValue(params[i]))
+			n = len(args)
+			ordinal[name] = n
+		}
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(n))
+		return nil
+	})
 	if err != nil {
 		return "", nil, err
 	}
-	args := make([]any, len(ordinals))
-	for n, o := range ordinals {
-		i, ok := o.(int)
-		if !ok {
-			return "", nil, fmt.Errorf("the command text uses a parameter ($%d after rewriting) that is not among the request's parameters; names are case-sensitive on postgres", n+1)
-		}
-		args[n] = pgValue(params[i])
-	}
-	return rewritten, args, nil
+	return b.String(), args, nil
 }
 
 // pgValue sends every value as text, so that the server parses it for the

@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -20,6 +21,84 @@ type sqliteEngine struct{}
 
 func (sqliteEngine) name() string { return "sqlite" }
 
+// sqliteDriverName is the agent's own registration of the SQLite driver:
+// its connections, and only they (not the server's state store in the same
+// process), carry the authorizer sqliteAuthorize.
+const sqliteDriverName = "fhirlink-agent-sqlite"
+
+func init() {
+	d := &sqlite.Driver{}
+	d.RegisterConnectionHook(func(c sqlite.ExecQuerierContext, _ string) error {
+		r, ok := c.(sqlite.AuthorizerRegisterer)
+		if !ok {
+			return errors.New("this SQLite driver cannot install an authorizer")
+		}
+		return r.RegisterAuthorizer(sqliteAuthorize)
+	})
+	sql.Register(sqliteDriverName, d)
+}
+
+// sqliteAuthorize is consulted by SQLite itself, with its own parse of each
+// statement, as every statement is compiled on the agent's connections. It
+// refuses ATTACH and DETACH (another site's file, or a new file, would
+// become readable or be created, and the attachment would outlive the
+// request on the pooled connection) and every PRAGMA but those in
+// sqliteReadPragmas: the others change the connection (query_only,
+// writable_schema, case_sensitive_like, cache_size) or the file
+// (journal_mode), or are costly checks. A refusal is SQLITE_AUTH, which
+// dbError reports as forbidden.
+func sqliteAuthorize(action sqlite.AuthorizerActionCode, arg1, arg2, _, _ string) sqlite.AuthorizerReturnCode {
+	switch action {
+	case sqlite.AuthAttach, sqlite.AuthDetach:
+		return sqlite.AuthorizerDeny
+	case sqlite.AuthPragma:
+		// arg1 is the pragma's name, arg2 its argument ("" without one).
+		withArg, ok := sqliteReadPragmas[strings.ToLower(arg1)]
+		if !ok || (arg2 != "" && !withArg) {
+			return sqlite.AuthorizerDeny
+		}
+	}
+	return sqlite.AuthorizerOK
+}
+
+// sqliteReadPragmas are the PRAGMAs a request may run, as statements or as
+// pragma_* table-valued functions: true for those whose argument names what
+// to describe (a table or index), false for settings that may only be read
+// (an argument would set them).
+var sqliteReadPragmas = map[string]bool{
+	"table_info": true, "table_xinfo": true, "table_list": true, "index_info": true, "index_xinfo": true,
+	"index_list": true, "foreign_key_list": true, "database_list": false, "collation_list": false,
+	"function_list": false, "module_list": false, "pragma_list": false, "compile_options": false,
+	"user_version": false, "application_id": false, "schema_version": false, "data_version": false,
+	"encoding": false, "page_size": false, "page_count": false, "freelist_count": false,
+	"foreign_keys": false, "journal_mode": false, "query_only": false, "auto_vacuum": false,
+}
+
+// sqliteLeftovers counts what a request can leave in a connection that the
+// authorizer does not prevent: temp tables, views and triggers (a reader
+// can make them after ending the read transaction with its own ROLLBACK),
+// and, for safety, any attached database.
+const sqliteLeftovers = `SELECT (SELECT count(*) FROM temp.sqlite_schema) +
+	(SELECT count(*) FROM pragma_database_list WHERE name NOT IN ('main', 'temp'))`
+
+// reset discards a connection that a request left in a transaction (a
+// nonQuery "BEGIN; ..." never committed: its changes are rolled back with
+// the connection) or with leftovers; SQLite connections are cheap to open.
+func (sqliteEngine) reset(ctx context.Context, conn *sql.Conn) error {
+	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+		return errDirtySession // "cannot start a transaction within a transaction"
+	}
+	var n int
+	err := conn.QueryRowContext(ctx, sqliteLeftovers).Scan(&n)
+	if _, rerr := conn.ExecContext(ctx, "ROLLBACK"); err == nil {
+		err = rerr
+	}
+	if err == nil && n > 0 {
+		err = errDirtySession
+	}
+	return err
+}
+
 // open returns a read-only handle for reads (SQLite's mode=ro: every write
 // fails with SQLITE_READONLY and a missing file is an error, not a new empty
 // database) and, only with writes, a read-write handle on the DSN as given.
@@ -28,14 +107,14 @@ func (sqliteEngine) open(dsn string, writes bool) (*sql.DB, *sql.DB, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	read, err := sql.Open("sqlite", roDSN)
+	read, err := sql.Open(sqliteDriverName, roDSN)
 	if err != nil {
 		return nil, nil, err
 	}
 	if !writes {
 		return read, nil, nil
 	}
-	write, err := sql.Open("sqlite", dsn)
+	write, err := sql.Open(sqliteDriverName, dsn)
 	if err != nil {
 		read.Close()
 		return nil, nil, err
@@ -78,11 +157,29 @@ func (sqliteEngine) procedure(string) *wire.Error {
 
 // bind passes the parameters by name; SQLite binds @name natively. Dates,
 // times and UUIDs go as the text SQLite's date functions use, since SQLite
-// stores them as text.
+// stores them as text. The text's placeholders are checked first, as
+// SQLite's tokenizer reads them: each must be an @name of the request
+// (exactly: names are case-sensitive here), so that no statement of a
+// script runs before a later one fails to bind. SQLite's other syntaxes
+// (?, ?1, :name, $name) are refused, as on the other engines.
 func (sqliteEngine) bind(text string, params []param) (string, []any, error) {
+	names := make(map[string]bool, len(params))
 	args := make([]any, len(params))
 	for i, p := range params {
+		names[p.name] = true
 		args[i] = sql.Named(p.name, textValue(p))
+	}
+	err := sqliteVariables(text, func(v string) error {
+		if v[0] != '@' {
+			return fmt.Errorf("the command text has the placeholder %s; %s", v, errPositional)
+		}
+		if !names[v[1:]] {
+			return fmt.Errorf("the command text uses %s, which is not among the request's parameters (names are case-sensitive on sqlite)", v)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", nil, err
 	}
 	return text, args, nil
 }
@@ -139,9 +236,14 @@ func (e sqliteEngine) dbError(err error) *wire.Error {
 	if !errors.As(err, &se) {
 		return nil
 	}
-	kind := wire.KindDatabase
-	if sqliteUnavailable[se.Code()&0xff] {
+	kind, msg := wire.KindDatabase, se.Error()
+	switch {
+	case sqliteUnavailable[se.Code()&0xff]:
 		kind = wire.KindUnavailable
+	case se.Code()&0xff == sqlite3.SQLITE_AUTH:
+		kind = wire.KindForbidden
+		msg = "not allowed on this practice's database: ATTACH, DETACH and PRAGMAs other than those that read the schema " +
+			"(table_info, index_list, ...) or a setting (PRAGMA user_version without a value); SQLite said: " + msg
 	}
-	return dbErr(e, kind, itoa(int64(se.Code())), se.Error())
+	return dbErr(e, kind, itoa(int64(se.Code())), msg)
 }

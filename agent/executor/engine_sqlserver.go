@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"strings"
@@ -35,6 +36,16 @@ func (sqlserverEngine) open(dsn string, writes bool) (*sql.DB, *sql.DB, error) {
 // Premier is the agent's read-only database login (bpsrawdata), which can
 // only SELECT; the rollback undoes what a reader could still change.
 func (sqlserverEngine) readTx() *sql.TxOptions { return &sql.TxOptions{} }
+
+// reset has nothing to do: database/sql tells go-mssqldb when a pooled
+// connection is reused (driver.SessionResetter), and go-mssqldb then sets
+// the TDS RESETCONNECTION flag on the next request, which makes SQL Server
+// run sp_reset_connection before it: temp tables and cursors are dropped,
+// an open transaction is rolled back, SET options, CONTEXT_INFO and
+// SESSION_CONTEXT are restored, and the database is the login's again.
+// (Before SQL Server 2014 the transaction isolation level survives such a
+// reset: a session left at READ UNCOMMITTED keeps it for the next request.)
+func (sqlserverEngine) reset(context.Context, *sql.Conn) error { return nil }
 
 func (sqlserverEngine) versionSQL() string {
 	return "SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128))"

@@ -46,6 +46,7 @@ type paramType struct {
 	kind paramKind
 	bits int  // integer and float width
 	ansi bool // single-byte string types (char, varchar, text) on SQL Server
+	size int  // the exact byte length of a fixed binary type (Timestamp); 0 for any
 	// limits for decimals (money) and date-times; zero when unchecked
 	minDec, maxDec string
 	minTime        time.Time
@@ -75,7 +76,14 @@ var paramTypes = func() map[string]*paramType {
 		{name: "NText", kind: kindString},
 		{name: "String", kind: kindString},
 		{name: "Xml", kind: kindString},
+		// sql_variant: the server turns a JSON number or boolean given for
+		// one into the parameter type it infers (Int, BigInt, Decimal,
+		// Float, Bit), so what arrives here is a string or NULL, bound as
+		// NVarChar (sql_variant's base type nvarchar).
+		{name: "Variant", kind: kindString},
 		{name: "Binary", kind: kindBinary},
+		// SQL Server's timestamp is rowversion, an 8-byte binary(8).
+		{name: "Timestamp", kind: kindBinary, size: 8},
 		{name: "VarBinary", kind: kindBinary},
 		{name: "Image", kind: kindBinary},
 		{name: "Date", kind: kindDate, minTime: day(1, 1, 1), maxTime: maxDate},
@@ -95,7 +103,7 @@ var paramTypes = func() map[string]*paramType {
 
 // unsupportedTypes are passthrough type names the agent refuses: they have
 // no meaning outside SQL Server's own client library.
-var unsupportedTypes = map[string]bool{"structured": true, "udt": true, "variant": true, "timestamp": true}
+var unsupportedTypes = map[string]bool{"structured": true, "udt": true}
 
 // parseParams validates the request's parameters and converts their values.
 // Errors are KindInvalid and name the parameter.
@@ -195,6 +203,9 @@ func parseValue(t *paramType, s string) (any, string) {
 	case kindDecimal:
 		return parseDecimal(t, strings.TrimSpace(s))
 	case kindBinary:
+		if t.size > 0 {
+			return parseFixedBinary(t, strings.TrimSpace(s))
+		}
 		b, err := base64.StdEncoding.DecodeString(s)
 		if err != nil {
 			return nil, "not standard base64"
@@ -208,6 +219,22 @@ func parseValue(t *paramType, s string) (any, string) {
 		return u, ""
 	}
 	return parseTime(t, strings.TrimSpace(s))
+}
+
+// parseFixedBinary reads a value of exactly t.size bytes, as base64 or, as
+// SQL Server shows rowversions, 0x and two hex digits a byte.
+func parseFixedBinary(t *paramType, s string) (any, string) {
+	var b []byte
+	var err error
+	if h, ok := strings.CutPrefix(strings.ToLower(s), "0x"); ok {
+		b, err = hex.DecodeString(h)
+	} else {
+		b, err = base64.StdEncoding.DecodeString(s)
+	}
+	if err != nil || len(b) != t.size {
+		return nil, "not a " + t.name + " (rowversion: " + strconv.Itoa(t.size) + " bytes, as base64 like AAAAAAAAB9E= or hex like 0x00000000000007D1): " + strconv.Quote(s)
+	}
+	return b, ""
 }
 
 func isRange(err error) bool {

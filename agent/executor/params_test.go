@@ -94,8 +94,6 @@ func TestParseParamsErrors(t *testing.T) {
 		{wire.Param{Name: "@t", Type: "Time", Value: str("25:00")}, "@t: not a time of day"},
 		{wire.Param{Name: "@u", Type: "UniqueIdentifier", Value: str("6f9619ff8b86d011b42d00c04fc964f")}, "@u: not a UniqueIdentifier"},
 		{wire.Param{Name: "@s", Type: "Structured"}, "@s: type Structured is unsupported"},
-		{wire.Param{Name: "@s", Type: "Timestamp"}, "type Timestamp is unsupported"},
-		{wire.Param{Name: "@s", Type: "Variant"}, "unsupported"},
 		{wire.Param{Name: "@s", Type: "Udt"}, "unsupported"},
 		{wire.Param{Name: "@s", Type: "Blob"}, `@s: unknown type "Blob"`},
 		{wire.Param{Name: "@s"}, "@s: type is required"},

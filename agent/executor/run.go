@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strconv"
@@ -90,14 +91,25 @@ func (e *Executor) RunOnce(ctx context.Context, req wire.QueryRequest, sink Sink
 	if q.req.Mode.Writes() || q.req.Type == wire.CommandStoredProcedure {
 		q.journal = j
 	}
-	switch {
-	case q.req.Mode == wire.ModeNonQuery:
-		return q.exec(cat.write, text, args)
-	case q.req.Type == wire.CommandStoredProcedure:
+	db, txOpts := cat.read, e.eng.readTx()
+	if q.req.Mode == wire.ModeNonQuery || q.req.Type == wire.CommandStoredProcedure {
 		// Procedures manage their own transactions (one that rolls back
 		// inside ours would fail), so they run as the database's client
 		// library would run them; AllowWrites was required to get here.
-		tr, err := q.read(cat.write, nil, text, args)
+		db, txOpts = cat.write, nil
+	}
+	// One connection for the whole request, so that what the request
+	// leaves in its session is reset before anyone else gets it.
+	conn, err := db.Conn(stmtCtx)
+	if err != nil {
+		return q.fail(err)
+	}
+	defer e.release(ctx, conn)
+	switch {
+	case q.req.Mode == wire.ModeNonQuery:
+		return q.exec(conn, text, args)
+	case q.req.Type == wire.CommandStoredProcedure:
+		tr, err := q.read(conn, nil, text, args)
 		if err == nil {
 			if jerr := q.settle(nil); jerr != nil {
 				return q.failWith(jerr)
@@ -105,8 +117,22 @@ func (e *Executor) RunOnce(ctx context.Context, req wire.QueryRequest, sink Sink
 		}
 		return tr, err
 	default:
-		return q.read(cat.read, e.eng.readTx(), text, args)
+		return q.read(conn, txOpts, text, args)
 	}
+}
+
+// release resets the session state a request left on conn (see
+// engine.reset) and returns conn to its pool, or discards it when the
+// reset fails. It has cleanupGrace, even after the caller went away.
+func (e *Executor) release(ctx context.Context, conn *sql.Conn) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupGrace)
+	defer cancel()
+	if err := e.eng.reset(ctx, conn); err != nil {
+		// driver.ErrBadConn from Raw makes database/sql close the
+		// connection instead of pooling it.
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	_ = conn.Close()
 }
 
 // prepare checks everything that can be checked before the database is
@@ -174,32 +200,18 @@ type query struct {
 	finished bool  // whether the journal was told the outcome
 }
 
-// queryer is what a statement runs on: a pool, a connection or a
-// transaction.
-type queryer interface {
-	ExecContext(context.Context, string, ...any) (sql.Result, error)
-	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}
-
-// conn returns what a write runs on: db itself, or, for a journaled write,
-// one connection taken from it (closed by the returned function) once the
-// journal has recorded the start. A write that fails here never reached the
-// database.
-func (q *query) conn(db *sql.DB) (queryer, func(), error) {
-	if q.journal == nil {
-		q.handedOn = true
-		return db, func() {}, nil
-	}
-	c, err := db.Conn(q.stmtCtx)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := q.journal.Started(); err != nil {
-		c.Close()
-		return nil, nil, wire.Errorf(wire.KindInternal, "the write was not run: %v", err)
+// start marks the statement as handed to the database, recording the start
+// of a journaled write first (with the request's connection held, so that
+// a write that could not get one leaves no trace). A write that fails here
+// never reached the database.
+func (q *query) start() error {
+	if q.journal != nil {
+		if err := q.journal.Started(); err != nil {
+			return wire.Errorf(wire.KindInternal, "the write was not run: %v", err)
+		}
 	}
 	q.handedOn = true
-	return c, func() { c.Close() }, nil
+	return nil
 }
 
 // settle tells the journal, once, how the write ended: err nil is a
@@ -233,14 +245,12 @@ func (q *query) settle(err *wire.Error) *wire.Error {
 // exec runs a nonQuery without a transaction of ours, as the database's
 // client library would: the statement commits on its own, and a batch that
 // manages its own transactions keeps working.
-func (q *query) exec(db *sql.DB, text string, args []any) (wire.Trailer, error) {
-	on, release, err := q.conn(db)
-	if err != nil {
+func (q *query) exec(conn *sql.Conn, text string, args []any) (wire.Trailer, error) {
+	if err := q.start(); err != nil {
 		return q.fail(err)
 	}
-	defer release()
 	q.execAt = time.Now()
-	res, err := on.ExecContext(q.stmtCtx, text, args...)
+	res, err := conn.ExecContext(q.stmtCtx, text, args...)
 	if err != nil {
 		return q.fail(err)
 	}
@@ -261,17 +271,14 @@ func (q *query) exec(db *sql.DB, text string, args []any) (wire.Trailer, error) 
 
 // read runs a reader, scalar or stored procedure and streams its rows. With
 // txOpts it runs in a transaction that is rolled back whatever happens.
-func (q *query) read(db *sql.DB, txOpts *sql.TxOptions, text string, args []any) (wire.Trailer, error) {
+func (q *query) read(conn *sql.Conn, txOpts *sql.TxOptions, text string, args []any) (wire.Trailer, error) {
 	var src interface {
 		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-	} = db
+	} = conn
 	if txOpts == nil {
-		on, release, err := q.conn(db)
-		if err != nil {
+		if err := q.start(); err != nil {
 			return q.fail(err)
 		}
-		defer release()
-		src = on
 	} else {
 		// The transaction must outlive a cancelled statement so that it can
 		// be rolled back on the same connection, but not by much: it ends
@@ -282,7 +289,7 @@ func (q *query) read(db *sql.DB, txOpts *sql.TxOptions, text string, args []any)
 		stop := context.AfterFunc(q.stmtCtx, func() { time.AfterFunc(cleanupGrace, txCancel) })
 		defer stop()
 		q.execAt = time.Now()
-		tx, err := db.BeginTx(txCtx, txOpts)
+		tx, err := conn.BeginTx(txCtx, txOpts)
 		if err != nil {
 			return q.fail(err)
 		}

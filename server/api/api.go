@@ -98,7 +98,7 @@ func (s *Server) Handler() http.Handler {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(recoverer(s.log()))
+	e.Use(recoverer(s.log()), strictQuery)
 
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET(wire.PathConnect, echo.WrapHandler(s.Hub))

@@ -480,9 +480,9 @@ func searchParams(c echo.Context) (url.Values, error) {
 	if !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
 		return nil, fhir.Errorf(http.StatusUnsupportedMediaType, "not-supported", "POST _search takes a form body (application/x-www-form-urlencoded)")
 	}
-	form, err := c.FormParams()
+	form, err := formBody(c)
 	if err != nil {
-		return nil, fhir.Errorf(http.StatusBadRequest, "invalid", "unreadable form body")
+		return nil, err
 	}
 	merged := url.Values{}
 	for k, v := range q {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -28,10 +29,80 @@ type queryInput struct {
 		Text          string       `json:"text"`
 		ExecutionMode string       `json:"executionMode"`
 		Type          string       `json:"type"`
-		Parameters    []wire.Param `json:"parameters"`
+		Parameters    []inputParam `json:"parameters"`
 	} `json:"command"`
 	MaxTimeInQueue *int64 `json:"maxTimeInQueue"`
 	Catalogue      string `json:"catalogue"`
+}
+
+// inputParam is a parameter as the passthrough API sends it: a wire.Param
+// whose value is still JSON, since a Variant's may be a number or a boolean.
+type inputParam struct {
+	Name      string          `json:"name"`
+	Type      string          `json:"type"`
+	Value     json.RawMessage `json:"value"`
+	Direction string          `json:"direction,omitempty"`
+	Size      int             `json:"size,omitempty"`
+}
+
+// param turns p into the agent's form. A value is a JSON string or null;
+// for a Variant (SQL Server's sql_variant, whose value carries its own
+// type) it may also be a number or a boolean, and the parameter gets the
+// type of that value, as a .NET client's would: Int or BigInt for an
+// integer, Decimal for a number with a fraction (kept exact), Float for one
+// with an exponent (or beyond Decimal's 38 digits), Bit for a boolean. A
+// Variant string stays a Variant, which the agent binds as NVarChar.
+func (p inputParam) param() (wire.Param, error) {
+	w := wire.Param{Name: p.Name, Type: p.Type, Direction: p.Direction, Size: p.Size}
+	raw := bytes.TrimSpace(p.Value)
+	switch {
+	case len(raw) == 0 || string(raw) == "null":
+		return w, nil
+	case raw[0] == '"':
+		var v string
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return w, server.Errorf(server.EINVALID, "parameter %s: the value is not a valid JSON string", p.Name)
+		}
+		w.Value = &v
+		return w, nil
+	case !strings.EqualFold(p.Type, "Variant"):
+		return w, server.Errorf(server.EINVALID, "parameter %s: the value must be a string or null, like \"42\" (a JSON number or boolean is taken for Variant parameters only)", p.Name)
+	case string(raw) == "true" || string(raw) == "false":
+		v := string(raw)
+		w.Type, w.Value = "Bit", &v
+		return w, nil
+	case raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9'):
+		v := string(raw)
+		w.Type, w.Value = variantNumberType(v), &v
+		return w, nil
+	}
+	return w, server.Errorf(server.EINVALID, "parameter %s: a Variant value must be a string, a number, a boolean or null, not an object or array", p.Name)
+}
+
+// variantNumberType is the parameter type of a JSON number given for a
+// Variant.
+func variantNumberType(n string) string {
+	if strings.ContainsAny(n, "eE") {
+		return "Float"
+	}
+	if !strings.Contains(n, ".") {
+		if i, err := strconv.ParseInt(n, 10, 64); err == nil {
+			if i >= math.MinInt32 && i <= math.MaxInt32 {
+				return "Int"
+			}
+			return "BigInt"
+		}
+	}
+	digits := 0
+	for i := 0; i < len(n); i++ {
+		if n[i] >= '0' && n[i] <= '9' {
+			digits++
+		}
+	}
+	if digits > 38 {
+		return "Float"
+	}
+	return "Decimal"
 }
 
 // queryObject is the passthrough API's query object.
@@ -248,7 +319,11 @@ func (in *queryInput) command() (wire.QueryRequest, error) {
 		if p.Direction != "" && !slices.Contains(wire.Directions, p.Direction) {
 			return q, server.Errorf(server.EINVALID, "parameter %s: unknown direction %q; use input, output, inputOutput or returnValue", p.Name, p.Direction)
 		}
-		q.Params = append(q.Params, p)
+		wp, err := p.param()
+		if err != nil {
+			return q, err
+		}
+		q.Params = append(q.Params, wp)
 	}
 	return q, nil
 }

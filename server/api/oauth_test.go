@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"net/http"
@@ -314,8 +315,36 @@ func TestSMARTTokenEndpoint(t *testing.T) {
 			{"not a JWT", "not.a.jwt", "not a well-formed JWT"},
 			{"tampered claims", tamper(rs.assertion(t, inline, aud)), "signature does not verify"},
 		}
+		// An alg the JWT library does not know (odd case, made up, empty)
+		// or no alg at all: the caller's malformed input, not a 500.
+		for _, alg := range []any{"None", "NONE", "nOnE", "FOO", "rs384", "", nil, 384} {
+			a := rs.assertion(t, inline, aud, func(h map[string]any, _ jwt.MapClaims) {
+				if alg == nil {
+					delete(h, "alg")
+				} else {
+					h["alg"] = alg
+				}
+			})
+			cases = append(cases, struct {
+				name      string
+				assertion string
+				reason    string
+			}{fmt.Sprintf("alg %v", alg), a, "alg must be RS384 or ES384"})
+		}
 		for _, c := range cases {
 			s.refused(c.name, tokenForm(c.assertion, "system/*.rs"), http.StatusUnauthorized, "invalid_client", c.reason)
+		}
+	})
+
+	t.Run("bearer token with an unknown alg", func(t *testing.T) {
+		good := s.mustToken(rs, inline, "system/*.rs").AccessToken
+		parts := strings.Split(good, ".")
+		for _, alg := range []string{"None", "nOnE", "FOO", "es256", ""} {
+			h, _ := json.Marshal(map[string]any{"alg": alg, "typ": "at+jwt", "kid": "x"})
+			forged := base64.RawURLEncoding.EncodeToString(h) + "." + parts[1] + "." + parts[2]
+			if status, body := s.fhirAs(forged, "/Patient?_count=1"); status != http.StatusUnauthorized {
+				t.Errorf("alg %q: %d %s", alg, status, body)
+			}
 		}
 	})
 

@@ -179,6 +179,10 @@ func (a *Authority) Token(ctx context.Context, form url.Values, tokenURL string)
 // authenticate verifies a client assertion and returns its client.
 func (a *Authority) authenticate(ctx context.Context, assertion, tokenURL string) (*server.Client, *assertionClaims, error) {
 	var client *server.Client
+	// internal is a failure of ours met while checking the assertion (the
+	// store): the only error that is not the caller's fault. Everything
+	// else, whatever the JWT library calls it, is invalid_client.
+	var internal error
 	claims := &assertionClaims{}
 	p := jwt.NewParser(
 		jwt.WithValidMethods(assertionAlgs),
@@ -200,6 +204,7 @@ func (a *Authority) authenticate(ctx context.Context, assertion, tokenURL string
 		if server.ErrorCode(err) == server.ENOTFOUND {
 			return nil, invalidClient("unknown client %q", claims.Issuer)
 		} else if err != nil {
+			internal = err
 			return nil, err
 		}
 		kid, _ := t.Header["kid"].(string)
@@ -211,6 +216,9 @@ func (a *Authority) authenticate(ctx context.Context, assertion, tokenURL string
 		}
 		return a.clientKey(ctx, client, kid, alg)
 	})
+	if internal != nil {
+		return nil, nil, internal
+	}
 	if err != nil {
 		return nil, nil, assertionError(err)
 	}
@@ -260,17 +268,18 @@ func (a *Authority) clientKey(ctx context.Context, client *server.Client, kid, a
 }
 
 // assertionError turns a parse failure into invalid_client, keeping our
-// own reasons and naming jwt's.
-func assertionError(err error) error {
+// own reasons and naming jwt's. It never returns an internal error: the
+// library also calls an unknown or odd-case alg (None, rs384, FOO) or a
+// missing one "unverifiable", and that is the caller's malformed input.
+func assertionError(err error) *Error {
 	if e, ok := errors.AsType[*Error](err); ok {
 		return e
 	}
 	switch {
 	case errors.Is(err, jwt.ErrTokenMalformed):
 		return invalidClient("the client_assertion is not a well-formed JWT")
-	case errors.Is(err, jwt.ErrTokenUnverifiable):
-		return err // the keyfunc failed for a reason of ours (the store): internal
-	case errors.Is(err, jwt.ErrTokenSignatureInvalid) && strings.Contains(err.Error(), "signing method"):
+	case strings.Contains(err.Error(), "signing method"):
+		// Not in our list, unknown to the library, or not a string.
 		return invalidClient("the assertion's alg must be RS384 or ES384 (none and HMAC are never accepted)")
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
 		return invalidClient("the assertion's signature does not verify with the key its kid names")
@@ -317,22 +326,27 @@ func (a *Authority) Verify(ctx context.Context, token string) (*Access, error) {
 		jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(a.now),
 	)
+	var internal error // a failure of ours (the store); anything else is a bad token
 	_, err := p.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
 		if typ, _ := t.Header["typ"].(string); typ != accessTokenType {
 			return nil, server.Errorf(server.EUNAUTHORIZED, "not an access token of this server")
 		}
 		kid, _ := t.Header["kid"].(string)
-		return a.signer.lookup(ctx, kid)
+		key, err := a.signer.lookup(ctx, kid)
+		if err != nil && server.ErrorCode(err) != server.EUNAUTHORIZED {
+			internal = err
+		}
+		return key, err
 	})
+	if internal != nil {
+		return nil, internal
+	}
 	if err != nil {
 		if e, ok := errors.AsType[*server.Error](err); ok {
 			return nil, e
 		}
 		if errors.Is(err, jwt.ErrTokenExpired) {
 			return nil, server.Errorf(server.EUNAUTHORIZED, "the access token has expired: request a new one at the token endpoint")
-		}
-		if errors.Is(err, jwt.ErrTokenUnverifiable) {
-			return nil, err
 		}
 		return nil, server.Errorf(server.EUNAUTHORIZED, "invalid access token")
 	}

@@ -59,6 +59,7 @@ type Server struct {
 	mu         sync.Mutex
 	conns      map[net.Conn]struct{}
 	attentions atomic.Int64
+	resets     atomic.Int64
 	accepted   atomic.Int64
 	stats      packetStats
 	nextTx     atomic.Uint64 // transactions begun, for their descriptors
@@ -90,6 +91,14 @@ func (s *Server) DSN() string {
 
 // Attentions is the number of ATTENTION messages (cancellations) received.
 func (s *Server) Attentions() int64 { return s.attentions.Load() }
+
+// Connections is the number of connections accepted so far.
+func (s *Server) Connections() int64 { return s.accepted.Load() }
+
+// Resets is the number of requests that asked for the session to be reset
+// first (the RESETCONNECTION flag), as a client does on a pooled
+// connection's reuse.
+func (s *Server) Resets() int64 { return s.resets.Load() }
 
 // RowsSent is the number of result rows written to clients, for tests that
 // check a cancelled result stopped early.
@@ -234,6 +243,7 @@ func (c *conn) reply() *replyWriter { return newReplyWriter(c.nc, c.pktSize, &c.
 // dispatch answers one request message.
 func (c *conn) dispatch(m message) error {
 	if m.reset { // the session starts afresh: its transaction ends
+		c.s.resets.Add(1)
 		c.dropTx()
 	}
 	var q Query
