@@ -47,6 +47,14 @@ func TestZedmedOnFirebirdEndToEnd(t *testing.T) {
 	for _, path := range []string{"Practitioner", "Location", "Appointment?date=2026-06-15&_include=Appointment:patient", "Observation?patient=" + want[0]} {
 		search(t, env, path)
 	}
+	// Respiratory rate and oxygen saturation are vital signs too.
+	for code, typ := range map[string]string{"http://loinc.org|9279-1": "RR", "http://loinc.org|2708-6": "SPO2"} {
+		want := dbIDs(t, db, `SELECT CAST(m.MEASUREMENT_ID AS VARCHAR(12)) FROM MEASUREMENT m JOIN PATIENT p ON p.PATIENT_ID = m.PATIENT_ID
+			AND p.DELETED = 0 WHERE m.DELETED = 0 AND m.MEAS_TYPE = ?`, typ)
+		if got := walk(t, env, "Observation?category=vital-signs&code="+code+"&_count=50"); len(want) == 0 || !sameSet(got, want) {
+			t.Errorf("Observation?code=%s gave %d, the database %d", code, len(got), len(want))
+		}
+	}
 
 	// Passthrough: rows from Firebird, and its errors named fbsql.
 	status, q := env.Immediate(fhirlinktest.Command("SELECT COUNT(*) AS N FROM PATIENT"))
