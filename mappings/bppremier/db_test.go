@@ -106,6 +106,7 @@ func runPractice(t *testing.T, p *practice) {
 		{"Clinical", testClinical},
 		{"Chains", testChains},
 		{"Scheduling", testScheduling},
+		{"Deleted", testDeleted},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, p) })
 	}
@@ -1197,7 +1198,12 @@ func testLocation(t *testing.T, p *practice) {
 	}
 	all := locs(func(locationRec) bool { return true })
 	p.expect(t, Location, "", all)
-	l := s.locations[len(s.locations)-1]
+	var l locationRec // the last live one
+	for _, x := range s.locations {
+		if x.record == 1 {
+			l = x
+		}
+	}
 	state := mappings.StateOfPostcode(l.postcode)
 	inState := func(st string) []int {
 		return locs(func(x locationRec) bool { return mappings.StateOfPostcode(x.postcode) == st })

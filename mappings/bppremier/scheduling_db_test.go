@@ -23,7 +23,7 @@ type apptRec struct {
 	id, patient, record, user, loc int
 	day                            time.Time // wall clock, UTC
 	secs, length, code, typ        int
-	cancelled                      bool // has a cancellation record
+	cancelled                      bool // has a live cancellation record (without one, a record not live is deleted)
 }
 
 // start and end are the appointment's wall clock.
@@ -69,7 +69,7 @@ type book struct {
 func (p *practice) loadBook(t *testing.T) *book {
 	bk := &book{}
 	cancelled := map[int]bool{}
-	p.rows(t, `SELECT "APPOINTMENTID" FROM "CANCELLATIONS"`, func(v []any) { cancelled[num(v[0])] = true })
+	p.rows(t, `SELECT "APPOINTMENTID" FROM "CANCELLATIONS" WHERE "RECORDSTATUS" = 1`, func(v []any) { cancelled[num(v[0])] = true })
 	p.rows(t, `SELECT "RECORDID", "INTERNALID", "RECORDSTATUS", "USERID", "LOCATIONID", "APPOINTMENTDATE", "APPOINTMENTTIME",
 		"APPOINTMENTLENGTH", "APPOINTMENTCODE", "APPOINTMENTTYPE" FROM "APPOINTMENTS"`, func(v []any) {
 		a := apptRec{id: num(v[0]), patient: num(v[1]), record: num(v[2]), user: num(v[3]), loc: num(v[4]), day: when(v[5]),
