@@ -36,6 +36,7 @@ func runPractice(t *testing.T, p *practice) {
 		{"Schedule", testSchedule},
 		{"Slot", testSlot},
 		{"Clinical", testClinical},
+		{"Deleted", testDeleted},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, p) })
 	}

@@ -47,6 +47,20 @@ func TestZedmedOnFirebirdEndToEnd(t *testing.T) {
 	for _, path := range []string{"Practitioner", "Location", "Appointment?date=2026-06-15&_include=Appointment:patient", "Observation?patient=" + want[0]} {
 		search(t, env, path)
 	}
+	// Deleted rows are not served: a read answers 404.
+	for typ, q := range map[string]string{
+		"AllergyIntolerance": `SELECT CAST(MIN(ALLERGY_ID) AS VARCHAR(12)) FROM ALLERGY WHERE DELETED <> 0`,
+		"Observation":        `SELECT CAST(MIN(MEASUREMENT_ID) AS VARCHAR(12)) FROM MEASUREMENT WHERE DELETED <> 0`,
+		"Appointment":        `SELECT CAST(MIN(APPT_ID) AS VARCHAR(12)) FROM APPOINTMENT WHERE DELETED <> 0 AND PATIENT_ID IS NOT NULL`,
+	} {
+		ids := dbIDs(t, db, q)
+		if len(ids) != 1 || ids[0] == "" {
+			t.Fatalf("no deleted %s", typ)
+		}
+		if status, _, body := env.FHIR(http.MethodGet, typ+"/"+ids[0], ""); status != http.StatusNotFound {
+			t.Errorf("%s/%s (deleted): %d %s", typ, ids[0], status, body)
+		}
+	}
 	// Respiratory rate and oxygen saturation are vital signs too.
 	for code, typ := range map[string]string{"http://loinc.org|9279-1": "RR", "http://loinc.org|2708-6": "SPO2"} {
 		want := dbIDs(t, db, `SELECT CAST(m.MEASUREMENT_ID AS VARCHAR(12)) FROM MEASUREMENT m JOIN PATIENT p ON p.PATIENT_ID = m.PATIENT_ID
