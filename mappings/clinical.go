@@ -54,6 +54,8 @@ const (
 	ProfileWaistCircumference  = "http://hl7.org.au/fhir/core/StructureDefinition/au-core-waistcircum"
 	ProfileVitalSigns          = "http://hl7.org.au/fhir/core/StructureDefinition/au-core-vitalsigns"
 	ProfileHeadCircumference   = "http://hl7.org/fhir/StructureDefinition/headcircum"
+	ProfileRespirationRate     = "http://hl7.org.au/fhir/core/StructureDefinition/au-core-resprate"
+	ProfileOxygenSaturation    = "http://hl7.org/fhir/StructureDefinition/oxygensat"
 	ProfilePathologyResult     = "http://hl7.org.au/fhir/core/StructureDefinition/au-core-diagnosticresult-path"
 	ProfileSmokingStatus       = "http://hl7.org.au/fhir/core/StructureDefinition/au-core-smokingstatus"
 )

@@ -121,6 +121,41 @@ func Period(start DayTime, length string) Matcher {
 	})
 }
 
+// Moment matches a date parameter against one moment held as a day column and
+// a seconds-since-midnight expression (an appointment's start, which R4's
+// Appointment date parameter is), by FHIR's rules for a search range
+// [Lo, Hi) against a point: eq (and ap) the moment lies in the range, ne it
+// does not, ge it is at or after Lo, gt and sa at or after Hi, le before Hi,
+// lt and eb before Lo. Comparisons are of the practice's wall clock, in whole
+// seconds as the PMS stores them.
+func Moment(at DayTime) Matcher {
+	return MatchFunc(func(b *Builder, modifier string, v fhir.Value) (string, error) {
+		if modifier != fhir.ModifierNone {
+			return "", badRequest("", "modifier :%s does not apply to a date parameter", modifier)
+		}
+		if v.Lo.IsZero() || v.Hi.IsZero() || !v.Lo.Before(v.Hi) {
+			return "", badRequest("", "the date has no range")
+		}
+		atOrAfter := func(t time.Time) string { return AtOrAfter(b, at.Date, at.Secs, t, false) }
+		before := func(t time.Time) string { return Before(b, at.Date, at.Secs, t, false) }
+		switch v.Prefix {
+		case fhir.PrefixEq, "", fhir.PrefixAp:
+			return "(" + atOrAfter(v.Lo) + " AND " + before(v.Hi) + ")", nil
+		case fhir.PrefixNe:
+			return "(" + before(v.Lo) + " OR " + atOrAfter(v.Hi) + ")", nil
+		case fhir.PrefixGe:
+			return atOrAfter(v.Lo), nil
+		case fhir.PrefixGt, fhir.PrefixSa:
+			return atOrAfter(v.Hi), nil
+		case fhir.PrefixLe:
+			return before(v.Hi), nil
+		case fhir.PrefixLt, fhir.PrefixEb:
+			return before(v.Lo), nil
+		}
+		return "", badRequest("", "unknown date prefix %q", v.Prefix)
+	})
+}
+
 // SortDayTime sorts by the moment a day column and a seconds-since-midnight
 // expression (both non-null) make, as one datetime.
 func SortDayTime(date, secs string) Sort {

@@ -61,6 +61,56 @@ func TestPeriodMatcher(t *testing.T) {
 	}
 }
 
+func TestMomentMatcher(t *testing.T) {
+	m := Moment(DayTime{Date: `a."D"`, Secs: `a."T"`})
+	// 10:00:00 to 10:00:01 (a value of seconds' precision), and a whole day.
+	lo := time.Date(2026, 6, 15, 10, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		prefix fhir.Prefix
+		hi     time.Time
+		want   string
+		params []string
+	}{
+		{fhir.PrefixEq, lo.Add(time.Second), `((a."D" > @p1 OR (a."D" = @p1 AND a."T" >= @p2)) AND (a."D" < @p3 OR (a."D" = @p3 AND a."T" < @p4)))`,
+			[]string{"2026-06-15T00:00:00", "36000", "2026-06-15T00:00:00", "36001"}},
+		{fhir.PrefixGe, lo.Add(time.Minute), `(a."D" > @p1 OR (a."D" = @p1 AND a."T" >= @p2))`, []string{"2026-06-15T00:00:00", "36000"}},
+		{fhir.PrefixGt, lo.Add(time.Minute), `(a."D" > @p1 OR (a."D" = @p1 AND a."T" >= @p2))`, []string{"2026-06-15T00:00:00", "36060"}},
+		{fhir.PrefixLe, lo.Add(time.Minute), `(a."D" < @p1 OR (a."D" = @p1 AND a."T" < @p2))`, []string{"2026-06-15T00:00:00", "36060"}},
+		{fhir.PrefixLt, lo.Add(time.Minute), `(a."D" < @p1 OR (a."D" = @p1 AND a."T" < @p2))`, []string{"2026-06-15T00:00:00", "36000"}},
+		{fhir.PrefixSa, lo.Add(time.Minute), `(a."D" > @p1 OR (a."D" = @p1 AND a."T" >= @p2))`, []string{"2026-06-15T00:00:00", "36060"}},
+		{fhir.PrefixEb, lo.Add(time.Minute), `(a."D" < @p1 OR (a."D" = @p1 AND a."T" < @p2))`, []string{"2026-06-15T00:00:00", "36000"}},
+		{fhir.PrefixNe, lo.Add(time.Minute), `((a."D" < @p1 OR (a."D" = @p1 AND a."T" < @p2)) OR (a."D" > @p3 OR (a."D" = @p3 AND a."T" >= @p4)))`,
+			[]string{"2026-06-15T00:00:00", "36000", "2026-06-15T00:00:00", "36060"}},
+		{fhir.PrefixAp, lo.Add(time.Minute), `((a."D" > @p1 OR (a."D" = @p1 AND a."T" >= @p2)) AND (a."D" < @p3 OR (a."D" = @p3 AND a."T" < @p4)))`,
+			[]string{"2026-06-15T00:00:00", "36000", "2026-06-15T00:00:00", "36060"}},
+	} {
+		b := &Builder{Dialect: sqlite{}}
+		got, err := m.Match(b, "", fhir.Value{Prefix: c.prefix, Lo: lo, Hi: c.hi})
+		if err != nil || got != c.want {
+			t.Errorf("%s: %s (%v)\nwant %s", c.prefix, got, err, c.want)
+			continue
+		}
+		var params []string
+		for _, p := range b.Params() {
+			params = append(params, *p.Value)
+		}
+		if strings.Join(params, " ") != strings.Join(c.params, " ") {
+			t.Errorf("%s: parameters %q, want %q", c.prefix, params, c.params)
+		}
+	}
+	// A fraction of a second rounds to the whole seconds the PMS stores.
+	b := &Builder{Dialect: sqlite{}}
+	if _, err := m.Match(b, "", fhir.Value{Prefix: fhir.PrefixGe, Lo: lo.Add(500 * time.Millisecond), Hi: lo.Add(time.Second)}); err != nil || *b.Params()[1].Value != "36001" {
+		t.Errorf("ge 10:00:00.5: %v %v", err, *b.Params()[1].Value)
+	}
+	if _, err := m.Match(&Builder{Dialect: sqlite{}}, "", fhir.Value{Prefix: "xx", Lo: lo, Hi: lo.Add(time.Second)}); !isBadRequest(err) {
+		t.Errorf("unknown prefix: %v", err)
+	}
+	if _, err := m.Match(&Builder{Dialect: sqlite{}}, "exact", fhir.Value{Lo: lo, Hi: lo.Add(time.Second)}); !isBadRequest(err) {
+		t.Errorf("modifier: %v", err)
+	}
+}
+
 func isBadRequest(err error) bool {
 	var bad *BadRequestError
 	return errors.As(err, &bad)

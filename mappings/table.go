@@ -149,8 +149,9 @@ func SortDateTime(expr string) Sort {
 }
 
 // Default is a filter a table applies unless the search names one of the
-// Unless parameters: how inactive records stay out of ordinary searches but
-// remain readable by _id and findable with active=false.
+// Unless parameters. Not for inactive records: a search must find what a
+// read finds (an inactive practitioner by its HPI-I), so mappings filter
+// them only when asked (active=true).
 type Default struct {
 	Where  string
 	Unless []string

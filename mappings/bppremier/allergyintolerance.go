@@ -3,7 +3,6 @@ package bppremier
 import (
 	_ "embed"
 	"encoding/json"
-	"strconv"
 	"strings"
 	"text/template"
 
@@ -28,8 +27,7 @@ var AllergyIntolerance = mappings.NewTable(mappings.TableSpec{
 	Profiles: []string{mappings.ProfileAllergyIntolerance},
 	SQL:      allergyIntoleranceSQL,
 	Funcs: withFuncs(template.FuncMap{
-		"reactionInactive": func() int { return reactionInactive },
-		"nilKnown":         func() int { return allergiesNilKnown },
+		"nilKnown": func() int { return allergiesNilKnown },
 	}),
 	Params: []mappings.Param{
 		mappings.LastUpdatedParam(`a."updated"`, `a."created"`),
@@ -37,10 +35,9 @@ var AllergyIntolerance = mappings.NewTable(mappings.TableSpec{
 			Match: allergyID()},
 		{Name: "patient", Type: fhir.TypeReference, Targets: []string{"Patient"}, Doc: "The patient",
 			Match: mappings.Reference(`a."patient"`, "Patient"), Chain: patientChain(`a."patient"`)},
-		{Name: "clinical-status", Type: fhir.TypeToken, Doc: "active, or inactive for a reaction the practice marked inactive",
+		{Name: "clinical-status", Type: fhir.TypeToken, Doc: "active (every record: Bp keeps no inactive or resolved allergy, and deleted ones are never shown)",
 			Match: mappings.StrictCodes(mappings.CodeSystemAllergyClinical, map[string]string{
-				"active":   `a."status" = 1`,
-				"inactive": `a."status" = ` + strconv.Itoa(reactionInactive),
+				"active": mappings.SQLTrue,
 			}, []string{"active", "inactive", "resolved"})},
 	},
 	Sorts: map[string]mappings.Sort{
@@ -127,9 +124,6 @@ func allergyIntoleranceRow(row []byte, site mappings.Site) (mappings.Row, error)
 		a.Code = mappings.Concept(mappings.CodeSystemSNOMED, "716186003", "No known allergy", "Nil known allergies")
 	} else {
 		a.Id = mappings.Ptr(c.RID.ID())
-		if c.Status == reactionInactive {
-			a.ClinicalStatus = mappings.Concept(mappings.CodeSystemAllergyClinical, "inactive", "Inactive", "")
-		}
 		a.Category = []fm.AllergyIntoleranceCategory{fm.AllergyIntoleranceCategoryMedication}
 		a.Code = mappings.TextConcept(string(c.Item))
 		if c.Reaction != "" || c.Severity != 0 {

@@ -1,6 +1,6 @@
-{{/* AllergyIntolerance: the REACTIONS of live patients, active (RECORDSTATUS 1) or marked
-    inactive (0), and for a patient whose CLINICAL row says "nil known" and who has no active
-    reaction, one "no known allergy" record. "k" is the unique key: REACTIONS.RECORDID, or
+{{/* AllergyIntolerance: the live REACTIONS (RECORDSTATUS 1; any other value is a deleted
+    record, never shown) of live patients, and for a patient whose CLINICAL row says "nil
+    known" and who has no live reaction, one "no known allergy" record. "k" is the unique key: REACTIONS.RECORDID, or
     minus the patient's INTERNALID. */ -}}
 {{.Select}}{{if .Count}} COUNT(*) AS "total"{{else}}
     a."k" AS "k",
@@ -25,7 +25,7 @@ FROM (
         r."ITEMNAME" AS "item", r."REACTION" AS "reaction", r."SEVERITY" AS "severity", r."COMMENT" AS "comment",
         r."USERID" AS "user_id", r."CREATED" AS "created", r."UPDATED" AS "updated"
     FROM "REACTIONS" r
-    WHERE r."RECORDSTATUS" IN (1, {{reactionInactive}})
+    WHERE r."RECORDSTATUS" = 1
     UNION ALL
     SELECT -c."INTERNALID", 2, c."INTERNALID", c."INTERNALID", 1, '', '', 0, '', c."CREATEDBY", c."CREATED", c."UPDATED"
     FROM "CLINICAL" c

@@ -582,7 +582,7 @@ func testAllergy(t *testing.T, p *practice, s *clinicalSnap) {
 		}
 	}
 	reactions := func(f func(r clinicalRec) bool) []string {
-		return pick(s.reactions, "", func(r clinicalRec) bool { return (r.status == 0 || r.status == 1) && s.livePatient[r.patient] && f(r) })
+		return pick(s.reactions, "", func(r clinicalRec) bool { return r.status == 1 && s.livePatient[r.patient] && f(r) })
 	}
 	nka := func(f func(id int) bool) []string {
 		var out []string
@@ -596,7 +596,20 @@ func testAllergy(t *testing.T, p *practice, s *clinicalSnap) {
 	any := func(clinicalRec) bool { return true }
 	p.expectIDs(t, AllergyIntolerance, "", append(reactions(any), nka(func(int) bool { return true })...))
 	p.expectIDs(t, AllergyIntolerance, "clinical-status=active", append(reactions(func(r clinicalRec) bool { return r.status == 1 }), nka(func(int) bool { return true })...))
-	p.expectIDs(t, AllergyIntolerance, "clinical-status=inactive", reactions(func(r clinicalRec) bool { return r.status == 0 }))
+	// A reaction not live (RECORDSTATUS 0) is a deleted record: not read, not found, not
+	// inactive.
+	p.expectIDs(t, AllergyIntolerance, "clinical-status=inactive", nil)
+	var deleted []string
+	for _, r := range s.reactions {
+		if r.status != 1 {
+			deleted = append(deleted, strconv.Itoa(r.id))
+			p.expectIDs(t, AllergyIntolerance, "_id="+strconv.Itoa(r.id), nil)
+			p.expectIDs(t, AllergyIntolerance, "patient="+strconv.Itoa(r.patient), reactions(func(x clinicalRec) bool { return x.patient == r.patient }))
+		}
+	}
+	if len(deleted) == 0 {
+		t.Fatal("the practice has no deleted reaction")
+	}
 	pt := s.busiest(s.reactions, func(r clinicalRec) bool { return r.status == 1 })
 	p.expectIDs(t, AllergyIntolerance, "patient="+strconv.Itoa(pt), reactions(func(r clinicalRec) bool { return r.patient == pt }))
 	var none int

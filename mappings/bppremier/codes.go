@@ -173,9 +173,9 @@ const (
 // CLINICAL.KNOWNALLERGIES (seen): 1 = nil known.
 const allergiesNilKnown = 1
 
-// REACTIONS.RECORDSTATUS (seen): 1 active, 0 inactive (marked so by the
-// practice, not deleted).
-const reactionInactive = 0
+// REACTIONS.RECORDSTATUS is the row's live flag like every table's: 1 live,
+// 0 deleted. (Some integration code reads 0 as "inactive"; a record the
+// practice removed must never reach a client, so it is read as deleted.)
 
 // PASTHISTORY.STATUSCODE (assumed: 1 Active, 2 Inactive; BPS_History.Status).
 const (

@@ -106,6 +106,7 @@ func runPractice(t *testing.T, p *practice) {
 		{"Clinical", testClinical},
 		{"Chains", testChains},
 		{"Scheduling", testScheduling},
+		{"Deleted", testDeleted},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, p) })
 	}
@@ -320,10 +321,12 @@ type snapshot struct {
 	}
 }
 
+// visible are the patients a search finds: every live record, inactive ones
+// too (a search finds what a read finds).
 func (s *snapshot) visible(f func(patientRec) bool) []int {
 	var out []int
 	for _, p := range s.patients {
-		if p.record == 1 && p.status == 1 && f(p) {
+		if p.record == 1 && f(p) {
 			out = append(out, p.id)
 		}
 	}
@@ -732,8 +735,11 @@ func testPatientActive(t *testing.T, p *practice) {
 		t.Fatal("fixture not inactive")
 	}
 	p.expect(t, Patient, "active=false", want)
-	p.expect(t, Patient, "active=true", s.visible(func(patientRec) bool { return true }))
-	p.expect(t, Patient, "family=inactivo", nil)
+	p.expect(t, Patient, "active=true", s.visible(func(r patientRec) bool { return r.status == 1 }))
+	// An inactive patient is found like any other (read and search agree), unless
+	// active=true leaves it out.
+	p.expect(t, Patient, "family=inactivo", []int{f.inactive})
+	p.expect(t, Patient, "family=inactivo&active=true", nil)
 	p.expect(t, Patient, "family=inactivo&active=false", []int{f.inactive})
 	p.expect(t, Patient, "_id="+strconv.Itoa(f.inactive), []int{f.inactive})
 	p.expect(t, Patient, "_id="+strconv.Itoa(f.deleted), nil)
@@ -1029,9 +1035,27 @@ func testPractitioner(t *testing.T, p *practice) {
 	if len(inactive) == 0 || len(nonClinical) == 0 || doctor.id == 0 {
 		t.Fatalf("the practice lacks an inactive doctor, a receptionist or a doctor with HPI-I: %+v", s.users)
 	}
-	p.expect(t, Practitioner, "", current)
+	// Inactive practitioners are found like current ones (read and search agree, so that
+	// AU Core's identifier search finds a practitioner who has left), unless active=true.
+	p.expect(t, Practitioner, "", append(slices.Clone(current), inactive...))
+	p.expect(t, Practitioner, "active=true", current)
 	p.expect(t, Practitioner, "active=false", inactive)
 	p.expect(t, Practitioner, "_id="+strconv.Itoa(inactive[0]), inactive[:1])
+	var gone userRec
+	for _, u := range s.users {
+		if u.clinical() && u.status != 1 && u.hpii != "" {
+			gone = u
+			break
+		}
+	}
+	if gone.id == 0 {
+		t.Fatal("no inactive practitioner with an HPI-I")
+	}
+	rows := p.expect(t, Practitioner, "identifier="+mappings.SystemHPII+"|"+gone.hpii, []int{gone.id})
+	if len(rows) == 1 && !strings.Contains(string(rows[0].Resource), `"active":false`) {
+		t.Errorf("inactive practitioner: %s", rows[0].Resource)
+	}
+	p.expect(t, Practitioner, "identifier="+mappings.SystemHPII+"|"+gone.hpii+"&active=true", nil)
 	p.expect(t, Practitioner, "_id="+strconv.Itoa(nonClinical[0]), nil)
 	one := []int{doctor.id}
 	p.expect(t, Practitioner, "identifier="+mappings.SystemHPII+"|"+doctor.hpii, one)
@@ -1043,7 +1067,7 @@ func testPractitioner(t *testing.T, p *practice) {
 	byName := func(v string, f func(u userRec) []string) []int {
 		var out []int
 		for _, u := range s.users {
-			if u.clinical() && u.status == 1 {
+			if u.clinical() {
 				for _, n := range f(u) {
 					if strings.HasPrefix(lower(n), lower(v)) {
 						out = append(out, u.id)
@@ -1058,7 +1082,7 @@ func testPractitioner(t *testing.T, p *practice) {
 	p.expect(t, Practitioner, "family="+urlEscape(prefix), byName(prefix, func(u userRec) []string { return []string{u.surname} }))
 	p.expect(t, Practitioner, "given="+urlEscape(doctor.first), byName(doctor.first, func(u userRec) []string { return []string{u.first} }))
 	p.expect(t, Practitioner, "name="+urlEscape(doctor.first[:1]), byName(doctor.first[:1], func(u userRec) []string { return []string{u.first, u.surname} }))
-	rows := p.search(t, Practitioner, "_id="+strconv.Itoa(doctor.id), 0)
+	rows = p.search(t, Practitioner, "_id="+strconv.Itoa(doctor.id), 0)
 	for _, want := range []string{`"prefix":["Dr"]`, `"family":"` + doctor.surname + `"`, `"active":true`, mappings.ProfilePractitioner} {
 		if !strings.Contains(string(rows[0].Resource), want) {
 			t.Errorf("practitioner %d lacks %s: %s", doctor.id, want, rows[0].Resource)
@@ -1076,7 +1100,7 @@ func testPractitionerRole(t *testing.T, p *practice) {
 		var out []int
 		for _, r := range s.roles {
 			u := s.user(r.user)
-			if r.record == 1 && liveLoc[r.loc] && u.clinical() && u.status == 1 && f(r) {
+			if r.record == 1 && liveLoc[r.loc] && u.clinical() && f(r) {
 				out = append(out, r.id)
 			}
 		}
@@ -1122,6 +1146,17 @@ func testPractitionerRole(t *testing.T, p *practice) {
 		}
 	}
 	p.expect(t, PractitionerRole, "active=false", inactiveRoles)
+	if len(inactiveRoles) == 0 {
+		t.Fatal("no role of an inactive practitioner")
+	}
+	p.expect(t, PractitionerRole, "active=true", roles(func(r roleRec) bool { return !slices.Contains(inactiveRoles, r.id) }))
+	gone := s.roles[0]
+	for _, r := range s.roles {
+		if r.id == inactiveRoles[0] {
+			gone = r
+		}
+	}
+	p.expect(t, PractitionerRole, "practitioner="+strconv.Itoa(gone.user), roles(func(r roleRec) bool { return r.user == gone.user }))
 }
 
 func testOrganization(t *testing.T, p *practice) {
@@ -1163,7 +1198,12 @@ func testLocation(t *testing.T, p *practice) {
 	}
 	all := locs(func(locationRec) bool { return true })
 	p.expect(t, Location, "", all)
-	l := s.locations[len(s.locations)-1]
+	var l locationRec // the last live one
+	for _, x := range s.locations {
+		if x.record == 1 {
+			l = x
+		}
+	}
 	state := mappings.StateOfPostcode(l.postcode)
 	inState := func(st string) []int {
 		return locs(func(x locationRec) bool { return mappings.StateOfPostcode(x.postcode) == st })

@@ -11,7 +11,7 @@
     m."EXPIRYDATE" AS "expiry",
     m."SEQUENCE" AS "sequence",
     m."COMMENT" AS "comment",
-    m."VisitId" AS "visit_id",
+    v."VISITID" AS "visit_id",
     u."USERID" AS "user_id",
     ut."TITLE" AS "user_title",
     u."FIRSTNAME" AS "user_first",
@@ -24,6 +24,7 @@ FROM "IMMUNISATIONS" m
 JOIN "PATIENTS" p ON p."INTERNALID" = m."INTERNALID" AND p."RECORDSTATUS" = 1
 LEFT JOIN "USERS" u ON u."USERID" = m."ADMINISTEREDBY" AND m."NOTGIVENHERE" = 0 AND {{clinical "u"}}
 LEFT JOIN "TITLES" ut ON ut."TITLECODE" = u."TITLECODE"
+LEFT JOIN "VISITS" v ON v."VISITID" = m."VisitId" AND v."RECORDSTATUS" = 1 AND v."VISITDATE" IS NOT NULL
 LEFT JOIN "LOCATIONS" l ON l."LOCATIONID" = m."ADMINISTEREDBYLOCATIONID" AND m."NOTGIVENHERE" = 0 AND l."RECORDSTATUS" = 1
 WHERE m."RECORDSTATUS" = 1{{.Where}}{{if not .Count}}
 ORDER BY {{.OrderBy}}{{end}}{{.Limit}}

@@ -53,7 +53,7 @@ var MedicationRequest = mappings.NewTable(mappings.TableSpec{
 		{Name: "requester", Type: fhir.TypeReference, Targets: []string{"Practitioner"}, Doc: "The prescriber",
 			Match: mappings.Reference(`s."USERID"`, "Practitioner")},
 		{Name: "encounter", Type: fhir.TypeReference, Targets: []string{"Encounter"}, Doc: "The visit the script was written at",
-			Match: mappings.Reference(`s."VisitId"`, "Encounter")},
+			Match: mappings.Reference(`v."VISITID"`, "Encounter")},
 	},
 	Sorts: map[string]mappings.Sort{
 		"_id":        mappings.SortInt(`i."RECORDID"`),

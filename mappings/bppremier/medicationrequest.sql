@@ -19,7 +19,7 @@
     i."QUANTITY" AS "quantity",
     i."PRODUCTUNIT" AS "unit",
     i."REPEATS" AS "repeats",
-    s."VisitId" AS "visit_id",
+    v."VISITID" AS "visit_id",
     u."USERID" AS "user_id",
     ut."TITLE" AS "user_title",
     u."FIRSTNAME" AS "user_first",
@@ -29,6 +29,7 @@
 FROM "SCRIPTITEMS" i
 JOIN "PRESCRIPTIONS" s ON s."SCRIPTID" = i."SCRIPTID" AND (s."RECORDSTATUS" = 1 OR s."DELETIONDATE" IS NOT NULL)
 JOIN "PATIENTS" p ON p."INTERNALID" = s."INTERNALID" AND p."RECORDSTATUS" = 1
+LEFT JOIN "VISITS" v ON v."VISITID" = s."VisitId" AND v."RECORDSTATUS" = 1 AND v."VISITDATE" IS NOT NULL
 LEFT JOIN "USERS" u ON u."USERID" = s."USERID" AND {{clinical "u"}}
 LEFT JOIN "TITLES" ut ON ut."TITLECODE" = u."TITLECODE"
 WHERE i."RECORDSTATUS" = 1{{.Where}}{{if not .Count}}

@@ -1,6 +1,6 @@
 {{/* Observation: vital signs from live OBSERVATIONS rows (a blood pressure is one panel: the
     systolic row with the diastolic row taken at the same date and time, or a diastolic row
-    alone), pathology results from live REPORTVALUES rows and the smoking status recorded in
+    alone), pathology results from live REPORTVALUES rows (of a report not deleted) and the smoking status recorded in
     CLINICAL, of live patients. "src" is the source (1 vital signs, 2 pathology, 3 smoking);
     "k" the unique key: OBSERVATIONS.RECORDID, minus REPORTVALUES.RECORDID, or minus 2^30 minus
     the patient's INTERNALID (pathology record ids and patient ids stay below 2^30). */ -}}
@@ -41,6 +41,7 @@ FROM (
     FROM "REPORTVALUES" r
     LEFT JOIN "INVESTIGATIONS" i ON i."REPORTID" = r."REPORTID" AND i."RECORDSTATUS" = 1
     WHERE r."RECORDSTATUS" = 1 AND COALESCE(i."COLLECTIONDATE", r."REPORTDATE") IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM "INVESTIGATIONS" x WHERE x."REPORTID" = r."REPORTID" AND x."RECORDSTATUS" <> 1)
     UNION ALL
     SELECT v."RECORDID", 1, v."RECORDID", v."INTERNALID", v."DATACODE", '', v."DATANAME", v."DATAVALUE", d."DATAVALUE",
         '', '', '', 'final', {{addSeconds .Dialect "v.\"OBSDATE\"" "v.\"OBSTIME\""}}, NULL, 0, '', v."USERID",

@@ -16,8 +16,9 @@ import (
 var patientSQL string
 
 // Patient maps PATIENTS. Deleted records (RECORDSTATUS not live) never
-// appear; inactive ones (PATIENTSTATUS not Active: inactive, deceased) only
-// for a search by _id or one naming active.
+// appear; inactive ones (PATIENTSTATUS not Active: inactive, deceased) are
+// found like any other, with active false (read and search agree;
+// active=true leaves them out).
 var Patient = mappings.NewTable(mappings.TableSpec{
 	Type:     "Patient",
 	Profiles: []string{mappings.ProfilePatient},
@@ -45,7 +46,7 @@ var Patient = mappings.NewTable(mappings.TableSpec{
 			Match: mappings.Email(`p."EMAIL"`)},
 		{Name: "address-postalcode", Type: fhir.TypeString, Doc: "Postcode of the home or postal address",
 			Match: mappings.String(mappings.Col(`p."POSTCODE"`), mappings.Col(`p."POSTALPOSTCODE"`))},
-		{Name: "active", Type: fhir.TypeToken, Doc: "true: an active patient; false: inactive or deceased. Without it, only active patients are found",
+		{Name: "active", Type: fhir.TypeToken, Doc: "true: an active patient; false: inactive or deceased",
 			Match: mappings.Bool(`p."PATIENTSTATUS" = 1`, `p."PATIENTSTATUS" <> 1`)},
 		{Name: "general-practitioner", Type: fhir.TypeReference, Targets: []string{"Practitioner"}, Doc: "The patient's usual doctor",
 			Match: mappings.Reference(`u."USERID"`, "Practitioner")},
@@ -59,7 +60,6 @@ var Patient = mappings.NewTable(mappings.TableSpec{
 	Includes:     []fhir.Include{{Source: "Patient", Param: "general-practitioner", Target: "Practitioner"}},
 	RevIncludes:  patientRevIncludes,
 	IDs:          patientIDsSQL,
-	Defaults:     []mappings.Default{{Where: `p."PATIENTSTATUS" = ` + strconv.Itoa(patientActive), Unless: []string{"_id", "active"}}},
 	DefaultCount: 20, MaxCount: 200,
 	Row: patientRow,
 })

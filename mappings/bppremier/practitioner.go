@@ -15,8 +15,8 @@ import (
 var practitionerSQL string
 
 // Practitioner maps the USERS who are health practitioners (clinicalUser).
-// Deleted users never appear; inactive ones only for a search by _id or one
-// naming active.
+// Deleted users never appear; inactive ones are found like any other, with
+// active false (read and search agree; active=true leaves them out).
 var Practitioner = mappings.NewTable(mappings.TableSpec{
 	Type:     "Practitioner",
 	Profiles: []string{mappings.ProfilePractitioner},
@@ -39,7 +39,7 @@ var Practitioner = mappings.NewTable(mappings.TableSpec{
 			Match: mappings.String(mappings.Col(`u."SURNAME"`))},
 		{Name: "given", Type: fhir.TypeString, Doc: "First name",
 			Match: mappings.String(mappings.Col(`u."FIRSTNAME"`))},
-		{Name: "active", Type: fhir.TypeToken, Doc: "true: a current user; false: an inactive one. Without it, only current users are found",
+		{Name: "active", Type: fhir.TypeToken, Doc: "true: a current user; false: an inactive one",
 			Match: mappings.Bool(`u."USERSTATUS" = `+strconv.Itoa(userActive), `u."USERSTATUS" <> `+strconv.Itoa(userActive))},
 	},
 	Sorts: map[string]mappings.Sort{
@@ -47,7 +47,6 @@ var Practitioner = mappings.NewTable(mappings.TableSpec{
 		"family": mappings.SortText(`u."SURNAME"`),
 		"given":  mappings.SortText(`u."FIRSTNAME"`),
 	},
-	Defaults:    []mappings.Default{{Where: `u."USERSTATUS" = ` + strconv.Itoa(userActive), Unless: []string{"_id", "active"}}},
 	RevIncludes: []fhir.Include{{Source: "PractitionerRole", Param: "practitioner", Target: "Practitioner"}},
 	// Chained searches (PractitionerRole?practitioner.identifier=) look
 	// among the clinical users, current or not, as a reference by id does.

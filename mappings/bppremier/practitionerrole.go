@@ -16,8 +16,8 @@ var practitionerRoleSQL string
 
 // PractitionerRole maps PROVIDER_LOCATION: a practitioner working at one of
 // the practice's locations, with the Medicare provider number for that
-// location. Roles of inactive users appear only for a search by _id or one
-// naming active.
+// location. Roles of inactive users are found like any other, with active
+// false (read and search agree; active=true leaves them out).
 var PractitionerRole = mappings.NewTable(mappings.TableSpec{
 	Type:     "PractitionerRole",
 	Profiles: []string{mappings.ProfilePractitionerRole},
@@ -36,7 +36,7 @@ var PractitionerRole = mappings.NewTable(mappings.TableSpec{
 			Match: mappings.Reference(`pl."LOCATIONID"`, "Location")},
 		{Name: "organization", Type: fhir.TypeReference, Targets: []string{"Organization"}, Doc: "The practice",
 			Match: mappings.Reference(`pr."PRACTICEID"`, "Organization")},
-		{Name: "active", Type: fhir.TypeToken, Doc: "true: the practitioner is a current user; false: an inactive one. Without it, only current roles are found",
+		{Name: "active", Type: fhir.TypeToken, Doc: "true: the practitioner is a current user; false: an inactive one",
 			Match: mappings.Bool(`u."USERSTATUS" = `+strconv.Itoa(userActive), `u."USERSTATUS" <> `+strconv.Itoa(userActive))},
 	},
 	Sorts: map[string]mappings.Sort{
@@ -47,7 +47,6 @@ var PractitionerRole = mappings.NewTable(mappings.TableSpec{
 		{Source: "PractitionerRole", Param: "location", Target: "Location"},
 		{Source: "PractitionerRole", Param: "organization", Target: "Organization"},
 	},
-	Defaults:     []mappings.Default{{Where: `u."USERSTATUS" = ` + strconv.Itoa(userActive), Unless: []string{"_id", "active"}}},
 	DefaultCount: 20, MaxCount: 200,
 	Row: practitionerRoleRow,
 })

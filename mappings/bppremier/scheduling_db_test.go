@@ -23,7 +23,7 @@ type apptRec struct {
 	id, patient, record, user, loc int
 	day                            time.Time // wall clock, UTC
 	secs, length, code, typ        int
-	cancelled                      bool // has a cancellation record
+	cancelled                      bool // has a live cancellation record (without one, a record not live is deleted)
 }
 
 // start and end are the appointment's wall clock.
@@ -69,7 +69,7 @@ type book struct {
 func (p *practice) loadBook(t *testing.T) *book {
 	bk := &book{}
 	cancelled := map[int]bool{}
-	p.rows(t, `SELECT "APPOINTMENTID" FROM "CANCELLATIONS"`, func(v []any) { cancelled[num(v[0])] = true })
+	p.rows(t, `SELECT "APPOINTMENTID" FROM "CANCELLATIONS" WHERE "RECORDSTATUS" = 1`, func(v []any) { cancelled[num(v[0])] = true })
 	p.rows(t, `SELECT "RECORDID", "INTERNALID", "RECORDSTATUS", "USERID", "LOCATIONID", "APPOINTMENTDATE", "APPOINTMENTTIME",
 		"APPOINTMENTLENGTH", "APPOINTMENTCODE", "APPOINTMENTTYPE" FROM "APPOINTMENTS"`, func(v []any) {
 		a := apptRec{id: num(v[0]), patient: num(v[1]), record: num(v[2]), user: num(v[3]), loc: num(v[4]), day: when(v[5]),
@@ -194,8 +194,14 @@ func testScheduling(t *testing.T, p *practice) {
 var today = time.Date(2026, 6, 15, 0, 0, 0, 0, time.UTC)
 
 func testAppointment(t *testing.T, p *practice, bk *book) {
+	// date is Appointment.start (R4's expression for the parameter): a moment, in the value's
+	// range by FHIR's rules for a point, worked out here from the raw rows.
+	starting := func(query string) []int {
+		pre, lo, hi := searchRange(t, Appointment, query)
+		return bk.appointments(func(a apptRec) bool { return rangeMatches(pre, a.start(), a.start().Add(time.Nanosecond), lo, hi) })
+	}
 	day := func(d time.Time) func(apptRec) bool {
-		return func(a apptRec) bool { return !a.start().Before(d) && !a.end().After(d.AddDate(0, 0, 1)) }
+		return func(a apptRec) bool { return !a.start().Before(d) && a.start().Before(d.AddDate(0, 0, 1)) }
 	}
 	p.expect(t, Appointment, "date=2026-06-15", bk.appointments(day(today)))
 	p.expect(t, Appointment, "date=2026-06-15&_sort=date", bk.appointments(day(today)))
@@ -218,22 +224,51 @@ func testAppointment(t *testing.T, p *practice, bk *book) {
 		}
 		prev = start
 	}
-	nine, noon := today.Add(9*time.Hour), today.Add(12*time.Hour)
+	// An appointment of today starting on the hour, longer than a minute: eq its start
+	// (given in UTC, to the second) finds it, ge a minute later does not.
+	var onHour apptRec
+	for _, a := range bk.appts {
+		if a.visible() && a.day.Equal(today) && a.secs%3600 == 0 && a.length > 60 {
+			onHour = a
+			break
+		}
+	}
+	if onHour.id == 0 {
+		t.Fatal("no appointment today starts on the hour")
+	}
+	startUTC := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, onHour.secs, 0, sydney).UTC()
+	values := []string{"2026-06-15", "2026-06", "2026", "2026-06-15T09:00", "2026-06-15T12:00:00",
+		startUTC.Format("2006-01-02T15:04:05Z"), startUTC.Add(time.Minute).Format("2006-01-02T15:04:05Z"),
+		startUTC.Add(time.Minute).Format("2006-01-02T15:04Z"), startUTC.Add(-time.Second).Format("2006-01-02T15:04:05Z")}
+	for _, v := range values {
+		for _, prefix := range datePrefixes {
+			q := "date=" + prefix + v
+			p.expect(t, Appointment, q, starting(q))
+		}
+	}
+	id := strconv.Itoa(onHour.id)
+	for q, want := range map[string]bool{
+		"date=eq" + startUTC.Format("2006-01-02T15:04:05Z"):                   true,
+		"date=" + startUTC.Format("2006-01-02T15:04Z"):                        true,
+		"date=ge" + startUTC.Add(time.Minute).Format("2006-01-02T15:04:05Z"):  false,
+		"date=gt" + startUTC.Add(-time.Second).Format("2006-01-02T15:04:05Z"): true,
+		"date=lt" + startUTC.Add(time.Second).Format("2006-01-02T15:04:05Z"):  true,
+	} {
+		if got := slices.Contains(ids(t, p.search(t, Appointment, q+"&_id="+id, 0)), onHour.id); got != want {
+			t.Errorf("Appointment %s (start %s) found by %s: %v, want %v", id, startUTC, q, got, want)
+		}
+	}
 	p.expect(t, Appointment, "date=ge2026-06-15T09:00&date=lt2026-06-15T12:00", bk.appointments(func(a apptRec) bool {
-		return a.end().After(nine) && a.start().Before(noon) // ge: reaches 09:00 or later; lt: starts before 12:00
+		return !a.start().Before(today.Add(9*time.Hour)) && a.start().Before(today.Add(12*time.Hour))
 	}))
-	p.expect(t, Appointment, "date=sa2026-07-01", bk.appointments(func(a apptRec) bool { return !a.start().Before(time.Date(2026, 7, 2, 0, 0, 0, 0, time.UTC)) }))
-	p.expect(t, Appointment, "date=eb2026-02-20", bk.appointments(func(a apptRec) bool { return !a.end().After(time.Date(2026, 2, 20, 0, 0, 0, 0, time.UTC)) }))
-	p.expect(t, Appointment, "date=gt2026-07-20", bk.appointments(func(a apptRec) bool { return a.end().After(time.Date(2026, 7, 21, 0, 0, 0, 0, time.UTC)) }))
-	p.expect(t, Appointment, "date=le2026-02-20", bk.appointments(func(a apptRec) bool { return a.start().Before(time.Date(2026, 2, 21, 0, 0, 0, 0, time.UTC)) }))
 	p.expect(t, Appointment, "date=ne2026-06&date=ge2026-05-25&date=lt2026-07-05", bk.appointments(func(a apptRec) bool {
 		jun, jul := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
-		return (a.start().Before(jun) || a.end().After(jul)) && a.end().After(time.Date(2026, 5, 25, 0, 0, 0, 0, time.UTC)) &&
+		return (a.start().Before(jun) || !a.start().Before(jul)) && !a.start().Before(time.Date(2026, 5, 25, 0, 0, 0, 0, time.UTC)) &&
 			a.start().Before(time.Date(2026, 7, 5, 0, 0, 0, 0, time.UTC))
 	}))
 	// A zoned value is the practice's wall clock: 2026-06-14T23:00Z is 09:00 on the 15th in Sydney.
 	p.expect(t, Appointment, "date=ge2026-06-14T23:00:00Z&date=lt2026-06-15T00:00:00Z", bk.appointments(func(a apptRec) bool {
-		return a.end().After(nine) && a.start().Before(today.Add(10*time.Hour))
+		return !a.start().Before(today.Add(9*time.Hour)) && a.start().Before(today.Add(10*time.Hour))
 	}))
 
 	var sample apptRec

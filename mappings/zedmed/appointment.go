@@ -85,8 +85,8 @@ var Appointment = mappings.NewTable(mappings.TableSpec{
 	Params: []mappings.Param{
 		{Name: "_id", Type: fhir.TypeToken, Doc: "The appointment's APPT_ID",
 			Match: mappings.ID(a("APPT_ID"))},
-		{Name: "date", Type: fhir.TypeDate, Doc: "The appointment's period (start to end), compared with the practice's wall clock",
-			Match: mappings.Period(apptStart, a("DURATION_SECS"))},
+		{Name: "date", Type: fhir.TypeDate, Doc: "When the appointment starts (Appointment.start, as R4 defines the parameter), compared with the practice's wall clock",
+			Match: mappings.Moment(apptStart)},
 		{Name: "patient", Type: fhir.TypeReference, Targets: []string{"Patient"}, Doc: "The patient",
 			Match: mappings.Reference(a("PATIENT_ID"), "Patient"), Chain: patientChain(a("PATIENT_ID"))},
 		{Name: "practitioner", Type: fhir.TypeReference, Targets: []string{"Practitioner"}, Doc: "The doctor whose book it is in",

@@ -23,7 +23,7 @@
     {{c "a" "APPOINTMENT.CREATED_AT"}} AS "created",
     {{c "a" "APPOINTMENT.UPDATED_AT"}} AS "updated"{{.Keys}}{{end}}
 FROM {{t "APPOINTMENT"}} a
-LEFT JOIN {{t "APPT_TYPE"}} ty ON {{c "ty" "APPT_TYPE.APPT_TYPE_ID"}} = {{c "a" "APPOINTMENT.APPT_TYPE_ID"}}
+LEFT JOIN {{t "APPT_TYPE"}} ty ON {{c "ty" "APPT_TYPE.APPT_TYPE_ID"}} = {{c "a" "APPOINTMENT.APPT_TYPE_ID"}} AND {{live "ty" "APPT_TYPE"}}
 LEFT JOIN {{t "PATIENT"}} p ON {{c "p" "PATIENT.PATIENT_ID"}} = {{c "a" "APPOINTMENT.PATIENT_ID"}} AND {{live "p" "PATIENT"}}
 LEFT JOIN {{t "DOCTOR"}} d ON {{c "d" "DOCTOR.DOCTOR_ID"}} = {{c "a" "APPOINTMENT.DOCTOR_ID"}} AND {{practitioner "d"}}
 LEFT JOIN {{t "BRANCH"}} l ON {{c "l" "BRANCH.BRANCH_ID"}} = {{c "a" "APPOINTMENT.BRANCH_ID"}} AND {{live "l" "BRANCH"}}

@@ -60,19 +60,57 @@ func testClinical(t *testing.T, p *practice) {
 		}
 	})
 	t.Run("Observation", func(t *testing.T) {
-		pt := busiestPatient(t, p, "MEASUREMENT")
+		// Every measurement type the practice records is a vital sign: the busiest patient
+		// among those with a respiratory rate, so that each type is there.
+		ids := rowIDs(t, p, `SELECT x.PATIENT_ID FROM MEASUREMENT x JOIN PATIENT p ON p.PATIENT_ID = x.PATIENT_ID AND p.DELETED = 0
+			WHERE x.DELETED = 0 AND x.MEAS_TYPE = 'RR' GROUP BY x.PATIENT_ID ORDER BY COUNT(*) DESC, x.PATIENT_ID`)
+		if len(ids) == 0 {
+			t.Fatal("no respiratory rate measured")
+		}
+		pt := ids[0]
 		id := strconv.Itoa(pt)
 		p.expect(t, Observation, "patient="+id+"&category=vital-signs", rowIDs(t, p,
-			`SELECT MEASUREMENT_ID FROM MEASUREMENT WHERE DELETED = 0 AND PATIENT_ID = ? AND MEAS_TYPE IN ('BP', 'HR', 'WT', 'HT', 'BMI', 'TEMP')`, pt))
+			`SELECT MEASUREMENT_ID FROM MEASUREMENT WHERE DELETED = 0 AND PATIENT_ID = ? AND VALUE_1 IS NOT NULL`, pt))
 		p.expect(t, Observation, "patient="+id+"&code=http://loinc.org|85354-9", rowIDs(t, p,
 			`SELECT MEASUREMENT_ID FROM MEASUREMENT WHERE DELETED = 0 AND PATIENT_ID = ? AND MEAS_TYPE = 'BP'`, pt))
 		p.expect(t, Observation, "patient="+id+"&code=8480-6,29463-7", rowIDs(t, p,
 			`SELECT MEASUREMENT_ID FROM MEASUREMENT WHERE DELETED = 0 AND PATIENT_ID = ? AND MEAS_TYPE IN ('BP', 'WT')`, pt))
 		p.expect(t, Observation, "patient="+id+"&date=ge2020-01-01&_sort=-date", rowIDs(t, p,
-			`SELECT MEASUREMENT_ID FROM MEASUREMENT WHERE DELETED = 0 AND PATIENT_ID = ? AND MEASURED_AT >= ? AND MEAS_TYPE IN ('BP', 'HR', 'WT', 'HT', 'BMI', 'TEMP')`,
+			`SELECT MEASUREMENT_ID FROM MEASUREMENT WHERE DELETED = 0 AND PATIENT_ID = ? AND MEASURED_AT >= ? AND VALUE_1 IS NOT NULL`,
 			pt, sqlTime(p, "2020-01-01 00:00:00")))
-		p.expectNone(t, Observation, "patient="+id+"&code=http://loinc.org|9279-1")
+		rr := rowIDs(t, p, `SELECT MEASUREMENT_ID FROM MEASUREMENT WHERE DELETED = 0 AND PATIENT_ID = ? AND MEAS_TYPE = 'RR'`, pt)
+		spo2 := rowIDs(t, p, `SELECT MEASUREMENT_ID FROM MEASUREMENT WHERE DELETED = 0 AND PATIENT_ID = ? AND MEAS_TYPE = 'SPO2'`, pt)
+		p.expect(t, Observation, "patient="+id+"&code=http://loinc.org|9279-1", rr)
+		p.expect(t, Observation, "patient="+id+"&code=2708-6", spo2)
+		p.expect(t, Observation, "patient="+id+"&category=vital-signs&code=http://loinc.org|59408-5", spo2)
 		p.expectNone(t, Observation, "patient="+id+"&category=laboratory")
+		// Read each: the LOINC codes, the profile and the UCUM unit of the value.
+		for _, c := range []struct {
+			ids     []int
+			codes   string
+			profile string
+			ucum    string
+		}{
+			{rr, `"coding":[{"system":"http://loinc.org","code":"9279-1","display":"Respiratory rate"}]`, mappings.ProfileRespirationRate, "/min"},
+			{spo2, `"coding":[{"system":"http://loinc.org","code":"2708-6","display":"Oxygen saturation in Arterial blood"},` +
+				`{"system":"http://loinc.org","code":"59408-5","display":"Oxygen saturation in Arterial blood by Pulse oximetry"}]`,
+				mappings.ProfileOxygenSaturation, "%"},
+		} {
+			if len(c.ids) == 0 {
+				t.Fatalf("patient %d: no %s", pt, c.profile)
+			}
+			rows := p.expect(t, Observation, "_id="+strconv.Itoa(c.ids[0]), c.ids[:1])
+			if len(rows) != 1 {
+				continue
+			}
+			res := string(rows[0].Resource)
+			for _, want := range []string{c.codes, `"profile":["` + c.profile + `"]`, `"code":"vital-signs"`,
+				`"system":"http://unitsofmeasure.org","code":"` + c.ucum + `"}`} {
+				if !strings.Contains(res, want) {
+					t.Errorf("observation %d lacks %s: %s", c.ids[0], want, res)
+				}
+			}
+		}
 	})
 	t.Run("AllergyIntolerance", func(t *testing.T) {
 		pt := busiestPatient(t, p, "ALLERGY")

@@ -41,7 +41,8 @@ func TestCodesMatchSynth(t *testing.T) {
 	}
 	for typ := range vitalSigns {
 		found := false
-		for _, s := range []string{zedsynth.MeasBP, zedsynth.MeasPulse, zedsynth.MeasWeight, zedsynth.MeasHeight, zedsynth.MeasBMI, zedsynth.MeasTemp} {
+		for _, s := range []string{zedsynth.MeasBP, zedsynth.MeasPulse, zedsynth.MeasWeight, zedsynth.MeasHeight, zedsynth.MeasBMI, zedsynth.MeasTemp,
+			zedsynth.MeasResp, zedsynth.MeasSpO2} {
 			found = found || s == typ
 		}
 		if !found {

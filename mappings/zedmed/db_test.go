@@ -2,6 +2,7 @@ package zedmed
 
 import (
 	"encoding/json"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,6 +36,7 @@ func runPractice(t *testing.T, p *practice) {
 		{"Schedule", testSchedule},
 		{"Slot", testSlot},
 		{"Clinical", testClinical},
+		{"Deleted", testDeleted},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, p) })
 	}
@@ -180,8 +182,18 @@ func testPatientActive(t *testing.T, p *practice) {
 		}
 	}
 	p.expect(t, Patient, "active=false", inactive)
-	p.expect(t, Patient, "active=true", p.snap.patientsWhere(func(patientRec) bool { return true }))
+	p.expect(t, Patient, "active=true", p.snap.patientsWhere(func(r patientRec) bool { return r.status == 1 }))
 	rows := p.expect(t, Patient, "_id="+strconv.Itoa(inactive[0]), inactive[:1])
+	// An inactive patient is found like any other (read and search agree), unless
+	// active=true leaves it out.
+	gone := p.snap.patient(inactive[0])
+	p.expect(t, Patient, "family:exact="+url.QueryEscape(gone.surname)+"&given:exact="+url.QueryEscape(gone.first),
+		p.snap.patientsWhere(func(r patientRec) bool { return r.surname == gone.surname && r.first == gone.first }))
+	if same := p.snap.patientsWhere(func(r patientRec) bool { return r.surname == gone.surname && r.first == gone.first && r.status == 1 }); len(same) > 0 {
+		p.expect(t, Patient, "family:exact="+url.QueryEscape(gone.surname)+"&given:exact="+url.QueryEscape(gone.first)+"&active=true", same)
+	} else {
+		p.expectNone(t, Patient, "family:exact="+url.QueryEscape(gone.surname)+"&given:exact="+url.QueryEscape(gone.first)+"&active=true")
+	}
 	var res struct {
 		Active bool `json:"active"`
 	}
@@ -235,14 +247,26 @@ func (s *snapshot) practitioners(f func(doctorRec) bool) []int {
 }
 
 func testPractitioner(t *testing.T, p *practice) {
-	p.expect(t, Practitioner, "", p.snap.practitioners(func(d doctorRec) bool { return d.active == 1 }))
+	// Inactive practitioners are found like current ones (read and search agree, so that
+	// AU Core's identifier search finds a doctor who has left), unless active=true.
+	p.expect(t, Practitioner, "", p.snap.practitioners(func(d doctorRec) bool { return true }))
+	p.expect(t, Practitioner, "active=true", p.snap.practitioners(func(d doctorRec) bool { return d.active == 1 }))
 	p.expect(t, Practitioner, "active=false", p.snap.practitioners(func(d doctorRec) bool { return d.active != 1 }))
+	for _, d := range p.snap.doctors {
+		if d.deleted == 0 && d.isPractitioner() && d.active != 1 && d.hpii != "" {
+			rows := p.expect(t, Practitioner, "identifier="+mappings.SystemHPII+"|"+d.hpii, []int{d.id})
+			if len(rows) == 1 && !strings.Contains(string(rows[0].Resource), `"active":false`) {
+				t.Errorf("inactive practitioner: %s", rows[0].Resource)
+			}
+			p.expectNone(t, Practitioner, "identifier="+mappings.SystemHPII+"|"+d.hpii+"&active=true")
+		}
+	}
 	first := p.snap.doctors[0]
 	p.expect(t, Practitioner, "identifier="+mappings.SystemHPII+"|"+first.hpii, []int{first.id})
 	p.expect(t, Practitioner, "identifier="+first.ahpra, []int{first.id})
 	p.expect(t, Practitioner, "family:exact="+first.surname, []int{first.id})
 	p.expect(t, Practitioner, "name=van", p.snap.practitioners(func(d doctorRec) bool {
-		return d.active == 1 && (prefixFold(d.surname, "van") || prefixFold(d.first, "van"))
+		return prefixFold(d.surname, "van") || prefixFold(d.first, "van")
 	}))
 	var provider string
 	for _, r := range p.snap.roles {
@@ -270,12 +294,15 @@ func testPractitionerRole(t *testing.T, p *practice) {
 		}
 		return out
 	}
-	p.expect(t, PractitionerRole, "", want(func(_ roleRec, d doctorRec) bool { return d.active == 1 }))
-	p.expect(t, PractitionerRole, "location=2", want(func(r roleRec, d doctorRec) bool { return d.active == 1 && r.branch == 2 }))
+	p.expect(t, PractitionerRole, "", want(func(roleRec, doctorRec) bool { return true }))
+	p.expect(t, PractitionerRole, "active=true", want(func(_ roleRec, d doctorRec) bool { return d.active == 1 }))
+	p.expect(t, PractitionerRole, "location=2", want(func(r roleRec, _ doctorRec) bool { return r.branch == 2 }))
 	first := p.snap.doctors[0]
 	p.expect(t, PractitionerRole, "practitioner.identifier="+mappings.SystemHPII+"|"+first.hpii,
-		want(func(r roleRec, d doctorRec) bool { return d.active == 1 && r.doctor == first.id }))
-	p.expectNone(t, PractitionerRole, "practitioner=4")
+		want(func(r roleRec, _ doctorRec) bool { return r.doctor == first.id }))
+	// Doctor 4 has left: the roles are found, inactive, unless active=true.
+	p.expect(t, PractitionerRole, "practitioner=4", want(func(r roleRec, _ doctorRec) bool { return r.doctor == 4 }))
+	p.expectNone(t, PractitionerRole, "practitioner=4&active=true")
 	p.expect(t, PractitionerRole, "practitioner=4&active=false", want(func(r roleRec, _ doctorRec) bool { return r.doctor == 4 }))
 }
 

@@ -63,10 +63,12 @@ type medicationColumns struct {
 	Updated  mappings.Wall `json:"updated"`
 }
 
-// medicationStatementJSON writes the one medication[x] (the models' struct would write both).
+// medicationStatementJSON writes the one medication[x]: the models' struct has neither
+// choice omitempty, so both fields are shadowed and medicationReference stays out.
 type medicationStatementJSON struct {
 	fm.OtherMedicationStatement
-	Medication *fm.CodeableConcept `json:"medicationCodeableConcept,omitempty"`
+	Medication          *fm.CodeableConcept `json:"medicationCodeableConcept,omitempty"`
+	MedicationReference *fm.Reference       `json:"medicationReference,omitempty"`
 }
 
 func medicationStatementRow(row []byte, site mappings.Site) (mappings.Row, error) {

@@ -20,22 +20,30 @@ var observationSQL string
 // m is a column of MEASUREMENT m.
 func m(name string) string { return col("m", "MEASUREMENT."+name) }
 
-// vitalSign is a MEAS_TYPE as an AU Core vital sign: its LOINC code, profile and UCUM unit.
+// vitalSign is a MEAS_TYPE as an AU Core vital sign: its LOINC code, profile and UCUM unit
+// (decimals -1: as many as recorded).
 type vitalSign struct {
 	loinc, display, profile string
 	unit, ucum              string
 	decimals                int
+	// also are more LOINC codings of the same observation, which code searches find too.
+	also []fm.Coding
 }
 
-// vitalSigns are the mapped MEASUREMENT.MEAS_TYPE codes (codes.go's assumption). Respiratory
-// rate and oxygen saturation are recorded too but not mapped yet.
+// vitalSigns are the mapped MEASUREMENT.MEAS_TYPE codes (codes.go's assumption): every type
+// the practice records.
 var vitalSigns = map[string]vitalSign{
-	"BP":   {"85354-9", "Blood pressure panel with all children optional", mappings.ProfileBloodPressure, "mmHg", "mm[Hg]", 0},
-	"HR":   {"8867-4", "Heart rate", mappings.ProfileHeartRate, "beats/minute", "/min", 0},
-	"WT":   {"29463-7", "Body weight", mappings.ProfileBodyWeight, "kg", "kg", 1},
-	"HT":   {"8302-2", "Body height", mappings.ProfileBodyHeight, "cm", "cm", 1},
-	"BMI":  {"39156-5", "Body mass index (BMI) [Ratio]", mappings.ProfileBMI, "kg/m2", "kg/m2", 1},
-	"TEMP": {"8310-5", "Body temperature", mappings.ProfileBodyTemperature, "°C", "Cel", 1},
+	"BP":   {"85354-9", "Blood pressure panel with all children optional", mappings.ProfileBloodPressure, "mmHg", "mm[Hg]", 0, nil},
+	"HR":   {"8867-4", "Heart rate", mappings.ProfileHeartRate, "beats/minute", "/min", 0, nil},
+	"WT":   {"29463-7", "Body weight", mappings.ProfileBodyWeight, "kg", "kg", 1, nil},
+	"HT":   {"8302-2", "Body height", mappings.ProfileBodyHeight, "cm", "cm", 1, nil},
+	"BMI":  {"39156-5", "Body mass index (BMI) [Ratio]", mappings.ProfileBMI, "kg/m2", "kg/m2", 1, nil},
+	"TEMP": {"8310-5", "Body temperature", mappings.ProfileBodyTemperature, "°C", "Cel", 1, nil},
+	"RR":   {"9279-1", "Respiratory rate", mappings.ProfileRespirationRate, "breaths/minute", "/min", -1, nil},
+	// SpO2 by pulse oximetry: FHIR's oxygen saturation profile fixes 2708-6, and 59408-5 says
+	// how it was measured (clients searching by either find it).
+	"SPO2": {"2708-6", "Oxygen saturation in Arterial blood", mappings.ProfileOxygenSaturation, "%", "%", -1,
+		[]fm.Coding{mappings.Coding(mappings.CodeSystemLOINC, "59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry")}},
 }
 
 var (
@@ -59,6 +67,9 @@ func observationCodeSQL() map[string]string {
 	out := map[string]string{}
 	for t, v := range vitalSigns {
 		out[v.loinc] = m("MEAS_TYPE") + " = '" + t + "'"
+		for _, c := range v.also {
+			out[*c.Code] = out[v.loinc]
+		}
 	}
 	out[*systolicCode.Code] = out["85354-9"]
 	out[*diastolicCode.Code] = out["85354-9"]
@@ -90,7 +101,7 @@ var Observation = mappings.NewTable(mappings.TableSpec{
 			Match: mappings.Reference(m("PATIENT_ID"), "Patient")},
 		{Name: "category", Type: fhir.TypeToken, Doc: "vital-signs (every mapped measurement)",
 			Match: mappings.Codes(mappings.CodeSystemObservationCategory, map[string]string{"vital-signs": mappings.SQLTrue})},
-		{Name: "code", Type: fhir.TypeToken, Doc: "LOINC code of the vital sign (85354-9, 8480-6 or 8462-4 for blood pressure)",
+		{Name: "code", Type: fhir.TypeToken, Doc: "LOINC code of the vital sign (85354-9, 8480-6 or 8462-4 for blood pressure; 2708-6 or 59408-5 for oxygen saturation)",
 			Match: mappings.Codes(mappings.CodeSystemLOINC, observationCodeSQL())},
 		{Name: "date", Type: fhir.TypeDate, Doc: "When it was measured",
 			Match: mappings.DateTime(m("MEASURED_AT"))},
@@ -141,6 +152,7 @@ func observationRow(row []byte, site mappings.Site) (mappings.Row, error) {
 		Code:     *mappings.Concept(mappings.CodeSystemLOINC, vs.loinc, vs.display, vs.display),
 		Subject:  c.patientRef(),
 	}
+	o.Code.Coding = append(o.Code.Coding, vs.also...)
 	if r := c.doctorRef(); r != nil {
 		o.Performer = []fm.Reference{*r}
 	}

@@ -18,8 +18,8 @@ var patientSQL string
 // p is a column of PATIENT p.
 func p(name string) string { return col("p", "PATIENT."+name) }
 
-// Patient maps PATIENT. Deleted records never appear; inactive and deceased ones only for a
-// search by _id or one naming active.
+// Patient maps PATIENT. Deleted records never appear; inactive and deceased ones are found
+// like any other, with active false (read and search agree; active=true leaves them out).
 var Patient = mappings.NewTable(mappings.TableSpec{
 	Type:     "Patient",
 	Profiles: []string{mappings.ProfilePatient},
@@ -46,7 +46,7 @@ var Patient = mappings.NewTable(mappings.TableSpec{
 			Match: mappings.Email(p("EMAIL"))},
 		{Name: "address-postalcode", Type: fhir.TypeString, Doc: "Postcode of the home or postal address",
 			Match: mappings.String(mappings.Col(p("POSTCODE")), mappings.Col(p("POSTAL_POSTCODE")))},
-		{Name: "active", Type: fhir.TypeToken, Doc: "true: an active patient; false: inactive or deceased. Without it, only active patients are found",
+		{Name: "active", Type: fhir.TypeToken, Doc: "true: an active patient; false: inactive or deceased",
 			Match: mappings.Bool(p("STATUS")+" = "+strconv.Itoa(patientActive), p("STATUS")+" <> "+strconv.Itoa(patientActive))},
 		{Name: "general-practitioner", Type: fhir.TypeReference, Targets: []string{"Practitioner"}, Doc: "The patient's usual doctor",
 			Match: mappings.Reference(col("d", "DOCTOR.DOCTOR_ID"), "Practitioner")},
@@ -60,7 +60,6 @@ var Patient = mappings.NewTable(mappings.TableSpec{
 	Includes:     []fhir.Include{{Source: "Patient", Param: "general-practitioner", Target: "Practitioner"}},
 	RevIncludes:  patientRevIncludes(),
 	IDs:          "SELECT " + p("PATIENT_ID") + "\n    FROM " + tbl("PATIENT") + " p\n    " + practiceJoin() + "\n    WHERE " + live("p", "PATIENT") + "{{.Where}}",
-	Defaults:     []mappings.Default{{Where: p("STATUS") + " = " + strconv.Itoa(patientActive), Unless: []string{"_id", "active"}}},
 	DefaultCount: 20, MaxCount: 200,
 	Row: patientRow,
 })

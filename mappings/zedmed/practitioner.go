@@ -20,8 +20,8 @@ func d(name string) string { return col("d", "DOCTOR."+name) }
 // doctorIsActive is the predicate of a current doctor.
 var doctorIsActive = d("IS_ACTIVE") + " = " + strconv.Itoa(doctorActive)
 
-// Practitioner maps the DOCTOR rows of health practitioners. Inactive ones appear only for a
-// search by _id or one naming active.
+// Practitioner maps the DOCTOR rows of health practitioners. Inactive ones are found like any
+// other, with active false (read and search agree; active=true leaves them out).
 var Practitioner = mappings.NewTable(mappings.TableSpec{
 	Type:     "Practitioner",
 	Profiles: []string{mappings.ProfilePractitioner},
@@ -43,7 +43,7 @@ var Practitioner = mappings.NewTable(mappings.TableSpec{
 			Match: mappings.String(mappings.Col(d("SURNAME")))},
 		{Name: "given", Type: fhir.TypeString, Doc: "First name",
 			Match: mappings.String(mappings.Col(d("FIRST_NAME")))},
-		{Name: "active", Type: fhir.TypeToken, Doc: "true: a current doctor; false: an inactive one. Without it, only current doctors are found",
+		{Name: "active", Type: fhir.TypeToken, Doc: "true: a current doctor; false: an inactive one",
 			Match: mappings.Bool(doctorIsActive, d("IS_ACTIVE")+" <> "+strconv.Itoa(doctorActive))},
 	},
 	Sorts: map[string]mappings.Sort{
@@ -51,7 +51,6 @@ var Practitioner = mappings.NewTable(mappings.TableSpec{
 		"family": mappings.SortText(d("SURNAME")),
 		"given":  mappings.SortText(d("FIRST_NAME")),
 	},
-	Defaults:    []mappings.Default{{Where: doctorIsActive, Unless: []string{"_id", "active"}}},
 	RevIncludes: []fhir.Include{{Source: "PractitionerRole", Param: "practitioner", Target: "Practitioner"}},
 	IDs: `SELECT ` + d("DOCTOR_ID") + `
     FROM {{t "DOCTOR"}} d

@@ -15,8 +15,8 @@ import (
 var practitionerRoleSQL string
 
 // PractitionerRole maps DOCTOR_BRANCH: a practitioner working at one of the practice's
-// branches, with the Medicare provider number for that branch. Roles of inactive doctors
-// appear only for a search by _id or one naming active.
+// branches, with the Medicare provider number for that branch. Roles of inactive doctors are
+// found like any other, with active false (read and search agree; active=true leaves them out).
 var PractitionerRole = mappings.NewTable(mappings.TableSpec{
 	Type:     "PractitionerRole",
 	Profiles: []string{mappings.ProfilePractitionerRole},
@@ -34,7 +34,7 @@ var PractitionerRole = mappings.NewTable(mappings.TableSpec{
 			Match: mappings.Reference(col("db", "DOCTOR_BRANCH.BRANCH_ID"), "Location")},
 		{Name: "organization", Type: fhir.TypeReference, Targets: []string{"Organization"}, Doc: "The practice",
 			Match: mappings.Reference(col("pr", "PRACTICE.PRACTICE_ID"), "Organization")},
-		{Name: "active", Type: fhir.TypeToken, Doc: "true: the practitioner is a current doctor; false: an inactive one. Without it, only current roles are found",
+		{Name: "active", Type: fhir.TypeToken, Doc: "true: the practitioner is a current doctor; false: an inactive one",
 			Match: mappings.Bool(doctorIsActive, d("IS_ACTIVE")+" <> "+strconv.Itoa(doctorActive))},
 	},
 	Sorts: map[string]mappings.Sort{
@@ -45,7 +45,6 @@ var PractitionerRole = mappings.NewTable(mappings.TableSpec{
 		{Source: "PractitionerRole", Param: "location", Target: "Location"},
 		{Source: "PractitionerRole", Param: "organization", Target: "Organization"},
 	},
-	Defaults:     []mappings.Default{{Where: doctorIsActive, Unless: []string{"_id", "active"}}},
 	DefaultCount: 20, MaxCount: 200,
 	Row: practitionerRoleRow,
 })

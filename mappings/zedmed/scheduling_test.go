@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"fhirlink/fhir"
 )
 
 type apptRec struct {
@@ -81,11 +83,45 @@ func testAppointment(t *testing.T, p *practice) {
 			break
 		}
 	}
+	// date is Appointment.start (R4's expression for the parameter): a moment a minute into
+	// an appointment is no appointment's start of that doctor but those starting then.
 	mid := today.Add(time.Duration(one.secs+60) * time.Second).Format("2006-01-02T15:04:05")
-	p.expect(t, Appointment, "date=le"+mid+"&date=ge"+mid+"&practitioner="+strconv.Itoa(one.doctor), apptsWhere(all, func(a apptRec) bool {
-		m := one.secs + 60
-		return a.day.Equal(today) && a.doctor == one.doctor && a.secs <= m && a.secs+a.length > m
-	}))
+	if within := apptsWhere(all, func(a apptRec) bool { return a.day.Equal(today) && a.doctor == one.doctor && a.secs == one.secs+60 }); len(within) > 0 {
+		p.expect(t, Appointment, "date=le"+mid+"&date=ge"+mid+"&practitioner="+strconv.Itoa(one.doctor), within)
+	} else {
+		p.expectNone(t, Appointment, "date=le"+mid+"&date=ge"+mid+"&practitioner="+strconv.Itoa(one.doctor))
+	}
+	// Every prefix, against values around the appointment's start given in UTC, to the
+	// second and the minute, and its day (the doctor's appointments only, to stay quick);
+	// expectations by FHIR's rules for a point, from the raw rows.
+	startUTC := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, one.secs, 0, sydney).UTC()
+	for _, v := range []string{startUTC.Format("2006-01-02T15:04:05Z"), startUTC.Add(time.Minute).Format("2006-01-02T15:04:05Z"),
+		startUTC.Add(-time.Second).Format("2006-01-02T15:04:05Z"), startUTC.Format("2006-01-02T15:04Z"), "2026-06-15"} {
+		for _, prefix := range []string{"", "eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap"} {
+			q := "date=" + prefix + v
+			val := parse(t, Appointment, q).Clauses[0].Values[0]
+			want := apptsWhere(all, func(a apptRec) bool {
+				return a.doctor == one.doctor && a.day.Equal(today) &&
+					startMatches(val.Prefix, a.day.Add(time.Duration(a.secs)*time.Second), wallClock(val.Lo), wallClock(val.Hi))
+			})
+			q += "&date=2026-06-15&practitioner=" + strconv.Itoa(one.doctor)
+			if len(want) == 0 {
+				p.expectNone(t, Appointment, q)
+			} else {
+				p.expect(t, Appointment, q, want)
+			}
+		}
+	}
+	id := strconv.Itoa(one.id)
+	for q, want := range map[string]bool{
+		"date=eq" + startUTC.Format("2006-01-02T15:04:05Z"):                  true,
+		"date=ge" + startUTC.Add(time.Minute).Format("2006-01-02T15:04:05Z"): false,
+		"date=lt" + startUTC.Add(time.Second).Format("2006-01-02T15:04:05Z"): true,
+	} {
+		if got := len(p.search(t, Appointment, q+"&_id="+id, 0)) == 1; got != want {
+			t.Errorf("Appointment %s (start %s) found by %s: %v, want %v", id, startUTC, q, got, want)
+		}
+	}
 	// statuses, patient, chained patient identifier
 	for s, codes := range map[string][]int{"booked": {apptBooked}, "cancelled": {apptCancelled}, "fulfilled": {apptCompleted},
 		"noshow": {apptDNA}, "arrived": {apptArrived, apptInConsult}} {
@@ -148,4 +184,29 @@ func testSchedule(t *testing.T, p *practice) {
 	if n := len(p.search(t, Schedule, "_id=2-2", 0)); n != 1 {
 		t.Errorf("_id=2-2: %d", n)
 	}
+}
+
+// wallClock is t's wall clock in its own zone, as UTC (how the raw rows are read).
+func wallClock(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
+}
+
+// startMatches is FHIR's rule for a moment at against a search value's range [lo, hi).
+func startMatches(prefix fhir.Prefix, at, lo, hi time.Time) bool {
+	in := !at.Before(lo) && at.Before(hi)
+	switch prefix {
+	case fhir.PrefixEq, "", fhir.PrefixAp:
+		return in
+	case fhir.PrefixNe:
+		return !in
+	case fhir.PrefixGe:
+		return !at.Before(lo)
+	case fhir.PrefixGt, fhir.PrefixSa:
+		return !at.Before(hi)
+	case fhir.PrefixLe:
+		return at.Before(hi)
+	case fhir.PrefixLt, fhir.PrefixEb:
+		return at.Before(lo)
+	}
+	panic(prefix)
 }

@@ -154,10 +154,12 @@ func asTime(t testing.TB, v any) time.Time {
 
 // patientsWhere are the ids of the live, active patients matching f (what a search without
 // active finds).
+// patientsWhere are the patients f keeps that a search finds: every record not deleted,
+// inactive ones too (a search finds what a read finds).
 func (s *snapshot) patientsWhere(f func(patientRec) bool) []int {
 	var out []int
 	for _, p := range s.patients {
-		if p.deleted == 0 && p.status == 1 && f(p) {
+		if p.deleted == 0 && f(p) {
 			out = append(out, p.id)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"fhirlink/testdata/fhirvalidate"
 )
@@ -79,6 +80,39 @@ func TestFHIRSchedulingBadInput(t *testing.T) {
 	for _, typ := range []string{"Appointment", "Schedule", "Slot"} {
 		if !strings.Contains(string(body), `"type":"`+typ+`"`) {
 			t.Errorf("metadata does not list %s", typ)
+		}
+	}
+}
+
+// TestFHIRAppointmentDateIsStart: R4's Appointment date parameter is
+// Appointment.start. An appointment starting on the hour is found by eq its
+// start given as a UTC instant, and not by ge a minute later, though it is
+// still running then.
+func TestFHIRAppointmentDateIsStart(t *testing.T) {
+	env, db := fhirEnv(t)
+	visible := `"INTERNALID" <> 0 AND ("RECORDSTATUS" = 1 OR EXISTS (SELECT 1 FROM "CANCELLATIONS" c WHERE c."APPOINTMENTID" = a."RECORDID"))`
+	var secs int
+	if err := db.QueryRow(`SELECT MIN("APPOINTMENTTIME") FROM "APPOINTMENTS" a WHERE ` + visible + ` AND "APPOINTMENTDATE" = DATE '2026-06-15'
+		AND "APPOINTMENTTIME" % 3600 = 0 AND "APPOINTMENTLENGTH" > 60`).Scan(&secs); err != nil {
+		t.Fatal(err)
+	}
+	sydney, err := time.LoadLocation("Australia/Sydney") // the test practice's zone
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 6, 15, 0, 0, secs, 0, sydney).UTC()
+	day := `SELECT a."RECORDID"::text FROM "APPOINTMENTS" a WHERE ` + visible + ` AND "APPOINTMENTDATE" = DATE '2026-06-15' AND "APPOINTMENTTIME" `
+	for _, c := range []struct {
+		query string
+		want  []string
+	}{
+		{"date=eq" + start.Format("2006-01-02T15:04:05Z"), dbIDs(t, db, day+`= $1`, secs)},
+		{"date=" + start.Format("2006-01-02T15:04Z"), dbIDs(t, db, day+`BETWEEN $1 AND $1 + 59`, secs)},
+		{"date=ge" + start.Add(time.Minute).Format("2006-01-02T15:04:05Z") + "&date=lt2026-06-16", dbIDs(t, db, day+`>= $1 + 60`, secs)},
+	} {
+		got := walk(t, env, "Appointment?"+c.query+"&_count=50")
+		if len(c.want) == 0 || !sameSet(got, c.want) {
+			t.Errorf("Appointment?%s: %v, the database %v", c.query, got, c.want)
 		}
 	}
 }

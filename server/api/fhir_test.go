@@ -164,7 +164,9 @@ func sameSet(a, b []string) bool {
 	return slices.Equal(a, b)
 }
 
-const livePatients = `FROM "PATIENTS" WHERE "RECORDSTATUS" = 1 AND "PATIENTSTATUS" = 1`
+// livePatients are the patients searches find: every record not deleted,
+// inactive ones too.
+const livePatients = `FROM "PATIENTS" WHERE "RECORDSTATUS" = 1`
 
 func TestFHIRPatientSearchPagesMatchTheDatabase(t *testing.T) {
 	env, db := fhirEnv(t)
@@ -208,6 +210,39 @@ func TestFHIRReadAndIdentifier(t *testing.T) {
 		t.Fatalf("absent patient: %d %s", status, body)
 	}
 	fhirvalidate.Resources(t, body)
+}
+
+// TestFHIRInactiveFoundBySearch: an inactive practitioner or patient is
+// found by the searches that find active ones (AU Core's SHALL identifier
+// search included), with active false; active=true leaves it out.
+func TestFHIRInactiveFoundBySearch(t *testing.T) {
+	env, db := fhirEnv(t)
+	var user, hpii string
+	if err := db.QueryRow(`SELECT "USERID"::text, rtrim("HPII") FROM "USERS" WHERE "RECORDSTATUS" = 1 AND "USERSTATUS" = 2
+		AND rtrim("HPII") <> '' ORDER BY "USERID" LIMIT 1`).Scan(&user, &hpii); err != nil {
+		t.Fatal(err)
+	}
+	var patient, ihi string
+	if err := db.QueryRow(`SELECT "INTERNALID"::text, rtrim("IHI") FROM "PATIENTS" WHERE "RECORDSTATUS" = 1 AND "PATIENTSTATUS" <> 1
+		AND rtrim("IHI") <> '' ORDER BY "INTERNALID" LIMIT 1`).Scan(&patient, &ihi); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ typ, id, query string }{
+		{"Practitioner", user, "identifier=http://ns.electronichealth.net.au/id/hi/hpii/1.0|" + hpii},
+		{"Patient", patient, "identifier=http://ns.electronichealth.net.au/id/hi/ihi/1.0|" + ihi},
+	} {
+		status, _, read := env.FHIR(http.MethodGet, c.typ+"/"+c.id, "")
+		if status != http.StatusOK || !strings.Contains(string(read), `"active":false`) {
+			t.Fatalf("read %s/%s: %d %s", c.typ, c.id, status, read)
+		}
+		b := search(t, env, c.typ+"?"+c.query)
+		if got := b.ids(t, "match"); len(got) != 1 || got[0] != c.id || !strings.Contains(string(b.Entry[0].Resource), `"active":false`) {
+			t.Errorf("%s?%s: %v, want the inactive %s", c.typ, c.query, got, c.id)
+		}
+		if got := search(t, env, c.typ+"?"+c.query+"&active=true").ids(t, "match"); len(got) != 0 {
+			t.Errorf("%s?%s&active=true: %v, want none", c.typ, c.query, got)
+		}
+	}
 }
 
 func TestFHIRDirectoryResources(t *testing.T) {

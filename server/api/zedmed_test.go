@@ -34,7 +34,7 @@ func TestZedmedOnFirebirdEndToEnd(t *testing.T) {
 	}
 	env := fhirlinktest.Start(t, fhirlinktest.Options{Engine: "firebird", DSN: dsn, PMSType: "Zedmed", Catalogue: zedsynth.CatalogueMain})
 
-	want := dbIDs(t, db, `SELECT CAST(PATIENT_ID AS VARCHAR(12)) FROM PATIENT WHERE DELETED = 0 AND STATUS = 1 AND UPPER(SURNAME) STARTING WITH 'S'`)
+	want := dbIDs(t, db, `SELECT CAST(PATIENT_ID AS VARCHAR(12)) FROM PATIENT WHERE DELETED = 0 AND UPPER(SURNAME) STARTING WITH 'S'`)
 	got := walk(t, env, "Patient?family=s&_count=7")
 	if len(want) == 0 || !sameSet(got, want) {
 		t.Fatalf("Zedmed Patient?family=s gave %v, the database %v", got, want)
@@ -70,6 +70,28 @@ func TestZedmedOnFirebirdEndToEnd(t *testing.T) {
 	b := search(t, env, "MedicationRequest?patient="+pt+"&_include=MedicationRequest:requester&_include=MedicationRequest:patient")
 	if len(b.ids(t, "include")) < 2 {
 		t.Errorf("MedicationRequest includes: %v", b.ids(t, "include"))
+	}
+	// Deleted rows are not served: a read answers 404.
+	for typ, q := range map[string]string{
+		"AllergyIntolerance": `SELECT CAST(MIN(ALLERGY_ID) AS VARCHAR(12)) FROM ALLERGY WHERE DELETED <> 0`,
+		"Observation":        `SELECT CAST(MIN(MEASUREMENT_ID) AS VARCHAR(12)) FROM MEASUREMENT WHERE DELETED <> 0`,
+		"Appointment":        `SELECT CAST(MIN(APPT_ID) AS VARCHAR(12)) FROM APPOINTMENT WHERE DELETED <> 0 AND PATIENT_ID IS NOT NULL`,
+	} {
+		ids := dbIDs(t, db, q)
+		if len(ids) != 1 || ids[0] == "" {
+			t.Fatalf("no deleted %s", typ)
+		}
+		if status, _, body := env.FHIR(http.MethodGet, typ+"/"+ids[0], ""); status != http.StatusNotFound {
+			t.Errorf("%s/%s (deleted): %d %s", typ, ids[0], status, body)
+		}
+	}
+	// Respiratory rate and oxygen saturation are vital signs too.
+	for code, typ := range map[string]string{"http://loinc.org|9279-1": "RR", "http://loinc.org|2708-6": "SPO2"} {
+		want := dbIDs(t, db, `SELECT CAST(m.MEASUREMENT_ID AS VARCHAR(12)) FROM MEASUREMENT m JOIN PATIENT p ON p.PATIENT_ID = m.PATIENT_ID
+			AND p.DELETED = 0 WHERE m.DELETED = 0 AND m.MEAS_TYPE = ?`, typ)
+		if got := walk(t, env, "Observation?category=vital-signs&code="+code+"&_count=50"); len(want) == 0 || !sameSet(got, want) {
+			t.Errorf("Observation?code=%s gave %d, the database %d", code, len(got), len(want))
+		}
 	}
 
 	// Passthrough: rows from Firebird, and its errors named fbsql.

@@ -97,6 +97,7 @@ var userGroups = []codeText{{GroupPrincipal, "Principal doctor"}, {GroupDoctor, 
 const (
 	UserActive   = 1
 	UserInactive = 2
+	UserDeleted  = 999
 )
 
 // DAYOFWEEK (DAYCODE, DAY char(20)): 1 = Sunday ... 7 = Saturday, the convention of SQL

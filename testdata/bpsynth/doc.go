@@ -47,7 +47,9 @@
 //     PostgreSQL uses timestamp(3) without time zone. Times of day are int seconds after
 //     midnight, practice local time.
 //   - A live row has RECORDSTATUS = 1; a live patient also has PATIENTSTATUS = 1. The BPS_*
-//     views show live rows only (BPS_Patients shows every PATIENTSTATUS).
+//     views show live rows only (BPS_Patients shows every PATIENTSTATUS). Every table the FHIR
+//     mapping reads has deleted rows (RECORDSTATUS 0): every n-th row of the big tables
+//     (deletedEvery in writer.go) and a few placed in the small ones (writeDeleted).
 //   - APPOINTMENTS with INTERNALID = 0 are blocked slots (status Unavailable).
 //   - Cancelled appointments keep their APPOINTMENTS row with RECORDSTATUS = 0, plus a
 //     CANCELLATIONS and a CANCELLEDAPPOINTMENTS row; the slot may be booked again.

@@ -215,6 +215,7 @@ func (g *gen) run() {
 	g.writePatients(g.rng(streamPatients))
 	g.writeSchedule(g.rng(streamSchedule))
 	g.writeClinical()
+	g.writeDeleted(g.rng(streamDeleted))
 }
 
 // rng wraps math/rand/v2 with the helpers the generator needs.

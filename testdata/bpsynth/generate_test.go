@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -236,7 +237,7 @@ func TestCountsScaleWithPatients(t *testing.T) {
 		if got := count(t, db, `SELECT COUNT(*) FROM "CLINICAL"`); got != n {
 			t.Errorf("CLINICAL = %d, want one per patient (%d)", got, n)
 		}
-		doctors := count(t, db, `SELECT COUNT(*) FROM "USERS" WHERE "TITLECODE" = ? AND "USERSTATUS" = ?`, TitleDr, UserActive)
+		doctors := count(t, db, `SELECT COUNT(*) FROM "USERS" WHERE "TITLECODE" = ? AND "USERSTATUS" = ? AND "RECORDSTATUS" = 1`, TitleDr, UserActive)
 		if want := max(3, (n+399)/400); doctors != want {
 			t.Errorf("%d patients: %d active doctors, want %d", n, doctors, want)
 		}
@@ -398,8 +399,13 @@ func checkViews(t *testing.T, db *sql.DB) {
 		"BPS_Patients": `"PATIENTS" WHERE "RECORDSTATUS" = 1`, "BPS_Appointments": `"APPOINTMENTS" WHERE "RECORDSTATUS" = 1`,
 		"BPS_Users": `"USERS" WHERE "RECORDSTATUS" = 1`, "BPS_History": `"PASTHISTORY" WHERE "RECORDSTATUS" = 1`,
 		"BPS_Reactions": `"REACTIONS" WHERE "RECORDSTATUS" = 1`, "BPS_CurrentRx": `"CURRENTRX" WHERE "RECORDSTATUS" = 1`,
-		"BPS_Prescriptions": `"SCRIPTITEMS" WHERE "RECORDSTATUS" = 1`, "BPS_Visits": `"VISITS" WHERE "RECORDSTATUS" = 1`,
-		"BPS_VisitReason": `"VISITREASON" WHERE "RECORDSTATUS" = 1`, "BPS_Clinical": `"CLINICAL"`,
+		// the items of live scripts, the reasons of live visits
+		"BPS_Prescriptions": `"SCRIPTITEMS" i WHERE i."RECORDSTATUS" = 1 AND EXISTS (SELECT 1 FROM "PRESCRIPTIONS" s
+			WHERE s."SCRIPTID" = i."SCRIPTID" AND s."RECORDSTATUS" = 1)`,
+		"BPS_Visits": `"VISITS" WHERE "RECORDSTATUS" = 1`,
+		"BPS_VisitReason": `"VISITREASON" r WHERE r."RECORDSTATUS" = 1 AND EXISTS (SELECT 1 FROM "VISITS" v
+			WHERE v."VISITID" = r."VISITID" AND v."RECORDSTATUS" = 1)`,
+		"BPS_Clinical": `"CLINICAL"`,
 		"BPS_Sessions": `"SESSIONS" WHERE "RECORDSTATUS" = 1`, "BPS_Observations": `"OBSERVATIONS" WHERE "RECORDSTATUS" = 1`,
 		"BPS_Investigations": `"INVESTIGATIONS" WHERE "RECORDSTATUS" = 1`,
 	} {
@@ -586,7 +592,7 @@ func TestScheduleShape(t *testing.T) {
 		t.Errorf("%d appointments outside their practitioner's sessions", n)
 	}
 	if n := count(t, db, `SELECT COUNT(*) FROM "APPOINTMENTS" A JOIN "DAYSAWAY" W ON W."USERID" = A."USERID"
-		WHERE A."APPOINTMENTDATE" BETWEEN W."STARTDATE" AND W."FINISHDATE"`); n != 0 {
+		WHERE A."APPOINTMENTDATE" BETWEEN W."STARTDATE" AND W."FINISHDATE" AND W."RECORDSTATUS" = 1`); n != 0 {
 		t.Errorf("%d appointments on days away", n)
 	}
 	if n := count(t, db, `SELECT COUNT(*) FROM "APPOINTMENTS" WHERE "CREATED" > ?`, now); n != 0 {
@@ -602,8 +608,17 @@ func TestScheduleShape(t *testing.T) {
 	}
 	if n := count(t, db, `SELECT COUNT(*) FROM "APPOINTMENTS" A WHERE A."RECORDSTATUS" <> 1 AND NOT EXISTS (
 		SELECT 1 FROM "CANCELLATIONS" C JOIN "CANCELLEDAPPOINTMENTS" X ON X."APPOINTMENTID" = C."APPOINTMENTID"
-		WHERE C."APPOINTMENTID" = A."RECORDID")`); n != 0 {
+		WHERE C."APPOINTMENTID" = A."RECORDID")
+		AND A."RECORDID" % `+strconv.FormatInt(deletedEvery["APPOINTMENTS"].n, 10)+` <> 0`); n != 0 { // deleted outright
 		t.Errorf("%d cancelled appointments without cancellation rows", n)
+	}
+	// deleted appointments: some outright, some whose cancellation was deleted too
+	if n := count(t, db, `SELECT COUNT(*) FROM "APPOINTMENTS" A WHERE A."RECORDSTATUS" <> 1 AND A."INTERNALID" <> 0 AND NOT EXISTS (
+		SELECT 1 FROM "CANCELLATIONS" C WHERE C."APPOINTMENTID" = A."RECORDID")`); n == 0 {
+		t.Error("no appointment deleted outright")
+	}
+	if n := count(t, db, `SELECT COUNT(*) FROM "CANCELLATIONS" WHERE "RECORDSTATUS" <> 1`); n == 0 {
+		t.Error("no deleted cancellation")
 	}
 	if n := count(t, db, `SELECT COUNT(*) FROM "APPOINTMENTS" WHERE "APPOINTMENTTIME" % 300 <> 0 OR "APPOINTMENTLENGTH" NOT IN (600, 900, 1200, 1800, 2700, 3600)`); n != 0 {
 		t.Errorf("%d appointments at odd times or lengths", n)

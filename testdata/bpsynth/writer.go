@@ -154,6 +154,7 @@ func (in *inserter) done() {
 		return
 	}
 	vals := in.args[in.cur:]
+	in.deleteSome(vals)
 	for i, c := range in.t.Cols {
 		v, err := in.normalise(c, vals[i])
 		if err != nil {
@@ -359,4 +360,52 @@ func (w *writer) resetSequences() error {
 		}
 	}
 	return nil
+}
+
+// deletedEvery makes deleted rows in the big tables, by key: of the rows written live, every
+// n-th by key value is written deleted (RECORDSTATUS 0) instead, as if removed in Bp
+// afterwards. It draws no random numbers, so every other value stays as generated; the small
+// tables get deleted rows of their own (writeDeleted).
+var deletedEvery = map[string]struct {
+	key string
+	n   int64
+}{
+	"APPOINTMENTS":   {"RECORDID", 97}, // deleted outright, not cancelled: no cancellation record
+	"CANCELLATIONS":  {"RECORDID", 11}, // its appointment is then deleted, not cancelled
+	"VISITS":         {"VISITID", 23},
+	"VISITREASON":    {"RECORDID", 13},
+	"OBSERVATIONS":   {"RECORDID", 31},
+	"INVESTIGATIONS": {"REPORTID", 23}, // its REPORTVALUES stay live: a deleted report hides them
+	"REPORTVALUES":   {"RECORDID", 29},
+	"PASTHISTORY":    {"RECORDID", 19},
+	"IMMUNISATIONS":  {"RECORDID", 17},
+	"CURRENTRX":      {"RECORDID", 23}, // deleted without a DELETIONDATE: not taken off the list
+	"PRESCRIPTIONS":  {"SCRIPTID", 29}, // likewise: its items stay live, the script hides them
+	"SCRIPTITEMS":    {"RECORDID", 19},
+}
+
+// deleteSome writes the open row deleted when deletedEvery says so.
+func (in *inserter) deleteSome(vals []any) {
+	d, ok := deletedEvery[in.t.Name]
+	if !ok {
+		return
+	}
+	k, ok1 := in.t.col(d.key)
+	st, ok2 := in.t.col("RECORDSTATUS")
+	if !ok1 || !ok2 {
+		in.w.fail(fmt.Errorf("bpsynth: %s: no %s or RECORDSTATUS to delete rows by", in.t.Name, d.key))
+		return
+	}
+	var key int64
+	switch v := vals[k].(type) {
+	case int:
+		key = int64(v)
+	case int64:
+		key = v
+	default:
+		return
+	}
+	if key%d.n == 0 && vals[st] == any(RecordLive) {
+		vals[st] = RecordDeleted
+	}
 }

@@ -126,6 +126,15 @@ var moreValid = []string{
 	`{"resourceType":"Patient","id":"with-contained","contained":[{"resourceType":"Organization","id":"o1","name":"X"}],
 	  "managingOrganization":{"reference":"#o1"}}`,
 	`{"resourceType":"Bundle","type":"searchset","total":0,"link":[{"relation":"self","url":"http://localhost/fhir/Patient?name=zz"}]}`,
+	// Two elements whose names look like one choice element's types (reason[x] is not one),
+	// and a primitive's extension beside its value.
+	`{"resourceType":"Encounter","id":"enc-2","status":"finished",
+	  "class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},
+	  "reasonCode":[{"text":"Cough"}],"reasonReference":[{"reference":"Condition/c-1"}],
+	  "_status":{"extension":[{"url":"http://example.org/x","valueBoolean":true}]}}`,
+	`{"resourceType":"MedicationStatement","id":"ms-1","status":"active","subject":{"reference":"Patient/pat-1"},
+	  "medicationCodeableConcept":{"text":"Metformin 500 mg tablet"},
+	  "_effectiveDateTime":{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/data-absent-reason","valueCode":"unknown"}]}}`,
 }
 
 func raws(ss ...string) []json.RawMessage {
@@ -230,6 +239,16 @@ func TestInvalid(t *testing.T) {
 		{"invariant pat-1", set(t, patient, "contact", []any{map[string]any{"gender": "male"}}), "fhirpath", "Patient.contact"},
 		{"invariant bdl-1", set(t, searchset, "type", "collection"), "fhirpath", "Bundle"},
 		{"invalid contained resource", set(t, moreValid[10], "contained.0.status", "x"), "json-schema", "Patient.contained[0].status"},
+		{"empty reference beside the other medication[x]", set(t, moreValid[13], "medicationReference", map[string]any{}), "structure", "MedicationStatement.medicationReference"},
+		{"two types of medication[x]", set(t, moreValid[13], "medicationReference", map[string]any{"reference": "Medication/1"}), "structure", "MedicationStatement.medication[x]"},
+		{"a type and its primitive extension of another", set(t, moreValid[13], "effectivePeriod", map[string]any{"start": "2024"}), "structure", "MedicationStatement.effective[x]"},
+		{"two types of a datatype's choice", set(t, moreValid[6], "dosageInstruction.0.timing.repeat", map[string]any{"frequency": 3, "period": 1, "periodUnit": "d",
+			"boundsDuration": map[string]any{"value": 5, "unit": "d"}, "boundsPeriod": map[string]any{"start": "2024-05-01"}}), "structure", "MedicationRequest.dosageInstruction[0].timing.repeat.bounds[x]"},
+		{"two types of value[x] in an extension", set(t, moreValid[12], "_status.extension.0.valueCode", "x"), "structure", "Encounter._status.extension[0].value[x]"},
+		{"empty array", set(t, patient, "telecom", []any{}), "structure", "Patient.telecom"},
+		{"empty object in a reference", set(t, moreValid[2], "subject", map[string]any{}), "structure", "Encounter.subject"},
+		{"empty string in a bundle entry", set(t, searchset, "entry.1.resource.name.0.family", ""), "structure", "Bundle.entry[1].resource.name[0].family"},
+		{"empty object in a contained resource", set(t, moreValid[10], "contained.0.meta", map[string]any{}), "structure", "Patient.contained[0].meta"},
 		{"not JSON", `{"resourceType":"Patient",}`, "input", ""},
 		{"not an object", `[1,2]`, "input", ""},
 		{"no resourceType", `{"id":"x"}`, "input", ""},

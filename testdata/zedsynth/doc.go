@@ -88,5 +88,8 @@
 // IHI, HPI-I, HPI-O, Medicare, ABN and provider numbers pass the check-digit rules, which are
 // bpsynth's (this package calls its exported validators). The staff: three current GPs, a GP
 // who left (IS_ACTIVE 0, sessions ended), a registrar, two nurses, a physiotherapist, a
-// receptionist (not a practitioner) and a deleted GP. One deleted patient record exists.
+// receptionist (not a practitioner) and a deleted GP. One deleted patient record exists, and
+// every table the FHIR mapping reads has deleted rows: every n-th row of the clinical tables
+// and appointments (deletedEvery), a deleted branch, practice entity, doctor-branch link,
+// appointment type, session template and leave (gen.deleted).
 package zedsynth

@@ -16,6 +16,7 @@ const (
 	streamBook
 	streamConsults
 	streamScripts
+	streamDeleted
 	streamClinicalBase = 1 << 32
 )
 
@@ -82,6 +83,37 @@ func (g *gen) run() {
 	// these were added.
 	g.consults(g.rng(streamConsults))
 	g.scripts(g.rng(streamScripts))
+	g.deleted(g.rng(streamDeleted))
+}
+
+// deleted adds deleted rows to the small tables the FHIR mapping reads, each placed where it
+// would show if the mapping forgot the flag: a former practice entity, a deleted doctor-branch
+// link, links of a live doctor to the closed branch, a retired appointment type (named by a
+// live appointment), a deleted session template on a doctor's free Sunday, and deleted leave
+// on working days. It runs last, so their ids follow the live rows', from a random stream of
+// its own.
+func (g *gen) deleted(r *rng) {
+	g.w.insert("PRACTICE", g.audit(rec{"PRACTICE_ID": 2, "PRACTICE_NAME": "Parkside Medical Services (former entity)",
+		"ABN": r.abn(), "HPIO": r.healthID(bpsynth.PrefixHPIO, idset{}), "DELETED": 1}, g.setup, time.Time{}))
+	g.w.insert("DOCTOR_BRANCH", g.audit(rec{"DOCTOR_BRANCH_ID": g.next("DOCTOR_BRANCH"), "DOCTOR_ID": 1, "BRANCH_ID": 2, "DELETED": 1},
+		g.setup, time.Time{}))
+	g.w.insert("DOCTOR_BRANCH", g.audit(rec{"DOCTOR_BRANCH_ID": g.next("DOCTOR_BRANCH"), "DOCTOR_ID": 1, "BRANCH_ID": 3},
+		g.setup, time.Time{}))
+	g.w.insert("APPT_TYPE", g.audit(rec{"APPT_TYPE_ID": 6, "DESCRIPTION": "Retired type", "DURATION_SECS": 900, "DELETED": 1},
+		g.setup, time.Time{}))
+	for _, p := range g.patients {
+		if p.status == PatientActive {
+			// at lunchtime, outside every session: it changes no slot
+			g.w.insert("APPOINTMENT", g.audit(rec{"APPT_ID": g.next("APPOINTMENT"), "PATIENT_ID": p.id, "DOCTOR_ID": 1, "BRANCH_ID": 1,
+				"APPT_DATE": g.opt.Today.AddDate(0, 0, 7), "START_SECS": 12*3600 + 30*60, "DURATION_SECS": 900, "APPT_TYPE_ID": 6,
+				"STATUS": ApptBooked}, at(g.opt.Today, 9*3600), time.Time{}))
+			break
+		}
+	}
+	g.w.insert("SESSION_TEMPLATE", g.audit(rec{"TEMPLATE_ID": g.next("SESSION_TEMPLATE"), "DOCTOR_ID": 1, "BRANCH_ID": 2, "DAY_OF_WEEK": 7,
+		"START_SECS": 9 * 3600, "END_SECS": 12 * 3600, "SLOT_SECS": 900, "VALID_FROM": g.setup, "DELETED": 1}, g.setup, time.Time{}))
+	g.w.insert("DOCTOR_LEAVE", g.audit(rec{"LEAVE_ID": g.next("DOCTOR_LEAVE"), "DOCTOR_ID": 2, "START_DATE": g.opt.Today.AddDate(0, 0, 1),
+		"END_DATE": g.opt.Today.AddDate(0, 0, 3), "REASON": "Conference (cancelled)", "DELETED": 1}, g.opt.Today.AddDate(0, -1, 0), time.Time{}))
 }
 
 func (g *gen) audit(r rec, created time.Time, updated time.Time) rec {

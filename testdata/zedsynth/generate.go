@@ -108,6 +108,18 @@ type writer struct {
 // DELETED and the NOT NULL integers.
 type rec map[string]any
 
+// deletedEvery makes deleted rows in the big tables: of the rows written live, every n-th by
+// key is written deleted instead, as if removed in Zedmed afterwards. It draws no random
+// numbers, so every other value stays as generated; the small tables get deleted rows of
+// their own (gen.deleted).
+var deletedEvery = map[string]int{
+	"APPOINTMENT":  89,
+	"ALLERGY":      7,
+	"MEDICATION":   13,
+	"IMMUNISATION": 11,
+	"MEASUREMENT":  37,
+}
+
 func (w *writer) insert(name string, r rec) {
 	if w.err != nil {
 		return
@@ -135,6 +147,11 @@ func (w *writer) insert(name string, r rec) {
 			return
 		}
 		w.stmts[name] = st
+	}
+	if d, ok := deletedEvery[name]; ok {
+		if k, ok := r[t.key].(int); ok && k%d == 0 && r["DELETED"] == nil {
+			r["DELETED"] = 1
+		}
 	}
 	args := make([]any, len(t.cols))
 	for i, c := range t.cols {

@@ -25,7 +25,7 @@ FROM (
         r."ITEMNAME" AS "item", r."REACTION" AS "reaction", r."SEVERITY" AS "severity", r."COMMENT" AS "comment",
         r."USERID" AS "user_id", r."CREATED" AS "created", r."UPDATED" AS "updated"
     FROM "REACTIONS" r
-    WHERE r."RECORDSTATUS" IN (1, 0)
+    WHERE r."RECORDSTATUS" = 1
     UNION ALL
     SELECT -c."INTERNALID", 2, c."INTERNALID", c."INTERNALID", 1, '', '', 0, '', c."CREATEDBY", c."CREATED", c."UPDATED"
     FROM "CLINICAL" c
@@ -36,6 +36,6 @@ JOIN "PATIENTS" p ON p."INTERNALID" = a."patient" AND p."RECORDSTATUS" = 1
 LEFT JOIN "USERS" u ON u."USERID" = a."user_id" AND (u."RECORDSTATUS" = 1 AND u."USERSTATUS" <> 999 AND (u."GROUPCODE" IN (1, 2, 3, 4) OR RTRIM(u."REGISTRATIONNO") <> ''))
 LEFT JOIN "TITLES" ut ON ut."TITLECODE" = u."TITLECODE"
 WHERE 1 = 1
-  AND a."status" = 1
+  AND 1 = 1
   AND a."patient" = @p1
 ORDER BY a."k" ASC

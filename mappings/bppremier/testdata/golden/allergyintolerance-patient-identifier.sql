@@ -26,7 +26,7 @@ FROM (
         r."ITEMNAME" AS "item", r."REACTION" AS "reaction", r."SEVERITY" AS "severity", r."COMMENT" AS "comment",
         r."USERID" AS "user_id", r."CREATED" AS "created", r."UPDATED" AS "updated"
     FROM "REACTIONS" r
-    WHERE r."RECORDSTATUS" IN (1, 0)
+    WHERE r."RECORDSTATUS" = 1
     UNION ALL
     SELECT -c."INTERNALID", 2, c."INTERNALID", c."INTERNALID", 1, '', '', 0, '', c."CREATEDBY", c."CREATED", c."UPDATED"
     FROM "CLINICAL" c

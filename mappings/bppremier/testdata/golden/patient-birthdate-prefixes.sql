@@ -61,5 +61,4 @@ WHERE p."RECORDSTATUS" = 1
   AND p."DOB" < @p4
   AND p."DOB" >= @p5
   AND p."DOB" < @p6
-  AND p."PATIENTSTATUS" = 1
 ORDER BY p."INTERNALID" ASC
