@@ -101,10 +101,12 @@ type scriptColumns struct {
 	Updated      mappings.Wall `json:"updated"`
 }
 
-// medicationRequestJSON writes the one medication[x] (the models' struct would write both).
+// medicationRequestJSON writes the one medication[x]: the models' struct has neither
+// choice omitempty, so both fields are shadowed and medicationReference stays out.
 type medicationRequestJSON struct {
 	fm.OtherMedicationRequest
-	Medication *fm.CodeableConcept `json:"medicationCodeableConcept,omitempty"`
+	Medication          *fm.CodeableConcept `json:"medicationCodeableConcept,omitempty"`
+	MedicationReference *fm.Reference       `json:"medicationReference,omitempty"`
 }
 
 func medicationRequestRow(row []byte, site mappings.Site) (mappings.Row, error) {
