@@ -1,7 +1,6 @@
 # fhirlink: the two commands a newcomer needs are `make demo` and `make test`.
 GO      ?= go
-# Packages under testdata/ are skipped by ./..., so they are listed.
-PKGS    := ./... ./testdata/pgtest/ ./testdata/tdstest/ ./testdata/bpsynth/ ./testdata/fhirlinktest/ ./testdata/fhirvalidate/ ./testdata/fbtest/ ./testdata/zedsynth/
+PKGS    := ./...
 # Node harnesses the tests drive (validators, real FHIR and SMART clients),
 # installed from their committed lock files.
 NODE_HARNESSES := testdata/fhirvalidate testdata/fhirclient server/api/testdata/smartclient

@@ -23,12 +23,12 @@ import (
 
 	"fhirlink/agent"
 	"fhirlink/agent/executor"
+	"fhirlink/agent/pgtest"
 	"fhirlink/agent/tunnel"
 	"fhirlink/agent/wire"
 	"fhirlink/server"
+	"fhirlink/server/fhirlinktest"
 	"fhirlink/server/hub"
-	"fhirlink/testdata/fhirlinktest"
-	"fhirlink/testdata/pgtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"fhirlink/testdata/fhirvalidate"
+	"fhirlink/fhir/fhirvalidate"
 )
 
 // TestSummaryElementsAreR4s checks the summary table, and the elements

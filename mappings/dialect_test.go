@@ -9,8 +9,8 @@ import (
 	_ "github.com/nakagami/firebirdsql"
 
 	"fhirlink/agent/executor"
+	"fhirlink/agent/fbtest"
 	"fhirlink/agent/wire"
-	"fhirlink/testdata/fbtest"
 )
 
 func TestFirebirdDialectSQL(t *testing.T) {

@@ -17,10 +17,10 @@ import (
 	_ "modernc.org/sqlite"
 
 	"fhirlink/agent/executor"
+	"fhirlink/agent/fbtest"
+	"fhirlink/agent/pgtest"
 	"fhirlink/agent/wire"
 	"fhirlink/fhir"
-	"fhirlink/testdata/fbtest"
-	"fhirlink/testdata/pgtest"
 )
 
 // The shared predicates run for real on PostgreSQL and SQLite, through the

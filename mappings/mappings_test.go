@@ -9,7 +9,7 @@ import (
 	_ "time/tzdata"
 
 	"fhirlink/fhir"
-	"fhirlink/testdata/bpsynth"
+	"fhirlink/mappings/bppremier/bpsynth"
 )
 
 func mustDialect(t testing.TB, engine string) Dialect {

@@ -8,8 +8,8 @@ import (
 	"time"
 	_ "time/tzdata"
 
+	"fhirlink/agent/fbtest"
 	"fhirlink/agent/wire"
-	"fhirlink/testdata/fbtest"
 )
 
 // newFirebird returns an executor on a fresh database and a direct handle

@@ -13,9 +13,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"fhirlink/agent/fbtest"
+	"fhirlink/agent/pgtest"
 	"fhirlink/agent/wire"
-	"fhirlink/testdata/fbtest"
-	"fhirlink/testdata/pgtest"
 )
 
 func TestMain(m *testing.M) {

@@ -6,9 +6,9 @@ import (
 	"errors"
 	"testing"
 
+	"fhirlink/agent/fbtest"
+	"fhirlink/agent/pgtest"
 	"fhirlink/agent/wire"
-	"fhirlink/testdata/fbtest"
-	"fhirlink/testdata/pgtest"
 )
 
 // fakeJournal records the executor's calls; at Finish it checks that no

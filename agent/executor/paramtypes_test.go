@@ -6,8 +6,8 @@ import (
 	"sync"
 	"testing"
 
+	"fhirlink/agent/tdstest"
 	"fhirlink/agent/wire"
-	"fhirlink/testdata/tdstest"
 )
 
 // Timestamp is SQL Server's rowversion, binary(8): base64 or 0x and 16 hex

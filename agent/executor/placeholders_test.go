@@ -8,8 +8,8 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
+	"fhirlink/agent/pgtest"
 	"fhirlink/agent/wire"
-	"fhirlink/testdata/pgtest"
 )
 
 // A placeholder that no parameter fills is the caller's mistake: a

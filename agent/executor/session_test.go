@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"fhirlink/agent/tdstest"
 	"fhirlink/agent/wire"
-	"fhirlink/testdata/tdstest"
 )
 
 // onePool makes each of e's pools hold a single connection, so that every

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"fhirlink/agent/tdstest"
 	"fhirlink/agent/wire"
-	"fhirlink/testdata/tdstest"
 )
 
 // These tests drive go-mssqldb's real wire path against the TDS responder.

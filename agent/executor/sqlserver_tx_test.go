@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"fhirlink/agent/tdstest"
 	"fhirlink/agent/wire"
-	"fhirlink/testdata/tdstest"
 )
 
 // Reader and scalar commands over the TDS responder: each runs inside a

@@ -22,10 +22,10 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "github.com/nakagami/firebirdsql"
 
+	"fhirlink/agent/fbtest"
+	"fhirlink/agent/pgtest"
 	"fhirlink/server/api"
-	"fhirlink/testdata/fbtest"
-	"fhirlink/testdata/fhirlinktest"
-	"fhirlink/testdata/pgtest"
+	"fhirlink/server/fhirlinktest"
 )
 
 func TestMain(m *testing.M) {

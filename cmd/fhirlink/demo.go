@@ -15,11 +15,11 @@ import (
 
 	"fhirlink/agent"
 	"fhirlink/agent/executor"
+	"fhirlink/mappings/bppremier/bpsynth"
+	"fhirlink/mappings/zedmed/zedsynth"
 	"fhirlink/server"
 	"fhirlink/server/hub"
 	"fhirlink/server/sqlite"
-	"fhirlink/testdata/bpsynth"
-	"fhirlink/testdata/zedsynth"
 )
 
 // The demo's fixed identities, so the README's examples work verbatim. They

@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"testing"
 
-	"fhirlink/testdata/bpsynth"
+	"fhirlink/mappings/bppremier/bpsynth"
 )
 
 // TestDemoPracticeRunsInItsZone: the demo's agent runs each synthetic

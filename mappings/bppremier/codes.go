@@ -12,7 +12,7 @@ import (
 
 // Bp Premier's code values, in one place. Best Practice does not publish
 // them: "seen" values appear in public integration code, the others are
-// assumptions shared with the synthetic database (testdata/bpsynth) and
+// assumptions shared with the synthetic database (mappings/bppremier/bpsynth) and
 // must be corrected here, and only here, when real values are confirmed.
 
 const (

@@ -18,12 +18,12 @@ import (
 	_ "modernc.org/sqlite"
 
 	"fhirlink/agent/executor"
+	"fhirlink/agent/pgtest"
 	"fhirlink/agent/wire"
 	"fhirlink/fhir"
+	"fhirlink/fhir/fhirvalidate"
 	"fhirlink/mappings"
-	"fhirlink/testdata/bpsynth"
-	"fhirlink/testdata/fhirvalidate"
-	"fhirlink/testdata/pgtest"
+	"fhirlink/mappings/bppremier/bpsynth"
 )
 
 // The database tests run every mapping for real, on PostgreSQL and SQLite

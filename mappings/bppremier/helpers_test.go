@@ -7,10 +7,10 @@ import (
 	"time"
 	_ "time/tzdata"
 
+	"fhirlink/agent/pgtest"
 	"fhirlink/fhir"
+	"fhirlink/fhir/fhirvalidate"
 	"fhirlink/mappings"
-	"fhirlink/testdata/fhirvalidate"
-	"fhirlink/testdata/pgtest"
 )
 
 func TestMain(m *testing.M) {

@@ -10,7 +10,7 @@ import (
 	"fhirlink/agent/executor"
 	"fhirlink/agent/wire"
 	"fhirlink/mappings"
-	"fhirlink/testdata/bpsynth"
+	"fhirlink/mappings/bppremier/bpsynth"
 )
 
 type rowCollector [][]byte

@@ -9,7 +9,7 @@ import (
 	"fhirlink/mappings"
 )
 
-// The code values of the assumed Zedmed schema (testdata/zedsynth's codes.go), in one place.
+// The code values of the assumed Zedmed schema (mappings/zedmed/zedsynth's codes.go), in one place.
 // They are ASSUMED: correct them here, and only here, when real values are known.
 
 const (

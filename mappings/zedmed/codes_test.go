@@ -3,7 +3,7 @@ package zedmed
 import (
 	"testing"
 
-	"fhirlink/testdata/zedsynth"
+	"fhirlink/mappings/zedmed/zedsynth"
 )
 
 // TestCodesMatchSynth checks that the mapping's code values are the synthetic database's.

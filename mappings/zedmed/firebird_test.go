@@ -6,11 +6,11 @@ import (
 
 	_ "github.com/nakagami/firebirdsql"
 
+	"fhirlink/agent/fbtest"
 	"fhirlink/mappings"
-	"fhirlink/testdata/fbtest"
 )
 
-// TestFirebird runs every case on a real Firebird 3 server (testdata/fbtest, bound to
+// TestFirebird runs every case on a real Firebird 3 server (agent/fbtest, bound to
 // 127.0.0.1), Zedmed's engine, with the firebird dialect.
 func TestFirebird(t *testing.T) {
 	t.Parallel()

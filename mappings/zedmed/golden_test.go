@@ -200,7 +200,7 @@ func TestGolden(t *testing.T) {
 }
 
 // TestNamesMatchSchema checks that every table and column of names.go exists in the assumed
-// schema of testdata/zedsynth (the two describe the same database).
+// schema of mappings/zedmed/zedsynth (the two describe the same database).
 func TestNamesMatchSchema(t *testing.T) {
 	tables := zedsynthTables()
 	for name, tn := range schema {

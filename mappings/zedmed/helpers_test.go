@@ -15,12 +15,12 @@ import (
 	_ "time/tzdata"
 
 	"fhirlink/agent/executor"
+	"fhirlink/agent/fbtest"
 	"fhirlink/agent/wire"
 	"fhirlink/fhir"
+	"fhirlink/fhir/fhirvalidate"
 	"fhirlink/mappings"
-	"fhirlink/testdata/fbtest"
-	"fhirlink/testdata/fhirvalidate"
-	"fhirlink/testdata/zedsynth"
+	"fhirlink/mappings/zedmed/zedsynth"
 )
 
 func TestMain(m *testing.M) {

@@ -6,7 +6,7 @@ import (
 )
 
 // The names of the Zedmed schema, in ONE place. Zedmed's schema is not public: the tables
-// and columns below are those of the assumed schema of testdata/zedsynth. Every table and
+// and columns below are those of the assumed schema of mappings/zedmed/zedsynth. Every table and
 // column the mapping's SQL and predicates use is looked up here, by its name in the assumed
 // schema ("PATIENT", "PATIENT.SURNAME"); to run against a real database, change the right-hand
 // side: a table's name, or a column's as "ASSUMED=REAL" in its list. Nothing else needs to

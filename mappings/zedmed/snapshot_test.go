@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"fhirlink/mappings"
-	"fhirlink/testdata/zedsynth"
+	"fhirlink/mappings/zedmed/zedsynth"
 )
 
 func errorsAs(err error, target any) bool { return err != nil && errors.As(err, target) }

@@ -1,6 +1,6 @@
 // Package zedmed maps FHIR R4 (AU Core 2.0) onto a Zedmed practice's main Firebird database
 // (the site's default catalogue). Zedmed's schema is not public: the mapping is written
-// against the ASSUMED schema of testdata/zedsynth, and reads every table and column name
+// against the ASSUMED schema of mappings/zedmed/zedsynth, and reads every table and column name
 // from names.go and every code value from codes.go, so that a real schema means editing
 // those two files.
 //

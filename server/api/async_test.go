@@ -18,7 +18,7 @@ import (
 
 	"fhirlink/server"
 	"fhirlink/server/api"
-	"fhirlink/testdata/fhirlinktest"
+	"fhirlink/server/fhirlinktest"
 )
 
 // asyncObject is an async query object as a client decodes it.

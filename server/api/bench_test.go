@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"fhirlink/server/api"
-	"fhirlink/testdata/fhirlinktest"
+	"fhirlink/server/fhirlinktest"
 )
 
 // The benchmarks run each query directly with the driver and through

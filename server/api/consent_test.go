@@ -13,8 +13,8 @@ import (
 	"fhirlink/agent"
 	"fhirlink/agent/wire"
 	"fhirlink/server"
+	"fhirlink/server/fhirlinktest"
 	"fhirlink/server/hub"
-	"fhirlink/testdata/fhirlinktest"
 )
 
 // practiceConsent is the practice's consent client, as 'fhirlink agent

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"fhirlink/testdata/fhirvalidate"
+	"fhirlink/fhir/fhirvalidate"
 )
 
 // TestFHIRDeletedRecordsNeverServed: a Bp Premier row that is not live

@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"fhirlink/agent/pgtest"
+	"fhirlink/mappings/bppremier/bpsynth"
 	"fhirlink/server/api"
 	"fhirlink/server/bulk"
-	"fhirlink/testdata/bpsynth"
-	"fhirlink/testdata/fhirlinktest"
-	"fhirlink/testdata/pgtest"
+	"fhirlink/server/fhirlinktest"
 )
 
 // BenchmarkFHIRExport exports every type of the synthetic practice at

@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"fhirlink/fhir/fhirvalidate"
 	"fhirlink/server/api"
 	"fhirlink/server/bulk"
-	"fhirlink/testdata/fhirlinktest"
-	"fhirlink/testdata/fhirvalidate"
+	"fhirlink/server/fhirlinktest"
 )
 
 // patientRef finds the Patient references of a resource's JSON.

@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"fhirlink/fhir/fhirvalidate"
 	"fhirlink/server/api"
 	"fhirlink/server/bulk"
-	"fhirlink/testdata/fhirlinktest"
-	"fhirlink/testdata/fhirvalidate"
+	"fhirlink/server/fhirlinktest"
 )
 
 // exportPoll is the poll interval the export tests run with.

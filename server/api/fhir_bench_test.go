@@ -15,12 +15,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"fhirlink/agent/pgtest"
 	"fhirlink/fhir"
 	"fhirlink/mappings"
 	"fhirlink/mappings/bppremier"
-	"fhirlink/testdata/bpsynth"
-	"fhirlink/testdata/fhirlinktest"
-	"fhirlink/testdata/pgtest"
+	"fhirlink/mappings/bppremier/bpsynth"
+	"fhirlink/server/fhirlinktest"
 )
 
 // The FHIR benchmarks search and read Patients of the 50,000-patient

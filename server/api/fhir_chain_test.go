@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"fhirlink/testdata/fhirvalidate"
+	"fhirlink/fhir/fhirvalidate"
 )
 
 // Chained searches (patient.identifier) and Patient?_revinclude= through

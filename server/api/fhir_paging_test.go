@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"fhirlink/testdata/fhirlinktest"
+	"fhirlink/server/fhirlinktest"
 )
 
 // TestFHIRSelfLinkIsThePageItself walks a few searches of each PMS page by

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"fhirlink/testdata/fhirvalidate"
+	"fhirlink/fhir/fhirvalidate"
 )
 
 // The scheduling resources through the whole path: what online booking

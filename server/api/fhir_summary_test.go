@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"fhirlink/server/api"
-	"fhirlink/testdata/fhirlinktest"
+	"fhirlink/server/fhirlinktest"
 )
 
 // summaryFacts are a few elements of the FHIR R4 summary (isSummary) and a

@@ -12,10 +12,10 @@ import (
 	"sync"
 	"testing"
 
-	"fhirlink/testdata/bpsynth"
-	"fhirlink/testdata/fhirlinktest"
-	"fhirlink/testdata/fhirvalidate"
-	"fhirlink/testdata/pgtest"
+	"fhirlink/agent/pgtest"
+	"fhirlink/fhir/fhirvalidate"
+	"fhirlink/mappings/bppremier/bpsynth"
+	"fhirlink/server/fhirlinktest"
 )
 
 // practiceOnce shares one synthetic Bp Premier database among the FHIR

@@ -26,10 +26,10 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
+	"fhirlink/fhir/fhirvalidate"
 	"fhirlink/server"
 	"fhirlink/server/auth"
-	"fhirlink/testdata/fhirlinktest"
-	"fhirlink/testdata/fhirvalidate"
+	"fhirlink/server/fhirlinktest"
 )
 
 // clientKey is a SMART client's key pair, made by the test.

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"fhirlink/testdata/fhirlinktest"
+	"fhirlink/server/fhirlinktest"
 )
 
 // A Variant parameter (sql_variant) takes its type from its JSON value: a

@@ -15,12 +15,12 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"go.uber.org/goleak"
 
+	"fhirlink/agent/fbtest"
+	"fhirlink/agent/pgtest"
 	"fhirlink/agent/wire"
+	"fhirlink/fhir/fhirvalidate"
+	"fhirlink/server/fhirlinktest"
 	"fhirlink/server/hub"
-	"fhirlink/testdata/fbtest"
-	"fhirlink/testdata/fhirlinktest"
-	"fhirlink/testdata/fhirvalidate"
-	"fhirlink/testdata/pgtest"
 )
 
 func TestMain(m *testing.M) {

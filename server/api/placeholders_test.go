@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"fhirlink/server/api"
-	"fhirlink/testdata/fhirlinktest"
+	"fhirlink/server/fhirlinktest"
 )
 
 // asyncConf polls async work often, as asyncEnv does.

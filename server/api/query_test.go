@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"fhirlink/testdata/fhirlinktest"
-	"fhirlink/testdata/fhirvalidate"
+	"fhirlink/fhir/fhirvalidate"
+	"fhirlink/server/fhirlinktest"
 )
 
 // A ';' in a search is part of the value, never a separator that drops

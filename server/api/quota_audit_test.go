@@ -13,7 +13,7 @@ import (
 
 	"fhirlink/server"
 	"fhirlink/server/api"
-	"fhirlink/testdata/fhirlinktest"
+	"fhirlink/server/fhirlinktest"
 )
 
 // quotaEnv starts a Bp Premier practice with the API configured by conf.

@@ -12,7 +12,7 @@ import (
 
 	"fhirlink/server"
 	"fhirlink/server/api"
-	"fhirlink/testdata/fhirlinktest"
+	"fhirlink/server/fhirlinktest"
 )
 
 type registeredObj struct {

@@ -6,9 +6,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"fhirlink/mappings/zedmed/zedsynth"
 	"fhirlink/server/api"
-	"fhirlink/testdata/fhirlinktest"
-	"fhirlink/testdata/zedsynth"
+	"fhirlink/server/fhirlinktest"
 )
 
 // zedPractice builds the small synthetic Zedmed practice in a SQLite file

@@ -9,10 +9,10 @@ import (
 
 	_ "github.com/nakagami/firebirdsql" // the Zedmed practice database, checked behind the agent's back
 
-	"fhirlink/testdata/fbtest"
-	"fhirlink/testdata/fhirlinktest"
-	"fhirlink/testdata/fhirvalidate"
-	"fhirlink/testdata/zedsynth"
+	"fhirlink/agent/fbtest"
+	"fhirlink/fhir/fhirvalidate"
+	"fhirlink/mappings/zedmed/zedsynth"
+	"fhirlink/server/fhirlinktest"
 )
 
 // TestZedmedOnFirebirdEndToEnd runs a Zedmed practice on a real Firebird 3

@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"fhirlink/testdata/bpsynth"
-	"fhirlink/testdata/fhirlinktest"
-	"fhirlink/testdata/zedsynth"
+	"fhirlink/mappings/bppremier/bpsynth"
+	"fhirlink/mappings/zedmed/zedsynth"
+	"fhirlink/server/fhirlinktest"
 )
 
 // TestPracticeZoneMatchesItsAddress: the synthetic practices are in the

@@ -9,8 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"fhirlink/agent/pgtest"
 	"fhirlink/server"
-	"fhirlink/testdata/pgtest"
 )
 
 // The database itself refuses to change the audit log, whatever the caller:

@@ -11,10 +11,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"fhirlink/agent/pgtest"
 	"fhirlink/server"
 	"fhirlink/server/postgres"
 	"fhirlink/server/storetest"
-	"fhirlink/testdata/pgtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }

@@ -9,7 +9,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
-	"fhirlink/testdata/pgtest"
+	"fhirlink/agent/pgtest"
 )
 
 func TestMain(m *testing.M) {
@@ -90,7 +90,7 @@ func TestPostgresSequencesAdvanced(t *testing.T) {
 
 // BenchmarkGeneratePostgres measures the demo and the 50,000-patient practice on PostgreSQL:
 //
-//	go test ./testdata/bpsynth/ -run '^$' -bench GeneratePostgres -benchtime 1x
+//	go test ./mappings/bppremier/bpsynth/ -run '^$' -bench GeneratePostgres -benchtime 1x
 func BenchmarkGeneratePostgres(b *testing.B) {
 	for _, size := range []struct {
 		name string

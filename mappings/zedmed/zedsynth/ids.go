@@ -3,7 +3,7 @@ package zedsynth
 import (
 	"strings"
 
-	"fhirlink/testdata/bpsynth"
+	"fhirlink/mappings/bppremier/bpsynth"
 )
 
 // Australian identifiers. The check-digit rules are bpsynth's (its exported validators): a

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"fhirlink/testdata/bpsynth"
+	"fhirlink/mappings/bppremier/bpsynth"
 )
 
 // family is what members of a household share.

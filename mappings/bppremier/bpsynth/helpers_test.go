@@ -63,7 +63,7 @@ func cleanupShared() {
 
 // BenchmarkGenerateSQLite measures the demo and the 50,000-patient practice on SQLite:
 //
-//	go test ./testdata/bpsynth/ -run '^$' -bench GenerateSQLite -benchtime 1x
+//	go test ./mappings/bppremier/bpsynth/ -run '^$' -bench GenerateSQLite -benchtime 1x
 func BenchmarkGenerateSQLite(b *testing.B) {
 	for _, size := range []struct {
 		name string

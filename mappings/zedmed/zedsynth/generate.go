@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"fhirlink/testdata/bpsynth"
+	"fhirlink/mappings/bppremier/bpsynth"
 )
 
 // Options control Generate. The zero value of every field but Patients has a default.

@@ -9,7 +9,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
-	"fhirlink/testdata/bpsynth"
+	"fhirlink/mappings/bppremier/bpsynth"
 )
 
 func openSQLite(t testing.TB) *sql.DB {

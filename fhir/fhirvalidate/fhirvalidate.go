@@ -463,12 +463,14 @@ func (t *tail) String() string {
 
 // ---- locating and installing ----
 
-// Dir returns the directory holding validate.mjs and package.json.
+// Dir returns the directory holding validate.mjs and package.json: the
+// Node harness lives in testdata/fhirvalidate at the module root, apart from
+// this package, so that its node_modules stays outside every Go package.
 func Dir() (string, error) {
 	if _, file, _, ok := runtime.Caller(0); ok {
-		d := filepath.Dir(file)
+		d := filepath.Join(filepath.Dir(file), "..", "..", "testdata", "fhirvalidate")
 		if isFile(filepath.Join(d, "validate.mjs")) {
-			return d, nil
+			return filepath.Clean(d), nil
 		}
 	}
 	// Built with -trimpath: look for the module root above the working directory.

@@ -14,7 +14,7 @@ import (
 
 	_ "github.com/nakagami/firebirdsql"
 
-	"fhirlink/testdata/fbtest"
+	"fhirlink/agent/fbtest"
 )
 
 // The system's security database is never written: the server and the

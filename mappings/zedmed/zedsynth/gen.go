@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"fhirlink/testdata/bpsynth"
+	"fhirlink/mappings/bppremier/bpsynth"
 )
 
 // Random streams: each phase has its own, and each patient's clinical record its own.

@@ -11,7 +11,7 @@ import (
 
 	_ "github.com/nakagami/firebirdsql"
 
-	"fhirlink/testdata/fbtest"
+	"fhirlink/agent/fbtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(fbtest.Main(m)) }
