@@ -416,15 +416,15 @@ func (s *Server) runAsync(ctx, nodeCtx context.Context, rec *server.AsyncQuery, 
 	// The query is executing from the moment it is sent: the agent
 	// answers only once the first rows are ready, and its queue time comes
 	// with them.
-	var rows *hub.Rows
+	var rows server.Rows
 	err := w.save(ctx, statusExecuting)
 	if err == nil {
 		rows, err = s.Hub.Query(ctx, rec.SiteID, q)
 	}
 	if err == nil {
-		queuedEnd := sent.Add(time.Duration(rows.Header.QueuedMS) * time.Millisecond)
+		queuedEnd := sent.Add(time.Duration(rows.Header().QueuedMS) * time.Millisecond)
 		obj.StatusTiming["queued"] = period{rec.CreatedAt, queuedEnd}
-		err = w.pages(ctx, rows, rows.Header.Columns)
+		err = w.pages(ctx, rows, rows.Header().Columns)
 		rows.Close()
 		if err == nil {
 			tr := rows.Trailer()

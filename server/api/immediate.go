@@ -231,7 +231,7 @@ func (s *Server) immediate(c echo.Context) error {
 		return s.failed(c, obj, err, sent)
 	}
 	defer rows.Close()
-	queuedEnd := sent.Add(time.Duration(rows.Header.QueuedMS) * time.Millisecond)
+	queuedEnd := sent.Add(time.Duration(rows.Header().QueuedMS) * time.Millisecond)
 	obj.StatusTiming["queued"] = period{sent, queuedEnd}
 	if wantsNDJSON(c.Request()) {
 		return s.stream(c, obj, rows)
@@ -251,7 +251,7 @@ func (s *Server) immediate(c echo.Context) error {
 	if q.Mode == wire.ModeNonQuery {
 		res.RowsAffected = tr.RowsAffected
 	} else {
-		res.Rows, res.Data, res.Columns = &n, data, rows.Header.Columns
+		res.Rows, res.Data, res.Columns = &n, data, rows.Header().Columns
 	}
 	obj.Result = res
 	return s.answer(c, http.StatusOK, obj)
@@ -349,7 +349,7 @@ func checkAgainstSite(q wire.QueryRequest, info wire.Info) error {
 // collect reads a whole result for the JSON answer, enforcing the size cap
 // here too: the agent enforces it first, this keeps a faulty agent from
 // filling the server's memory.
-func (s *Server) collect(buf *bytes.Buffer, mode wire.Mode, rows *hub.Rows) ([]byte, int64, error) {
+func (s *Server) collect(buf *bytes.Buffer, mode wire.Mode, rows server.Rows) ([]byte, int64, error) {
 	limit := s.maxBytes()
 	var n int64
 	buf.WriteByte('[')
@@ -515,9 +515,9 @@ func wantsNDJSON(r *http.Request) bool {
 // that fails midway (size cap, database error, lost agent) is cut off without
 // the chunked terminator, so no client can take a partial result for a
 // whole one; Fhirlink-Rows and Fhirlink-Status trailers end a complete one.
-func (s *Server) stream(c echo.Context, obj *queryObject, rows *hub.Rows) error {
+func (s *Server) stream(c echo.Context, obj *queryObject, rows server.Rows) error {
 	h := c.Response().Header()
-	cols, _ := json.Marshal(rows.Header.Columns)
+	cols, _ := json.Marshal(rows.Header().Columns)
 	h.Set("Content-Type", "application/x-ndjson")
 	h.Set("Fhirlink-Query-Id", obj.ID)
 	h.Set("Fhirlink-Columns", string(cols))

@@ -14,11 +14,11 @@ import (
 	"fhirlink/server"
 )
 
-// Query sends a query to a site's agent and returns its rows as they
+// Query sends a query to a site's agent (the hub is a [server.Querier]) and returns its rows as they
 // arrive. It fails with [server.EUNAVAILABLE] when the site has no session,
 // or with the agent's [*wire.Error] when the query failed before producing
 // rows. Cancelling ctx or closing the rows cancels the query in the database.
-func (h *Hub) Query(ctx context.Context, siteID string, q wire.QueryRequest) (*Rows, error) {
+func (h *Hub) Query(ctx context.Context, siteID string, q wire.QueryRequest) (server.Rows, error) {
 	s := h.session(siteID)
 	if s == nil {
 		return nil, errUnavailable(siteID)
@@ -50,7 +50,7 @@ func (h *Hub) Query(ctx context.Context, siteID string, q wire.QueryRequest) (*R
 		err = fmt.Errorf("agent sent frame %q before the header", kind)
 	}
 	if err == nil {
-		err = json.Unmarshal(payload, &r.Header)
+		err = json.Unmarshal(payload, &r.header)
 	}
 	if err != nil {
 		r.Close()
@@ -63,8 +63,7 @@ func (h *Hub) Query(ctx context.Context, siteID string, q wire.QueryRequest) (*R
 // Rows is a result streaming from an agent. Call Next until it returns false,
 // then Err; always Close.
 type Rows struct {
-	// Header describes the columns; it is set when Query returns.
-	Header wire.Header
+	header wire.Header
 
 	ctx     context.Context
 	body    io.ReadCloser
@@ -104,6 +103,9 @@ func (r *Rows) Next() bool {
 		return false
 	}
 }
+
+// Header describes the columns; it is set when Query returns.
+func (r *Rows) Header() wire.Header { return r.header }
 
 // Row returns the current row, a JSON object. It is valid until the next
 // call to Next.
