@@ -17,6 +17,7 @@ import (
 	"fhirlink/mappings/bppremier"
 	"fhirlink/mappings/zedmed"
 	"fhirlink/server"
+	"fhirlink/server/audit"
 	"fhirlink/server/auth"
 	"fhirlink/server/bulk"
 	"fhirlink/server/hub"
@@ -68,8 +69,6 @@ type Server struct {
 	TrustProxy bool
 	rateOnce   sync.Once
 	rate       *rateLimiter
-	auditOnce  sync.Once
-	auditW     *auditWriter
 
 	keyOnce sync.Once
 	key     []byte
@@ -84,6 +83,19 @@ type Server struct {
 	// temporary directory is made on first use when nil.
 	Exports     *bulk.Manager
 	exportsOnce sync.Once
+
+	// The parts doing the work behind the routes, each in its own
+	// package, made once from the fields above by setup.
+	setupOnce sync.Once
+	auditLog  *audit.Writer
+}
+
+// setup makes the server's parts. Handler, StartWorkers, FlushAudit and
+// CancelInFlight call it, so the fields must be set before any of them.
+func (s *Server) setup() {
+	s.setupOnce.Do(func() {
+		s.auditLog = &audit.Writer{Store: s.Store, Logger: s.log()}
+	})
 }
 
 func (s *Server) log() *slog.Logger {
@@ -95,6 +107,7 @@ func (s *Server) log() *slog.Logger {
 
 // Handler returns the HTTP handler of the whole API.
 func (s *Server) Handler() http.Handler {
+	s.setup()
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError

@@ -102,6 +102,7 @@ type asyncState struct {
 // results. The returned function stops them, cancelling the queries running
 // on this node (they are queued again for any node), and waits for them.
 func (s *Server) StartWorkers() (stop func()) {
+	s.setup()
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &s.async
 	a.mu.Lock()

@@ -502,7 +502,7 @@ func (s *Server) registeredRun(ctx context.Context, rec *server.RegisteredQuery,
 	if err := out.Close(); err != nil {
 		return "", 0, 0, ownError(http.StatusInternalServerError, "the result could not be stored")
 	}
-	s.auditQueue().add(&server.AuditRecord{Time: sent, IntegratorID: rec.IntegratorID, SiteID: rec.SiteID, Method: "RUN",
+	s.auditLog.Add(&server.AuditRecord{Time: sent, IntegratorID: rec.IntegratorID, SiteID: rec.SiteID, Method: "RUN",
 		Path: "/integrator/sites/" + rec.SiteID + "/queries/registered/" + rec.ID, Kind: server.AuditPassthrough,
 		Interaction: "registered run", Query: q.Text, QueryID: rec.ID, Rows: n, Bytes: size, Status: http.StatusOK,
 		DurationUS: time.Since(sent).Microseconds()}, &server.Usage{IntegratorID: rec.IntegratorID, SiteID: rec.SiteID, Day: day, Bytes: size})
