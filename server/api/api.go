@@ -21,6 +21,7 @@ import (
 	"fhirlink/server/auth"
 	"fhirlink/server/bulk"
 	"fhirlink/server/hub"
+	"fhirlink/server/quota"
 )
 
 // Limits of immediate queries, as the passthrough API documents them.
@@ -62,13 +63,11 @@ type Server struct {
 	inflight    inflight
 	flightsOnce sync.Once
 
-	// Limits are the default quotas and the rate limit (see quota.go);
+	// Limits are the default quotas and the rate limit (package quota);
 	// TrustProxy takes the client address recorded in the audit log from
 	// X-Forwarded-For (see audit.go).
-	Limits     Limits
+	Limits     quota.Limits
 	TrustProxy bool
-	rateOnce   sync.Once
-	rate       *rateLimiter
 
 	keyOnce sync.Once
 	key     []byte
@@ -88,6 +87,8 @@ type Server struct {
 	// package, made once from the fields above by setup.
 	setupOnce sync.Once
 	auditLog  *audit.Writer
+	quotas    *quota.Quotas
+	rate      *quota.RateLimiter // nil: no rate limit
 }
 
 // setup makes the server's parts. Handler, StartWorkers, FlushAudit and
@@ -95,6 +96,8 @@ type Server struct {
 func (s *Server) setup() {
 	s.setupOnce.Do(func() {
 		s.auditLog = &audit.Writer{Store: s.Store, Logger: s.log()}
+		s.quotas = &quota.Quotas{Store: s.Store, Limits: s.Limits}
+		s.rate = quota.NewRateLimiter(s.Limits)
 	})
 }
 

@@ -19,6 +19,7 @@ import (
 	"fhirlink/server"
 	"fhirlink/server/api"
 	"fhirlink/server/fhirlinktest"
+	"fhirlink/server/quota"
 )
 
 // asyncObject is an async query object as a client decodes it.
@@ -432,7 +433,7 @@ func TestAsyncWebhook(t *testing.T) {
 // Async queries count toward the daily quota and are audited with their
 // SQL; page downloads are audited with their rows.
 func TestAsyncQuotaAndAudit(t *testing.T) {
-	env := asyncEnv(t, fhirlinktest.Options{}, func(s *api.Server) { s.Limits = api.Limits{DailyQueries: 1} })
+	env := asyncEnv(t, fhirlinktest.Options{}, func(s *api.Server) { s.Limits = quota.Limits{DailyQueries: 1} })
 	q := createAsync(t, env, fhirlinktest.Command("SELECT 7 AS seven"))
 	if status, _, b := do(t, env, http.MethodPost, "/queries/async", fhirlinktest.Command("SELECT 8 AS eight")); status != http.StatusTooManyRequests {
 		t.Fatalf("second query over a quota of 1: %d %s", status, b)

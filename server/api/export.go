@@ -20,6 +20,7 @@ import (
 	"fhirlink/mappings"
 	"fhirlink/server"
 	"fhirlink/server/bulk"
+	"fhirlink/server/quota"
 )
 
 // FHIR Bulk Data $export (Bulk Data Access IG v2).
@@ -402,7 +403,7 @@ func (s *Server) byteQuota(c echo.Context) error {
 		used += u.Bytes
 	}
 	if used >= maxB {
-		secs := retryAfter(c, untilTomorrow(now))
+		secs := retryAfter(c, quota.UntilReset(now))
 		return server.Errorf(server.ERATELIMIT, "the daily data quota (%d bytes) at this site is used up for today (UTC); it resets at 00:00 UTC, in %d s", maxB, secs)
 	}
 	return nil
