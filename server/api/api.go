@@ -21,6 +21,7 @@ import (
 	"fhirlink/server/auth"
 	"fhirlink/server/bulk"
 	"fhirlink/server/hub"
+	"fhirlink/server/inflight"
 	"fhirlink/server/quota"
 )
 
@@ -57,11 +58,8 @@ type Server struct {
 
 	// SweepInterval is how often requests in flight are re-checked against
 	// the store (pairing, blocks, quarantine) and cancelled when refused
-	// (default [DefaultSweepInterval]).
+	// (default [inflight.DefaultSweepInterval]).
 	SweepInterval time.Duration
-
-	inflight    inflight
-	flightsOnce sync.Once
 
 	// Limits are the default quotas and the rate limit (package quota);
 	// TrustProxy takes the client address recorded in the audit log from
@@ -89,6 +87,7 @@ type Server struct {
 	auditLog  *audit.Writer
 	quotas    *quota.Quotas
 	rate      *quota.RateLimiter // nil: no rate limit
+	flights   *inflight.Registry
 }
 
 // setup makes the server's parts. Handler, StartWorkers, FlushAudit and
@@ -98,6 +97,7 @@ func (s *Server) setup() {
 		s.auditLog = &audit.Writer{Store: s.Store, Logger: s.log()}
 		s.quotas = &quota.Quotas{Store: s.Store, Limits: s.Limits}
 		s.rate = quota.NewRateLimiter(s.Limits)
+		s.flights = &inflight.Registry{Store: s.Store, Every: s.SweepInterval, Logger: s.log()}
 	})
 }
 

@@ -388,7 +388,7 @@ func (s *Server) runAsync(ctx, nodeCtx context.Context, rec *server.AsyncQuery, 
 	}
 	// Registered like a request: revoking the pairing, blocking the
 	// integrator or quarantining the site cancels the running query too.
-	ctx, landed := s.flights().add(ctx, pair{integratorID: rec.IntegratorID, siteID: rec.SiteID})
+	ctx, landed := s.flights.Add(ctx, rec.IntegratorID, rec.SiteID)
 	defer landed()
 	sent := time.Now().UTC()
 	q.Priority = wire.PriorityAsync

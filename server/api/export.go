@@ -237,7 +237,7 @@ func (s *Server) exportKickoff(c echo.Context) error {
 	job := &exportJob{s: s, fs: fs, types: types, since: since, warnings: warnings}
 	id, err := s.exports().Start(bulk.Request{Owner: in.ID, SiteID: fs.site.ID, URL: s.publicBase(c) + req.URL.RequestURI(), Types: typeNames(types)},
 		job.run, func(ctx context.Context) (context.Context, func()) {
-			return s.flights().add(ctx, pair{in.ID, fs.site.ID})
+			return s.flights.Add(ctx, in.ID, fs.site.ID)
 		})
 	switch {
 	case errors.Is(err, bulk.ErrBusy):
