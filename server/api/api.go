@@ -23,6 +23,7 @@ import (
 	"fhirlink/server/hub"
 	"fhirlink/server/inflight"
 	"fhirlink/server/quota"
+	"fhirlink/server/webhook"
 )
 
 // Limits of immediate queries, as the passthrough API documents them.
@@ -71,10 +72,12 @@ type Server struct {
 	key     []byte
 	keyErr  error
 
-	// Async configures async queries and webhooks (see async.go); their
-	// workers run between StartWorkers and its stop function.
-	Async AsyncOptions
-	async asyncState
+	// Async configures async queries and Webhooks their webhooks (package
+	// webhook); their workers run between StartWorkers and its stop
+	// function.
+	Async    AsyncOptions
+	Webhooks webhook.Options
+	async    asyncState
 
 	// Exports runs FHIR Bulk Data exports (export.go); one with a
 	// temporary directory is made on first use when nil.
@@ -88,6 +91,7 @@ type Server struct {
 	quotas    *quota.Quotas
 	rate      *quota.RateLimiter // nil: no rate limit
 	flights   *inflight.Registry
+	webhooks  *webhook.Notifier
 }
 
 // setup makes the server's parts. Handler, StartWorkers, FlushAudit and
@@ -98,6 +102,7 @@ func (s *Server) setup() {
 		s.quotas = &quota.Quotas{Store: s.Store, Limits: s.Limits}
 		s.rate = quota.NewRateLimiter(s.Limits)
 		s.flights = &inflight.Registry{Store: s.Store, Every: s.SweepInterval, Logger: s.log()}
+		s.webhooks = &webhook.Notifier{Store: s.Store, Options: s.Webhooks, Logger: s.log()}
 	})
 }
 

@@ -13,9 +13,10 @@ import (
 	"fhirlink/server"
 	"fhirlink/server/hub"
 	"fhirlink/server/results"
+	"fhirlink/server/webhook"
 )
 
-// AsyncOptions configure async queries, registered queries and webhooks.
+// AsyncOptions configure async queries and registered queries.
 // Zero values take the defaults.
 type AsyncOptions struct {
 	// Results keeps result pages; async queries are refused while nil.
@@ -46,15 +47,6 @@ type AsyncOptions struct {
 	// long query is never taken from a live node. The nodes' clocks must
 	// agree well within the lease.
 	Lease, Heartbeat time.Duration
-
-	// WebhookClient sends webhook deliveries (default: a client with a
-	// 10 s timeout). WebhookAttempts bounds the attempts of one delivery
-	// (default 8); WebhookBackoff is the wait before the first retry
-	// (default 10 s), doubled for each further one, with jitter, at most
-	// an hour.
-	WebhookClient   *http.Client
-	WebhookAttempts int
-	WebhookBackoff  time.Duration
 
 	// RegisteredMinFrequency is the shortest frequency a registered query
 	// may have (default [DefaultRegisteredMinFrequency], as documented;
@@ -111,7 +103,7 @@ func (s *Server) StartWorkers() (stop func()) {
 	a.kick = make(chan struct{}, 1)
 	a.mu.Unlock()
 	a.wg.Go(func() { s.asyncLoop(ctx) })
-	a.wg.Go(func() { s.webhookLoop(ctx) })
+	a.wg.Go(func() { s.webhooks.Run(ctx) })
 	return func() {
 		cancel()
 		a.wg.Wait()
@@ -647,7 +639,7 @@ func (s *Server) finish(ctx context.Context, rec *server.AsyncQuery, doc *asyncD
 		return
 	}
 	s.log().Info("async query ended", "query", rec.ID, "site", rec.SiteID, "status", obj.Status)
-	s.announce(ctx, rec.IntegratorID, rec.SiteID, rec.ID, "async")
+	s.webhooks.Notify(ctx, rec.IntegratorID, rec.SiteID, rec.ID, webhook.SourceAsync)
 }
 
 // janitor deletes expired results, and the records of queries whose

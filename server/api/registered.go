@@ -20,6 +20,7 @@ import (
 	"fhirlink/server/auth"
 	"fhirlink/server/hub"
 	"fhirlink/server/results"
+	"fhirlink/server/webhook"
 )
 
 // Registered queries.
@@ -450,7 +451,7 @@ func (s *Server) runRegistered(ctx context.Context, id string, run int64) {
 			if old != nil {
 				s.deleteResultsAt(ctx, old.Key)
 			}
-			s.announce(ctx, cur.IntegratorID, cur.SiteID, id, "registered")
+			s.webhooks.Notify(ctx, cur.IntegratorID, cur.SiteID, id, webhook.SourceRegistered)
 		}
 		return
 	}
