@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"slices"
@@ -17,8 +16,8 @@ import (
 
 	"fhirlink/agent/wire"
 	"fhirlink/server"
-	"fhirlink/server/auth"
 	"fhirlink/server/hub"
+	"fhirlink/server/passthrough"
 )
 
 // Async queries.
@@ -43,55 +42,22 @@ import (
 // cancelled in the practice database and any pages written are deleted)
 // and discards the results of one that has (they answer 410 from then on).
 
-// Limits and defaults of async queries, as the passthrough API documents
-// them.
+// Limits and defaults of async queries.
 const (
-	DefaultAsyncMaxTimeInQueue = time.Hour
-	MaxAsyncTimeInQueue        = 2 * time.Hour
-	DefaultAsyncTimeout        = 5 * time.Minute
-	DefaultAsyncRetention      = 24 * time.Hour
-	DefaultAsyncPageSize       = 1 << 20
-	DefaultAsyncPerSite        = 2
-	DefaultAsyncLease          = 5 * time.Second
-	maxStatusBatch             = 100
-)
-
-// Async query statuses beyond the immediate ones.
-const (
-	statusQueued       = "queued"
-	statusInitialising = "initialising"
-	statusExecuting    = "executing"
-	statusUploading    = "uploading"
-	statusUploadFailed = "uploadFailed"
-	statusCancelled    = "cancelled" // an addition: cancelled by the integrator
+	DefaultAsyncTimeout   = 5 * time.Minute
+	DefaultAsyncRetention = 24 * time.Hour
+	DefaultAsyncPageSize  = 1 << 20
+	DefaultAsyncPerSite   = 2
+	DefaultAsyncLease     = 5 * time.Second
+	maxStatusBatch        = 100
 )
 
 // activeStatuses are those of a query that has not ended.
-var activeStatuses = []string{statusQueued, statusInitialising, statusExecuting, statusUploading}
-
-// Page statuses.
-const (
-	pageUploading = "uploading"
-	pageCached    = "cached"
-)
-
-// resultPage is one page of an async result, in the query object.
-type resultPage struct {
-	PageNumber int      `json:"pageNumber"`
-	Status     string   `json:"status"`
-	Size       int64    `json:"size"`
-	Rows       pageRows `json:"rows"`
-}
-
-type pageRows struct {
-	Count      int64 `json:"count"`
-	RangeStart int64 `json:"rangeStart"`
-	RangeEnd   int64 `json:"rangeEnd"`
-}
+var activeStatuses = []string{passthrough.StatusQueued, passthrough.StatusInitialising, passthrough.StatusExecuting, passthrough.StatusUploading}
 
 // asyncDoc is what the state store keeps of an async query in its Doc.
 type asyncDoc struct {
-	Object *queryObject `json:"object"`
+	Object *passthrough.Object `json:"object"`
 }
 
 func (s *Server) asyncRoutes(g *echo.Group) {
@@ -111,59 +77,36 @@ func (s *Server) createAsync(c echo.Context) error {
 	if s.Async.Results == nil {
 		return server.Errorf(server.EUNAVAILABLE, "async queries are not enabled on this server (no result store)")
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, maxRequestBytes))
-	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return server.Errorf(server.ETOOLARGE, "request body over %d bytes", maxRequestBytes)
-		}
-		return server.Errorf(server.EINVALID, "could not read the request body")
-	}
-	var in queryInput
-	if err := json.Unmarshal(body, &in); err != nil {
-		return server.Errorf(server.EINVALID, "malformed JSON: %v", err)
-	}
-	q, err := in.command()
+	body, in, err := readQuery(c)
 	if err != nil {
 		return err
 	}
-	if q.Mode == wire.ModeScalar {
-		return server.Errorf(server.EINVALID, "executionMode scalar is for immediate queries; use reader for async queries")
-	}
-	wait := DefaultAsyncMaxTimeInQueue.Milliseconds()
-	if in.MaxTimeInQueue != nil {
-		wait = *in.MaxTimeInQueue
-	}
-	if wait < 0 || wait > MaxAsyncTimeInQueue.Milliseconds() {
-		return server.Errorf(server.EINVALID, "maxTimeInQueue must be between 0 and %d ms for async queries", MaxAsyncTimeInQueue.Milliseconds())
-	}
-	q.MaxTimeInQueueMS = wait
-	auditSQL(c, q.Text, "async "+string(q.Mode))
-	if q.Mode.Writes() || q.Type == wire.CommandStoredProcedure {
-		err = requireScope(c, auth.Passthrough, "cud", "run nonQuery or storedProcedure commands")
-	} else {
-		err = requireScope(c, auth.Passthrough, "r", "run SQL passthrough queries")
-	}
+	q, err := in.Async()
 	if err != nil {
+		return err
+	}
+	auditSQL(c, q.Text, "async "+string(q.Mode))
+	if err := requireQueryScope(c, q); err != nil {
 		return err
 	}
 	site, integ := site(c), integrator(c)
 	if st := s.Hub.Status(site.ID); st.Availability == hub.Online {
-		if err := checkAgainstSite(q, st.Info); err != nil {
+		if err := passthrough.CheckAgainstSite(q, st.Info); err != nil {
 			return err
 		}
 	}
 	q.ID = uuid.NewString()
 	q.Priority = wire.PriorityAsync
-	if q.Mode.Writes() || q.Type == wire.CommandStoredProcedure {
+	if passthrough.Writes(q) {
 		q.ExecutionID = q.ID // the agent runs the write at most once
 	}
-	obj := &queryObject{
-		ID: q.ID, IntegratorID: integ.ID, SiteID: site.ID, Mode: "async", Status: statusQueued,
-		MaxTimeInQueue: wait, RequestSize: len(body), CommandSize: len(q.Text),
-		CreatedAt: created, UpdatedAt: created, StatusTiming: map[string]period{"initialising": {created, time.Now().UTC()}},
+	obj := &passthrough.Object{
+		ID: q.ID, IntegratorID: integ.ID, SiteID: site.ID, Mode: "async", Status: passthrough.StatusQueued,
+		MaxTimeInQueue: q.MaxTimeInQueueMS, RequestSize: len(body), CommandSize: len(q.Text),
+		CreatedAt: created, UpdatedAt: created, StatusTiming: map[string]passthrough.Period{"initialising": {StartTime: created, EndTime: time.Now().UTC()}},
 	}
 	req, _ := json.Marshal(q)
-	rec := &server.AsyncQuery{ID: q.ID, IntegratorID: integ.ID, SiteID: site.ID, Status: statusQueued, Request: req, CreatedAt: created}
+	rec := &server.AsyncQuery{ID: q.ID, IntegratorID: integ.ID, SiteID: site.ID, Status: passthrough.StatusQueued, Request: req, CreatedAt: created}
 	if rec.Doc, err = json.Marshal(asyncDoc{Object: obj}); err != nil {
 		return err
 	}
@@ -217,9 +160,9 @@ func (s *Server) asyncStatus(c echo.Context) error {
 }
 
 type statusBatchResult struct {
-	QueryID string       `json:"queryId"`
-	Status  string       `json:"status"` // found or notFound
-	Query   *queryObject `json:"query,omitempty"`
+	QueryID string              `json:"queryId"`
+	Status  string              `json:"status"` // found or notFound
+	Query   *passthrough.Object `json:"query,omitempty"`
 }
 
 // POST /integrator/sites/{siteId}/queries/status {"queryIds": [...]}
@@ -261,8 +204,8 @@ func (s *Server) cancelAsync(c echo.Context) error {
 		now := time.Now().UTC()
 		from := []string{rec.Status}
 		if slices.Contains(activeStatuses, rec.Status) {
-			rec.Status = statusCancelled
-			doc.Object.Status = statusCancelled
+			rec.Status = passthrough.StatusCancelled
+			doc.Object.Status = passthrough.StatusCancelled
 			doc.Object.CompletedAt = &now
 		}
 		// Either way the results go now.
@@ -289,7 +232,7 @@ func (s *Server) cancelAsync(c echo.Context) error {
 }
 
 // page resolves :page of the caller's query, refusing expired results.
-func (s *Server) page(c echo.Context) (*server.AsyncQuery, *resultPage, error) {
+func (s *Server) page(c echo.Context) (*server.AsyncQuery, *passthrough.Page, error) {
 	rec, doc, err := s.loadAsync(c, c.Param("queryId"))
 	if err != nil {
 		return nil, nil, err
@@ -301,7 +244,7 @@ func (s *Server) page(c echo.Context) (*server.AsyncQuery, *resultPage, error) {
 	if err != nil || n < 1 {
 		return nil, nil, server.Errorf(server.EINVALID, "page %q: pages are numbered from 1", c.Param("page"))
 	}
-	var pages []*resultPage
+	var pages []*passthrough.Page
 	if r := doc.Object.Result; r != nil {
 		pages = r.Pages
 	}
@@ -312,7 +255,7 @@ func (s *Server) page(c echo.Context) (*server.AsyncQuery, *resultPage, error) {
 		return nil, nil, server.Errorf(server.ENOTFOUND, "the result has %d pages", len(pages))
 	}
 	p := pages[n-1]
-	if p.Status != pageCached {
+	if p.Status != passthrough.PageCached {
 		return nil, nil, server.Errorf(server.ENOTFOUND, "page %d is still being written; poll the query until its status is cached", n)
 	}
 	note := noteOf(c)
@@ -331,7 +274,7 @@ func errGone(rec *server.AsyncQuery) error {
 
 func pageKey(queryID string, n int) string { return asyncPrefix(queryID) + "/" + strconv.Itoa(n) }
 
-func (s *Server) openPage(c echo.Context, rec *server.AsyncQuery, p *resultPage) (io.ReadCloser, error) {
+func (s *Server) openPage(c echo.Context, rec *server.AsyncQuery, p *passthrough.Page) (io.ReadCloser, error) {
 	r, err := s.Async.Results.Open(c.Request().Context(), pageKey(rec.ID, p.PageNumber))
 	if server.ErrorCode(err) == server.ENOTFOUND {
 		return nil, errGone(rec)
@@ -339,7 +282,7 @@ func (s *Server) openPage(c echo.Context, rec *server.AsyncQuery, p *resultPage)
 	return r, err
 }
 
-func pageHeaders(c echo.Context, p *resultPage) {
+func pageHeaders(c echo.Context, p *passthrough.Page) {
 	h := c.Response().Header()
 	h.Set("Size", strconv.FormatInt(p.Size, 10))
 	h.Set("Rows-Count", strconv.FormatInt(p.Rows.Count, 10))
@@ -367,7 +310,7 @@ func (s *Server) asyncPage(c echo.Context) error {
 	bw := bufio.NewWriterSize(c.Response(), 32<<10)
 	bw.WriteString(`{"data":"`)
 	enc := base64.NewEncoder(base64.StdEncoding, bw)
-	if err := copyArray(enc, r); err != nil {
+	if err := passthrough.CopyArray(enc, r); err != nil {
 		s.log().Error("result page unreadable", "query", rec.ID, "page", p.PageNumber, "err", err)
 		panic(http.ErrAbortHandler) // cut off: no client takes a partial page for a whole one
 	}
@@ -400,51 +343,10 @@ func (s *Server) asyncPageStream(c echo.Context) error {
 	c.Response().Header().Set("Content-Type", "application/json")
 	c.Response().WriteHeader(http.StatusOK)
 	bw := bufio.NewWriterSize(c.Response(), 32<<10)
-	if err := copyArray(bw, r); err != nil {
+	if err := passthrough.CopyArray(bw, r); err != nil {
 		panic(http.ErrAbortHandler)
 	}
 	return bw.Flush()
-}
-
-// copyArray copies NDJSON rows from r to w as one JSON array, holding one
-// buffer of rows at a time, never the page.
-func copyArray(w io.Writer, r io.Reader) error {
-	br := bufio.NewReaderSize(r, 64<<10)
-	if _, err := io.WriteString(w, "["); err != nil {
-		return err
-	}
-	first, lineStart := true, true
-	for {
-		chunk, err := br.ReadSlice('\n')
-		if len(chunk) > 0 {
-			end := len(chunk)
-			complete := chunk[end-1] == '\n'
-			if complete {
-				end--
-			}
-			if lineStart && end > 0 && !first {
-				if _, werr := io.WriteString(w, ","); werr != nil {
-					return werr
-				}
-			}
-			if lineStart && end > 0 {
-				first = false
-			}
-			if _, werr := w.Write(chunk[:end]); werr != nil {
-				return werr
-			}
-			lineStart = complete
-		}
-		switch {
-		case err == nil, errors.Is(err, bufio.ErrBufferFull):
-			continue
-		case err == io.EOF:
-			_, err = io.WriteString(w, "]")
-			return err
-		default:
-			return err
-		}
-	}
 }
 
 // purgeResults deletes a query's pages from the result store and marks it

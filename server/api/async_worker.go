@@ -12,6 +12,7 @@ import (
 	"fhirlink/agent/wire"
 	"fhirlink/server"
 	"fhirlink/server/hub"
+	"fhirlink/server/passthrough"
 	"fhirlink/server/results"
 	"fhirlink/server/webhook"
 )
@@ -157,7 +158,7 @@ func (s *Server) asyncLoop(ctx context.Context) {
 // dispatch expires queries that waited too long and starts those whose
 // site's agent is connected to this node, within the per-site bound.
 func (s *Server) dispatch(ctx context.Context) {
-	queued, err := s.Store.AsyncQueries(ctx, server.AsyncFilter{Statuses: []string{statusQueued}, Limit: 500})
+	queued, err := s.Store.AsyncQueries(ctx, server.AsyncFilter{Statuses: []string{passthrough.StatusQueued}, Limit: 500})
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log().Error("async queue unreadable", "err", err)
@@ -173,10 +174,10 @@ func (s *Server) dispatch(ctx context.Context) {
 		}
 		obj := doc.Object
 		if now.Sub(rec.CreatedAt) >= time.Duration(obj.MaxTimeInQueue)*time.Millisecond {
-			obj.Status = statusExpiredInQueue
-			obj.ErrorDetails = ownError(http.StatusServiceUnavailable, "the query was not started within its maxTimeInQueue: the site's agent was offline or busy")
-			obj.StatusTiming["queued"] = period{rec.CreatedAt, now.UTC()}
-			s.finish(ctx, rec, doc, statusQueued)
+			obj.Status = passthrough.StatusExpiredInQueue
+			obj.ErrorDetails = passthrough.OwnError(http.StatusServiceUnavailable, "the query was not started within its maxTimeInQueue: the site's agent was offline or busy")
+			obj.StatusTiming["queued"] = passthrough.Period{StartTime: rec.CreatedAt, EndTime: now.UTC()}
+			s.finish(ctx, rec, doc, passthrough.StatusQueued)
 			continue
 		}
 		if s.Hub.Status(rec.SiteID).Availability != hub.Online {
@@ -185,9 +186,9 @@ func (s *Server) dispatch(ctx context.Context) {
 		if !s.reserve(rec.SiteID, rec.ID) {
 			continue
 		}
-		rec.Status, obj.Status = statusInitialising, statusInitialising
+		rec.Status, obj.Status = passthrough.StatusInitialising, passthrough.StatusInitialising
 		if rec.Doc, err = json.Marshal(doc); err == nil {
-			err = s.Store.UpdateAsyncQuery(ctx, rec, statusQueued)
+			err = s.Store.UpdateAsyncQuery(ctx, rec, passthrough.StatusQueued)
 		}
 		if err != nil { // another node claimed it, or the integrator cancelled it
 			s.release(rec.SiteID, rec.ID)
@@ -231,7 +232,7 @@ func (s *Server) release(siteID, id string) {
 // stopped refreshing them.
 func (s *Server) requeueStale(ctx context.Context) {
 	stale, err := s.Store.AsyncQueries(ctx, server.AsyncFilter{
-		Statuses: []string{statusInitialising, statusExecuting, statusUploading}, UpdatedBefore: time.Now().Add(-s.Async.lease()), Limit: 100})
+		Statuses: []string{passthrough.StatusInitialising, passthrough.StatusExecuting, passthrough.StatusUploading}, UpdatedBefore: time.Now().Add(-s.Async.lease()), Limit: 100})
 	if err != nil {
 		return
 	}
@@ -268,7 +269,7 @@ func (s *Server) runsHere(id string) bool {
 // running it, so the query still ends as above.
 func (s *Server) recoverAsync(ctx context.Context, rec *server.AsyncQuery, from string) {
 	var q wire.QueryRequest
-	if from == statusInitialising || json.Unmarshal(rec.Request, &q) != nil || !q.Mode.Writes() && q.Type != wire.CommandStoredProcedure ||
+	if from == passthrough.StatusInitialising || json.Unmarshal(rec.Request, &q) != nil || !passthrough.Writes(q) ||
 		ctx.Err() != nil || s.Hub.Status(rec.SiteID).Availability != hub.Online {
 		s.requeue(context.WithoutCancel(ctx), rec, from)
 		return
@@ -293,26 +294,26 @@ func (s *Server) recoverAsync(ctx context.Context, rec *server.AsyncQuery, from 
 	case wire.ExecutionRunning:
 		return
 	case wire.ExecutionCommitted:
-		obj.Status = statusSuccessful
+		obj.Status = passthrough.StatusSuccessful
 		obj.ErrorDetails = nil
-		obj.Result = &queryResult{RowsAffected: ex.RowsAffected, Parameters: []wire.Param{}}
-		obj.Metrics = &metrics{SQLExecutionDuration: ex.ExecutionMS}
+		obj.Result = &passthrough.Result{RowsAffected: ex.RowsAffected, Parameters: []wire.Param{}}
+		obj.Metrics = &passthrough.Metrics{SQLExecutionDuration: ex.ExecutionMS}
 		if !ex.StartedAt.IsZero() && !ex.FinishedAt.IsZero() {
-			obj.StatusTiming["executing"] = period{ex.StartedAt, ex.FinishedAt}
+			obj.StatusTiming["executing"] = passthrough.Period{StartTime: ex.StartedAt, EndTime: ex.FinishedAt}
 		}
 	case wire.ExecutionFailed:
-		obj.Status = statusExecutionFailed
+		obj.Status = passthrough.StatusExecutionFailed
 		werr := wire.Error{Kind: wire.KindDatabase, Message: "the write failed"}
 		if ex.Error != nil {
 			werr = *ex.Error
 		}
 		werr.Message += "; the server lost the agent's answer, and the write is not run again"
-		if _, ok := s.settle(obj, &werr, rec.CreatedAt); !ok {
-			obj.ErrorDetails = ownError(http.StatusInternalServerError, werr.Message)
+		if _, ok := obj.Fail(&werr, rec.CreatedAt, s.log()); !ok {
+			obj.ErrorDetails = passthrough.OwnError(http.StatusInternalServerError, werr.Message)
 		}
 	default: // unknown
-		obj.Status = statusExecutionFailed
-		obj.ErrorDetails = ownError(http.StatusConflict, outcomeUnknown(ex.StartedAt))
+		obj.Status = passthrough.StatusExecutionFailed
+		obj.ErrorDetails = passthrough.OwnError(http.StatusConflict, outcomeUnknown(ex.StartedAt))
 	}
 	s.log().Info("async write settled with its agent", "query", rec.ID, "agentState", ex.State, "status", obj.Status)
 	s.deleteResults(ctx, rec.ID)
@@ -345,9 +346,9 @@ func (s *Server) requeue(ctx context.Context, rec *server.AsyncQuery, from strin
 		return
 	}
 	s.deleteResults(ctx, rec.ID)
-	doc.Object.Status, doc.Object.Result, doc.Object.Metrics = statusQueued, nil, nil
+	doc.Object.Status, doc.Object.Result, doc.Object.Metrics = passthrough.StatusQueued, nil, nil
 	delete(doc.Object.StatusTiming, "executing")
-	rec.Status = statusQueued
+	rec.Status = passthrough.StatusQueued
 	if rec.Doc, err = json.Marshal(doc); err == nil {
 		err = s.Store.UpdateAsyncQuery(ctx, rec, from)
 	}
@@ -362,9 +363,9 @@ func (s *Server) runAsync(ctx, nodeCtx context.Context, rec *server.AsyncQuery, 
 	obj := doc.Object
 	var q wire.QueryRequest
 	if err := json.Unmarshal(rec.Request, &q); err != nil {
-		obj.Status = statusExecutionFailed
-		obj.ErrorDetails = ownError(http.StatusInternalServerError, "the stored query is unreadable")
-		s.finish(nodeCtx, rec, doc, statusInitialising)
+		obj.Status = passthrough.StatusExecutionFailed
+		obj.ErrorDetails = passthrough.OwnError(http.StatusInternalServerError, "the stored query is unreadable")
+		s.finish(nodeCtx, rec, doc, passthrough.StatusInitialising)
 		return
 	}
 	// The integrator's access is checked again: pairing, blocks and
@@ -373,9 +374,9 @@ func (s *Server) runAsync(ctx, nodeCtx context.Context, rec *server.AsyncQuery, 
 		if err == nil {
 			err = acc.Denial(rec.SiteID)
 		}
-		obj.Status = statusExecutionFailed
-		obj.ErrorDetails = ownError(http.StatusForbidden, server.ErrorMessage(err))
-		s.finish(nodeCtx, rec, doc, statusInitialising)
+		obj.Status = passthrough.StatusExecutionFailed
+		obj.ErrorDetails = passthrough.OwnError(http.StatusForbidden, server.ErrorMessage(err))
+		s.finish(nodeCtx, rec, doc, passthrough.StatusInitialising)
 		return
 	}
 	// Registered like a request: revoking the pairing, blocking the
@@ -384,7 +385,7 @@ func (s *Server) runAsync(ctx, nodeCtx context.Context, rec *server.AsyncQuery, 
 	defer landed()
 	sent := time.Now().UTC()
 	q.Priority = wire.PriorityAsync
-	if q.Mode.Writes() || q.Type == wire.CommandStoredProcedure {
+	if passthrough.Writes(q) {
 		// Every attempt of the write carries the same id: the agent runs it
 		// at most once.
 		q.ExecutionID = executionID(rec.ID, q)
@@ -393,7 +394,7 @@ func (s *Server) runAsync(ctx, nodeCtx context.Context, rec *server.AsyncQuery, 
 	q.TimeoutMS = s.Async.timeout().Milliseconds()
 	q.MaxTimeInQueueMS = max(0, obj.MaxTimeInQueue-sent.Sub(rec.CreatedAt).Milliseconds())
 
-	w := &asyncRun{s: s, rec: rec, doc: doc, status: statusInitialising}
+	w := &asyncRun{s: s, rec: rec, doc: doc, status: passthrough.StatusInitialising}
 	// The heartbeat renews the lease until the run settles; it is stopped,
 	// and waited for, before the record is written for the last time (it
 	// reads the record the end writes).
@@ -410,23 +411,23 @@ func (s *Server) runAsync(ctx, nodeCtx context.Context, rec *server.AsyncQuery, 
 	// answers only once the first rows are ready, and its queue time comes
 	// with them.
 	var rows server.Rows
-	err := w.save(ctx, statusExecuting)
+	err := w.save(ctx, passthrough.StatusExecuting)
 	if err == nil {
 		rows, err = s.Hub.Query(ctx, rec.SiteID, q)
 	}
 	if err == nil {
 		queuedEnd := sent.Add(time.Duration(rows.Header().QueuedMS) * time.Millisecond)
-		obj.StatusTiming["queued"] = period{rec.CreatedAt, queuedEnd}
+		obj.StatusTiming["queued"] = passthrough.Period{StartTime: rec.CreatedAt, EndTime: queuedEnd}
 		err = w.pages(ctx, rows, rows.Header().Columns)
 		rows.Close()
 		if err == nil {
 			tr := rows.Trailer()
 			end := time.Now().UTC()
-			obj.StatusTiming["executing"] = period{queuedEnd, end}
-			obj.Metrics = &metrics{SQLExecutionDuration: tr.ExecutionMS}
-			obj.Status = statusSuccessful
+			obj.StatusTiming["executing"] = passthrough.Period{StartTime: queuedEnd, EndTime: end}
+			obj.Metrics = &passthrough.Metrics{SQLExecutionDuration: tr.ExecutionMS}
+			obj.Status = passthrough.StatusSuccessful
 			if q.Mode == wire.ModeNonQuery {
-				obj.Result = &queryResult{RowsAffected: tr.RowsAffected, Parameters: []wire.Param{}}
+				obj.Result = &passthrough.Result{RowsAffected: tr.RowsAffected, Parameters: []wire.Param{}}
 			}
 			if tr.Replayed {
 				s.log().Info("async write had already committed at the agent; its first outcome is kept", "query", rec.ID)
@@ -455,15 +456,15 @@ func (s *Server) runAsync(ctx, nodeCtx context.Context, rec *server.AsyncQuery, 
 		return
 	}
 	if _, ok := errors.AsType[*uploadError](err); ok {
-		obj.Status = statusUploadFailed
-		obj.ErrorDetails = ownError(http.StatusInternalServerError, "the result could not be stored; run the query again")
+		obj.Status = passthrough.StatusUploadFailed
+		obj.ErrorDetails = passthrough.OwnError(http.StatusInternalServerError, "the result could not be stored; run the query again")
 		s.log().Error("async result not stored", "query", rec.ID, "err", err)
-	} else if _, ok := s.settle(obj, err, sent); !ok {
-		obj.Status = statusExecutionFailed
-		obj.ErrorDetails = ownError(http.StatusInternalServerError, "the query failed on the server; the failure has been logged")
+	} else if _, ok := obj.Fail(err, sent, s.log()); !ok {
+		obj.Status = passthrough.StatusExecutionFailed
+		obj.ErrorDetails = passthrough.OwnError(http.StatusInternalServerError, "the query failed on the server; the failure has been logged")
 		s.log().Error("async query failed", "query", rec.ID, "err", err)
 	}
-	if obj.Status == statusExecutionFailed && obj.ErrorDetails != nil && obj.ErrorDetails.ErrorType == "fhirlink" &&
+	if obj.Status == passthrough.StatusExecutionFailed && obj.ErrorDetails != nil && obj.ErrorDetails.ErrorType == "fhirlink" &&
 		obj.ErrorDetails.ErrorCode == http.StatusGatewayTimeout {
 		obj.ErrorDetails.ErrorMessage = "Async query execution beyond the time limit (" + s.Async.timeout().String() + ")"
 	}
@@ -536,23 +537,16 @@ func (w *asyncRun) heartbeat(ctx context.Context) {
 	}
 }
 
-// rowSource is a result streaming in, as [hub.Rows].
-type rowSource interface {
-	Next() bool
-	Row() []byte
-	Err() error
-}
-
 // pages writes the rows into pages of about PageSize bytes, saving the page
 // index as each page is completed. It holds one row and the writer's buffer
 // at a time.
-func (w *asyncRun) pages(ctx context.Context, rows rowSource, columns []wire.Column) error {
+func (w *asyncRun) pages(ctx context.Context, rows passthrough.RowSource, columns []wire.Column) error {
 	store, limit := w.s.Async.Results, w.s.Async.pageSize()
 	obj := w.doc.Object
-	obj.Result = &queryResult{Parameters: []wire.Param{}, Columns: columns}
+	obj.Result = &passthrough.Result{Parameters: []wire.Param{}, Columns: columns}
 	var (
 		out        results.Writer
-		page       *resultPage
+		page       *passthrough.Page
 		total, all int64
 	)
 	defer func() {
@@ -566,7 +560,7 @@ func (w *asyncRun) pages(ctx context.Context, rows rowSource, columns []wire.Col
 		}
 		out = nil
 		page.Size++ // the closing bracket
-		page.Status = pageCached
+		page.Status = passthrough.PageCached
 		total += page.Size
 		return w.save(ctx, status)
 	}
@@ -578,7 +572,7 @@ func (w *asyncRun) pages(ctx context.Context, rows rowSource, columns []wire.Col
 			if out, err = store.Create(ctx, pageKey(w.rec.ID, n)); err != nil {
 				return &uploadError{err}
 			}
-			page = &resultPage{PageNumber: n, Status: pageUploading, Size: 1, Rows: pageRows{RangeStart: all + 1}}
+			page = &passthrough.Page{PageNumber: n, Status: passthrough.PageUploading, Size: 1, Rows: passthrough.PageRows{RangeStart: all + 1}}
 			obj.Result.Pages = append(obj.Result.Pages, page)
 		}
 		if _, err := out.Write(row); err != nil {
@@ -595,7 +589,7 @@ func (w *asyncRun) pages(ctx context.Context, rows rowSource, columns []wire.Col
 		all++
 		page.Rows.RangeEnd = all
 		if page.Size >= limit {
-			if err := closePage(statusExecuting); err != nil {
+			if err := closePage(passthrough.StatusExecuting); err != nil {
 				return err
 			}
 			page = nil
@@ -606,10 +600,10 @@ func (w *asyncRun) pages(ctx context.Context, rows rowSource, columns []wire.Col
 	}
 	obj.Result.Rows = &all
 	if page != nil {
-		if err := closePage(statusUploading); err != nil {
+		if err := closePage(passthrough.StatusUploading); err != nil {
 			return err
 		}
-	} else if err := w.save(ctx, statusUploading); err != nil {
+	} else if err := w.save(ctx, passthrough.StatusUploading); err != nil {
 		return err
 	}
 	obj.Result.Size = total
@@ -625,8 +619,8 @@ func (s *Server) finish(ctx context.Context, rec *server.AsyncQuery, doc *asyncD
 	obj := doc.Object
 	obj.CompletedAt, obj.ResultsExpireAt = &now, &exp
 	rec.Status, rec.ExpiresAt = obj.Status, exp
-	if obj.Result == nil && obj.Status == statusSuccessful {
-		obj.Result = &queryResult{Parameters: []wire.Param{}}
+	if obj.Result == nil && obj.Status == passthrough.StatusSuccessful {
+		obj.Result = &passthrough.Result{Parameters: []wire.Param{}}
 	}
 	var err error
 	if rec.Doc, err = json.Marshal(doc); err == nil {

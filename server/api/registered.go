@@ -19,6 +19,7 @@ import (
 	"fhirlink/server"
 	"fhirlink/server/auth"
 	"fhirlink/server/hub"
+	"fhirlink/server/passthrough"
 	"fhirlink/server/results"
 	"fhirlink/server/webhook"
 )
@@ -53,20 +54,20 @@ const (
 
 // registeredObject is the passthrough API's registered query object.
 type registeredObject struct {
-	ID                  string             `json:"id"`
-	IntegratorID        string             `json:"integratorId"`
-	SiteID              string             `json:"siteId"`
-	Name                string             `json:"name"`
-	RegisteredQueryType string             `json:"registeredQueryType"`
-	Status              string             `json:"status"`
-	Frequency           int64              `json:"frequency"`
-	Duration            int64              `json:"duration"`
-	LastHash            string             `json:"lastHash"`
-	LastErrorDetails    *errorDetails      `json:"lastErrorDetails,omitempty"`
-	Metrics             registeredMetrics  `json:"metrics"`
-	CreatedAt           time.Time          `json:"createdAt"`
-	CompletedAt         *time.Time         `json:"completedAt,omitempty"`
-	Command             *registeredCommand `json:"registerCommand,omitempty"`
+	ID                  string                    `json:"id"`
+	IntegratorID        string                    `json:"integratorId"`
+	SiteID              string                    `json:"siteId"`
+	Name                string                    `json:"name"`
+	RegisteredQueryType string                    `json:"registeredQueryType"`
+	Status              string                    `json:"status"`
+	Frequency           int64                     `json:"frequency"`
+	Duration            int64                     `json:"duration"`
+	LastHash            string                    `json:"lastHash"`
+	LastErrorDetails    *passthrough.ErrorDetails `json:"lastErrorDetails,omitempty"`
+	Metrics             registeredMetrics         `json:"metrics"`
+	CreatedAt           time.Time                 `json:"createdAt"`
+	CompletedAt         *time.Time                `json:"completedAt,omitempty"`
+	Command             *registeredCommand        `json:"registerCommand,omitempty"`
 	// LastChangedAt (an addition) is when the result last changed.
 	LastChangedAt *time.Time `json:"lastChangedAt,omitempty"`
 }
@@ -144,13 +145,13 @@ func (s *Server) createRegistered(c echo.Context) error {
 	case in.RegisterCommand == nil || len(in.RegisterCommand.Command) == 0:
 		return server.Errorf(server.EINVALID, "registerCommand.command is required")
 	}
-	var qi queryInput
+	var qi passthrough.Input
 	if err := json.Unmarshal(body, &struct {
-		RegisterCommand *queryInput `json:"registerCommand"`
+		RegisterCommand *passthrough.Input `json:"registerCommand"`
 	}{&qi}); err != nil {
 		return server.Errorf(server.EINVALID, "registerCommand: %v", err)
 	}
-	q, err := qi.command()
+	q, err := qi.Query()
 	if err != nil {
 		return err
 	}
@@ -298,7 +299,7 @@ func (s *Server) registeredResult(c echo.Context) error {
 	w := c.Response()
 	io.WriteString(w, `{"data":"`)
 	enc := base64.NewEncoder(base64.StdEncoding, w)
-	if err := copyArray(enc, r); err != nil {
+	if err := passthrough.CopyArray(enc, r); err != nil {
 		panic(http.ErrAbortHandler)
 	}
 	enc.Close()
@@ -459,31 +460,31 @@ func (s *Server) runRegistered(ctx context.Context, id string, run int64) {
 
 // registeredRun runs the query once, writing its rows to key and hashing
 // them; it returns the failure as the object reports it.
-func (s *Server) registeredRun(ctx context.Context, rec *server.RegisteredQuery, q wire.QueryRequest, key string) (string, int64, int64, *errorDetails) {
+func (s *Server) registeredRun(ctx context.Context, rec *server.RegisteredQuery, q wire.QueryRequest, key string) (string, int64, int64, *passthrough.ErrorDetails) {
 	if acc, err := s.Store.Access(ctx, rec.IntegratorID, rec.SiteID); err != nil || !acc.Allowed() {
 		if err == nil {
 			err = acc.Denial(rec.SiteID)
 		}
-		return "", 0, 0, ownError(http.StatusForbidden, server.ErrorMessage(err))
+		return "", 0, 0, passthrough.OwnError(http.StatusForbidden, server.ErrorMessage(err))
 	}
 	if st := s.Hub.Status(rec.SiteID); st.Availability != hub.Online {
-		return "", 0, 0, ownError(http.StatusServiceUnavailable, "the site's agent is "+st.Availability)
+		return "", 0, 0, passthrough.OwnError(http.StatusServiceUnavailable, "the site's agent is "+st.Availability)
 	}
 	overrides, err := s.Store.Quotas(ctx, rec.IntegratorID)
 	if err != nil {
-		return "", 0, 0, ownError(http.StatusInternalServerError, "quota unreadable")
+		return "", 0, 0, passthrough.OwnError(http.StatusInternalServerError, "quota unreadable")
 	}
 	maxQ, maxB := server.EffectiveQuota(overrides, rec.SiteID, s.Limits.DailyQueries, s.Limits.DailyBytes)
 	day := server.UsageDay(time.Now())
 	if ok, _, err := s.Store.CountQuery(ctx, rec.IntegratorID, rec.SiteID, day, maxQ, maxB); err != nil || !ok {
-		return "", 0, 0, ownError(http.StatusTooManyRequests, "the daily quota at this site is used up")
+		return "", 0, 0, passthrough.OwnError(http.StatusTooManyRequests, "the daily quota at this site is used up")
 	}
 	q.ID = uuid.NewString()
 	q.Priority = wire.PriorityAsync
-	q.TimeoutMS = orDefault(s.ImmediateTimeout, DefaultImmediateTimeout).Milliseconds()
+	q.TimeoutMS = orDefault(s.ImmediateTimeout, passthrough.DefaultImmediateTimeout).Milliseconds()
 	q.MaxBytes = s.maxBytes()
-	q.MaxTimeInQueueMS = DefaultMaxTimeInQueue.Milliseconds()
-	obj := &queryObject{StatusTiming: map[string]period{}}
+	q.MaxTimeInQueueMS = passthrough.DefaultMaxTimeInQueue.Milliseconds()
+	obj := &passthrough.Object{StatusTiming: map[string]passthrough.Period{}}
 	sent := time.Now().UTC()
 	rows, err := s.Hub.Query(ctx, rec.SiteID, q)
 	if err != nil {
@@ -492,7 +493,7 @@ func (s *Server) registeredRun(ctx context.Context, rec *server.RegisteredQuery,
 	defer rows.Close()
 	out, err := s.Async.Results.Create(ctx, key)
 	if err != nil {
-		return "", 0, 0, ownError(http.StatusInternalServerError, "the result could not be stored")
+		return "", 0, 0, passthrough.OwnError(http.StatusInternalServerError, "the result could not be stored")
 	}
 	h := sha256.New()
 	n, size, err := writeHashed(out, h, rows, s.maxBytes())
@@ -501,7 +502,7 @@ func (s *Server) registeredRun(ctx context.Context, rec *server.RegisteredQuery,
 		return "", 0, 0, s.runFailure(obj, err, sent)
 	}
 	if err := out.Close(); err != nil {
-		return "", 0, 0, ownError(http.StatusInternalServerError, "the result could not be stored")
+		return "", 0, 0, passthrough.OwnError(http.StatusInternalServerError, "the result could not be stored")
 	}
 	s.auditLog.Add(&server.AuditRecord{Time: sent, IntegratorID: rec.IntegratorID, SiteID: rec.SiteID, Method: "RUN",
 		Path: "/integrator/sites/" + rec.SiteID + "/queries/registered/" + rec.ID, Kind: server.AuditPassthrough,
@@ -510,16 +511,16 @@ func (s *Server) registeredRun(ctx context.Context, rec *server.RegisteredQuery,
 	return hex.EncodeToString(h.Sum(nil)), n, size, nil
 }
 
-func (s *Server) runFailure(obj *queryObject, err error, sent time.Time) *errorDetails {
-	if _, ok := s.settle(obj, err, sent); !ok || obj.ErrorDetails == nil {
-		return ownError(http.StatusInternalServerError, "the run failed on the server")
+func (s *Server) runFailure(obj *passthrough.Object, err error, sent time.Time) *passthrough.ErrorDetails {
+	if _, ok := obj.Fail(err, sent, s.log()); !ok || obj.ErrorDetails == nil {
+		return passthrough.OwnError(http.StatusInternalServerError, "the run failed on the server")
 	}
 	return obj.ErrorDetails
 }
 
 // writeHashed writes rows as NDJSON to w and hashes their JSON array form,
 // enforcing limit on the array's size.
-func writeHashed(w results.Writer, h hash.Hash, rows rowSource, limit int64) (n, size int64, err error) {
+func writeHashed(w results.Writer, h hash.Hash, rows passthrough.RowSource, limit int64) (n, size int64, err error) {
 	h.Write([]byte{'['})
 	size = 2
 	for rows.Next() {
@@ -531,7 +532,7 @@ func writeHashed(w results.Writer, h hash.Hash, rows rowSource, limit int64) (n,
 		h.Write(row)
 		size += int64(len(row))
 		if size > limit {
-			return 0, 0, tooLarge(limit)
+			return 0, 0, passthrough.TooLarge(limit)
 		}
 		if _, err := w.Write(row); err != nil {
 			return 0, 0, err
