@@ -17,6 +17,7 @@ import (
 	"fhirlink/mappings/bppremier"
 	"fhirlink/mappings/zedmed"
 	"fhirlink/server"
+	"fhirlink/server/async"
 	"fhirlink/server/audit"
 	"fhirlink/server/auth"
 	"fhirlink/server/bulk"
@@ -72,12 +73,11 @@ type Server struct {
 	key     []byte
 	keyErr  error
 
-	// Async configures async queries and Webhooks their webhooks (package
-	// webhook); their workers run between StartWorkers and its stop
-	// function.
-	Async    AsyncOptions
+	// Async configures async and registered queries (package async) and
+	// Webhooks their webhooks (package webhook); their workers run between
+	// StartWorkers and its stop function.
+	Async    async.Options
 	Webhooks webhook.Options
-	async    asyncState
 
 	// Exports runs FHIR Bulk Data exports (export.go); one with a
 	// temporary directory is made on first use when nil.
@@ -92,6 +92,7 @@ type Server struct {
 	rate      *quota.RateLimiter // nil: no rate limit
 	flights   *inflight.Registry
 	webhooks  *webhook.Notifier
+	async     *async.Runner
 }
 
 // setup makes the server's parts. Handler, StartWorkers, FlushAudit and
@@ -103,7 +104,29 @@ func (s *Server) setup() {
 		s.rate = quota.NewRateLimiter(s.Limits)
 		s.flights = &inflight.Registry{Store: s.Store, Every: s.SweepInterval, Logger: s.log()}
 		s.webhooks = &webhook.Notifier{Store: s.Store, Options: s.Webhooks, Logger: s.log()}
+		s.async = &async.Runner{Store: s.Store, Agents: s.Hub, Options: s.Async, Flights: s.flights, Webhooks: s.webhooks,
+			Audit: s.auditLog, Quotas: s.quotas, RunTimeout: s.ImmediateTimeout, RunMaxBytes: s.ImmediateMaxBytes, Logger: s.log()}
 	})
+}
+
+// StartWorkers starts the workers running async queries, registered
+// queries and webhook deliveries, and the janitor deleting expired
+// results. The returned function stops them, cancelling the queries running
+// on this node (they are queued again for any node), and waits for them.
+func (s *Server) StartWorkers() (stop func()) {
+	s.setup()
+	stopQueries := s.async.Start()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.webhooks.Run(ctx)
+	}()
+	return func() {
+		stopQueries()
+		cancel()
+		<-done
+	}
 }
 
 func (s *Server) log() *slog.Logger {

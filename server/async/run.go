@@ -1,4 +1,4 @@
-package api
+package async
 
 import (
 	"context"
@@ -17,241 +17,7 @@ import (
 	"fhirlink/server/webhook"
 )
 
-// AsyncOptions configure async queries and registered queries.
-// Zero values take the defaults.
-type AsyncOptions struct {
-	// Results keeps result pages; async queries are refused while nil.
-	Results results.Store
-	// Timeout bounds an async query's execution on the agent (default
-	// [DefaultAsyncTimeout]); queueing and upload are not counted.
-	Timeout time.Duration
-	// Retention is how long results are kept after a query ends (default
-	// [DefaultAsyncRetention]); then their pages answer 410.
-	Retention time.Duration
-	// PageSize is the size at which a result page is closed and the next
-	// begun (default [DefaultAsyncPageSize]).
-	PageSize int64
-	// PerSite bounds the async queries a server node runs at once for one
-	// site (default [DefaultAsyncPerSite]); the agent's scheduler bounds
-	// them again, below its interactive work.
-	PerSite int
-	// Poll is how often the workers look for work in the state store
-	// (default 1 s); a query created on this node starts at once.
-	Poll time.Duration
-	// Lease is how long a running query's record stays its node's without
-	// being refreshed (default [DefaultAsyncLease]): a query whose record
-	// is older than that (its node died or froze) is taken up again by any
-	// node within a poll, a read queued again, a write settled with the
-	// agent first (see [Server.recoverAsync]). Heartbeat is how often the
-	// running node renews the lease, which also notices a cancel made on
-	// another node (default a third of Lease, never more than half), so a
-	// long query is never taken from a live node. The nodes' clocks must
-	// agree well within the lease.
-	Lease, Heartbeat time.Duration
-
-	// RegisteredMinFrequency is the shortest frequency a registered query
-	// may have (default [DefaultRegisteredMinFrequency], as documented;
-	// tests lower it).
-	RegisteredMinFrequency time.Duration
-}
-
-func (o *AsyncOptions) timeout() time.Duration { return orDefault(o.Timeout, DefaultAsyncTimeout) }
-func (o *AsyncOptions) retention() time.Duration {
-	return orDefault(o.Retention, DefaultAsyncRetention)
-}
-func (o *AsyncOptions) poll() time.Duration  { return orDefault(o.Poll, time.Second) }
-func (o *AsyncOptions) lease() time.Duration { return orDefault(o.Lease, DefaultAsyncLease) }
-func (o *AsyncOptions) heartbeat() time.Duration {
-	if h := o.Heartbeat; h > 0 && h <= o.lease()/2 {
-		return h
-	}
-	return o.lease() / 3
-}
-func (o *AsyncOptions) pageSize() int64 {
-	if o.PageSize > 0 {
-		return o.PageSize
-	}
-	return DefaultAsyncPageSize
-}
-func (o *AsyncOptions) perSite() int {
-	if o.PerSite > 0 {
-		return o.PerSite
-	}
-	return DefaultAsyncPerSite
-}
-
-// asyncState is the node's running work.
-type asyncState struct {
-	mu      sync.Mutex
-	ctx     context.Context // nil while the workers are stopped
-	running map[string]context.CancelFunc
-	perSite map[string]int
-	kick    chan struct{}
-	wg      sync.WaitGroup
-}
-
-// StartWorkers starts the workers running async queries, registered
-// queries and webhook deliveries, and the janitor deleting expired
-// results. The returned function stops them, cancelling the queries running
-// on this node (they are queued again for any node), and waits for them.
-func (s *Server) StartWorkers() (stop func()) {
-	s.setup()
-	ctx, cancel := context.WithCancel(context.Background())
-	a := &s.async
-	a.mu.Lock()
-	a.ctx = ctx
-	a.running, a.perSite = map[string]context.CancelFunc{}, map[string]int{}
-	a.kick = make(chan struct{}, 1)
-	a.mu.Unlock()
-	a.wg.Go(func() { s.asyncLoop(ctx) })
-	a.wg.Go(func() { s.webhooks.Run(ctx) })
-	return func() {
-		cancel()
-		a.wg.Wait()
-		a.mu.Lock()
-		a.ctx = nil
-		a.mu.Unlock()
-	}
-}
-
-// kickAsync wakes the dispatcher: a query was just queued.
-func (s *Server) kickAsync() {
-	s.async.mu.Lock()
-	defer s.async.mu.Unlock()
-	if s.async.kick != nil {
-		select {
-		case s.async.kick <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// stopRun cancels the query id if it runs on this node.
-func (s *Server) stopRun(id string) {
-	s.async.mu.Lock()
-	defer s.async.mu.Unlock()
-	if cancel := s.async.running[id]; cancel != nil {
-		cancel()
-	}
-}
-
-func (s *Server) asyncLoop(ctx context.Context) {
-	tick := time.NewTicker(s.Async.poll())
-	defer tick.Stop()
-	var lastJanitor time.Time
-	for {
-		s.dispatch(ctx)
-		s.scheduleRegistered(ctx)
-		if time.Since(lastJanitor) > max(10*s.Async.poll(), time.Minute) || s.Async.Retention < time.Minute {
-			s.janitor(ctx)
-			lastJanitor = time.Now()
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		case <-s.async.kick:
-		}
-	}
-}
-
-// dispatch expires queries that waited too long and starts those whose
-// site's agent is connected to this node, within the per-site bound.
-func (s *Server) dispatch(ctx context.Context) {
-	queued, err := s.Store.AsyncQueries(ctx, server.AsyncFilter{Statuses: []string{passthrough.StatusQueued}, Limit: 500})
-	if err != nil {
-		if ctx.Err() == nil {
-			s.log().Error("async queue unreadable", "err", err)
-		}
-		return
-	}
-	now := time.Now()
-	for _, rec := range queued {
-		doc, err := decodeDoc(rec)
-		if err != nil {
-			s.log().Error("async query dropped", "query", rec.ID, "err", err)
-			continue
-		}
-		obj := doc.Object
-		if now.Sub(rec.CreatedAt) >= time.Duration(obj.MaxTimeInQueue)*time.Millisecond {
-			obj.Status = passthrough.StatusExpiredInQueue
-			obj.ErrorDetails = passthrough.OwnError(http.StatusServiceUnavailable, "the query was not started within its maxTimeInQueue: the site's agent was offline or busy")
-			obj.StatusTiming["queued"] = passthrough.Period{StartTime: rec.CreatedAt, EndTime: now.UTC()}
-			s.finish(ctx, rec, doc, passthrough.StatusQueued)
-			continue
-		}
-		if s.Hub.Status(rec.SiteID).Availability != hub.Online {
-			continue // wait for the agent (here or on another node) until maxTimeInQueue
-		}
-		if !s.reserve(rec.SiteID, rec.ID) {
-			continue
-		}
-		rec.Status, obj.Status = passthrough.StatusInitialising, passthrough.StatusInitialising
-		if rec.Doc, err = json.Marshal(doc); err == nil {
-			err = s.Store.UpdateAsyncQuery(ctx, rec, passthrough.StatusQueued)
-		}
-		if err != nil { // another node claimed it, or the integrator cancelled it
-			s.release(rec.SiteID, rec.ID)
-			continue
-		}
-		runCtx, cancel := context.WithCancel(ctx)
-		s.async.mu.Lock()
-		s.async.running[rec.ID] = cancel
-		s.async.mu.Unlock()
-		s.async.wg.Go(func() {
-			defer s.release(rec.SiteID, rec.ID)
-			defer cancel()
-			s.runAsync(runCtx, ctx, rec, doc)
-		})
-	}
-	s.requeueStale(ctx)
-}
-
-func (s *Server) reserve(siteID, id string) bool {
-	a := &s.async
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.perSite[siteID] >= s.Async.perSite() || a.running[id] != nil {
-		return false
-	}
-	a.perSite[siteID]++
-	return true
-}
-
-func (s *Server) release(siteID, id string) {
-	a := &s.async
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.perSite[siteID]--; a.perSite[siteID] <= 0 {
-		delete(a.perSite, siteID)
-	}
-	delete(a.running, id)
-}
-
-// requeueStale takes up the queries whose lease ran out: their node
-// stopped refreshing them.
-func (s *Server) requeueStale(ctx context.Context) {
-	stale, err := s.Store.AsyncQueries(ctx, server.AsyncFilter{
-		Statuses: []string{passthrough.StatusInitialising, passthrough.StatusExecuting, passthrough.StatusUploading}, UpdatedBefore: time.Now().Add(-s.Async.lease()), Limit: 100})
-	if err != nil {
-		return
-	}
-	for _, rec := range stale {
-		if s.runsHere(rec.ID) {
-			continue // its heartbeat is late, but this node is running it
-		}
-		s.recoverAsync(ctx, rec, rec.Status)
-	}
-}
-
-// runsHere reports whether this node runs the query id now.
-func (s *Server) runsHere(id string) bool {
-	s.async.mu.Lock()
-	defer s.async.mu.Unlock()
-	return s.async.running[id] != nil
-}
-
-// recoverAsync takes up a query whose run was interrupted (its node died,
+// recoverRun takes up a query whose run was interrupted (its node died,
 // the tunnel broke, the node is stopping) in status from. A read is queued
 // again. A write that may have reached the agent is never simply sent
 // again: the agent is asked what became of its execution id first.
@@ -267,19 +33,19 @@ func (s *Server) runsHere(id string) bool {
 // write is queued again all the same: it goes out with the same execution
 // id, and the agent answers a repeat with the first outcome instead of
 // running it, so the query still ends as above.
-func (s *Server) recoverAsync(ctx context.Context, rec *server.AsyncQuery, from string) {
+func (r *Runner) recoverRun(ctx context.Context, rec *server.AsyncQuery, from string) {
 	var q wire.QueryRequest
 	if from == passthrough.StatusInitialising || json.Unmarshal(rec.Request, &q) != nil || !passthrough.Writes(q) ||
-		ctx.Err() != nil || s.Hub.Status(rec.SiteID).Availability != hub.Online {
-		s.requeue(context.WithoutCancel(ctx), rec, from)
+		ctx.Err() != nil || r.Agents.Status(rec.SiteID).Availability != hub.Online {
+		r.requeue(context.WithoutCancel(ctx), rec, from)
 		return
 	}
 	askCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	ex, err := s.Hub.Execution(askCtx, rec.SiteID, executionID(rec.ID, q))
+	ex, err := r.Agents.Execution(askCtx, rec.SiteID, executionID(rec.ID, q))
 	if err != nil {
-		s.log().Warn("async write's outcome not known yet; queued again with its execution id", "query", rec.ID, "err", err)
-		s.requeue(ctx, rec, from)
+		r.log().Warn("async write's outcome not known yet; queued again with its execution id", "query", rec.ID, "err", err)
+		r.requeue(ctx, rec, from)
 		return
 	}
 	doc, err := decodeDoc(rec)
@@ -289,7 +55,7 @@ func (s *Server) recoverAsync(ctx context.Context, rec *server.AsyncQuery, from 
 	obj := doc.Object
 	switch ex.State {
 	case wire.ExecutionNotStarted:
-		s.requeue(ctx, rec, from)
+		r.requeue(ctx, rec, from)
 		return
 	case wire.ExecutionRunning:
 		return
@@ -308,16 +74,16 @@ func (s *Server) recoverAsync(ctx context.Context, rec *server.AsyncQuery, from 
 			werr = *ex.Error
 		}
 		werr.Message += "; the server lost the agent's answer, and the write is not run again"
-		if _, ok := obj.Fail(&werr, rec.CreatedAt, s.log()); !ok {
+		if _, ok := obj.Fail(&werr, rec.CreatedAt, r.log()); !ok {
 			obj.ErrorDetails = passthrough.OwnError(http.StatusInternalServerError, werr.Message)
 		}
 	default: // unknown
 		obj.Status = passthrough.StatusExecutionFailed
 		obj.ErrorDetails = passthrough.OwnError(http.StatusConflict, outcomeUnknown(ex.StartedAt))
 	}
-	s.log().Info("async write settled with its agent", "query", rec.ID, "agentState", ex.State, "status", obj.Status)
-	s.deleteResults(ctx, rec.ID)
-	s.finish(ctx, rec, doc, from)
+	r.log().Info("async write settled with its agent", "query", rec.ID, "agentState", ex.State, "status", obj.Status)
+	r.deleteResults(ctx, asyncPrefix(rec.ID))
+	r.finish(ctx, rec, doc, from)
 }
 
 // outcomeUnknown is the errorDetails message of a write whose outcome the
@@ -340,48 +106,48 @@ func executionID(queryID string, q wire.QueryRequest) string {
 }
 
 // requeue puts a query back in the queue, its pages deleted.
-func (s *Server) requeue(ctx context.Context, rec *server.AsyncQuery, from string) {
+func (r *Runner) requeue(ctx context.Context, rec *server.AsyncQuery, from string) {
 	doc, err := decodeDoc(rec)
 	if err != nil {
 		return
 	}
-	s.deleteResults(ctx, rec.ID)
+	r.deleteResults(ctx, asyncPrefix(rec.ID))
 	doc.Object.Status, doc.Object.Result, doc.Object.Metrics = passthrough.StatusQueued, nil, nil
 	delete(doc.Object.StatusTiming, "executing")
 	rec.Status = passthrough.StatusQueued
 	if rec.Doc, err = json.Marshal(doc); err == nil {
-		err = s.Store.UpdateAsyncQuery(ctx, rec, from)
+		err = r.Store.UpdateAsyncQuery(ctx, rec, from)
 	}
 	if err == nil {
-		s.log().Info("async query queued again", "query", rec.ID, "was", from)
+		r.log().Info("async query queued again", "query", rec.ID, "was", from)
 	}
 }
 
-// runAsync runs one claimed query. ctx ends when the query is cancelled or
+// runQuery runs one claimed query. ctx ends when the query is cancelled or
 // the workers stop (nodeCtx done): then the query is queued again.
-func (s *Server) runAsync(ctx, nodeCtx context.Context, rec *server.AsyncQuery, doc *asyncDoc) {
+func (r *Runner) runQuery(ctx, nodeCtx context.Context, rec *server.AsyncQuery, doc *queryDoc) {
 	obj := doc.Object
 	var q wire.QueryRequest
 	if err := json.Unmarshal(rec.Request, &q); err != nil {
 		obj.Status = passthrough.StatusExecutionFailed
 		obj.ErrorDetails = passthrough.OwnError(http.StatusInternalServerError, "the stored query is unreadable")
-		s.finish(nodeCtx, rec, doc, passthrough.StatusInitialising)
+		r.finish(nodeCtx, rec, doc, passthrough.StatusInitialising)
 		return
 	}
 	// The integrator's access is checked again: pairing, blocks and
 	// quarantine may have changed while the query waited.
-	if acc, err := s.Store.Access(ctx, rec.IntegratorID, rec.SiteID); err != nil || !acc.Allowed() {
+	if acc, err := r.Store.Access(ctx, rec.IntegratorID, rec.SiteID); err != nil || !acc.Allowed() {
 		if err == nil {
 			err = acc.Denial(rec.SiteID)
 		}
 		obj.Status = passthrough.StatusExecutionFailed
 		obj.ErrorDetails = passthrough.OwnError(http.StatusForbidden, server.ErrorMessage(err))
-		s.finish(nodeCtx, rec, doc, passthrough.StatusInitialising)
+		r.finish(nodeCtx, rec, doc, passthrough.StatusInitialising)
 		return
 	}
 	// Registered like a request: revoking the pairing, blocking the
 	// integrator or quarantining the site cancels the running query too.
-	ctx, landed := s.flights.Add(ctx, rec.IntegratorID, rec.SiteID)
+	ctx, landed := r.Flights.Add(ctx, rec.IntegratorID, rec.SiteID)
 	defer landed()
 	sent := time.Now().UTC()
 	q.Priority = wire.PriorityAsync
@@ -391,10 +157,10 @@ func (s *Server) runAsync(ctx, nodeCtx context.Context, rec *server.AsyncQuery, 
 		q.ExecutionID = executionID(rec.ID, q)
 	}
 	q.MaxBytes = 0 // unlimited: the rows go to pages
-	q.TimeoutMS = s.Async.timeout().Milliseconds()
+	q.TimeoutMS = r.Options.timeout().Milliseconds()
 	q.MaxTimeInQueueMS = max(0, obj.MaxTimeInQueue-sent.Sub(rec.CreatedAt).Milliseconds())
 
-	w := &asyncRun{s: s, rec: rec, doc: doc, status: passthrough.StatusInitialising}
+	w := &asyncRun{r: r, rec: rec, doc: doc, status: passthrough.StatusInitialising}
 	// The heartbeat renews the lease until the run settles; it is stopped,
 	// and waited for, before the record is written for the last time (it
 	// reads the record the end writes).
@@ -402,7 +168,7 @@ func (s *Server) runAsync(ctx, nodeCtx context.Context, rec *server.AsyncQuery, 
 	hbDone := make(chan struct{})
 	stopHB := func() { cancelHB(); <-hbDone }
 	defer cancelHB()
-	s.async.wg.Go(func() {
+	r.wg.Go(func() {
 		defer close(hbDone)
 		w.heartbeat(hbCtx)
 	})
@@ -413,7 +179,7 @@ func (s *Server) runAsync(ctx, nodeCtx context.Context, rec *server.AsyncQuery, 
 	var rows server.Rows
 	err := w.save(ctx, passthrough.StatusExecuting)
 	if err == nil {
-		rows, err = s.Hub.Query(ctx, rec.SiteID, q)
+		rows, err = r.Agents.Query(ctx, rec.SiteID, q)
 	}
 	if err == nil {
 		queuedEnd := sent.Add(time.Duration(rows.Header().QueuedMS) * time.Millisecond)
@@ -430,10 +196,10 @@ func (s *Server) runAsync(ctx, nodeCtx context.Context, rec *server.AsyncQuery, 
 				obj.Result = &passthrough.Result{RowsAffected: tr.RowsAffected, Parameters: []wire.Param{}}
 			}
 			if tr.Replayed {
-				s.log().Info("async write had already committed at the agent; its first outcome is kept", "query", rec.ID)
+				r.log().Info("async write had already committed at the agent; its first outcome is kept", "query", rec.ID)
 			}
 			stopHB()
-			s.finish(nodeCtx, rec, doc, w.status)
+			r.finish(nodeCtx, rec, doc, w.status)
 			return
 		}
 	}
@@ -442,43 +208,34 @@ func (s *Server) runAsync(ctx, nodeCtx context.Context, rec *server.AsyncQuery, 
 	case nodeCtx.Err() != nil:
 		// The node is stopping: queued again for any node (a write keeps
 		// its execution id, so the agent will not run it twice).
-		s.requeue(context.Background(), rec, w.status)
+		r.requeue(context.Background(), rec, w.status)
 		return
 	case server.ErrorCode(err) == server.EUNAVAILABLE:
 		// The tunnel broke (the agent restarted, or its node is
 		// stopping): the query runs again when the agent is
 		// back, unless its maxTimeInQueue (counted from its creation) has
 		// passed by then; a write only after asking the agent.
-		s.recoverAsync(context.WithoutCancel(nodeCtx), rec, w.status)
+		r.recoverRun(context.WithoutCancel(nodeCtx), rec, w.status)
 		return
 	case ctx.Err() != nil, server.ErrorCode(err) == server.ECONFLICT: // cancelled by the integrator
-		s.deleteResults(nodeCtx, rec.ID) // a page may have been completed after the cancel deleted them
+		r.deleteResults(nodeCtx, asyncPrefix(rec.ID)) // a page may have been completed after the cancel deleted them
 		return
 	}
 	if _, ok := errors.AsType[*uploadError](err); ok {
 		obj.Status = passthrough.StatusUploadFailed
 		obj.ErrorDetails = passthrough.OwnError(http.StatusInternalServerError, "the result could not be stored; run the query again")
-		s.log().Error("async result not stored", "query", rec.ID, "err", err)
-	} else if _, ok := obj.Fail(err, sent, s.log()); !ok {
+		r.log().Error("async result not stored", "query", rec.ID, "err", err)
+	} else if _, ok := obj.Fail(err, sent, r.log()); !ok {
 		obj.Status = passthrough.StatusExecutionFailed
 		obj.ErrorDetails = passthrough.OwnError(http.StatusInternalServerError, "the query failed on the server; the failure has been logged")
-		s.log().Error("async query failed", "query", rec.ID, "err", err)
+		r.log().Error("async query failed", "query", rec.ID, "err", err)
 	}
 	if obj.Status == passthrough.StatusExecutionFailed && obj.ErrorDetails != nil && obj.ErrorDetails.ErrorType == "fhirlink" &&
 		obj.ErrorDetails.ErrorCode == http.StatusGatewayTimeout {
-		obj.ErrorDetails.ErrorMessage = "Async query execution beyond the time limit (" + s.Async.timeout().String() + ")"
+		obj.ErrorDetails.ErrorMessage = "Async query execution beyond the time limit (" + r.Options.timeout().String() + ")"
 	}
-	s.deleteResults(nodeCtx, rec.ID)
-	s.finish(nodeCtx, rec, doc, w.status)
-}
-
-func (s *Server) deleteResults(ctx context.Context, id string) {
-	if s.Async.Results == nil {
-		return
-	}
-	if err := s.Async.Results.Delete(ctx, asyncPrefix(id)); err != nil {
-		s.log().Error("async results not deleted", "query", id, "err", err)
-	}
+	r.deleteResults(nodeCtx, asyncPrefix(rec.ID))
+	r.finish(nodeCtx, rec, doc, w.status)
 }
 
 var newline = []byte{'\n'}
@@ -487,13 +244,14 @@ var newline = []byte{'\n'}
 type uploadError struct{ err error }
 
 func (e *uploadError) Error() string { return "result store: " + e.err.Error() }
+
 func (e *uploadError) Unwrap() error { return e.err }
 
 // asyncRun is one running query's state.
 type asyncRun struct {
-	s      *Server
+	r      *Runner
 	rec    *server.AsyncQuery
-	doc    *asyncDoc
+	doc    *queryDoc
 	mu     sync.Mutex // serialises saves: the heartbeat saves too
 	status string     // the status last saved
 }
@@ -509,7 +267,7 @@ func (w *asyncRun) save(ctx context.Context, status string) error {
 		return err
 	}
 	w.rec.Doc = doc
-	if err := w.s.Store.UpdateAsyncQuery(ctx, w.rec, w.status); err != nil {
+	if err := w.r.Store.UpdateAsyncQuery(ctx, w.rec, w.status); err != nil {
 		return err
 	}
 	w.status = status
@@ -519,7 +277,7 @@ func (w *asyncRun) save(ctx context.Context, status string) error {
 // heartbeat refreshes the record (as last saved) and stops the run when
 // the write conflicts: the query was cancelled, maybe on another node.
 func (w *asyncRun) heartbeat(ctx context.Context) {
-	t := time.NewTicker(w.s.Async.heartbeat())
+	t := time.NewTicker(w.r.Options.heartbeat())
 	defer t.Stop()
 	for {
 		select {
@@ -528,10 +286,10 @@ func (w *asyncRun) heartbeat(ctx context.Context) {
 		case <-t.C:
 		}
 		w.mu.Lock()
-		err := w.s.Store.UpdateAsyncQuery(ctx, w.rec, w.status)
+		err := w.r.Store.UpdateAsyncQuery(ctx, w.rec, w.status)
 		w.mu.Unlock()
 		if code := server.ErrorCode(err); err != nil && (code == server.ECONFLICT || code == server.ENOTFOUND) {
-			w.s.stopRun(w.rec.ID)
+			w.r.stopRun(w.rec.ID)
 			return
 		}
 	}
@@ -541,7 +299,7 @@ func (w *asyncRun) heartbeat(ctx context.Context) {
 // index as each page is completed. It holds one row and the writer's buffer
 // at a time.
 func (w *asyncRun) pages(ctx context.Context, rows passthrough.RowSource, columns []wire.Column) error {
-	store, limit := w.s.Async.Results, w.s.Async.pageSize()
+	store, limit := w.r.Options.Results, w.r.Options.pageSize()
 	obj := w.doc.Object
 	obj.Result = &passthrough.Result{Parameters: []wire.Param{}, Columns: columns}
 	var (
@@ -613,9 +371,9 @@ func (w *asyncRun) pages(ctx context.Context, rows passthrough.RowSource, column
 
 // finish records a query's end (obj.Status set by the caller): completion
 // and expiry times, and a webhook. from is the status it must still have.
-func (s *Server) finish(ctx context.Context, rec *server.AsyncQuery, doc *asyncDoc, from string) {
+func (r *Runner) finish(ctx context.Context, rec *server.AsyncQuery, doc *queryDoc, from string) {
 	now := time.Now().UTC()
-	exp := now.Add(s.Async.retention())
+	exp := now.Add(r.Options.retention())
 	obj := doc.Object
 	obj.CompletedAt, obj.ResultsExpireAt = &now, &exp
 	rec.Status, rec.ExpiresAt = obj.Status, exp
@@ -624,38 +382,38 @@ func (s *Server) finish(ctx context.Context, rec *server.AsyncQuery, doc *asyncD
 	}
 	var err error
 	if rec.Doc, err = json.Marshal(doc); err == nil {
-		err = s.Store.UpdateAsyncQuery(ctx, rec, from)
+		err = r.Store.UpdateAsyncQuery(ctx, rec, from)
 	}
 	if err != nil {
 		if server.ErrorCode(err) != server.ECONFLICT {
-			s.log().Error("async query end not recorded", "query", rec.ID, "status", obj.Status, "err", err)
+			r.log().Error("async query end not recorded", "query", rec.ID, "status", obj.Status, "err", err)
 		}
 		return
 	}
-	s.log().Info("async query ended", "query", rec.ID, "site", rec.SiteID, "status", obj.Status)
-	s.webhooks.Notify(ctx, rec.IntegratorID, rec.SiteID, rec.ID, webhook.SourceAsync)
+	r.log().Info("async query ended", "query", rec.ID, "site", rec.SiteID, "status", obj.Status)
+	r.Webhooks.Notify(ctx, rec.IntegratorID, rec.SiteID, rec.ID, webhook.SourceAsync)
 }
 
 // janitor deletes expired results, and the records of queries whose
 // results expired over a week ago (until then their pages answer 410, not
 // 404).
-func (s *Server) janitor(ctx context.Context) {
+func (r *Runner) janitor(ctx context.Context) {
 	now := time.Now()
 	for range 100 { // bounded: at most 100 batches a round
-		expired, err := s.Store.AsyncQueries(ctx, server.AsyncFilter{ExpiredBefore: now, Limit: 100})
+		expired, err := r.Store.AsyncQueries(ctx, server.AsyncFilter{ExpiredBefore: now, Limit: 100})
 		if err != nil || len(expired) == 0 {
 			break
 		}
 		for _, rec := range expired {
 			if !slices.Contains(activeStatuses, rec.Status) {
-				s.purgeResults(ctx, rec)
+				r.purgeResults(ctx, rec)
 			}
 		}
 		if len(expired) < 100 {
 			break
 		}
 	}
-	if _, err := s.Store.DeleteAsyncQueries(ctx, now.Add(-max(s.Async.retention(), 7*24*time.Hour))); err != nil && ctx.Err() == nil {
-		s.log().Error("expired async queries not deleted", "err", err)
+	if _, err := r.Store.DeleteAsyncQueries(ctx, now.Add(-max(r.Options.retention(), 7*24*time.Hour))); err != nil && ctx.Err() == nil {
+		r.log().Error("expired async queries not deleted", "err", err)
 	}
 }
