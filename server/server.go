@@ -22,6 +22,23 @@ const (
 	PMSD4w          = "D4w"
 )
 
+// PMSTypeNamed is the PMS type of a practice management system's name as
+// the passthrough API's practiceManagementName gives it ("Best Practice",
+// "Zedmed", "D4w"); "" for "", and [EINVALID] for any other name.
+func PMSTypeNamed(name string) (string, error) {
+	switch name {
+	case "":
+		return "", nil
+	case "Best Practice":
+		return PMSBestPractice, nil
+	case "Zedmed":
+		return PMSZedmed, nil
+	case "D4w":
+		return PMSD4w, nil
+	}
+	return "", Errorf(EINVALID, "practiceManagementName must be one of \"Best Practice\", \"Zedmed\", \"D4w\"")
+}
+
 // Site is one practice database reachable through one agent.
 type Site struct {
 	ID   string // a UUID
@@ -151,6 +168,27 @@ func HashEnrollmentCode(code string) []byte {
 		return unicode.ToUpper(r)
 	}, code)
 	return HashSecret("enroll:" + norm)
+}
+
+// Enroll exchanges a one-time enrollment code for a fresh site credential:
+// the site's id and the secret (shown once; the store keeps its hash). The
+// old credential stops working in the same transaction. Its errors say
+// what to do: check the code, or ask the operator for a new one.
+func Enroll(ctx context.Context, st Store, code string, now time.Time) (siteID, secret string, err error) {
+	secret, hash := NewSecret()
+	siteID, err = st.RedeemEnrollmentCode(ctx, HashEnrollmentCode(code), hash, now)
+	switch ErrorCode(err) {
+	case ENOTFOUND:
+		return "", "", Errorf(EUNAUTHORIZED, "unknown enrollment code: check it was typed as issued, or ask the operator for a new one")
+	case ECONFLICT:
+		return "", "", Errorf(ECONFLICT, "this enrollment code was already used; a code works once: ask the operator for a new one")
+	case EFORBIDDEN:
+		return "", "", Errorf(EFORBIDDEN, "this enrollment code has expired; ask the operator for a new one")
+	}
+	if err != nil {
+		return "", "", err
+	}
+	return siteID, secret, nil
 }
 
 // HashSecret hashes a credential for storage. The credentials are 256-bit
