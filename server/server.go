@@ -1,7 +1,10 @@
 // Package server holds the cloud side's domain: sites, integrators, the
 // pairings between them, and the [Store] that keeps them. Subpackages attach
 // it to the outside world: api (HTTP), hub (connected agents), sqlite (the
-// embedded store).
+// embedded store). Others do one job each behind the api: passthrough (the
+// passthrough API's query model), async (async and registered queries),
+// webhook, quota, audit (the audit writer), inflight (cancelling work whose
+// access was withdrawn) and auth (SMART tokens).
 package server
 
 import (

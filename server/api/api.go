@@ -1,5 +1,11 @@
-// Package api is the server's HTTP interface: the integrator API (SQL
-// passthrough, site status) and the agents' tunnel endpoint, on echo.
+// Package api is the server's HTTP interface, on echo: the integrator API
+// (SQL passthrough, FHIR, site status, consent), the agents' endpoints and
+// the OAuth token endpoint. It mounts the routes, authenticates the caller,
+// reads requests, writes answers and maps errors to each route group's
+// shape (the passthrough error object, or a FHIR OperationOutcome); the
+// work behind them is done by the server's other packages: passthrough
+// (the query model), async (async and registered queries), webhook, quota,
+// audit, inflight (cancelling work whose access was withdrawn) and auth.
 package api
 
 import (
@@ -27,17 +33,11 @@ import (
 	"fhirlink/server/webhook"
 )
 
-// Limits of immediate queries, as the passthrough API documents them.
-const (
-	DefaultImmediateTimeout  = 60 * time.Second
-	DefaultImmediateMaxBytes = 8 << 20
-	DefaultMaxTimeInQueue    = 30 * time.Second
-	MaxImmediateTimeInQueue  = 60 * time.Second
-	// maxRequestBytes bounds a request body: SQL text and parameters.
-	maxRequestBytes = 1 << 20
-)
+// maxRequestBytes bounds a request body: SQL text and parameters.
+const maxRequestBytes = 1 << 20
 
-// Server serves the HTTP API. Set Store and Hub, then use [Server.Handler].
+// Server serves the HTTP API. Set Store, Hub and the options, then use
+// [Server.Handler] and [Server.StartWorkers].
 type Server struct {
 	Store  server.Store
 	Hub    *hub.Hub
