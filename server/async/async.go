@@ -296,15 +296,7 @@ func (r *Runner) dispatch(ctx context.Context) {
 			r.release(rec.SiteID, rec.ID)
 			continue
 		}
-		runCtx, cancel := context.WithCancel(ctx)
-		r.mu.Lock()
-		r.running[rec.ID] = cancel
-		r.mu.Unlock()
-		r.wg.Go(func() {
-			defer r.release(rec.SiteID, rec.ID)
-			defer cancel()
-			r.runQuery(runCtx, ctx, rec, doc)
-		})
+		r.launch(ctx, rec.SiteID, rec.ID, func(runCtx context.Context) { r.runQuery(runCtx, ctx, rec, doc) })
 	}
 	r.requeueStale(ctx)
 }
@@ -317,6 +309,21 @@ func (r *Runner) reserve(siteID, id string) bool {
 	}
 	r.perSite[siteID]++
 	return true
+}
+
+// launch runs run in the background as the work id of siteID, which
+// reserve admitted: stopRun(id) cancels its context, and it is released
+// when it returns.
+func (r *Runner) launch(ctx context.Context, siteID, id string, run func(context.Context)) {
+	runCtx, cancel := context.WithCancel(ctx)
+	r.mu.Lock()
+	r.running[id] = cancel
+	r.mu.Unlock()
+	r.wg.Go(func() {
+		defer r.release(siteID, id)
+		defer cancel()
+		run(runCtx)
+	})
 }
 
 func (r *Runner) release(siteID, id string) {

@@ -345,15 +345,7 @@ func (r *Runner) scheduleRegistered(ctx context.Context) {
 			r.release(rec.SiteID, runKey)
 			continue
 		}
-		runCtx, cancel := context.WithCancel(ctx)
-		r.mu.Lock()
-		r.running[runKey] = cancel
-		r.mu.Unlock()
-		r.wg.Go(func() {
-			defer r.release(rec.SiteID, runKey)
-			defer cancel()
-			r.runRegistered(runCtx, rec.ID, doc.Runs)
-		})
+		r.launch(ctx, rec.SiteID, runKey, func(runCtx context.Context) { r.runRegistered(runCtx, rec.ID, doc.Runs) })
 	}
 }
 
