@@ -15,18 +15,11 @@ import (
 	"unicode"
 )
 
-// PMS types, as the passthrough API names them.
-const (
-	PMSBestPractice = "BestPractice"
-	PMSZedmed       = "Zedmed"
-	PMSD4w          = "D4w"
-)
-
 // Site is one practice database reachable through one agent.
 type Site struct {
 	ID   string // a UUID
 	Name string // the practice's name, for people
-	// PMSType is BestPractice, Zedmed or D4w.
+	// PMSType is one of the wire.PMS names (BestPractice, Zedmed, D4w).
 	PMSType string
 	// PracticeManagementSiteID is the PMS's own identifier of the practice,
 	// which integrators use to find the site's ID again after a migration.

@@ -19,7 +19,7 @@ import (
 // context ends.
 type sqliteEngine struct{}
 
-func (sqliteEngine) name() string { return "sqlite" }
+func (sqliteEngine) name() string { return wire.EngineSQLite }
 
 // sqliteDriverName is the agent's own registration of the SQLite driver:
 // its connections, and only they (not the server's state store in the same

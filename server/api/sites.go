@@ -108,7 +108,7 @@ func (s *Server) listSites(c echo.Context) error {
 }
 
 var pmsTypeOf = map[string]string{
-	"Best Practice": server.PMSBestPractice,
-	"Zedmed":        server.PMSZedmed,
-	"D4w":           server.PMSD4w,
+	"Best Practice": wire.PMSBestPractice,
+	"Zedmed":        wire.PMSZedmed,
+	"D4w":           wire.PMSD4w,
 }
