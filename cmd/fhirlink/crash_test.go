@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -80,9 +79,6 @@ type procs struct {
 }
 
 func startProcs(t *testing.T, engine, dsn string) *procs {
-	if runtime.GOOS == "windows" {
-		t.Skip("signals: a Unix test")
-	}
 	p := &procs{t: t, bin: fhirlinkBinary(t), dir: t.TempDir()}
 	state := "--database=" + filepath.Join(p.dir, "state.db")
 	var site, in map[string]string
