@@ -4,7 +4,6 @@
 package agent
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -247,8 +246,8 @@ func (a *Agent) claim(w http.ResponseWriter, r *http.Request, req wire.QueryRequ
 	case wire.ExecutionCommitted:
 		sink := &frameSink{rw: w, startedAt: prior.StartedAt}
 		sink.Header(wire.Header{Columns: []wire.Column{}})
-		sink.frame(wire.FrameTrailer, wire.Trailer{RowsAffected: prior.RowsAffected, ExecutionMS: prior.ExecutionMS, Replayed: true})
-		sink.bw.Flush()
+		sink.fw.Trailer(wire.Trailer{RowsAffected: prior.RowsAffected, ExecutionMS: prior.ExecutionMS, Replayed: true})
+		sink.fw.Flush()
 	case wire.ExecutionFailed:
 		werr := *prior.Error
 		werr.Message = fmt.Sprintf("%s; execution id %s is not run again", werr.Message, req.ExecutionID)
@@ -345,21 +344,20 @@ func (a *Agent) serveQuery(w http.ResponseWriter, r *http.Request) {
 		}
 		trailer.Error = werr
 	}
-	sink.frame(wire.FrameTrailer, trailer)
+	sink.fw.Trailer(trailer)
 	// Returning ends the response with one write: the frames still buffered
 	// and the chunked terminator together.
-	sink.bw.Flush()
+	sink.fw.Flush()
 }
 
 // frameSink writes a result as frames (see package wire) as the executor
-// reads it.
+// reads it, once the answer's status is sent.
 type frameSink struct {
 	rw        http.ResponseWriter
-	bw        *bufio.Writer
+	fw        *wire.FrameWriter
 	queued    time.Duration
 	startedAt time.Time
 	started   bool
-	err       error
 }
 
 func (s *frameSink) Header(h wire.Header) error {
@@ -367,29 +365,12 @@ func (s *frameSink) Header(h wire.Header) error {
 	h.StartedAt = s.startedAt
 	s.rw.Header().Set("Content-Type", "application/x-fhirlink-frames")
 	s.rw.WriteHeader(http.StatusOK)
-	s.bw = bufio.NewWriterSize(s.rw, 128<<10)
+	s.fw = wire.NewFrameWriter(s.rw, 128<<10)
 	s.started = true
-	s.frame(wire.FrameHeader, h)
-	return s.err
+	return s.fw.Header(h)
 }
 
-func (s *frameSink) Row(row []byte) error {
-	s.bw.WriteByte(wire.FrameRow)
-	s.bw.Write(row)
-	_, s.err = s.bw.Write([]byte{'\n'})
-	return s.err
-}
-
-func (s *frameSink) frame(kind byte, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		s.err = err
-		return
-	}
-	s.bw.WriteByte(kind)
-	s.bw.Write(b)
-	s.bw.WriteByte('\n')
-}
+func (s *frameSink) Row(row []byte) error { return s.fw.Row(row) }
 
 func asWireError(err error) *wire.Error {
 	if werr, ok := errors.AsType[*wire.Error](err); ok {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"fhirlink/agent/wire"
 )
 
 // codeStore answers pairing and enrollment codes with err, after calling
@@ -49,7 +51,7 @@ func TestIssuePairingCodeTTL(t *testing.T) {
 }
 
 func TestPairWithCode(t *testing.T) {
-	site := &Site{ID: "s", PMSType: PMSBestPractice, PracticeManagementSiteID: "BP-1"}
+	site := &Site{ID: "s", PMSType: wire.PMSBestPractice, PracticeManagementSiteID: "BP-1"}
 	ctx, now := context.Background(), time.Now()
 	if got, err := PairWithCode(ctx, &codeStore{site: site}, "c", "i", "BP-1", "Best Practice", now); err != nil || got != site {
 		t.Fatalf("matching identifiers: %v %v", got, err)
@@ -72,7 +74,7 @@ func TestPairWithCode(t *testing.T) {
 		}
 	}
 	// A site without a recorded PMS id matches any.
-	if _, err := PairWithCode(ctx, &codeStore{site: &Site{ID: "s", PMSType: PMSZedmed}}, "c", "i", "Z-9", "Zedmed", now); err != nil {
+	if _, err := PairWithCode(ctx, &codeStore{site: &Site{ID: "s", PMSType: wire.PMSZedmed}}, "c", "i", "Z-9", "Zedmed", now); err != nil {
 		t.Fatal(err)
 	}
 }

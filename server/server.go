@@ -16,13 +16,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
-)
 
-// PMS types, as the passthrough API names them.
-const (
-	PMSBestPractice = "BestPractice"
-	PMSZedmed       = "Zedmed"
-	PMSD4w          = "D4w"
+	"fhirlink/agent/wire"
 )
 
 // PMSTypeNamed is the PMS type of a practice management system's name as
@@ -33,11 +28,11 @@ func PMSTypeNamed(name string) (string, error) {
 	case "":
 		return "", nil
 	case "Best Practice":
-		return PMSBestPractice, nil
+		return wire.PMSBestPractice, nil
 	case "Zedmed":
-		return PMSZedmed, nil
+		return wire.PMSZedmed, nil
 	case "D4w":
-		return PMSD4w, nil
+		return wire.PMSD4w, nil
 	}
 	return "", Errorf(EINVALID, "practiceManagementName must be one of \"Best Practice\", \"Zedmed\", \"D4w\"")
 }
@@ -46,7 +41,7 @@ func PMSTypeNamed(name string) (string, error) {
 type Site struct {
 	ID   string // a UUID
 	Name string // the practice's name, for people
-	// PMSType is BestPractice, Zedmed or D4w.
+	// PMSType is one of the wire.PMS names (BestPractice, Zedmed, D4w).
 	PMSType string
 	// PracticeManagementSiteID is the PMS's own identifier of the practice,
 	// which integrators use to find the site's ID again after a migration.

@@ -15,6 +15,7 @@ import (
 
 	"fhirlink/agent"
 	"fhirlink/agent/executor"
+	"fhirlink/agent/wire"
 	"fhirlink/mappings/bppremier/bpsynth"
 	"fhirlink/mappings/zedmed/zedsynth"
 	"fhirlink/server"
@@ -44,8 +45,8 @@ type demoPractice struct {
 }
 
 var demoPractices = map[string]*demoPractice{
-	server.PMSBestPractice: {
-		pmsType: server.PMSBestPractice, siteID: "5b1d6a52-7c1e-4d0a-9a57-0d3f3a4c2e01",
+	wire.PMSBestPractice: {
+		pmsType: wire.PMSBestPractice, siteID: "5b1d6a52-7c1e-4d0a-9a57-0d3f3a4c2e01",
 		name: "Demo Family Practice", pmsSiteID: "demo-bp-0001", timeZone: bpsynth.Small().TimeZone(),
 		create: func(ctx context.Context, dir string, patients int) ([]executor.Catalogue, error) {
 			path := filepath.Join(dir, "practice.db")
@@ -56,8 +57,8 @@ var demoPractices = map[string]*demoPractice{
 		deleteSQL:      "DELETE FROM PATIENTS",
 		livePatientSQL: `SELECT MIN(INTERNALID) FROM PATIENTS WHERE RECORDSTATUS = 1 AND PATIENTSTATUS = 1`,
 	},
-	server.PMSZedmed: {
-		pmsType: server.PMSZedmed, siteID: "5b1d6a52-7c1e-4d0a-9a57-0d3f3a4c2e02",
+	wire.PMSZedmed: {
+		pmsType: wire.PMSZedmed, siteID: "5b1d6a52-7c1e-4d0a-9a57-0d3f3a4c2e02",
 		name: "Demo Zedmed Practice", pmsSiteID: "demo-zm-0001", timeZone: zedsynth.Small().TimeZone(),
 		create: func(ctx context.Context, dir string, patients int) ([]executor.Catalogue, error) {
 			main, bill := filepath.Join(dir, "zedmed.db"), filepath.Join(dir, "zedbill.db")
@@ -85,7 +86,7 @@ Zedmed with --pms Zedmed) in one process, and prints example requests that work 
 		listen := fs.String("listen", "127.0.0.1:8080", "address the demo server listens on")
 		dir := fs.String("dir", "", "directory for the demo's databases (default: a new temporary directory)")
 		patients := fs.Int("patients", bpsynth.Small().Patients, "patients in the synthetic practice")
-		pms := fs.String("pms", server.PMSBestPractice, "the practice management system to simulate: BestPractice (Bp Premier) or Zedmed")
+		pms := fs.String("pms", wire.PMSBestPractice, "the practice management system to simulate: BestPractice (Bp Premier) or Zedmed")
 		logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
 		return func(c *cmdContext) error {
 			log, err := logger(c.stderr, *logLevel)
@@ -127,7 +128,7 @@ Zedmed with --pms Zedmed) in one process, and prints example requests that work 
 
 			a, err := agent.New(ctx, agent.Config{
 				ServerURL: base, SiteID: p.siteID, Secret: demoSiteSecret,
-				Database: executor.Config{Engine: "sqlite", Catalogues: catalogues},
+				Database: executor.Config{Engine: wire.EngineSQLite, Catalogues: catalogues},
 				PMSType:  p.pmsType, PracticeName: p.name,
 				PracticeManagementSiteID: p.pmsSiteID, TimeZone: p.timeZone, Logger: log,
 			})
@@ -165,12 +166,12 @@ func makePractice(ctx context.Context, path string, patients int) error {
 		return err
 	}
 	defer db.Close()
-	if err := bpsynth.Apply(ctx, db, "sqlite"); err != nil {
+	if err := bpsynth.Apply(ctx, db, bpsynth.EngineSQLite); err != nil {
 		return err
 	}
 	opt := bpsynth.Small()
 	opt.Patients = patients
-	return bpsynth.Generate(ctx, db, "sqlite", opt)
+	return bpsynth.Generate(ctx, db, bpsynth.EngineSQLite, opt)
 }
 
 // seedDemo creates the demo site, integrator, keys and pairing (again on a

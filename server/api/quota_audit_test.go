@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"fhirlink/agent/wire"
 	"fhirlink/server"
 	"fhirlink/server/api"
 	"fhirlink/server/fhirlinktest"
@@ -451,7 +452,7 @@ func TestPracticeReadsItsOwnAudit(t *testing.T) {
 	ctx := context.Background()
 	// A second site, paired with the same integrator, with no agent.
 	other := uuid.NewString()
-	if err := env.Store.CreateSite(ctx, &server.Site{ID: other, Name: "Other Practice", PMSType: server.PMSBestPractice}, server.HashSecret("other-secret")); err != nil {
+	if err := env.Store.CreateSite(ctx, &server.Site{ID: other, Name: "Other Practice", PMSType: wire.PMSBestPractice}, server.HashSecret("other-secret")); err != nil {
 		t.Fatal(err)
 	}
 	if err := env.Store.Pair(ctx, env.IntegratorID, other); err != nil {
