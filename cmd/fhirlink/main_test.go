@@ -98,4 +98,3 @@ func TestAdminFlow(t *testing.T) {
 		t.Fatalf("bad pms type: %d %s", code, errOut)
 	}
 }
-
