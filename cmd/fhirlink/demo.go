@@ -22,7 +22,6 @@ import (
 	"fhirlink/server"
 	"fhirlink/server/bulk"
 	"fhirlink/server/hub"
-	"fhirlink/server/results"
 	"fhirlink/server/sqlite"
 )
 
@@ -199,6 +198,27 @@ func startDemo(ctx context.Context, o demoOptions) (_ *demoRun, err error) {
 	if err := seedDemo(ctx, store, p); err != nil {
 		return nil, err
 	}
+	// Every feature on: the server's own wiring with its defaults (quotas,
+	// rate limit, audit pruning, async and registered queries), its state
+	// in the demo's directory.
+	st := newStack(store, o.log)
+	fs := flag.NewFlagSet("demo server", flag.ContinueOnError)
+	limits, async := limitFlags(fs), asyncFlags(fs)
+	if err := fs.Parse([]string{"--results-dir", filepath.Join(o.dir, "results")}); err != nil {
+		return nil, err
+	}
+	stopLimits, err := limits(ctx, st, store)
+	if err != nil {
+		return nil, err
+	}
+	d.closers = append(d.closers, stopLimits)
+	stopAsync, err := async(st)
+	if err != nil {
+		return nil, err
+	}
+	d.closers = append(d.closers, stopAsync) // before stopLimits: the workers write audit records
+	st.api.Exports = &bulk.Manager{Dir: filepath.Join(o.dir, "exports")}
+
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return nil, err
@@ -209,17 +229,6 @@ func startDemo(ctx context.Context, o demoOptions) (_ *demoRun, err error) {
 		ln.Close()
 		return nil, err
 	}
-
-	st := newStack(store, o.log)
-	// Every feature on, with its state in the demo's directory.
-	rs, err := results.NewDir(filepath.Join(o.dir, "results"))
-	if err != nil {
-		ln.Close()
-		return nil, err
-	}
-	st.api.Async.Results = rs
-	st.api.Exports = &bulk.Manager{Dir: filepath.Join(o.dir, "exports")}
-	d.closers = append(d.closers, st.api.StartWorkers())
 	serveCtx, stopServing := context.WithCancel(context.Background())
 	d.serveDone = make(chan struct{})
 	go func() {
