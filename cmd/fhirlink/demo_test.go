@@ -28,7 +28,7 @@ func TestDemoExamplesWorkVerbatim(t *testing.T) {
 	}
 	for _, c := range []struct{ pms, today string }{
 		{"BestPractice", ""},
-		{"Zedmed", "2026-06-14"},
+		{"Zedmed", "2027-03-14"},
 	} {
 		t.Run(c.pms, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -40,7 +40,7 @@ func TestDemoExamplesWorkVerbatim(t *testing.T) {
 			if len(printed) != len(examples) {
 				t.Fatalf("%d commands printed, %d examples:\n%s", len(printed), len(examples), out)
 			}
-			if c.today != "" && !strings.Contains(out, "Appointments on Monday 2026-06-15") {
+			if c.today != "" && !strings.Contains(out, "Appointments on Monday 2027-03-15") {
 				t.Errorf("on a Sunday the appointments example is not Monday's:\n%s", out)
 			}
 			for i, e := range examples {
@@ -251,4 +251,24 @@ func jsonLines(t *testing.T, got []byte) []json.RawMessage {
 		lines = append(lines, append(json.RawMessage(nil), l...))
 	}
 	return lines
+}
+
+// TestNextMonday: "next week" of the free-slots example starts on the
+// Monday after today, also when today is a Monday or a Sunday.
+func TestNextMonday(t *testing.T) {
+	syd, err := time.LoadLocation("Australia/Sydney")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for day, want := range map[string]string{
+		"2027-03-14": "2027-03-15", // Sunday
+		"2027-03-15": "2027-03-22", // Monday
+		"2027-03-20": "2027-03-22", // Saturday
+		"2027-04-01": "2027-04-05", // Thursday; daylight saving ends on the Sunday between
+	} {
+		d, _ := time.ParseInLocation(time.DateOnly, day, syd)
+		if got := nextMonday(d).Format(time.DateOnly); got != want {
+			t.Errorf("nextMonday(%s) = %s, want %s", day, got, want)
+		}
+	}
 }
