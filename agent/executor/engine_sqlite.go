@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"reflect"
 	"strings"
+	"sync"
 
+	"modernc.org/libc"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
@@ -16,7 +19,8 @@ import (
 
 // sqliteEngine runs queries on SQLite files through modernc.org/sqlite (no
 // cgo), for the demo practice. The driver interrupts a statement when its
-// context ends.
+// context ends only while its query or exec call runs, which computes the
+// first row; interruptRows interrupts the steps that compute the others.
 type sqliteEngine struct{}
 
 func (sqliteEngine) name() string { return wire.EngineSQLite }
@@ -35,9 +39,77 @@ func init() {
 		if !ok {
 			return errors.New("this SQLite driver cannot install an authorizer")
 		}
+		// Checked on every connection, so that a driver whose connection
+		// no longer looks as sqliteInterrupter expects fails at once
+		// rather than leaving statements that cannot be stopped.
+		if _, err := sqliteInterrupter(c); err != nil {
+			return err
+		}
 		return r.RegisterAuthorizer(sqliteAuthorize)
 	})
 	sql.Register(sqliteDriverName, sqliteDriver)
+}
+
+// interruptRows stops the statement on conn in SQLite, with
+// sqlite3_interrupt, once ctx ends, until stop is called; stop waits for an
+// interrupt under way, so none reaches a later statement on conn. SQLite
+// checks the flag between the steps of its program, so a statement ends
+// within a step of ctx's end, however many rows it has sent.
+func (sqliteEngine) interruptRows(ctx context.Context, conn *sql.Conn) (stop func(), err error) {
+	var interrupt func()
+	err = conn.Raw(func(dc any) (err error) {
+		interrupt, err = sqliteInterrupter(dc)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var mu sync.Mutex
+	live := true
+	unwatch := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if live {
+			interrupt()
+		}
+	})
+	return func() {
+		unwatch()
+		mu.Lock()
+		live = false
+		mu.Unlock()
+	}, nil
+}
+
+// sqliteInterrupter returns a function that interrupts the statement
+// running on dc, a connection of the driver, from any goroutine. The driver
+// has no such call of its own: it interrupts only during its query and exec
+// calls, and rows.Next steps on without watching any context. So this
+// reads the connection's SQLite handle, which the driver keeps unexported
+// (its field db), under the lock that the driver's own interrupt and Close
+// take: a closed connection's handle is 0 and is not touched.
+func sqliteInterrupter(dc any) (func(), error) {
+	errShape := fmt.Errorf("this SQLite driver's connection (%T) has no handle that can be interrupted", dc)
+	mu, ok := dc.(sync.Locker)
+	v := reflect.ValueOf(dc)
+	if !ok || v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return nil, errShape
+	}
+	db := v.Elem().FieldByName("db")
+	if db.Kind() != reflect.Uintptr {
+		return nil, errShape
+	}
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if h := uintptr(db.Uint()); h != 0 {
+			// A TLS of its own, as the driver's interrupt does: the
+			// connection's is in use by the statement being stopped.
+			tls := libc.NewTLS()
+			defer tls.Close()
+			sqlite3.Xsqlite3_interrupt(tls, h)
+		}
+	}, nil
 }
 
 // sqliteAuthorize is consulted by SQLite itself, with its own parse of each

@@ -306,7 +306,23 @@ func (q *query) read(conn *sql.Conn, txOpts *sql.TxOptions, text string, args []
 	// Closing after a cancel makes the driver wait for the database to end
 	// the statement, so the rollback that follows finds the connection idle.
 	defer rows.Close()
+	if ri, ok := q.eng.(rowsInterrupter); ok {
+		stop, err := ri.interruptRows(q.stmtCtx, conn)
+		if err != nil {
+			return q.fail(err)
+		}
+		defer stop()
+	}
 	return q.stream(rows)
+}
+
+// rowsInterrupter is implemented by engines whose driver stops a statement
+// when its context ends only during the query call, not while rows.Next
+// computes the rows after the first (SQLite).
+type rowsInterrupter interface {
+	// interruptRows stops the statement running on conn in the database
+	// once ctx ends, until stop is called.
+	interruptRows(ctx context.Context, conn *sql.Conn) (stop func(), err error)
 }
 
 // stream sends the header and the rows. The first row is read before the

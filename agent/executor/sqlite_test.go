@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,7 +28,23 @@ func init() {
 		}
 		return args[0], nil
 	})
+	sqliteDriver.MustRegisterScalarFunction("test_slow", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		if sqliteSlowEnd.Load() {
+			return false, nil
+		}
+		time.Sleep(time.Millisecond) // the work each row costs, not a wait for anything
+		return true, nil
+	})
 }
+
+// sqliteSlowEnd ends the statements of sqliteSlowAfterFirst: test_slow(x)
+// takes a millisecond and returns true until it is set, then false.
+var sqliteSlowEnd atomic.Bool
+
+// sqliteSlowAfterFirst sends its first row at once; every step after it is
+// slow, and it produces nothing more until sqliteSlowEnd is set.
+const sqliteSlowAfterFirst = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE test_slow(x)) " +
+	"SELECT x FROM c WHERE x = 1"
 
 // sqliteExec opens the file read-write, as the practice software would, and
 // runs the statements.
@@ -160,6 +178,95 @@ func TestSQLiteDeadlineAndCap(t *testing.T) {
 	if rec.rows[0] != `{"five":5}` {
 		t.Errorf("after cancel: %v", rec.rows)
 	}
+}
+
+// firstRow is a recorder that tells when the first row arrived.
+type firstRow struct {
+	recorder
+	arrived chan struct{}
+}
+
+func (f *firstRow) Row(row []byte) error {
+	if err := f.recorder.Row(row); err != nil {
+		return err
+	}
+	if len(f.rows) == 1 {
+		close(f.arrived)
+	}
+	return nil
+}
+
+// A statement that has sent its first row is still stopped in SQLite when
+// its deadline passes or its caller goes away: the row loop's steps are
+// interrupted too, not only the query call's first step.
+func TestSQLiteStopsAfterFirstRow(t *testing.T) {
+	e, _ := newSQLite(t, false)
+	onePool(e) // the next query gets the connection the stopped one used, if it was kept
+	sqliteSlowEnd.Store(false)
+	t.Cleanup(func() { sqliteSlowEnd.Store(true) })
+	// ends runs req until it ends and the time it took from ended's
+	// moment (the deadline or the cancel) to the answer; a statement
+	// that goes on is ended by sqliteSlowEnd after a bound, failing.
+	ends := func(ctx context.Context, req wire.QueryRequest, ended func(first <-chan struct{}) time.Time) (*firstRow, *wire.Error, time.Duration) {
+		t.Helper()
+		rec := &firstRow{arrived: make(chan struct{})}
+		done := make(chan *wire.Error, 1)
+		go func() {
+			_, err := e.Run(ctx, req, rec)
+			var we *wire.Error
+			if err != nil && !errors.As(err, &we) {
+				we = &wire.Error{Message: "not a *wire.Error: " + err.Error()}
+			}
+			done <- we
+		}()
+		at := ended(rec.arrived)
+		select {
+		case we := <-done:
+			return rec, we, time.Since(at)
+		case <-time.After(time.Until(at.Add(5 * time.Second))):
+			sqliteSlowEnd.Store(true)
+			<-done
+			t.Fatalf("%q still ran 5 s after its end; it was not stopped in SQLite", req.Text)
+		}
+		return nil, nil, 0
+	}
+	awaitFirst := func(first <-chan struct{}) {
+		t.Helper()
+		select {
+		case <-first:
+		case <-time.After(10 * time.Second):
+			sqliteSlowEnd.Store(true)
+			t.Fatal("the first row never arrived")
+		}
+	}
+	nextWorks := func(after string) {
+		t.Helper()
+		rec, _ := mustRun(t, e, wire.QueryRequest{Text: "SELECT 5 AS five", Mode: wire.ModeScalar})
+		if rec.rows[0] != `{"five":5}` {
+			t.Errorf("after %s: %v", after, rec.rows)
+		}
+	}
+	const timeout = 1500 * time.Millisecond
+	start := time.Now()
+	rec, we, after := ends(context.Background(), wire.QueryRequest{Text: sqliteSlowAfterFirst, TimeoutMS: timeout.Milliseconds()},
+		func(first <-chan struct{}) time.Time { awaitFirst(first); return start.Add(timeout) })
+	wantKind(t, we, wire.KindTimeout, "1.5 s execution limit")
+	t.Logf("answered %v after the deadline", after)
+	if len(rec.rows) != 1 || after > 2*time.Second {
+		t.Errorf("rows %v; answered %v after the deadline", rec.rows, after)
+	}
+	nextWorks("the deadline")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rec, we, after = ends(ctx, wire.QueryRequest{Text: sqliteSlowAfterFirst, TimeoutMS: 30000},
+		func(first <-chan struct{}) time.Time { awaitFirst(first); cancel(); return time.Now() })
+	wantKind(t, we, wire.KindCanceled, "caller went away")
+	t.Logf("answered %v after the cancel", after)
+	if len(rec.rows) != 1 || after > 2*time.Second {
+		t.Errorf("rows %v; answered %v after the cancel", rec.rows, after)
+	}
+	nextWorks("the cancel")
 }
 
 func TestSQLiteErrorsAndInfo(t *testing.T) {
