@@ -410,6 +410,10 @@ func (s *Server) failed(c echo.Context, obj *queryObject, err error, sent time.T
 	}
 	if obj.Status == statusExpiredInQueue {
 		c.Response().Header().Set("Retry-After", "5")
+	} else if status == http.StatusServiceUnavailable {
+		// The tunnel, or the server node holding it, broke mid-query: the
+		// agent reconnects within seconds. As FHIR answers a 503.
+		c.Response().Header().Set("Retry-After", "10")
 	}
 	return s.answer(c, status, obj)
 }
