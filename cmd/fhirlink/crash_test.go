@@ -24,6 +24,7 @@ import (
 
 	"fhirlink/agent/fbtest"
 	"fhirlink/agent/pgtest"
+	"fhirlink/fhir/fhirvalidate"
 	"fhirlink/server/api"
 	"fhirlink/server/fhirlinktest"
 )
@@ -31,6 +32,7 @@ import (
 func TestMain(m *testing.M) {
 	code := pgtest.Main(m)
 	fbtest.Stop()
+	fhirvalidate.Stop()
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}
