@@ -340,7 +340,7 @@ func TestSeveralNodes(t *testing.T) {
 			}
 			status, _, b := f.get(f.addrs[page%len(f.addrs)], u.RequestURI()) // each page at the next node
 			var bundle struct {
-				Link []struct{ Relation, URL string }
+				Link  []struct{ Relation, URL string }
 				Entry []struct {
 					Resource struct{ ID string }
 				}
