@@ -94,7 +94,20 @@ type Router struct {
 	mu     sync.Mutex
 	sites  map[string]*siteSubs
 	flows  map[string]*stream
+	online map[string]onlineAt // sites online at other nodes, as last asked
 	closed bool
+}
+
+// statusTTL is how long a node trusts another node's word that a site is
+// online. The API asks a site's status before each query, and asking the
+// holder every time would add a round trip to every routed request; a site
+// that went away meanwhile fails its query as unavailable anyway, so
+// trusting "online" for a moment costs nothing. Nothing else is cached.
+const statusTTL = time.Second
+
+type onlineAt struct {
+	st hub.Status
+	at time.Time
 }
 
 // siteSubs are the subscriptions announcing what this node has of a site.
@@ -129,7 +142,7 @@ func New(h *hub.Hub, nc *nats.Conn, opt Options) (*Router, error) {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
 	r := &Router{hub: h, nc: nc, opt: opt, instance: nuid.Next(),
-		sites: map[string]*siteSubs{}, flows: map[string]*stream{}}
+		sites: map[string]*siteSubs{}, flows: map[string]*stream{}, online: map[string]onlineAt{}}
 	r.streams = opt.Prefix + ".stream." + r.instance
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	for subj, handle := range map[string]nats.MsgHandler{
@@ -240,6 +253,7 @@ func (r *Router) reconcile(siteID string) {
 	if r.closed {
 		return
 	}
+	delete(r.online, siteID)
 	pres, connectedAt := r.hub.Presence(siteID)
 	ss := r.sites[siteID]
 	if ss == nil {
@@ -298,6 +312,7 @@ func (r *Router) onAttached(m *nats.Msg) {
 	if json.Unmarshal(m.Data, &a) != nil || a.Instance == r.instance {
 		return
 	}
+	r.forgetOnline(a.Site)
 	if p, _ := r.hub.Presence(a.Site); p != hub.Absent {
 		r.log().Debug("site's agent connected to another node", "site", a.Site, "node", a.Node)
 	}
@@ -307,6 +322,7 @@ func (r *Router) onAttached(m *nats.Msg) {
 // Disconnect closes the site's session wherever it is (credential rotation,
 // re-enrolment): here, and on every other node through a broadcast.
 func (r *Router) Disconnect(siteID string) {
+	r.forgetOnline(siteID)
 	r.hub.Disconnect(siteID)
 	b, _ := json.Marshal(disconnect{Site: siteID, Instance: r.instance})
 	if err := r.nc.Publish(r.opt.Prefix+".disconnect", b); err != nil {
@@ -448,10 +464,22 @@ func (r *Router) Status(siteID string) hub.Status {
 	if pres == hub.Held {
 		return local
 	}
+	r.mu.Lock()
+	c, ok := r.online[siteID]
+	r.mu.Unlock()
+	if ok && time.Since(c.at) < statusTTL {
+		return c.st
+	}
 	var rep statusReply
 	if r.ask(r.ctx, siteID, "live", opStatus, nil, &rep) == nil && rep.Held {
+		if rep.Status.Availability == hub.Online {
+			r.mu.Lock()
+			r.online[siteID] = onlineAt{rep.Status, time.Now()}
+			r.mu.Unlock()
+		}
 		return rep.Status
 	}
+	r.forgetOnline(siteID)
 	if pres == hub.Remembered {
 		return local
 	}
@@ -459,6 +487,12 @@ func (r *Router) Status(siteID string) hub.Status {
 		return rep.Status
 	}
 	return local
+}
+
+func (r *Router) forgetOnline(siteID string) {
+	r.mu.Lock()
+	delete(r.online, siteID)
+	r.mu.Unlock()
 }
 
 // Execution asks a site's agent, wherever it is, what it knows of a write's

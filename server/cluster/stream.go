@@ -165,7 +165,7 @@ func (s *stream) deliver(m *nats.Msg) {
 }
 
 // keepalive pings the peer of every stream and ends those whose peer fell
-// silent, until the router closes.
+// silent, and drops statuses past statusTTL, until the router closes.
 func (r *Router) keepalive() {
 	defer r.wg.Done()
 	t := time.NewTicker(r.opt.Ping)
@@ -181,6 +181,11 @@ func (r *Router) keepalive() {
 		r.mu.Lock()
 		for _, s := range r.flows {
 			flows = append(flows, s)
+		}
+		for id, c := range r.online {
+			if time.Since(c.at) >= statusTTL {
+				delete(r.online, id)
+			}
 		}
 		r.mu.Unlock()
 		for _, s := range flows {
@@ -240,6 +245,9 @@ func (r *Router) Query(ctx context.Context, siteID string, q wire.QueryRequest) 
 		a.Close()
 		if err == errNobody {
 			err = unavailable(siteID)
+		}
+		if server.ErrorCode(err) == server.EUNAVAILABLE {
+			r.forgetOnline(siteID)
 		}
 		return nil, err
 	}
