@@ -47,7 +47,7 @@ var (
 )
 
 // fhirlinkBinary builds the fhirlink binary once for the test run.
-func fhirlinkBinary(t *testing.T) string {
+func fhirlinkBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		if binDir, buildErr = os.MkdirTemp("", "fhirlink-bin-"); buildErr != nil {
@@ -69,7 +69,7 @@ func fhirlinkBinary(t *testing.T) string {
 // loopback, the agent's tunnel through a [fhirlinktest.Proxy], as a new
 // user would run them.
 type procs struct {
-	t            *testing.T
+	t            testing.TB
 	bin, dir     string
 	listen       string
 	siteID, key  string
