@@ -16,11 +16,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	natsserver "github.com/nats-io/nats-server/v2/server"
 
 	"fhirlink/agent/tunnel"
 	"fhirlink/agent/wire"
 	"fhirlink/server"
+	"fhirlink/server/cluster/natstest"
 	"fhirlink/server/sqlite"
 )
 
@@ -48,20 +48,12 @@ func BenchmarkThousandAgentsRSS(b *testing.B) {
 		sites = append(sites, id)
 	}
 	st.Close()
-	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		b.Fatal("NATS server not ready within 10 s")
-	}
-	defer ns.Shutdown()
+	natsURL := natstest.URL(b)
 
 	for _, mode := range []struct {
 		name  string
 		extra []string
-	}{{"alone", nil}, {"nats", []string{"--nats", ns.ClientURL(), "--node-id", "bench"}}} {
+	}{{"alone", nil}, {"nats", []string{"--nats", natsURL, "--node-id", "bench"}}} {
 		b.Run(mode.name, func(b *testing.B) {
 			p := &procs{t: b, bin: bin, dir: dir}
 			ln, err := net.Listen("tcp", "127.0.0.1:0")

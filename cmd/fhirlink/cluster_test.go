@@ -3,12 +3,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -21,13 +19,11 @@ import (
 	"testing"
 	"time"
 
-	natsserver "github.com/nats-io/nats-server/v2/server"
-
 	"fhirlink/agent/pgtest"
 	"fhirlink/agent/wire"
 	"fhirlink/fhir/fhirvalidate"
 	"fhirlink/mappings/bppremier/bpsynth"
-	"fhirlink/server/api"
+	"fhirlink/server/cluster/natstest"
 	"fhirlink/server/fhirlinktest"
 )
 
@@ -48,16 +44,7 @@ type fleet struct {
 
 func startFleet(t *testing.T, nodes, sites int, practiceDSN string) *fleet {
 	f := &fleet{procs: &procs{t: t, bin: fhirlinkBinary(t), dir: t.TempDir()}, state: pgtest.DSN(t)}
-	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("NATS server not ready within 10 s")
-	}
-	t.Cleanup(ns.Shutdown)
-	f.natsURL = ns.ClientURL()
+	f.natsURL = natstest.URL(t)
 
 	for i := range nodes {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -117,27 +104,7 @@ func startFleet(t *testing.T, nodes, sites int, practiceDSN string) *fleet {
 // call sends a request as the paired integrator to addr (a node or the
 // balancer) and returns the status, headers and body.
 func (f *fleet) call(ctx context.Context, addr, method, path string, body any, header ...string) (int, http.Header, []byte, error) {
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, rd)
-	if err != nil {
-		return 0, nil, nil, err
-	}
-	req.Header.Set(api.KeyHeader, f.key)
-	req.Header.Set("Content-Type", "application/json")
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, nil, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, b, err
+	return fhirlinktest.Do(ctx, method, "http://"+addr+path, f.key, body, header...)
 }
 
 // get is call with a 30 s bound that fails the test on a transport error.

@@ -1,9 +1,8 @@
 package cluster
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -12,6 +11,7 @@ import (
 
 	"fhirlink/agent/pgtest"
 	"fhirlink/server/api"
+	"fhirlink/server/cluster/natstest"
 	"fhirlink/server/fhirlinktest"
 	"fhirlink/server/hub"
 )
@@ -25,7 +25,7 @@ import (
 // second API node b on the same state store, both routing through one NATS
 // server.
 func benchNodes(b *testing.B) (env *fhirlinktest.Env, nodeB string) {
-	url := startNATS(b)
+	url := natstest.URL(b)
 	env = fhirlinktest.Start(b, fhirlinktest.Options{Engine: "postgres", DSN: pgtest.DSN(b),
 		Configure: func(s *api.Server) {
 			nc, err := Connect(url, "a", nil)
@@ -49,59 +49,48 @@ func benchNodes(b *testing.B) (env *fhirlinktest.Env, nodeB string) {
 func BenchmarkRoutedOneRow(b *testing.B) {
 	env, nodeB := benchNodes(b)
 	body, _ := json.Marshal(fhirlinktest.Command("SELECT 1 AS one"))
-	holder, routed := alternate(b, func() { post(b, env.URL(), env, body) }, func() { post(b, nodeB, env, body) })
-	b.ReportMetric(us(median(holder)), "holder-p50-µs")
-	b.ReportMetric(us(median(routed)), "routed-p50-µs")
-	b.ReportMetric(us(median(routed)-median(holder)), "added-p50-µs")
+	p50 := medians(b, func() { post(b, env.URL(), env, body) }, func() { post(b, nodeB, env, body) })
+	b.ReportMetric(float64(p50[0].Microseconds()), "holder-p50-µs")
+	b.ReportMetric(float64(p50[1].Microseconds()), "routed-p50-µs")
+	b.ReportMetric(float64((p50[1] - p50[0]).Microseconds()), "added-p50-µs")
 }
 
 func BenchmarkRoutedTenThousandRows(b *testing.B) {
 	env, nodeB := benchNodes(b)
 	body, _ := json.Marshal(fhirlinktest.Command(`SELECT g AS id, 'patient ' || g AS name, md5(g::text) AS hash FROM generate_series(1, 10000) g`))
 	h := []string{"Accept", "application/x-ndjson"}
-	holder, routed := alternate(b, func() { post(b, env.URL(), env, body, h...) }, func() { post(b, nodeB, env, body, h...) })
-	b.ReportMetric(10000/median(holder).Seconds(), "holder-rows/s")
-	b.ReportMetric(10000/median(routed).Seconds(), "routed-rows/s")
-	b.ReportMetric(100*float64(median(holder))/float64(median(routed)), "%-of-holder")
+	p50 := medians(b, func() { post(b, env.URL(), env, body, h...) }, func() { post(b, nodeB, env, body, h...) })
+	b.ReportMetric(10000/p50[0].Seconds(), "holder-rows/s")
+	b.ReportMetric(10000/p50[1].Seconds(), "routed-rows/s")
+	b.ReportMetric(100*p50[0].Seconds()/p50[1].Seconds(), "%-of-holder")
 }
 
-// alternate runs both functions b.N times, alternating, and returns their
-// durations.
-func alternate(b *testing.B, first, second func()) (f, s []time.Duration) {
-	first() // warm connections and caches
-	second()
+// medians runs each function b.N times, taking turns, after one warming
+// run each, and returns the median duration of each.
+func medians(b *testing.B, fns ...func()) []time.Duration {
+	times := make([][]time.Duration, len(fns))
+	for _, fn := range fns {
+		fn()
+	}
 	b.ResetTimer()
 	for range b.N {
-		start := time.Now()
-		first()
-		f = append(f, time.Since(start))
-		start = time.Now()
-		second()
-		s = append(s, time.Since(start))
+		for i, fn := range fns {
+			start := time.Now()
+			fn()
+			times[i] = append(times[i], time.Since(start))
+		}
 	}
-	return f, s
+	p50 := make([]time.Duration, len(fns))
+	for i, d := range times {
+		slices.Sort(d)
+		p50[i] = d[len(d)/2]
+	}
+	return p50
 }
 
 func post(b *testing.B, base string, env *fhirlinktest.Env, body []byte, header ...string) {
-	req, _ := http.NewRequest(http.MethodPost, base+"/integrator/sites/"+env.SiteID+"/queries/immediate", bytes.NewReader(body))
-	req.Header.Set(api.KeyHeader, env.Key)
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if n, err := io.Copy(io.Discard, resp.Body); err != nil || resp.StatusCode != http.StatusOK || n == 0 {
-		b.Fatalf("status %d, %d bytes, %v", resp.StatusCode, n, err)
+	status, _, got, err := fhirlinktest.Do(context.Background(), http.MethodPost, base+"/integrator/sites/"+env.SiteID+"/queries/immediate", env.Key, body, header...)
+	if err != nil || status != http.StatusOK || len(got) == 0 {
+		b.Fatalf("status %d, %d bytes, %v", status, len(got), err)
 	}
 }
-
-func median(d []time.Duration) time.Duration {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
-
-func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/google/uuid"
 	_ "github.com/jackc/pgx/v5/stdlib"
-	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"fhirlink/agent"
@@ -22,6 +21,7 @@ import (
 	"fhirlink/agent/pgtest"
 	"fhirlink/agent/wire"
 	"fhirlink/server"
+	"fhirlink/server/cluster/natstest"
 	"fhirlink/server/fhirlinktest"
 	"fhirlink/server/hub"
 )
@@ -31,21 +31,6 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 // testOptions are short keepalives, so silence is noticed in a fraction of
 // a second.
 var testOptions = Options{Ping: 100 * time.Millisecond}
-
-// startNATS runs a NATS server on 127.0.0.1 for the test.
-func startNATS(t testing.TB) string {
-	t.Helper()
-	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("NATS server not ready within 10 s")
-	}
-	t.Cleanup(ns.Shutdown)
-	return ns.ClientURL()
-}
 
 // node is a server node: a hub agents dial on 127.0.0.1 and its router.
 type node struct {
@@ -187,7 +172,7 @@ type pair struct {
 
 func startPair(t *testing.T, opt Options) *pair {
 	t.Helper()
-	url := startNATS(t)
+	url := natstest.URL(t)
 	p := &pair{a: startNode(t, url, opt), b: startNode(t, url, opt), site: uuid.NewString(), dsn: pgtest.DSN(t)}
 	var err error
 	if p.db, err = sql.Open("pgx", p.dsn); err != nil {
@@ -352,7 +337,7 @@ func TestRoutedCancellation(t *testing.T) {
 // within the silence bound instead of hanging, and the holder, no longer
 // hearing the asker, cancels the statement.
 func TestSilentHolder(t *testing.T) {
-	url := startNATS(t)
+	url := natstest.URL(t)
 	proxy := fhirlinktest.NewProxy(t, strings.TrimPrefix(url, "nats://"))
 	a := startNode(t, "nats://"+proxy.Addr(), testOptions)
 	b := startNode(t, url, testOptions)
@@ -423,7 +408,7 @@ func TestStatusAcrossNodes(t *testing.T) {
 // another still holds a stale session of it (its link died without a word)
 // closes the stale one at once, not after the tunnel's heartbeats give up.
 func TestStaleSessionClosed(t *testing.T) {
-	url := startNATS(t)
+	url := natstest.URL(t)
 	// Heartbeats that notice a dead link in 10 s.
 	a, b := startNodeKeepAlive(t, url, testOptions, 5*time.Second), startNodeKeepAlive(t, url, testOptions, 5*time.Second)
 	site, dsn := uuid.NewString(), pgtest.DSN(t)
