@@ -151,6 +151,12 @@ func New(h *hub.Hub, nc *nats.Conn, opt Options) (*Router, error) {
 		r.streams + ".*":           r.onStream,
 	} {
 		sub, err := nc.Subscribe(subj, handle)
+		if err == nil {
+			// The handlers only hand messages on; what streams hold is
+			// bounded by their credit, not by NATS's default limits, which
+			// would drop messages of many streams at once.
+			err = sub.SetPendingLimits(-1, -1)
+		}
 		if err != nil {
 			r.Close()
 			return nil, fmt.Errorf("cluster: subscribe %s: %w", subj, err)
@@ -195,7 +201,7 @@ func (r *Router) Close() {
 	}
 	r.cancel()
 	r.wg.Wait()
-	r.nc.Flush() // the last stream messages and unsubscriptions
+	r.nc.FlushTimeout(time.Second) // the last stream messages and unsubscriptions
 }
 
 // Connect dials NATS at url (several servers separated by commas) for a
