@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -275,8 +276,15 @@ func TestSeveralNodes(t *testing.T) {
 				if status != http.StatusOK || q.Status != "successful" || string(q.Result.Data) != `[{"answer":42}]` {
 					t.Fatalf("%s: immediate answered %d %s", what, status, q.Raw)
 				}
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				status, _, b, err := f.call(ctx, addr, http.MethodPost, "/integrator/sites/"+site+"/queries/immediate",
+					fhirlinktest.Command("SELECT n, md5(n::text) AS h FROM generate_series(1, 20000) AS n"), "Accept", "application/x-ndjson")
+				cancel()
+				if lines := bytes.Count(b, []byte("\n")); err != nil || status != http.StatusOK || lines != 20000 {
+					t.Fatalf("%s: NDJSON stream answered %d with %d lines, %v", what, status, lines, err)
+				}
 				base := "/integrator/sites/" + site + "/fhir/R4/"
-				status, _, b := f.get(addr, base+"Patient?_count=3")
+				status, _, b = f.get(addr, base+"Patient?_count=3")
 				var bundle struct {
 					Entry []struct {
 						Resource struct{ ID string }
