@@ -56,8 +56,8 @@ import (
 
 // Options tune a [Router]; the zero value is the production setting.
 type Options struct {
-	// NodeID names this node in logs and in the NATS connection (default:
-	// a random id).
+	// NodeID names this node in logs and in its broadcasts (default: a
+	// random id); [Connect] names the NATS connection after it too.
 	NodeID string
 	// Prefix starts every subject the router uses (default "fhirlink"), so
 	// that deployments sharing a NATS server keep apart.
@@ -73,7 +73,8 @@ type Options struct {
 	// another node when the caller's context has no deadline (default 2 s:
 	// a site's status is asked on every request).
 	RequestTimeout time.Duration
-	Logger         *slog.Logger
+	// Logger receives routing events and failures; nil discards them.
+	Logger *slog.Logger
 }
 
 // Router routes a node's work to the agents of every node. It implements
