@@ -24,6 +24,7 @@ import (
 	"fhirlink/agent/fbtest"
 	"fhirlink/agent/pgtest"
 	"fhirlink/agent/waittest"
+	"fhirlink/fhir/fhirvalidate"
 	"fhirlink/server/api"
 	"fhirlink/server/fhirlinktest"
 )
@@ -31,6 +32,7 @@ import (
 func TestMain(m *testing.M) {
 	code := pgtest.Main(m)
 	fbtest.Stop()
+	fhirvalidate.Stop()
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}
@@ -45,7 +47,7 @@ var (
 )
 
 // fhirlinkBinary builds the fhirlink binary once for the test run.
-func fhirlinkBinary(t *testing.T) string {
+func fhirlinkBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		if binDir, buildErr = os.MkdirTemp("", "fhirlink-bin-"); buildErr != nil {
@@ -67,7 +69,7 @@ func fhirlinkBinary(t *testing.T) string {
 // loopback, the agent's tunnel through a [fhirlinktest.Proxy], as a new
 // user would run them.
 type procs struct {
-	t            *testing.T
+	t            testing.TB
 	bin, dir     string
 	listen       string
 	siteID, key  string

@@ -29,6 +29,7 @@ it behind a TLS-terminating proxy that passes WebSocket upgrades.`,
 		logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 		limits := limitFlags(fs)
 		async := asyncFlags(fs)
+		clustered := clusterFlags(fs)
 		return func(c *cmdContext) error {
 			log, err := logger(c.stderr, *logLevel)
 			if err != nil {
@@ -48,6 +49,11 @@ it behind a TLS-terminating proxy that passes WebSocket upgrades.`,
 				return err
 			}
 			defer stopLimits()
+			stopCluster, err := clustered(st)
+			if err != nil {
+				return err
+			}
+			defer stopCluster() // after the workers and the HTTP server, which route through it
 			stopAsync, err := async(st)
 			if err != nil {
 				return err

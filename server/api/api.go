@@ -36,11 +36,23 @@ import (
 // maxRequestBytes bounds a request body: SQL text and parameters.
 const maxRequestBytes = 1 << 20
 
+// Agents is what the API needs of the agents' sessions: the endpoint they
+// dial, queries, a site's status and write outcomes, and disconnecting a
+// site. A [hub.Hub] serves the agents connected to this node; a cluster
+// router (server/cluster) reaches those of every node.
+type Agents interface {
+	http.Handler // the agents' WebSocket endpoint, wire.PathConnect
+	server.Querier
+	Status(siteID string) hub.Status
+	Execution(ctx context.Context, siteID, executionID string) (wire.Execution, error)
+	Disconnect(siteID string)
+}
+
 // Server serves the HTTP API. Set Store, Hub and the options, then use
 // [Server.Handler] and [Server.StartWorkers].
 type Server struct {
 	Store  server.Store
-	Hub    *hub.Hub
+	Hub    Agents
 	Logger *slog.Logger
 
 	// Mappings are the FHIR mappings by PMS type (BestPractice, Zedmed).

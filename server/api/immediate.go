@@ -149,6 +149,10 @@ func (s *Server) failed(c echo.Context, obj *passthrough.Object, err error, sent
 	}
 	if obj.Status == passthrough.StatusExpiredInQueue {
 		c.Response().Header().Set("Retry-After", "5")
+	} else if status == http.StatusServiceUnavailable {
+		// The tunnel, or the server node holding it, broke mid-query: the
+		// agent reconnects within seconds. As FHIR answers a 503.
+		c.Response().Header().Set("Retry-After", "10")
 	}
 	return s.answer(c, status, obj)
 }

@@ -286,6 +286,12 @@ func (e *Env) NewIntegrator(paired bool) (id, key string) {
 // Do sends a request with the key (if not empty) and returns the status and
 // body. A body that is not []byte or string is sent as JSON.
 func (e *Env) Do(ctx context.Context, method, url, key string, body any, header ...string) (int, http.Header, []byte, error) {
+	return Do(ctx, method, url, key, body, header...)
+}
+
+// Do sends a request to any server (several nodes, a load balancer) as
+// [Env.Do] does.
+func Do(ctx context.Context, method, url, key string, body any, header ...string) (int, http.Header, []byte, error) {
 	var r io.Reader
 	switch b := body.(type) {
 	case nil:

@@ -50,6 +50,13 @@ type Hub struct {
 	// with Authenticate, closing the session once it is refused (default:
 	// KeepAlive). See recheck.go.
 	CredentialCheck time.Duration
+	// Notify, when set, is called after a site's session attached or
+	// detached and after the hub forgot a site, so that a cluster router
+	// can announce which sites this node holds (see [Hub.Presence]). It is
+	// called without the hub's lock held, possibly from several goroutines
+	// at once and out of order: read the site's state again with Presence
+	// rather than trust the order of calls.
+	Notify func(siteID string)
 
 	mu    sync.Mutex
 	sites map[string]*siteState
@@ -88,6 +95,63 @@ func (h *Hub) log() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return h.Logger
+}
+
+// Presence is what a hub holds of a site.
+type Presence int
+
+// Presence values.
+const (
+	// Absent: the hub knows nothing of the site (never connected here, or
+	// forgotten because its agent moved to another node).
+	Absent Presence = iota
+	// Remembered: the site's agent was connected here and is not now; the
+	// hub keeps its last report and when it was last heard.
+	Remembered
+	// Held: the site's agent has a session with this hub.
+	Held
+)
+
+// Presence reports whether the hub holds a session of the site, only
+// remembers one, or knows nothing of it, and when the current or last
+// session connected.
+func (h *Hub) Presence(siteID string) (Presence, time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st := h.sites[siteID]
+	switch {
+	case st == nil:
+		return Absent, time.Time{}
+	case st.sess == nil:
+		return Remembered, st.connectedAt
+	}
+	return Held, st.connectedAt
+}
+
+// Supersede is told that the site's agent connected to another node at
+// connectedAt: a session here that connected before then is stale (one
+// agent keeps one session), so it is closed, and what the hub remembers of
+// the site is forgotten, the other node now being the one that knows. A
+// session here that connected at or after connectedAt is kept.
+func (h *Hub) Supersede(siteID string, connectedAt time.Time) {
+	h.mu.Lock()
+	st := h.sites[siteID]
+	if st == nil || (st.sess != nil && !st.connectedAt.Before(connectedAt)) {
+		h.mu.Unlock()
+		return
+	}
+	if st.sess != nil {
+		st.sess.ys.Close()
+	}
+	delete(h.sites, siteID)
+	h.mu.Unlock()
+	h.notify(siteID)
+}
+
+func (h *Hub) notify(siteID string) {
+	if h.Notify != nil {
+		h.Notify(siteID)
+	}
 }
 
 // Status reports the availability of a site's agent.
@@ -190,6 +254,7 @@ func (h *Hub) heartbeat(ctx context.Context, siteID string, s *session) {
 }
 
 func (h *Hub) attach(siteID string, s *session, info wire.Info) {
+	defer h.notify(siteID)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.sites == nil {
@@ -209,10 +274,15 @@ func (h *Hub) attach(siteID string, s *session, info wire.Info) {
 
 func (h *Hub) detach(siteID string, s *session, clean bool) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if st := h.sites[siteID]; st != nil && st.sess == s {
+	st := h.sites[siteID]
+	mine := st != nil && st.sess == s
+	if mine {
 		st.sess = nil
 		st.cleanClose = clean
+	}
+	h.mu.Unlock()
+	if mine {
+		h.notify(siteID)
 	}
 }
 

@@ -18,6 +18,19 @@ import (
 // or with the agent's [*wire.Error] when the query failed before producing
 // rows. Cancelling ctx or closing the rows cancels the query in the database.
 func (h *Hub) Query(ctx context.Context, siteID string, q wire.QueryRequest) (server.Rows, error) {
+	body, err := h.Frames(ctx, siteID, q)
+	if err != nil {
+		return nil, err
+	}
+	return NewRows(ctx, body)
+}
+
+// Frames sends a query to a site's agent and returns its answer as the
+// agent streams it: the frames of [wire] (header, rows, trailer), one per
+// line, unread. A cluster node serving another node's query forwards them
+// as they are; [NewRows] reads them. Frames fails as Query does; closing
+// the body before its end cancels the query in the database.
+func (h *Hub) Frames(ctx context.Context, siteID string, q wire.QueryRequest) (io.ReadCloser, error) {
 	s := h.session(siteID)
 	if s == nil {
 		return nil, errUnavailable(siteID)
@@ -43,7 +56,16 @@ func (h *Hub) Query(ctx context.Context, siteID string, q wire.QueryRequest) (se
 		}
 		return nil, &werr
 	}
-	r := &Rows{body: resp.Body, fr: wire.NewFrameReader(resp.Body, 64<<10)}
+	return resp.Body, nil
+}
+
+// NewRows reads a query answer from body, a stream of [wire] frames, up to
+// the header, and returns the rows that follow. A body that breaks or ends
+// before the trailer fails the rows with [server.EUNAVAILABLE] (or ctx's
+// error once ctx is done). Closing the rows closes body.
+func NewRows(ctx context.Context, body io.ReadCloser) (*Rows, error) {
+	r := &Rows{body: body, fr: wire.NewFrameReader(body, 64<<10)}
+	var err error
 	if r.header, err = r.fr.Header(); err != nil {
 		r.Close()
 		return nil, r.transportErr(ctx, err)

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"flag"
+	"os"
+
+	"fhirlink/server/cluster"
+)
+
+// clusterFlags defines the flags of a server node among several and returns
+// the function applying them to a stack. With --nats it connects to NATS and
+// puts a cluster router between the API and the hub, so this node answers
+// for sites whose agents other nodes hold. Without it the node runs alone
+// with no NATS at all: nobody to route to, so no broker, no port and no hop
+// (zero set-up, as `fhirlink server` and `make demo` have always been). Its
+// stop function stops routing; call it once the HTTP server has shut down.
+func clusterFlags(fs *flag.FlagSet) func(st *stack) (stop func(), err error) {
+	url := fs.String("nats", "", "NATS server URL(s), comma-separated, through which several server nodes sharing one PostgreSQL\n      route each query to the node holding the site's agent (default: none, this node runs alone)")
+	nodeID := fs.String("node-id", "", "this node's name in logs and on NATS (default: the host name)")
+	return func(st *stack) (func(), error) {
+		if *url == "" {
+			return func() {}, nil
+		}
+		id := *nodeID
+		if id == "" {
+			id, _ = os.Hostname()
+		}
+		nc, err := cluster.Connect(*url, id, st.log)
+		if err != nil {
+			return nil, err
+		}
+		r, err := cluster.New(st.hub, nc, cluster.Options{NodeID: id, Logger: st.log})
+		if err != nil {
+			nc.Close()
+			return nil, err
+		}
+		st.api.Hub = r
+		st.log.Info("routing through NATS", "node", id, "nats", nc.ConnectedUrlRedacted())
+		return func() {
+			r.Close()
+			nc.Close()
+		}, nil
+	}
+}
