@@ -152,8 +152,16 @@ func (sqliteEngine) readTx() *sql.TxOptions { return &sql.TxOptions{ReadOnly: tr
 func (sqliteEngine) versionSQL() string { return "SELECT sqlite_version()" }
 
 func (sqliteEngine) procedure(string) *wire.Error {
-	return wire.Errorf(wire.KindInvalid, "storedProcedure commands are supported on %s only; SQLite has no stored procedures", procedureEngines)
+	return wire.Errorf(wire.KindInvalid, "storedProcedure commands are supported on %s only: SQLite has no stored procedures; "+
+		"send the statement as a text command (a nonQuery with RETURNING returns the rows it changed)", procedureEngines)
 }
+
+// call is never reached: procedure refuses every name.
+func (e sqliteEngine) call(context.Context, *sql.Conn, string, []param) (string, []any, error) {
+	return "", nil, e.procedure("")
+}
+
+func (sqliteEngine) returnsRows(text string) bool { return hasReturning(text, sqliteDialect) }
 
 // bind passes the parameters by name; SQLite binds @name natively. Dates,
 // times and UUIDs go as the text SQLite's date functions use, since SQLite

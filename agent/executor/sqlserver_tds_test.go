@@ -145,3 +145,48 @@ func TestSQLServerDeadlineOverTDS(t *testing.T) {
 		t.Errorf("returned after %v", d)
 	}
 }
+
+// A nonQuery with an OUTPUT clause goes as the same sp_executesql, outside
+// any transaction, and its rows stream with their number as rowsAffected;
+// a journaled procedure's rows are held until its outcome is recorded,
+// then kept with it.
+func TestSQLServerOutputOverTDS(t *testing.T) {
+	var mu sync.Mutex
+	var got tdstest.Query
+	e, s := newTDS(t, func(ctx context.Context, q tdstest.Query) (*tdstest.Result, error) {
+		if strings.Contains(q.SQL, "SERVERPROPERTY") || q.SQL == "select 1;" {
+			return &tdstest.Result{Columns: []tdstest.Column{{Name: "v", Type: tdstest.NVarChar}}, Rows: [][]any{{"16.0.1000.6"}}}, nil
+		}
+		mu.Lock()
+		got = q
+		mu.Unlock()
+		return &tdstest.Result{Columns: []tdstest.Column{{Name: "RECORDID", Type: tdstest.Int}}, Rows: [][]any{{4711}}}, nil
+	})
+	rec, tr := mustRun(t, e, wire.QueryRequest{Mode: wire.ModeNonQuery,
+		Text:   "INSERT INTO APPOINTMENTS (APPOINTMENTDATE, INTERNALID) OUTPUT inserted.RECORDID VALUES (@d, @p)",
+		Params: []wire.Param{{Name: "d", Type: "Date", Value: str("2025-03-04")}, {Name: "p", Type: "Int", Value: str("12")}}})
+	if len(rec.rows) != 1 || rec.rows[0] != `{"RECORDID":4711}` || tr.RowsAffected == nil || *tr.RowsAffected != 1 {
+		t.Fatalf("rows %v trailer %+v", rec.rows, tr)
+	}
+	mu.Lock()
+	if got.IsProc || got.ParamDecl != "@d date,@p int" || got.Transaction != 0 || s.Transactions().Begun != 0 {
+		t.Errorf("sent as %+v; transactions %+v", got, s.Transactions())
+	}
+	mu.Unlock()
+
+	rec = &recorder{}
+	j := &fakeJournal{sink: rec}
+	_, err := e.RunOnce(context.Background(), wire.QueryRequest{Text: "dbo.BP_AddAppointment", Type: wire.CommandStoredProcedure,
+		ExecutionID: "e", TimeoutMS: 30000, Params: []wire.Param{{Name: "@patientid", Type: "Int", Value: str("12")}}}, rec, j)
+	if err != nil || len(rec.rows) != 1 {
+		t.Fatalf("procedure: %v %v", rec.rows, err)
+	}
+	if j.state != wire.ExecutionCommitted || j.headerSet || j.result == nil || len(j.result.Rows) != 1 || string(j.result.Rows[0]) != `{"RECORDID":4711}` {
+		t.Errorf("journal: %+v %+v", j, j.result)
+	}
+	mu.Lock()
+	if !got.IsProc || got.Proc != "dbo.BP_AddAppointment" {
+		t.Errorf("not called as a procedure: %+v", got)
+	}
+	mu.Unlock()
+}
