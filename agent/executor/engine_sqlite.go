@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -102,7 +104,18 @@ func (sqliteEngine) reset(ctx context.Context, conn *sql.Conn) error {
 // open returns a read-only handle for reads (SQLite's mode=ro: every write
 // fails with SQLITE_READONLY and a missing file is an error, not a new empty
 // database) and, only with writes, a read-write handle on the DSN as given.
+//
+// Both wait for another connection's lock (the practice's own program, or
+// a concurrent write of the agent) rather than fail at once with
+// SQLITE_BUSY: concurrent bookings of one slot then run one after the
+// other, and the second finds the slot taken. The wait is bounded by the
+// statement's deadline, which ends it (the driver's busy handler watches
+// the context); a DSN that sets its own busy timeout keeps it.
 func (sqliteEngine) open(dsn string, writes bool) (*sql.DB, *sql.DB, error) {
+	dsn, err := sqliteBusyDSN(dsn)
+	if err != nil {
+		return nil, nil, err
+	}
 	roDSN, err := sqliteReadOnlyDSN(dsn)
 	if err != nil {
 		return nil, nil, err
@@ -120,6 +133,30 @@ func (sqliteEngine) open(dsn string, writes bool) (*sql.DB, *sql.DB, error) {
 		return nil, nil, err
 	}
 	return read, write, nil
+}
+
+// sqliteBusyWait is the lock wait of the agent's SQLite connections: longer
+// than any statement's deadline, so that the deadline decides.
+const sqliteBusyWait = 2 * time.Hour
+
+// sqliteBusyDSN adds the driver's _busy_timeout to dsn unless it sets a
+// busy timeout already.
+func sqliteBusyDSN(dsn string) (string, error) {
+	path, query, _ := strings.Cut(dsn, "?")
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return "", fmt.Errorf("the DSN's parameters cannot be parsed")
+	}
+	if q.Has("_busy_timeout") || q.Has("_timeout") {
+		return dsn, nil
+	}
+	for _, p := range q["_pragma"] {
+		if strings.HasPrefix(strings.ToLower(strings.TrimSpace(p)), "busy_timeout") {
+			return dsn, nil
+		}
+	}
+	q.Set("_busy_timeout", strconv.FormatInt(sqliteBusyWait.Milliseconds(), 10))
+	return path + "?" + q.Encode(), nil
 }
 
 // sqliteReadOnlyDSN turns a file name or file: URI into a file: URI with
