@@ -363,6 +363,31 @@ func TestBooking(t *testing.T) {
 				}
 				return n
 			}
+			if engine == bpsynth.EnginePostgres {
+				// BP_GetFreeAppointments agrees with the free Slots, and refuses a day away.
+				got, _, err := p.run(t, wire.QueryRequest{Text: "BP_GetFreeAppointments", Type: wire.CommandStoredProcedure,
+					Params: []wire.Param{param("userid", "Int", user), param("aptdate", "Date", first.day)}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				times := map[string]bool{}
+				for _, r := range got {
+					times[fmt.Sprint(r["AppointmentTime"])] = true
+				}
+				if times[strconv.Itoa(first.secs)] || (second.day == first.day && !times[strconv.Itoa(second.secs)]) || len(got) == 0 {
+					t.Errorf("BP_GetFreeAppointments on %s: %v", first.day, got)
+				}
+				var away int
+				var awayDay string
+				if err := p.db.QueryRow(`SELECT "USERID", to_char("STARTDATE", 'YYYY-MM-DD') FROM "DAYSAWAY" WHERE "RECORDSTATUS" = 1 LIMIT 1`).Scan(&away, &awayDay); err != nil {
+					t.Fatal(err)
+				}
+				_, _, err = p.run(t, wire.QueryRequest{Text: "BP_GetFreeAppointments", Type: wire.CommandStoredProcedure,
+					Params: []wire.Param{param("userid", "Int", away), param("aptdate", "Date", awayDay)}})
+				if err == nil || !strings.Contains(err.Error(), "away that date") {
+					t.Errorf("BP_GetFreeAppointments on a day away: %v", err)
+				}
+			}
 			if isBooked(first) != 1 || isBooked(second) != 0 {
 				t.Errorf("BP_IsAppointmentBooked: %d for the booked slot, %d for a free one", isBooked(first), isBooked(second))
 			}
