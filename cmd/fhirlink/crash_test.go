@@ -307,6 +307,19 @@ func (p *procs) journalState(id string) string {
 	return state
 }
 
+// journalResult is the result the agent's journal keeps with id's record: what a repeat of
+// the id is answered with.
+func (p *procs) journalResult(id string) string {
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(p.dir, "agent", "executions.db")+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return ""
+	}
+	defer db.Close()
+	var result sql.NullString
+	db.QueryRow("SELECT result FROM executions WHERE id = ?", id).Scan(&result)
+	return result.String
+}
+
 // crashDB is a practice database for the crash tests: a gate row the test
 // holds locked so that the agent's write waits for it, and the tables the
 // writes insert into.
@@ -314,8 +327,8 @@ type crashDB struct {
 	engine, dsn string
 	db          *sql.DB
 	// write is the async write of table: one row into it, waiting for the
-	// gate.
-	write func(table string) string
+	// gate; returning is the same write returning the row (n).
+	write, returning func(table string) string
 	// waiting reports whether the agent's write into table waits for the
 	// gate in the database.
 	waiting func(p *procs, table, id string) bool
@@ -374,6 +387,7 @@ func openCrashDB(t *testing.T, engine string) *crashDB {
 		c.write = func(table string) string {
 			return "INSERT INTO " + table + " (n) SELECT 1 FROM gate WHERE id = 1 FOR UPDATE"
 		}
+		c.returning = func(table string) string { return c.write(table) + " RETURNING n" }
 		c.waiting = func(_ *procs, table, _ string) bool {
 			var n int
 			c.db.QueryRow("SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1",
@@ -385,6 +399,10 @@ func openCrashDB(t *testing.T, engine string) *crashDB {
 		driver, testDSN = "firebirdsql", c.dsn
 		c.write = func(table string) string {
 			return "EXECUTE BLOCK AS BEGIN UPDATE gate SET n = n WHERE id = 1; INSERT INTO " + table + " (n) VALUES (1); END"
+		}
+		c.returning = func(table string) string {
+			return "EXECUTE BLOCK RETURNS (n INTEGER) AS BEGIN UPDATE gate SET n = n WHERE id = 1; INSERT INTO " + table +
+				" (n) VALUES (1) RETURNING n INTO :n; SUSPEND; END"
 		}
 		c.waiting = func(_ *procs, table, _ string) bool {
 			// A new transaction for each look: the monitoring tables are a
@@ -404,6 +422,7 @@ func openCrashDB(t *testing.T, engine string) *crashDB {
 		c.dsn = path + "?_pragma=busy_timeout(30000)"
 		driver, testDSN = "sqlite", c.dsn
 		c.write = func(table string) string { return "INSERT INTO " + table + " (n) VALUES (1)" }
+		c.returning = func(table string) string { return c.write(table) + " RETURNING n" }
 		// SQLite shows no waiting statement: the agent's journal shows
 		// the write handed to the database (it then waits for the lock).
 		c.waiting = func(p *procs, _, id string) bool { return p.journalState(id) == "running" }
@@ -425,14 +444,18 @@ func TestAsyncWriteRunsOnceThroughCrashes(t *testing.T) {
 	for _, engine := range []string{"postgres", "sqlite", "firebird"} {
 		t.Run(engine, func(t *testing.T) {
 			c := openCrashDB(t, engine)
-			c.setup(t, "w_server", "w_agent", "w_cut_before", "w_cut_after")
+			c.setup(t, "w_server", "w_agent", "w_rows", "w_cut_before", "w_cut_after")
 			p := startProcs(t, engine, c.dsn)
 
 			// The write waits for the gate; the agent has it.
 			begin := func(t *testing.T, table string) (string, func()) {
 				p.t = t // failures belong to the subtest
 				release := c.hold(t)
-				id := p.createAsync(c.write(table), "nonQuery")
+				text := c.write(table)
+				if table == "w_rows" {
+					text = c.returning(table)
+				}
+				id := p.createAsync(text, "nonQuery")
 				p.waitFor("the agent's write waiting in the database", 30*time.Second, func() bool { return c.waiting(p, table, id) })
 				return id, release
 			}
@@ -478,6 +501,31 @@ func TestAsyncWriteRunsOnceThroughCrashes(t *testing.T) {
 				p.startAgent()
 				obj, seen := p.waitEnded(id, 30*time.Second)
 				wantOnce(t, "w_agent", id, obj, seen)
+			})
+
+			t.Run("agent killed after committing a write that returns rows", func(t *testing.T) {
+				p.t = t
+				p.waitOnline()
+				id, release := begin(t, "w_rows")
+				p.proxy.Freeze()
+				release()
+				// The rows are on disk with the commit, before any of the answer
+				// left: a repeat of the id is answered with them.
+				p.waitFor("the agent's commit recorded", 30*time.Second, func() bool {
+					return c.count(t, "w_rows") == 1 && p.journalState(id) == "committed"
+				})
+				if r := p.journalResult(id); !strings.Contains(strings.ToLower(r), `"rows":[{"n":1}]`) || !strings.Contains(r, `"count":1`) {
+					t.Errorf("the journal keeps %s for the write, want its row", r)
+				}
+				kill(p.agent)
+				p.proxy.Cut()
+				p.proxy.Thaw()
+				p.startAgent()
+				obj, seen := p.waitEnded(id, 30*time.Second)
+				wantOnce(t, "w_rows", id, obj, seen)
+				if r := p.journalResult(id); !strings.Contains(strings.ToLower(r), `"rows":[{"n":1}]`) {
+					t.Errorf("after the restart the journal keeps %s", r)
+				}
 			})
 
 			t.Run("tunnel cut after the agent's commit", func(t *testing.T) {
