@@ -185,29 +185,10 @@ func fbBusyQuery(marker string) string {
 	return "SELECT count(*) AS n FROM rdb$types a, rdb$types b, rdb$types c, rdb$types d WHERE '" + marker + "' <> ''"
 }
 
-// fbRunning counts the statements containing marker that the server is
-// executing (MON$STATE 1), seen from another connection. The MON$ tables
-// are a snapshot taken once per transaction, so each look is a transaction
-// of its own (the driver's autocommit only commits retaining).
-func fbRunning(t testing.TB, db *sql.DB, marker string) int {
-	t.Helper()
-	tx, err := db.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
-	var n int
-	if err := tx.QueryRow(`SELECT count(*) FROM mon$statements WHERE mon$state = 1
-		AND mon$attachment_id <> current_connection AND mon$sql_text CONTAINING ?`, marker).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // fbWaitRunning waits up to 5 s for the server to start executing marker's statement.
 func fbWaitRunning(t testing.TB, db *sql.DB, marker string) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); fbRunning(t, db, marker) == 0; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Second); fbtest.Running(t, db, marker) == 0; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%q never seen running in MON$STATEMENTS", marker)
 		}
@@ -218,7 +199,7 @@ func fbWaitRunning(t testing.TB, db *sql.DB, marker string) {
 func fbWaitGone(t testing.TB, db *sql.DB, marker string) time.Duration {
 	t.Helper()
 	start := time.Now()
-	for fbRunning(t, db, marker) > 0 {
+	for fbtest.Running(t, db, marker) > 0 {
 		if time.Since(start) > 5*time.Second {
 			t.Fatalf("%q still running in the server 5 s after Run returned", marker)
 		}
