@@ -286,8 +286,8 @@ func (q *query) exec(conn *sql.Conn, text string, args []any) (wire.Trailer, err
 	if werr := q.settle(nil); werr != nil {
 		return q.failWith(werr)
 	}
-	if err := q.sendHeader([]wire.Column{}); err != nil {
-		return q.fail(err)
+	if werr := q.sendHeader([]wire.Column{}); werr != nil {
+		return q.failWith(werr)
 	}
 	return q.done()
 }
@@ -385,8 +385,8 @@ func (q *query) stream(rows *sql.Rows) (wire.Trailer, error) {
 		}
 	}
 	if !q.hold {
-		if err := q.sendHeader(enc.columns); err != nil {
-			return q.fail(err)
+		if werr := q.sendHeader(enc.columns); werr != nil {
+			return q.failWith(werr)
 		}
 	}
 	for more {
@@ -456,8 +456,8 @@ func (q *query) flush() *wire.Error {
 		return nil
 	}
 	q.hold = false
-	if err := q.sendHeader(q.columns); err != nil {
-		return err.(*wire.Error)
+	if werr := q.sendHeader(q.columns); werr != nil {
+		return werr
 	}
 	for _, row := range q.held {
 		if err := q.sink.Row(row); err != nil {
@@ -497,7 +497,7 @@ func (q *query) settleRows(rows *sql.Rows) (wire.Trailer, error) {
 	return q.done()
 }
 
-func (q *query) sendHeader(cols []wire.Column) error {
+func (q *query) sendHeader(cols []wire.Column) *wire.Error {
 	if err := q.sink.Header(wire.Header{Columns: cols, StartedAt: q.started}); err != nil {
 		q.cancel(errSinkFail)
 		return q.sinkError(err)
