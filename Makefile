@@ -7,7 +7,9 @@ NODE_HARNESSES := testdata/fhirvalidate testdata/fhirclient server/api/testdata/
 BENCH   ?= .
 LISTEN  ?= 127.0.0.1:8080
 PMS     ?= BestPractice
-STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
+# staticcheck is installed into the first GOPATH's bin (whatever GOBIN says) when missing.
+STATICCHECK_BIN := $(firstword $(subst :, ,$(shell $(GO) env GOPATH)))/bin
+STATICCHECK := $(STATICCHECK_BIN)/staticcheck
 
 .PHONY: demo test bench build lint validators
 
@@ -41,5 +43,5 @@ build:
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1; }
 	$(GO) vet $(PKGS)
-	@test -x $(STATICCHECK) || $(GO) install honnef.co/go/tools/cmd/staticcheck@latest
+	@test -x $(STATICCHECK) || GOBIN=$(STATICCHECK_BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@latest
 	$(STATICCHECK) $(PKGS)

@@ -4,7 +4,6 @@
 package agent
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -284,8 +283,8 @@ func replay(w http.ResponseWriter, req wire.QueryRequest, prior *wire.Execution)
 		}
 		tr.Rows, tr.Bytes = r.Count, r.Bytes
 	}
-	sink.frame(wire.FrameTrailer, tr)
-	sink.bw.Flush()
+	sink.fw.Trailer(tr)
+	sink.fw.Flush()
 }
 
 func (a *Agent) serveInfo(w http.ResponseWriter, r *http.Request) {
@@ -370,21 +369,20 @@ func (a *Agent) serveQuery(w http.ResponseWriter, r *http.Request) {
 		}
 		trailer.Error = werr
 	}
-	sink.frame(wire.FrameTrailer, trailer)
+	sink.fw.Trailer(trailer)
 	// Returning ends the response with one write: the frames still buffered
 	// and the chunked terminator together.
-	sink.bw.Flush()
+	sink.fw.Flush()
 }
 
 // frameSink writes a result as frames (see package wire) as the executor
-// reads it.
+// reads it, once the answer's status is sent.
 type frameSink struct {
 	rw        http.ResponseWriter
-	bw        *bufio.Writer
+	fw        *wire.FrameWriter
 	queued    time.Duration
 	startedAt time.Time
 	started   bool
-	err       error
 }
 
 func (s *frameSink) Header(h wire.Header) error {
@@ -392,29 +390,12 @@ func (s *frameSink) Header(h wire.Header) error {
 	h.StartedAt = s.startedAt
 	s.rw.Header().Set("Content-Type", "application/x-fhirlink-frames")
 	s.rw.WriteHeader(http.StatusOK)
-	s.bw = bufio.NewWriterSize(s.rw, 128<<10)
+	s.fw = wire.NewFrameWriter(s.rw, 128<<10)
 	s.started = true
-	s.frame(wire.FrameHeader, h)
-	return s.err
+	return s.fw.Header(h)
 }
 
-func (s *frameSink) Row(row []byte) error {
-	s.bw.WriteByte(wire.FrameRow)
-	s.bw.Write(row)
-	_, s.err = s.bw.Write([]byte{'\n'})
-	return s.err
-}
-
-func (s *frameSink) frame(kind byte, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		s.err = err
-		return
-	}
-	s.bw.WriteByte(kind)
-	s.bw.Write(b)
-	s.bw.WriteByte('\n')
-}
+func (s *frameSink) Row(row []byte) error { return s.fw.Row(row) }
 
 func asWireError(err error) *wire.Error {
 	if werr, ok := errors.AsType[*wire.Error](err); ok {

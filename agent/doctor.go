@@ -85,9 +85,9 @@ func checkDatabase(ctx context.Context, db executor.Config) []Check {
 	if err != nil {
 		conn.Verdict, conn.Detail = Fail, err.Error()
 		switch db.Engine {
-		case "sqlserver":
+		case wire.EngineSQLServer:
 			conn.Fix = "check that SQL Server (the BPSINSTANCE instance) and the SQL Server Browser service run, and the login and password; for Windows authentication, that the service account has access to the database"
-		case "firebird":
+		case wire.EngineFirebird:
 			conn.Fix = "check that the Firebird server runs, the database paths (as the Firebird server sees them), and the login"
 		default:
 			conn.Fix = "check that the database server runs and the catalogue settings (address, database, login) are right"
@@ -127,7 +127,7 @@ func checkDatabase(ctx context.Context, db executor.Config) []Check {
 }
 
 func probeSQL(engine string) string {
-	if engine == "firebird" {
+	if engine == wire.EngineFirebird {
 		return "SELECT 1 FROM RDB$DATABASE"
 	}
 	return "SELECT 1"

@@ -9,13 +9,14 @@ import (
 	"strings"
 
 	"fhirlink/agent/executor"
+	"fhirlink/agent/wire"
 )
 
 // PMS describes how to reach a practice management system's database
 // without writing driver DSNs by hand. [PMS.Catalogues] turns it into the
 // executor's catalogues with the defaults of a standard installation.
 type PMS struct {
-	// Type is BestPractice or Zedmed.
+	// Type is wire.PMSBestPractice or wire.PMSZedmed.
 	Type string
 
 	// Host is the database server's host (default localhost); Port its TCP
@@ -58,7 +59,7 @@ func (p PMS) Catalogues(allowWrites bool) (executor.Config, error) {
 		host = "localhost"
 	}
 	switch p.Type {
-	case "BestPractice", "":
+	case wire.PMSBestPractice, "":
 		if p.Instance == "" {
 			p.Instance = DefaultBPInstance
 		}
@@ -91,10 +92,10 @@ func (p PMS) Catalogues(allowWrites bool) (executor.Config, error) {
 		}
 		q.Set("app name", "fhirlink agent")
 		u.RawQuery = q.Encode()
-		return executor.Config{Engine: "sqlserver", AllowWrites: allowWrites, Catalogues: []executor.Catalogue{
+		return executor.Config{Engine: wire.EngineSQLServer, AllowWrites: allowWrites, Catalogues: []executor.Catalogue{
 			{Name: p.Database, DSN: u.String(), IsDefault: true},
 		}}, nil
-	case "Zedmed":
+	case wire.PMSZedmed:
 		if len(p.Databases) == 0 {
 			return executor.Config{}, errors.New("no Zedmed database is set: give each Firebird database as NAME=PATH (zedmed-database)")
 		}
@@ -109,7 +110,7 @@ func (p PMS) Catalogues(allowWrites bool) (executor.Config, error) {
 		if port == 0 {
 			port = defaultFirebird
 		}
-		cfg := executor.Config{Engine: "firebird", AllowWrites: allowWrites}
+		cfg := executor.Config{Engine: wire.EngineFirebird, AllowWrites: allowWrites}
 		for i, d := range p.Databases {
 			name, path, ok := strings.Cut(d, "=")
 			if !ok || name == "" || path == "" {

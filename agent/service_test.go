@@ -26,6 +26,7 @@ import (
 	"fhirlink/agent/fbtest"
 	"fhirlink/agent/pgtest"
 	"fhirlink/agent/tunnel"
+	"fhirlink/agent/waittest"
 	"fhirlink/agent/wire"
 	"fhirlink/server"
 	"fhirlink/server/fhirlinktest"
@@ -179,7 +180,9 @@ func TestEnrollment(t *testing.T) {
 // TestPushedSettings: a concurrency the server pushes takes effect on the
 // running agent: with one slot a second query cannot start, with two it can.
 func TestPushedSettings(t *testing.T) {
-	env := fhirlinktest.Start(t, fhirlinktest.Options{Engine: "postgres", DSN: pgtest.DSN(t), Concurrency: 1})
+	dsn := pgtest.DSN(t)
+	env := fhirlinktest.Start(t, fhirlinktest.Options{Engine: "postgres", DSN: dsn, Concurrency: 1})
+	db := openPG(t, dsn)
 	ctx := context.Background()
 	concurrent := func() (int, string) {
 		hold := make(chan struct{})
@@ -188,7 +191,7 @@ func TestPushedSettings(t *testing.T) {
 			env.Immediate(fhirlinktest.Command("SELECT pg_sleep(1)"))
 		}()
 		defer func() { <-hold }()
-		time.Sleep(300 * time.Millisecond) // let it take a slot
+		waittest.For(t, 10*time.Second, "the first query to take the slot", func() bool { return active(t, db, "pg_sleep(1)") > 0 })
 		status, q := env.Immediate(map[string]any{"command": map[string]any{"text": "SELECT 1"}, "maxTimeInQueue": 100})
 		return status, q.Status
 	}
@@ -244,10 +247,12 @@ func TestDrainOnShutdown(t *testing.T) {
 		return ch
 	}
 
+	db := openPG(t, dsn)
+
 	// Within the bound: completes.
 	r := start()
 	res := query("SELECT pg_sleep(0.8)")
-	time.Sleep(300 * time.Millisecond) // running
+	waittest.For(t, 10*time.Second, "the short query to run in PostgreSQL", func() bool { return active(t, db, "pg_sleep(0.8)") > 0 })
 	shutdown := time.Now()
 	r.cancel()
 	if q := <-res; q.Status != "successful" {
@@ -261,19 +266,9 @@ func TestDrainOnShutdown(t *testing.T) {
 	}
 
 	// Beyond the bound: cancelled at the bound.
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	r = start()
 	res = query("SELECT pg_sleep(20)")
-	for i := 0; sleeping(t, db) == 0; i++ {
-		if i == 100 {
-			t.Fatal("the long query never started in PostgreSQL")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waittest.For(t, 10*time.Second, "the long query to start in PostgreSQL", func() bool { return active(t, db, "pg_sleep(20)") > 0 })
 	shutdown = time.Now()
 	r.cancel()
 	if err := r.wait(t, "drain"); err != nil {
@@ -286,22 +281,26 @@ func TestDrainOnShutdown(t *testing.T) {
 		t.Fatalf("a query beyond the drain bound succeeded: %s", q.Raw)
 	}
 	// Cancelled in the database itself, not only abandoned.
-	for i := 0; ; i++ {
-		if sleeping(t, db) == 0 {
-			break
-		}
-		if i == 100 {
-			t.Fatal("the query beyond the drain bound still runs in PostgreSQL")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waittest.For(t, 5*time.Second, "the query beyond the drain bound to stop running in PostgreSQL", func() bool { return active(t, db, "pg_sleep(20)") == 0 })
 }
 
-// sleeping counts the long test query running in PostgreSQL.
-func sleeping(t *testing.T, db *sql.DB) int {
+// openPG opens dsn for watching what runs in PostgreSQL.
+func openPG(t *testing.T, dsn string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// active counts the statements running in PostgreSQL whose text contains
+// fragment, other than this one.
+func active(t *testing.T, db *sql.DB, fragment string) int {
 	t.Helper()
 	var n int
-	if err := db.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(20)%' AND state = 'active' AND pid <> pg_backend_pid()`).Scan(&n); err != nil {
+	if err := db.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE strpos(query, $1) > 0 AND state = 'active' AND pid <> pg_backend_pid()`, fragment).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n

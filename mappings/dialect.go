@@ -3,6 +3,8 @@ package mappings
 import (
 	"fmt"
 	"strings"
+
+	"fhirlink/agent/wire"
 )
 
 // Dialect renders what differs between database engines: row limits,
@@ -57,12 +59,13 @@ type Dialect interface {
 	CastDateTime(param string) string
 }
 
-// Engine names, as the agent reports them.
+// Engine names, as the agent reports them: package wire's, under the names
+// the mappings have always used.
 const (
-	EngineSQLServer = "sqlserver"
-	EnginePostgres  = "postgres"
-	EngineSQLite    = "sqlite"
-	EngineFirebird  = "firebird"
+	EngineSQLServer = wire.EngineSQLServer
+	EnginePostgres  = wire.EnginePostgres
+	EngineSQLite    = wire.EngineSQLite
+	EngineFirebird  = wire.EngineFirebird
 )
 
 // DialectFor returns the dialect of an agent's engine.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -118,4 +119,64 @@ func NewPairingCode() (code string, hash []byte) {
 // the same text as an enrollment code, so neither kind works as the other.
 func HashPairingCode(code string) []byte {
 	return HashSecret("pair:" + string(HashEnrollmentCode(code)))
+}
+
+// Pairing code lifetimes.
+const (
+	DefaultPairingCodeTTL = 72 * time.Hour
+	MaxPairingCodeTTL     = 30 * 24 * time.Hour
+)
+
+// IssuePairingCode issues a one-time pairing code of siteID, valid for
+// ttlSeconds from now (0: [DefaultPairingCodeTTL]; a minute to
+// [MaxPairingCodeTTL]), and returns it with its expiry; the store keeps
+// only its hash.
+func IssuePairingCode(ctx context.Context, st ConsentStore, siteID string, ttlSeconds int64, now time.Time) (code string, expires time.Time, err error) {
+	ttl := time.Duration(ttlSeconds) * time.Second
+	switch {
+	case ttlSeconds == 0:
+		ttl = DefaultPairingCodeTTL
+	case ttl < time.Minute || ttl > MaxPairingCodeTTL:
+		return "", time.Time{}, Errorf(EINVALID, "ttlSeconds %d: use 60 to %d", ttlSeconds, int64(MaxPairingCodeTTL/time.Second))
+	}
+	code, hash := NewPairingCode()
+	expires = now.Add(ttl).UTC().Truncate(time.Second)
+	if err := st.CreatePairingCode(ctx, siteID, hash, expires); err != nil {
+		return "", time.Time{}, err
+	}
+	return code, expires, nil
+}
+
+// PairWithCode redeems a pairing code for integratorID and returns the
+// site it pairs it with. The code is the credential (100 bits); the PMS
+// identifiers, when given (pmsSiteID, and pmsName as [PMSTypeNamed] reads
+// it), must also match the site's, so a code meant for another practice is
+// not redeemed by mistake; a site without a recorded PMS site id matches
+// any. Its errors say what to do: ask the practice for a new code, or
+// check the identifiers.
+func PairWithCode(ctx context.Context, st ConsentStore, code, integratorID, pmsSiteID, pmsName string, now time.Time) (*Site, error) {
+	pmsType, err := PMSTypeNamed(pmsName)
+	if err != nil {
+		return nil, err
+	}
+	mismatch := errors.New("mismatch")
+	accept := func(site *Site) error {
+		if (pmsSiteID != "" && site.PracticeManagementSiteID != "" && site.PracticeManagementSiteID != pmsSiteID) ||
+			(pmsType != "" && site.PMSType != pmsType) {
+			return mismatch
+		}
+		return nil
+	}
+	site, err := st.RedeemPairingCode(ctx, HashPairingCode(code), integratorID, now, accept)
+	switch {
+	case errors.Is(err, mismatch):
+		return nil, Errorf(ENOTFOUND, "this pairing code belongs to another practice than practiceManagementSiteId %q (%s); check both with the practice", pmsSiteID, pmsName)
+	case ErrorCode(err) == ENOTFOUND:
+		return nil, Errorf(ENOTFOUND, "unknown pairing code: check it was typed as the practice gave it, or ask for a new one")
+	case ErrorCode(err) == ECONFLICT:
+		return nil, Errorf(ECONFLICT, "this pairing code was already used; a code works once: ask the practice for a new one")
+	case ErrorCode(err) == EFORBIDDEN:
+		return nil, Errorf(EINVALID, "this pairing code has expired; ask the practice for a new one")
+	}
+	return site, err
 }

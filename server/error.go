@@ -12,6 +12,7 @@ const (
 	EUNAUTHORIZED  = "unauthorized"   // no credential, or a wrong one
 	EFORBIDDEN     = "forbidden"      // a valid credential without the right to do this
 	ENOTFOUND      = "not_found"      // no such thing, or not visible to the caller
+	EGONE          = "gone"           // the thing existed but is kept no longer (expired results)
 	ECONFLICT      = "conflict"       // the thing exists already
 	ETOOLARGE      = "too_large"      // a request or result over its size limit
 	ENOTACCEPTABLE = "not_acceptable" // a response format we do not produce

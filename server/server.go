@@ -1,7 +1,10 @@
 // Package server holds the cloud side's domain: sites, integrators, the
 // pairings between them, and the [Store] that keeps them. Subpackages attach
 // it to the outside world: api (HTTP), hub (connected agents), sqlite (the
-// embedded store).
+// embedded store). Others do one job each behind the api: passthrough (the
+// passthrough API's query model), async (async and registered queries),
+// webhook, quota, audit (the audit writer), inflight (cancelling work whose
+// access was withdrawn) and auth (SMART tokens).
 package server
 
 import (
@@ -13,20 +16,32 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"fhirlink/agent/wire"
 )
 
-// PMS types, as the passthrough API names them.
-const (
-	PMSBestPractice = "BestPractice"
-	PMSZedmed       = "Zedmed"
-	PMSD4w          = "D4w"
-)
+// PMSTypeNamed is the PMS type of a practice management system's name as
+// the passthrough API's practiceManagementName gives it ("Best Practice",
+// "Zedmed", "D4w"); "" for "", and [EINVALID] for any other name.
+func PMSTypeNamed(name string) (string, error) {
+	switch name {
+	case "":
+		return "", nil
+	case "Best Practice":
+		return wire.PMSBestPractice, nil
+	case "Zedmed":
+		return wire.PMSZedmed, nil
+	case "D4w":
+		return wire.PMSD4w, nil
+	}
+	return "", Errorf(EINVALID, "practiceManagementName must be one of \"Best Practice\", \"Zedmed\", \"D4w\"")
+}
 
 // Site is one practice database reachable through one agent.
 type Site struct {
 	ID   string // a UUID
 	Name string // the practice's name, for people
-	// PMSType is BestPractice, Zedmed or D4w.
+	// PMSType is one of the wire.PMS names (BestPractice, Zedmed, D4w).
 	PMSType string
 	// PracticeManagementSiteID is the PMS's own identifier of the practice,
 	// which integrators use to find the site's ID again after a migration.
@@ -151,6 +166,27 @@ func HashEnrollmentCode(code string) []byte {
 		return unicode.ToUpper(r)
 	}, code)
 	return HashSecret("enroll:" + norm)
+}
+
+// Enroll exchanges a one-time enrollment code for a fresh site credential:
+// the site's id and the secret (shown once; the store keeps its hash). The
+// old credential stops working in the same transaction. Its errors say
+// what to do: check the code, or ask the operator for a new one.
+func Enroll(ctx context.Context, st Store, code string, now time.Time) (siteID, secret string, err error) {
+	secret, hash := NewSecret()
+	siteID, err = st.RedeemEnrollmentCode(ctx, HashEnrollmentCode(code), hash, now)
+	switch ErrorCode(err) {
+	case ENOTFOUND:
+		return "", "", Errorf(EUNAUTHORIZED, "unknown enrollment code: check it was typed as issued, or ask the operator for a new one")
+	case ECONFLICT:
+		return "", "", Errorf(ECONFLICT, "this enrollment code was already used; a code works once: ask the operator for a new one")
+	case EFORBIDDEN:
+		return "", "", Errorf(EFORBIDDEN, "this enrollment code has expired; ask the operator for a new one")
+	}
+	if err != nil {
+		return "", "", err
+	}
+	return siteID, secret, nil
 }
 
 // HashSecret hashes a credential for storage. The credentials are 256-bit

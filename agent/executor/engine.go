@@ -59,12 +59,12 @@ var errDirtySession = errors.New("the session holds state a request left behind"
 
 // engines are the supported values of Config.Engine.
 var engines = map[string]engine{
-	"postgres":  postgresEngine{},
-	"sqlserver": sqlserverEngine{},
-	"sqlite":    sqliteEngine{},
-	"firebird":  firebirdEngine{},
+	wire.EnginePostgres:  postgresEngine{},
+	wire.EngineSQLServer: sqlserverEngine{},
+	wire.EngineSQLite:    sqliteEngine{},
+	wire.EngineFirebird:  firebirdEngine{},
 }
 
 // procedureEngines names the engines that run CommandStoredProcedure, for
 // the error that other engines return.
-const procedureEngines = "sqlserver, postgres and firebird"
+const procedureEngines = wire.EngineSQLServer + ", " + wire.EnginePostgres + " and " + wire.EngineFirebird

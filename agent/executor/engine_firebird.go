@@ -50,7 +50,7 @@ import (
 //     BLOBs arrive as bytes.
 type firebirdEngine struct{}
 
-func (firebirdEngine) name() string { return "firebird" }
+func (firebirdEngine) name() string { return wire.EngineFirebird }
 
 // firebirdHardDrop is how long the driver waits for the server to confirm
 // a cancel before it closes the connection; within cleanupGrace.

@@ -21,7 +21,7 @@ import (
 // postgresEngine runs queries through pgx's database/sql driver.
 type postgresEngine struct{}
 
-func (postgresEngine) name() string { return "postgres" }
+func (postgresEngine) name() string { return wire.EnginePostgres }
 
 // pgCancelDeadline is how long pgx waits for the server to end a cancelled
 // statement before it gives up on the connection.

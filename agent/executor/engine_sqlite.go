@@ -21,23 +21,25 @@ import (
 // context ends.
 type sqliteEngine struct{}
 
-func (sqliteEngine) name() string { return "sqlite" }
+func (sqliteEngine) name() string { return wire.EngineSQLite }
 
 // sqliteDriverName is the agent's own registration of the SQLite driver:
 // its connections, and only they (not the server's state store in the same
 // process), carry the authorizer sqliteAuthorize.
 const sqliteDriverName = "fhirlink-agent-sqlite"
 
+// sqliteDriver is the driver registered as sqliteDriverName.
+var sqliteDriver = &sqlite.Driver{}
+
 func init() {
-	d := &sqlite.Driver{}
-	d.RegisterConnectionHook(func(c sqlite.ExecQuerierContext, _ string) error {
+	sqliteDriver.RegisterConnectionHook(func(c sqlite.ExecQuerierContext, _ string) error {
 		r, ok := c.(sqlite.AuthorizerRegisterer)
 		if !ok {
 			return errors.New("this SQLite driver cannot install an authorizer")
 		}
 		return r.RegisterAuthorizer(sqliteAuthorize)
 	})
-	sql.Register(sqliteDriverName, d)
+	sql.Register(sqliteDriverName, sqliteDriver)
 }
 
 // sqliteAuthorize is consulted by SQLite itself, with its own parse of each

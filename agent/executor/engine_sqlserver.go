@@ -21,7 +21,7 @@ import (
 // statement in the server.
 type sqlserverEngine struct{}
 
-func (sqlserverEngine) name() string { return "sqlserver" }
+func (sqlserverEngine) name() string { return wire.EngineSQLServer }
 
 func (sqlserverEngine) open(dsn string, writes bool) (*sql.DB, *sql.DB, error) {
 	db, err := sql.Open("sqlserver", dsn)

@@ -27,7 +27,8 @@ import (
 
 // Config describes the practice database(s) the agent serves.
 type Config struct {
-	// Engine is "sqlserver", "postgres", "sqlite" or "firebird".
+	// Engine is one of the wire.Engine names: sqlserver, postgres, sqlite
+	// or firebird.
 	Engine string
 	// Catalogues are the databases of the site (Zedmed has a pair); at least
 	// one. The one with IsDefault, or else the first, serves requests that

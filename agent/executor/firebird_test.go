@@ -3,12 +3,14 @@ package executor
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 	_ "time/tzdata"
 
 	"fhirlink/agent/fbtest"
+	"fhirlink/agent/waittest"
 	"fhirlink/agent/wire"
 )
 
@@ -188,24 +190,13 @@ func fbBusyQuery(marker string) string {
 // fbWaitRunning waits up to 5 s for the server to start executing marker's statement.
 func fbWaitRunning(t testing.TB, db *sql.DB, marker string) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); fbtest.Running(t, db, marker) == 0; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%q never seen running in MON$STATEMENTS", marker)
-		}
-	}
+	waittest.For(t, 5*time.Second, fmt.Sprintf("%q to be seen running in MON$STATEMENTS", marker), func() bool { return fbtest.Running(t, db, marker) > 0 })
 }
 
 // fbWaitGone waits up to 5 s for no statement containing marker to run.
-func fbWaitGone(t testing.TB, db *sql.DB, marker string) time.Duration {
+func fbWaitGone(t testing.TB, db *sql.DB, marker string) {
 	t.Helper()
-	start := time.Now()
-	for fbtest.Running(t, db, marker) > 0 {
-		if time.Since(start) > 5*time.Second {
-			t.Fatalf("%q still running in the server 5 s after Run returned", marker)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return time.Since(start)
+	waittest.For(t, 5*time.Second, fmt.Sprintf("%q to stop running in the server after Run returned", marker), func() bool { return fbtest.Running(t, db, marker) == 0 })
 }
 
 // The deadline stops the statement in the server (op_cancel), and the
@@ -240,11 +231,14 @@ func TestFirebirdCallerCancel(t *testing.T) {
 	e, db := newFirebird(t, false)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	done := make(chan *wire.Error, 1)
 	go func() {
-		fbWaitRunning(t, db, "caller-marker")
-		cancel()
+		_, _, we := runCtx(ctx, t, e, wire.QueryRequest{Text: fbBusyQuery("caller-marker")}, &recorder{})
+		done <- we
 	}()
-	_, _, we := runCtx(ctx, t, e, wire.QueryRequest{Text: fbBusyQuery("caller-marker")}, &recorder{})
+	fbWaitRunning(t, db, "caller-marker") // on the test's goroutine: it may fail the test
+	cancel()
+	we := <-done
 	wantKind(t, we, wire.KindCanceled, "caller went away")
 	fbWaitGone(t, db, "caller-marker")
 }

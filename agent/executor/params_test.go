@@ -69,6 +69,39 @@ func TestParseParamsValues(t *testing.T) {
 }
 
 // Bad requests fail before the database is touched, naming the parameter.
+// The agent knows every parameter type and direction the protocol names,
+// spelled as package wire spells them, and none besides: the server accepts
+// exactly wire.ParamTypes, so a name missing here would pass the server and
+// fail at the agent as unknown.
+func TestParamTypesAreWires(t *testing.T) {
+	known := map[string]bool{}
+	for _, name := range wire.ParamTypes {
+		lower := strings.ToLower(name)
+		known[lower] = true
+		if typ := paramTypes[lower]; typ != nil && typ.name != name {
+			t.Errorf("%s is spelled %s here", name, typ.name)
+		} else if typ == nil && !unsupportedTypes[lower] {
+			t.Errorf("wire type %s is unknown to the agent", name)
+		}
+	}
+	for lower, typ := range paramTypes {
+		if !known[lower] {
+			t.Errorf("type %s is not one of wire.ParamTypes", typ.name)
+		}
+	}
+	for lower := range unsupportedTypes {
+		if !known[lower] {
+			t.Errorf("unsupported type %s is not one of wire.ParamTypes", lower)
+		}
+	}
+	for _, d := range wire.Directions {
+		_, we := parseParams([]wire.Param{{Name: "@p", Type: "Int", Direction: d}})
+		if we != nil && strings.Contains(we.Message, "unknown direction") {
+			t.Errorf("wire direction %s is unknown to the agent: %v", d, we)
+		}
+	}
+}
+
 func TestParseParamsErrors(t *testing.T) {
 	cases := []struct {
 		p    wire.Param

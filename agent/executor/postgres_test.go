@@ -2,12 +2,14 @@ package executor
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"fhirlink/agent/waittest"
 	"fhirlink/agent/wire"
 )
 
@@ -72,7 +74,13 @@ func TestPostgresColumnNames(t *testing.T) {
 func TestPostgresDeadlineCancelsInDatabase(t *testing.T) {
 	e, c := newPostgres(t, false)
 	start := time.Now()
-	_, _, we := run(t, e, wire.QueryRequest{Text: "SELECT pg_sleep(30)", TimeoutMS: 500})
+	done := make(chan *wire.Error, 1)
+	go func() {
+		_, _, we := run(t, e, wire.QueryRequest{Text: "SELECT pg_sleep(30)", TimeoutMS: 500})
+		done <- we
+	}()
+	pgWaitRunning(t, c, "pg_sleep(30)")
+	we := <-done
 	wantKind(t, we, wire.KindTimeout, "exceeded its 0.5 s execution limit")
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("returned after %v", d)
@@ -89,8 +97,15 @@ func TestPostgresDeadlineCancelsInDatabase(t *testing.T) {
 func TestPostgresCallerCancel(t *testing.T) {
 	e, c := newPostgres(t, false)
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(300*time.Millisecond, cancel)
-	_, _, we := runCtx(ctx, t, e, wire.QueryRequest{Text: "SELECT pg_sleep(31)"}, &recorder{})
+	defer cancel()
+	done := make(chan *wire.Error, 1)
+	go func() {
+		_, _, we := runCtx(ctx, t, e, wire.QueryRequest{Text: "SELECT pg_sleep(31)"}, &recorder{})
+		done <- we
+	}()
+	pgWaitRunning(t, c, "pg_sleep(31)") // the caller goes away from a running statement
+	cancel()
+	we := <-done
 	wantKind(t, we, wire.KindCanceled, "caller went away")
 	waitGone(t, c, "pg_sleep(31)")
 }
@@ -242,24 +257,28 @@ func TestOpenFailsClearly(t *testing.T) {
 	}
 }
 
-// waitGone polls pg_stat_activity from another connection until no active
-// statement contains text, for at most 5 s.
+// pgRunning counts the statements containing text that run in the database,
+// as another connection sees them in pg_stat_activity.
+func pgRunning(t *testing.T, c *pgx.Conn, text string) int {
+	t.Helper()
+	var n int
+	err := c.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+		WHERE state = 'active' AND pid <> pg_backend_pid() AND strpos(query, $1) > 0`, text).Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// pgWaitRunning waits up to 5 s for text's statement to run in the database.
+func pgWaitRunning(t *testing.T, c *pgx.Conn, text string) {
+	t.Helper()
+	waittest.For(t, 5*time.Second, fmt.Sprintf("%q to run in the database", text), func() bool { return pgRunning(t, c, text) > 0 })
+}
+
+// waitGone waits up to 5 s for no statement containing text to run in the
+// database.
 func waitGone(t *testing.T, c *pgx.Conn, text string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		var n int
-		err := c.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
-			WHERE state = 'active' AND pid <> pg_backend_pid() AND strpos(query, $1) > 0`, text).Scan(&n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%q still running in the database 5 s after Run returned", text)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waittest.For(t, 5*time.Second, fmt.Sprintf("%q to stop running in the database after Run returned", text), func() bool { return pgRunning(t, c, text) == 0 })
 }

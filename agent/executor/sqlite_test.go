@@ -3,12 +3,30 @@ package executor
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"strings"
 	"testing"
 	"time"
 
+	"modernc.org/sqlite"
+
 	"fhirlink/agent/wire"
 )
+
+// sqliteRunning receives a value when a statement on the agent's SQLite
+// connections calls test_running(x), which returns x: a test knows its
+// statement is running inside SQLite.
+var sqliteRunning = make(chan struct{}, 1)
+
+func init() {
+	sqliteDriver.MustRegisterScalarFunction("test_running", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		select {
+		case sqliteRunning <- struct{}{}:
+		default:
+		}
+		return args[0], nil
+	})
+}
 
 // sqliteExec opens the file read-write, as the practice software would, and
 // runs the statements.
@@ -118,9 +136,24 @@ func TestSQLiteDeadlineAndCap(t *testing.T) {
 	if tr.Bytes > 1000 || tr.Rows != int64(len(rec.rows)) || tr.Rows < 50 {
 		t.Errorf("trailer %+v", tr)
 	}
+	// The caller goes away while the statement runs in SQLite.
+	for len(sqliteRunning) > 0 {
+		<-sqliteRunning
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(200*time.Millisecond, cancel)
-	_, _, we = runCtx(ctx, t, e, wire.QueryRequest{Text: sqliteEndless + "SELECT count(*) FROM c"}, &recorder{})
+	defer cancel()
+	done := make(chan *wire.Error, 1)
+	go func() {
+		_, _, we := runCtx(ctx, t, e, wire.QueryRequest{Text: sqliteEndless + "SELECT count(*) FROM c WHERE test_running(x)"}, &recorder{})
+		done <- we
+	}()
+	select {
+	case <-sqliteRunning:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the statement never ran")
+	}
+	cancel()
+	we = <-done
 	wantKind(t, we, wire.KindCanceled, "caller went away")
 	// The connection is still usable.
 	rec, _ = mustRun(t, e, wire.QueryRequest{Text: "SELECT 5 AS five", Mode: wire.ModeScalar})

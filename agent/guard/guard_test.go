@@ -3,10 +3,12 @@ package guard
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"fhirlink/agent/waittest"
 	"fhirlink/agent/wire"
 )
 
@@ -30,14 +32,7 @@ func acquireAsync(t *testing.T, s *Scheduler, p wire.Priority, name string, got 
 // waitQueued waits (bounded) until n queries are queued.
 func waitQueued(t *testing.T, s *Scheduler, n int) {
 	t.Helper()
-	for range 500 {
-		if _, q := s.Stats(); q == n {
-			return
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	_, q := s.Stats()
-	t.Fatalf("queued = %d, want %d", q, n)
+	waittest.For(t, 5*time.Second, fmt.Sprintf("%d queries queued", n), func() bool { _, q := s.Stats(); return q == n })
 }
 
 func TestPriorityThenFIFO(t *testing.T) {
@@ -111,8 +106,14 @@ func TestExpiryAndCancelLeaveNoTrace(t *testing.T) {
 		t.Fatal("expired before maxWait")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { time.Sleep(10 * time.Millisecond); cancel() }()
-	if _, err := s.Acquire(ctx, wire.PriorityInteractive, time.Minute); !errors.Is(err, context.Canceled) {
+	errc := make(chan error, 1)
+	go func() {
+		_, err := s.Acquire(ctx, wire.PriorityInteractive, time.Minute)
+		errc <- err
+	}()
+	waitQueued(t, s, 1) // the cancel reaches a query that waits
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 	if r, q := s.Stats(); r != 1 || q != 0 {

@@ -60,6 +60,7 @@ type Journal struct {
 
 	mu        sync.Mutex
 	held      map[string]chan struct{} // ids claimed in this process; closed when released
+	waiting   int                      // Claims waiting for a held id, so a test can see one waits
 	lastPrune time.Time
 }
 
@@ -233,13 +234,21 @@ func (j *Journal) Claim(ctx context.Context, id string) (*Claim, *wire.Execution
 	for {
 		j.mu.Lock()
 		if wait, ok := j.held[id]; ok {
+			j.waiting++
 			j.mu.Unlock()
+			var err error
 			select {
 			case <-wait:
-				continue
 			case <-ctx.Done():
-				return nil, nil, ctx.Err()
+				err = ctx.Err()
 			}
+			j.mu.Lock()
+			j.waiting--
+			j.mu.Unlock()
+			if err != nil {
+				return nil, nil, err
+			}
+			continue
 		}
 		done := make(chan struct{})
 		j.held[id] = done

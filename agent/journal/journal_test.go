@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"fhirlink/agent/waittest"
 	"fhirlink/agent/wire"
 )
 
@@ -107,10 +108,15 @@ func TestClaimWaits(t *testing.T) {
 		}
 		got <- prior
 	}()
+	waittest.For(t, 10*time.Second, "the second claim to wait for the first", func() bool {
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		return j.waiting == 1
+	})
 	select {
 	case p := <-got:
 		t.Fatalf("second claim did not wait: %+v", p)
-	case <-time.After(100 * time.Millisecond):
+	default:
 	}
 	n := int64(1)
 	first.Finish(wire.ExecutionCommitted, &n, 0, nil)

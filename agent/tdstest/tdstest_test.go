@@ -394,7 +394,7 @@ func TestCancelMidResult(t *testing.T) {
 		if err := rows.Scan(&id, &w); err != nil || id != i || w != wide {
 			t.Fatalf("row %d: %v id %d", i, err, id)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond) // a slow reader, which the server must wait for
 	}
 	if sent := s.stats.rows.Load(); sent >= total {
 		t.Errorf("server sent all %d rows to a reader that took 10: no backpressure", sent)
@@ -431,10 +431,12 @@ func TestCancelWhileHandlerRuns(t *testing.T) {
 	for _, deadline := range []bool{false, true} {
 		t.Run(fmt.Sprintf("deadline=%v", deadline), func(t *testing.T) {
 			cancelled := make(chan error, 1)
+			running := make(chan struct{})
 			s := Start(t, func(ctx context.Context, q Query) (*Result, error) {
 				if q.SQL == "SELECT 1" {
 					return one(), nil
 				}
+				close(running)
 				select {
 				case <-ctx.Done():
 					cancelled <- ctx.Err()
@@ -450,7 +452,7 @@ func TestCancelWhileHandlerRuns(t *testing.T) {
 				ctx, cancel = context.WithTimeout(testCtx(t), 200*time.Millisecond)
 				want = context.DeadlineExceeded
 			} else {
-				time.AfterFunc(200*time.Millisecond, cancel)
+				go func() { <-running; cancel() }() // while the handler runs
 			}
 			defer cancel()
 			if _, err := db.QueryContext(ctx, "WAITFOR DELAY '00:00:10'"); !errors.Is(err, want) {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	mssql "github.com/microsoft/go-mssqldb"
+
+	"fhirlink/agent/waittest"
 )
 
 // seenQueries is a handler that keeps every query and answers one(), or
@@ -362,9 +364,7 @@ func TestTransactionManagerWire(t *testing.T) {
 	c.roundTrip(pktTransMgr, 0, begin)
 	wantTx(t, s, TxStats{Begun: 4, Committed: 1, RolledBack: 1, Dropped: 1})
 	c.nc.Close()
-	for i := 0; i < 500 && s.Transactions().Dropped < 2; i++ {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waittest.For(t, 5*time.Second, "the server to drop the closed connection's transaction", func() bool { return s.Transactions().Dropped >= 2 })
 	if got := s.Transactions(); got.Dropped != 2 || got.Open() != 0 {
 		t.Errorf("after the connection closed: %+v", got)
 	}

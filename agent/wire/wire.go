@@ -8,7 +8,8 @@
 // A query answer (POST [PathQuery]) is either an error status with an [Error]
 // body, produced before any row was read, or 200 with a stream of frames, one
 // per line: a header frame, zero or more row frames and exactly one trailer
-// frame. A frame is one kind byte followed by compact JSON and a newline:
+// frame ([FrameWriter] writes them, [FrameReader] reads them). A frame is one
+// kind byte followed by compact JSON and a newline:
 //
 //	H{"columns":[...]}      the result's columns, sent once rows are ready
 //	R{"Surname":"Smith"}    one row, a JSON object keyed by column name
@@ -41,6 +42,25 @@ const (
 	FrameHeader  = 'H'
 	FrameRow     = 'R'
 	FrameTrailer = 'T'
+)
+
+// Practice management systems, as an agent reports its own in
+// [Info.PMSType], the server records a site's and the passthrough API names
+// it. Every side uses these names; a new PMS is added here first.
+const (
+	PMSBestPractice = "BestPractice" // Bp Premier, on SQL Server
+	PMSZedmed       = "Zedmed"       // Zedmed, on Firebird
+	PMSD4w          = "D4w"          // D4w, recorded for sites; no mapping yet
+)
+
+// Database engines an agent runs queries on, as it reports its own in
+// [Info.Engine] and names it in a database [Error]. The server picks the
+// SQL dialect by this name.
+const (
+	EngineSQLServer = "sqlserver"
+	EnginePostgres  = "postgres"
+	EngineSQLite    = "sqlite"
+	EngineFirebird  = "firebird"
 )
 
 // Mode says what a query returns, as the passthrough API's executionMode.
@@ -227,7 +247,7 @@ type Catalogue struct {
 type Info struct {
 	Protocol      string      `json:"protocol"`
 	Version       string      `json:"version"`       // the agent's build version
-	Engine        string      `json:"engine"`        // sqlserver, postgres, sqlite, firebird
+	Engine        string      `json:"engine"`        // one of the Engine names: EngineSQLServer, ...
 	EngineVersion string      `json:"engineVersion"` // as the database reports it
 	Catalogues    []Catalogue `json:"catalogues"`
 	AllowWrites   bool        `json:"allowWrites"`

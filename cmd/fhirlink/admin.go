@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"fhirlink/agent/wire"
 	"fhirlink/server"
 )
 
@@ -56,7 +57,7 @@ var siteCreate = admin("site-create", "site-create --name NAME [--pms-type BestP
 	"Creates a site and prints its id and the agent secret (shown once; store it in the agent's config).",
 	func(fs *flag.FlagSet) func(*cmdContext, server.Store) (any, error) {
 		name := fs.String("name", "", "the practice's name")
-		pmsType := fs.String("pms-type", server.PMSBestPractice, "BestPractice, Zedmed or D4w")
+		pmsType := fs.String("pms-type", wire.PMSBestPractice, "BestPractice, Zedmed or D4w")
 		pmsSiteID := fs.String("pms-site-id", "", "the PMS's own identifier of the practice")
 		id := fs.String("id", "", "the site id to use (default: a new random UUID)")
 		return func(c *cmdContext, st server.Store) (any, error) {
@@ -64,7 +65,7 @@ var siteCreate = admin("site-create", "site-create --name NAME [--pms-type BestP
 				return nil, errors.New("--name is required")
 			}
 			switch *pmsType {
-			case server.PMSBestPractice, server.PMSZedmed, server.PMSD4w:
+			case wire.PMSBestPractice, wire.PMSZedmed, wire.PMSD4w:
 			default:
 				return nil, fmt.Errorf("--pms-type %q: use BestPractice, Zedmed or D4w", *pmsType)
 			}

@@ -14,7 +14,7 @@ import (
 // up on its own: it checks pairing, blocks and quarantine on every request
 // and re-checks the requests in flight every second, cancelling those no
 // longer allowed, and each agent session re-validates its credential every
-// keepalive interval (see server/api/inflight.go, server/hub/recheck.go).
+// keepalive interval (see server/inflight, server/hub/recheck.go).
 
 var pairingCodeCmd = admin("pairing-code", "pairing-code --site ID [--ttl 72h]",
 	`Issues a one-time pairing code for a site and prints it (shown once; only

@@ -17,6 +17,7 @@ import (
 	"fhirlink/agent"
 	"fhirlink/agent/executor"
 	"fhirlink/agent/logfile"
+	"fhirlink/agent/wire"
 )
 
 // agentCommand groups the practice agent's commands. "fhirlink agent
@@ -72,12 +73,12 @@ func agentFlags(fs *flag.FlagSet) func(requireCredential bool) (*agentSettings, 
 	serverURL := fs.String("server", "", "the fhirlink server's base URL, https://...")
 	siteID := fs.String("site-id", "", "this site's id (written by 'fhirlink agent enroll')")
 	secret := fs.String("secret", "", "this site's agent secret (written by 'fhirlink agent enroll'; keep it in the config file)")
-	engine := fs.String("engine", "sqlserver", "database engine of --catalogue: sqlserver, postgres or sqlite")
+	engine := fs.String("engine", wire.EngineSQLServer, "database engine of --catalogue: sqlserver, postgres or sqlite")
 	var catalogues listFlag
 	fs.Var(&catalogues, "catalogue", "a database as NAME=DSN; repeat for several, the first is the default\n      (sqlserver://bpsrawdata:PASSWORD@SERVER/BPSINSTANCE?database=BPSPatients, postgres://..., or a SQLite file path);\n      without it the database is built from the pms-* settings")
 	allowWrites := fs.Bool("allow-writes", false, "let paired integrators run nonQuery and stored procedure commands")
 	concurrency := fs.Int("concurrency", 2, "queries run at once on the database")
-	pmsType := fs.String("pms-type", "BestPractice", "the practice management system: BestPractice, Zedmed or D4w")
+	pmsType := fs.String("pms-type", wire.PMSBestPractice, "the practice management system: BestPractice, Zedmed or D4w")
 	practiceName := fs.String("practice-name", "", "the practice's name, shown in the site status")
 	pmsSiteID := fs.String("pms-site-id", "", "the PMS's own identifier of this practice")
 	timeZone := fs.String("time-zone", "Australia/Sydney", "the practice's IANA time zone: PMS times are stored without one")

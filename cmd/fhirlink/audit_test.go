@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"fhirlink/agent/waittest"
 	"fhirlink/server"
 	"fhirlink/server/api"
 	"fhirlink/server/hub"
@@ -75,14 +76,11 @@ func TestAuditAndQuotaCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
+	waittest.For(t, 5*time.Second, "the request's audit record", func() bool {
 		srv.FlushAudit(context.Background())
-		if recs, _ := store.Audit(context.Background(), server.AuditFilter{}); len(recs) == 1 {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		recs, _ := store.Audit(context.Background(), server.AuditFilter{})
+		return len(recs) == 1
+	})
 
 	code, out, errOut = runCmd(t, "admin", "audit", db, "--site", site["siteId"], "--from", time.Now().UTC().Format(time.DateOnly))
 	var recs []server.AuditRecord

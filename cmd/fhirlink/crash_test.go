@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,6 +23,7 @@ import (
 
 	"fhirlink/agent/fbtest"
 	"fhirlink/agent/pgtest"
+	"fhirlink/agent/waittest"
 	"fhirlink/server/api"
 	"fhirlink/server/fhirlinktest"
 )
@@ -77,13 +77,12 @@ type procs struct {
 	agent        *exec.Cmd
 	serverStarts int
 	agentStarts  int
+	exited       map[*exec.Cmd]chan struct{} // closed once the process is gone
 }
 
 func startProcs(t *testing.T, engine, dsn string) *procs {
-	if runtime.GOOS == "windows" {
-		t.Skip("signals: a Unix test")
-	}
-	p := &procs{t: t, bin: fhirlinkBinary(t), dir: t.TempDir()}
+	p := &procs{t: t, bin: fhirlinkBinary(t), dir: t.TempDir(), exited: map[*exec.Cmd]chan struct{}{}}
+	t.Cleanup(p.stop) // kills what runs, and shows the logs when the test failed
 	state := "--database=" + filepath.Join(p.dir, "state.db")
 	var site, in map[string]string
 	p.admin(&site, "site-create", state, "--name", "Crash Practice")
@@ -106,7 +105,6 @@ func startProcs(t *testing.T, engine, dsn string) *procs {
 		"--site-id", site["siteId"], "--secret", site["secret"], "--engine", engine,
 		"--catalogue", "BPSPatients=" + dsn, "--allow-writes", "--log-level", "debug"}
 	p.startAgent()
-	t.Cleanup(p.stop)
 	p.waitOnline()
 	return p
 }
@@ -136,7 +134,9 @@ func (p *procs) start(name string, n int, args ...string) *exec.Cmd {
 	if err := cmd.Start(); err != nil {
 		p.t.Fatal(err)
 	}
-	go func() { cmd.Wait(); log.Close() }()
+	exited := make(chan struct{})
+	p.exited[cmd] = exited
+	go func() { cmd.Wait(); log.Close(); close(exited) }()
 	return cmd
 }
 
@@ -145,15 +145,13 @@ func (p *procs) startServer() {
 	p.server = p.start("server", p.serverStarts, "server", "--listen", p.listen,
 		"--database", filepath.Join(p.dir, "state.db"), "--results-dir", filepath.Join(p.dir, "results"), "--log-level", "debug",
 		"--rate-limit", "0") // the test polls
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get("http://" + p.listen + "/healthz"); err == nil {
+	waittest.For(p.t, 20*time.Second, "the server to listen", func() bool {
+		resp, err := http.Get("http://" + p.listen + "/healthz")
+		if err == nil {
 			resp.Body.Close()
-			return
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	p.t.Fatalf("server did not listen within 20 s\n%s", p.logs())
+		return err == nil
+	})
 }
 
 func (p *procs) startAgent() {
@@ -161,17 +159,16 @@ func (p *procs) startAgent() {
 	p.agent = p.start("agent", p.agentStarts, p.agentArgs...)
 }
 
-// kill kills a process (stopped or not) and waits for it to be gone.
-func kill(cmd *exec.Cmd) {
+// kill kills a process (stopped or not) and waits (at most 10 s) for it to
+// be gone.
+func (p *procs) kill(cmd *exec.Cmd) {
 	if cmd == nil || cmd.Process == nil {
 		return
 	}
 	cmd.Process.Signal(syscall.SIGKILL)
-	for range 500 { // bounded: 10 s
-		if cmd.Process.Signal(syscall.Signal(0)) != nil {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
+	select {
+	case <-p.exited[cmd]:
+	case <-time.After(10 * time.Second):
 	}
 }
 
@@ -179,8 +176,8 @@ func (p *procs) stop() {
 	if p.t.Failed() {
 		p.t.Log(p.logs())
 	}
-	kill(p.agent)
-	kill(p.server)
+	p.kill(p.agent)
+	p.kill(p.server)
 }
 
 func (p *procs) logs() string {
@@ -222,23 +219,10 @@ func (p *procs) do(method, path string, body any, out any) int {
 
 func (p *procs) waitOnline() {
 	p.t.Helper()
-	p.waitFor("the site online", 30*time.Second, func() bool {
+	waittest.For(p.t, 30*time.Second, "the site online", func() bool {
 		var st struct{ Availability string }
 		return p.do("GET", "", nil, &st) == 200 && st.Availability == "online"
 	})
-}
-
-// waitFor polls cond until it holds, failing the test after bound.
-func (p *procs) waitFor(what string, bound time.Duration, cond func() bool) {
-	p.t.Helper()
-	deadline := time.Now().Add(bound)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	p.t.Fatalf("waited %s for %s\n%s", bound, what, p.logs())
 }
 
 type asyncObject struct {
@@ -276,7 +260,7 @@ func (p *procs) waitEnded(id string, bound time.Duration) (asyncObject, []string
 	p.t.Helper()
 	var seen []string
 	var obj asyncObject
-	p.waitFor("query "+id+" to end", bound, func() bool {
+	waittest.For(p.t, bound, "query "+id+" to end", func() bool {
 		obj = p.status(id)
 		if obj.Status != "" && (len(seen) == 0 || seen[len(seen)-1] != obj.Status) {
 			seen = append(seen, obj.Status)
@@ -456,7 +440,7 @@ func TestAsyncWriteRunsOnceThroughCrashes(t *testing.T) {
 					text = c.returning(table)
 				}
 				id := p.createAsync(text, "nonQuery")
-				p.waitFor("the agent's write waiting in the database", 30*time.Second, func() bool { return c.waiting(p, table, id) })
+				waittest.For(p.t, 30*time.Second, "the agent's write waiting in the database", func() bool { return c.waiting(p, table, id) })
 				return id, release
 			}
 			wantOnce := func(t *testing.T, table, id string, obj asyncObject, seen []string) {
@@ -473,8 +457,8 @@ func TestAsyncWriteRunsOnceThroughCrashes(t *testing.T) {
 				id, release := begin(t, "w_server")
 				p.server.Process.Signal(syscall.SIGSTOP)
 				release()
-				p.waitFor("the agent's commit", 30*time.Second, func() bool { return c.count(t, "w_server") == 1 })
-				kill(p.server)
+				waittest.For(p.t, 30*time.Second, "the agent's commit", func() bool { return c.count(t, "w_server") == 1 })
+				p.kill(p.server)
 				restarted := time.Now()
 				p.startServer()
 				obj, seen := p.waitEnded(id, 30*time.Second)
@@ -496,7 +480,7 @@ func TestAsyncWriteRunsOnceThroughCrashes(t *testing.T) {
 					id, release := begin(t, table)
 					p.proxy.Freeze()
 					release()
-					p.waitFor("the agent's commit recorded", 30*time.Second, func() bool {
+					waittest.For(p.t, 30*time.Second, "the agent's commit recorded", func() bool {
 						return c.count(t, table) == 1 && p.journalState(id) == "committed"
 					})
 					kept := func() {
@@ -506,7 +490,7 @@ func TestAsyncWriteRunsOnceThroughCrashes(t *testing.T) {
 						}
 					}
 					kept()
-					kill(p.agent)
+					p.kill(p.agent)
 					p.proxy.Cut() // what the agent wrote before it died never arrives
 					p.proxy.Thaw()
 					p.startAgent()
@@ -522,7 +506,7 @@ func TestAsyncWriteRunsOnceThroughCrashes(t *testing.T) {
 				id, release := begin(t, "w_cut_after")
 				p.proxy.Freeze()
 				release()
-				p.waitFor("the agent's commit", 30*time.Second, func() bool { return c.count(t, "w_cut_after") == 1 })
+				waittest.For(p.t, 30*time.Second, "the agent's commit", func() bool { return c.count(t, "w_cut_after") == 1 })
 				p.proxy.Cut()
 				p.proxy.Thaw()
 				obj, seen := p.waitEnded(id, 30*time.Second)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -15,9 +16,11 @@ import (
 
 	"fhirlink/agent"
 	"fhirlink/agent/executor"
+	"fhirlink/agent/wire"
 	"fhirlink/mappings/bppremier/bpsynth"
 	"fhirlink/mappings/zedmed/zedsynth"
 	"fhirlink/server"
+	"fhirlink/server/bulk"
 	"fhirlink/server/hub"
 	"fhirlink/server/sqlite"
 )
@@ -36,127 +39,234 @@ type demoPractice struct {
 	// timeZone is the synthetic practice's zone, which its state gives
 	// (the agent runs in it: PMS times carry no zone).
 	timeZone string
-	// create makes the practice's databases in dir (unless they exist) and
-	// returns its catalogues, the default first.
-	create func(ctx context.Context, dir string, patients int) ([]executor.Catalogue, error)
+	// create makes the practice's databases in dir (unless they exist),
+	// its appointment book laid out around today, and returns its
+	// catalogues, the default first.
+	create func(ctx context.Context, dir string, patients int, today time.Time) ([]executor.Catalogue, error)
 	// SQL of the printed passthrough examples, in the PMS's own schema.
-	patientsSQL, countSQL, deleteSQL, livePatientSQL string
+	patientsSQL, countSQL, deleteSQL string
+	// SQL choosing the examples' values: a live patient's id, and the
+	// surnames of live patients, the most common first.
+	livePatientSQL, surnameSQL string
 }
 
 var demoPractices = map[string]*demoPractice{
-	server.PMSBestPractice: {
-		pmsType: server.PMSBestPractice, siteID: "5b1d6a52-7c1e-4d0a-9a57-0d3f3a4c2e01",
+	wire.PMSBestPractice: {
+		pmsType: wire.PMSBestPractice, siteID: "5b1d6a52-7c1e-4d0a-9a57-0d3f3a4c2e01",
 		name: "Demo Family Practice", pmsSiteID: "demo-bp-0001", timeZone: bpsynth.Small().TimeZone(),
-		create: func(ctx context.Context, dir string, patients int) ([]executor.Catalogue, error) {
+		create: func(ctx context.Context, dir string, patients int, today time.Time) ([]executor.Catalogue, error) {
 			path := filepath.Join(dir, "practice.db")
-			return []executor.Catalogue{{Name: "BPSPatients", DSN: path, IsDefault: true}}, makePractice(ctx, path, patients)
+			return []executor.Catalogue{{Name: "BPSPatients", DSN: path, IsDefault: true}}, makePractice(ctx, path, patients, today)
 		},
 		patientsSQL:    "SELECT InternalID, RTRIM(Firstname) AS Firstname, RTRIM(Surname) AS Surname, DOB FROM BPS_Patients WHERE Surname LIKE @s ORDER BY InternalID",
 		countSQL:       "SELECT count(*) FROM PATIENTS",
 		deleteSQL:      "DELETE FROM PATIENTS",
 		livePatientSQL: `SELECT MIN(INTERNALID) FROM PATIENTS WHERE RECORDSTATUS = 1 AND PATIENTSTATUS = 1`,
+		surnameSQL: `SELECT RTRIM(SURNAME) AS S FROM PATIENTS WHERE RECORDSTATUS = 1 AND PATIENTSTATUS = 1
+			GROUP BY RTRIM(SURNAME) ORDER BY COUNT(*) DESC, S`,
 	},
-	server.PMSZedmed: {
-		pmsType: server.PMSZedmed, siteID: "5b1d6a52-7c1e-4d0a-9a57-0d3f3a4c2e02",
+	wire.PMSZedmed: {
+		pmsType: wire.PMSZedmed, siteID: "5b1d6a52-7c1e-4d0a-9a57-0d3f3a4c2e02",
 		name: "Demo Zedmed Practice", pmsSiteID: "demo-zm-0001", timeZone: zedsynth.Small().TimeZone(),
-		create: func(ctx context.Context, dir string, patients int) ([]executor.Catalogue, error) {
+		create: func(ctx context.Context, dir string, patients int, today time.Time) ([]executor.Catalogue, error) {
 			main, bill := filepath.Join(dir, "zedmed.db"), filepath.Join(dir, "zedbill.db")
 			cats := []executor.Catalogue{{Name: zedsynth.CatalogueMain, DSN: main, IsDefault: true}, {Name: zedsynth.CatalogueBilling, DSN: bill}}
 			if _, err := os.Stat(main); err == nil {
 				return cats, nil
 			}
 			opt := zedsynth.Small()
-			opt.Patients = patients
+			opt.Patients, opt.Today = patients, today
 			return cats, zedsynth.CreateSQLite(ctx, main, bill, opt)
 		},
 		patientsSQL:    "SELECT PATIENT_ID, FIRST_NAME, SURNAME, DOB FROM PATIENT WHERE SURNAME LIKE @s AND DELETED = 0 ORDER BY PATIENT_ID",
 		countSQL:       "SELECT count(*) FROM PATIENT",
 		deleteSQL:      "DELETE FROM PATIENT",
 		livePatientSQL: `SELECT MIN(PATIENT_ID) FROM PATIENT WHERE DELETED = 0`,
+		surnameSQL: `SELECT SURNAME AS S FROM PATIENT WHERE DELETED = 0
+			GROUP BY SURNAME ORDER BY COUNT(*) DESC, S`,
 	},
 }
 
 var demoCommand = &command{
 	name:  "demo",
-	usage: "demo [--listen 127.0.0.1:8080] [--dir DIR]",
+	usage: "demo [--listen 127.0.0.1:8080] [--pms BestPractice|Zedmed] [--dir DIR] [--today YYYY-MM-DD]",
 	summary: `Runs a server, an agent and a synthetic practice database (SQLite; Bp Premier, or
-Zedmed with --pms Zedmed) in one process, and prints example requests that work as printed.`,
+Zedmed with --pms Zedmed) in one process, with every feature on, and prints example
+requests that work as printed.`,
 	flags: func(fs *flag.FlagSet) func(*cmdContext) error {
-		listen := fs.String("listen", "127.0.0.1:8080", "address the demo server listens on")
-		dir := fs.String("dir", "", "directory for the demo's databases (default: a new temporary directory)")
-		patients := fs.Int("patients", bpsynth.Small().Patients, "patients in the synthetic practice")
-		pms := fs.String("pms", server.PMSBestPractice, "the practice management system to simulate: BestPractice (Bp Premier) or Zedmed")
+		var o demoOptions
+		fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address the demo server listens on")
+		fs.StringVar(&o.dir, "dir", "", "directory for the demo's databases, results and keys (default: a new temporary directory)")
+		fs.IntVar(&o.patients, "patients", bpsynth.Small().Patients, "patients in the synthetic practice")
+		fs.StringVar(&o.pms, "pms", wire.PMSBestPractice, "the practice management system to simulate: BestPractice (Bp Premier) or Zedmed")
+		fs.StringVar(&o.today, "today", "", "the practice's today, YYYY-MM-DD, around which its appointment book is laid out\n      (default: today in the practice's time zone; a reused --dir keeps the book it has)")
 		logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
 		return func(c *cmdContext) error {
 			log, err := logger(c.stderr, *logLevel)
 			if err != nil {
 				return err
 			}
-			if *dir == "" {
-				if *dir, err = os.MkdirTemp("", "fhirlink-demo-"); err != nil {
-					return err
-				}
-				defer os.RemoveAll(*dir)
-			}
-			p, ok := demoPractices[*pms]
-			if !ok {
-				return fmt.Errorf("--pms %q: use BestPractice or Zedmed", *pms)
-			}
-			catalogues, err := p.create(c.ctx, *dir, *patients)
-			if err != nil {
-				return fmt.Errorf("synthetic practice: %w", err)
-			}
-			store, err := sqlite.Open(c.ctx, filepath.Join(*dir, "state.db"))
+			o.log = log
+			d, err := startDemo(c.ctx, o)
 			if err != nil {
 				return err
 			}
-			defer store.Close()
-			if err := seedDemo(c.ctx, store, p); err != nil {
-				return err
-			}
-			ln, err := net.Listen("tcp", *listen)
-			if err != nil {
-				return err
-			}
-			base := "http://" + ln.Addr().String()
-			st := newStack(store, log)
-			ctx, cancel := context.WithCancel(c.ctx)
-			defer cancel()
-			served := make(chan error, 1)
-			go func() { served <- serve(ctx, st, ln, "", "") }()
-
-			a, err := agent.New(ctx, agent.Config{
-				ServerURL: base, SiteID: p.siteID, Secret: demoSiteSecret,
-				Database: executor.Config{Engine: "sqlite", Catalogues: catalogues},
-				PMSType:  p.pmsType, PracticeName: p.name,
-				PracticeManagementSiteID: p.pmsSiteID, TimeZone: p.timeZone, Logger: log,
-			})
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			go a.Run(ctx)
-			if err := waitOnline(ctx, st.hub, p.siteID); err != nil {
-				return err
-			}
-			patient, err := livePatient(c.ctx, catalogues[0].DSN, p.livePatientSQL)
-			if err != nil {
-				return err
-			}
-			printExamples(c, base, p, patient)
-			select {
-			case err := <-served:
-				return err
-			case <-c.ctx.Done():
-				cancel()
-				return <-served
-			}
+			defer d.close()
+			printExamples(c.stdout, d)
+			return d.wait(c.ctx)
 		}
 	},
 }
 
+// demoOptions are the demo command's flags.
+type demoOptions struct {
+	listen, dir, pms, today string
+	patients                int
+	log                     *slog.Logger
+}
+
+// demoRun is a running demo: its server, agent and practice, and the
+// examples that work against them.
+type demoRun struct {
+	base     string
+	practice *demoPractice
+	examples []demoExample
+	closers  []func() // in the order to run them
+
+	serveDone chan struct{} // closed when the server has stopped, with serveErr
+	serveErr  error
+}
+
+// wait serves until ctx is done or the server fails.
+func (d *demoRun) wait(ctx context.Context) error {
+	select {
+	case <-d.serveDone:
+		return d.serveErr
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+// close stops the demo, last started first.
+func (d *demoRun) close() {
+	for i := len(d.closers) - 1; i >= 0; i-- {
+		d.closers[i]()
+	}
+}
+
+// startDemo creates the practice (unless o.dir holds it), starts the server
+// with every feature on and the agent, and makes the examples. On error
+// what was started is stopped again.
+func startDemo(ctx context.Context, o demoOptions) (_ *demoRun, err error) {
+	p, ok := demoPractices[o.pms]
+	if !ok {
+		return nil, fmt.Errorf("--pms %q: use BestPractice or Zedmed", o.pms)
+	}
+	zone, err := time.LoadLocation(p.timeZone)
+	if err != nil {
+		return nil, err
+	}
+	today := time.Now().In(zone)
+	if o.today != "" {
+		if today, err = time.ParseInLocation(time.DateOnly, o.today, zone); err != nil {
+			return nil, fmt.Errorf("--today %q: use YYYY-MM-DD", o.today)
+		}
+	}
+	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, zone)
+	d := &demoRun{practice: p}
+	defer func() {
+		if err != nil {
+			d.close()
+		}
+	}()
+	if o.dir == "" {
+		if o.dir, err = os.MkdirTemp("", "fhirlink-demo-"); err != nil {
+			return nil, err
+		}
+		dir := o.dir
+		d.closers = append(d.closers, func() { os.RemoveAll(dir) })
+	}
+	catalogues, err := p.create(ctx, o.dir, o.patients, today)
+	if err != nil {
+		return nil, fmt.Errorf("synthetic practice: %w", err)
+	}
+	store, err := sqlite.Open(ctx, filepath.Join(o.dir, "state.db"))
+	if err != nil {
+		return nil, err
+	}
+	d.closers = append(d.closers, func() { store.Close() })
+	if err := seedDemo(ctx, store, p); err != nil {
+		return nil, err
+	}
+	// Every feature on: the server's own wiring with its defaults (quotas,
+	// rate limit, audit pruning, async and registered queries), its state
+	// in the demo's directory.
+	st := newStack(store, o.log)
+	fs := flag.NewFlagSet("demo server", flag.ContinueOnError)
+	limits, async := limitFlags(fs), asyncFlags(fs)
+	if err := fs.Parse([]string{"--results-dir", filepath.Join(o.dir, "results")}); err != nil {
+		return nil, err
+	}
+	stopLimits, err := limits(ctx, st, store)
+	if err != nil {
+		return nil, err
+	}
+	d.closers = append(d.closers, stopLimits)
+	stopAsync, err := async(st)
+	if err != nil {
+		return nil, err
+	}
+	d.closers = append(d.closers, stopAsync) // before stopLimits: the workers write audit records
+	st.api.Exports = &bulk.Manager{Dir: filepath.Join(o.dir, "exports")}
+
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return nil, err
+	}
+	d.base = "http://" + ln.Addr().String()
+	tokenScript, err := seedSMART(ctx, store, o.dir, d.base+"/oauth/token")
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	serveCtx, stopServing := context.WithCancel(context.Background())
+	d.serveDone = make(chan struct{})
+	go func() {
+		d.serveErr = serve(serveCtx, st, ln, "", "")
+		close(d.serveDone)
+	}()
+	d.closers = append(d.closers, func() {
+		stopServing()
+		<-d.serveDone
+	})
+
+	agentCtx, stopAgent := context.WithCancel(context.Background())
+	a, err := agent.New(agentCtx, agent.Config{
+		ServerURL: d.base, SiteID: p.siteID, Secret: demoSiteSecret,
+		Database: executor.Config{Engine: wire.EngineSQLite, Catalogues: catalogues},
+		PMSType:  p.pmsType, PracticeName: p.name,
+		PracticeManagementSiteID: p.pmsSiteID, TimeZone: p.timeZone, Logger: o.log,
+	})
+	if err != nil {
+		stopAgent()
+		return nil, err
+	}
+	d.closers = append(d.closers, func() { stopAgent(); a.Close() })
+	go a.Run(agentCtx)
+	if err := waitOnline(ctx, st.hub, p.siteID); err != nil {
+		return nil, err
+	}
+	ex, err := p.exampleValues(ctx, catalogues[0].DSN, d.base, today)
+	if err != nil {
+		return nil, err
+	}
+	ex.tokenScript = tokenScript
+	d.examples = demoExamples(d.base, p, ex)
+	return d, nil
+}
+
 // makePractice creates the synthetic practice database unless it exists.
-func makePractice(ctx context.Context, path string, patients int) error {
+func makePractice(ctx context.Context, path string, patients int, today time.Time) error {
 	if _, err := os.Stat(path); err == nil {
 		return nil
 	}
@@ -165,12 +275,12 @@ func makePractice(ctx context.Context, path string, patients int) error {
 		return err
 	}
 	defer db.Close()
-	if err := bpsynth.Apply(ctx, db, "sqlite"); err != nil {
+	if err := bpsynth.Apply(ctx, db, bpsynth.EngineSQLite); err != nil {
 		return err
 	}
 	opt := bpsynth.Small()
-	opt.Patients = patients
-	return bpsynth.Generate(ctx, db, "sqlite", opt)
+	opt.Patients, opt.Today = patients, today
+	return bpsynth.Generate(ctx, db, bpsynth.EngineSQLite, opt)
 }
 
 // seedDemo creates the demo site, integrator, keys and pairing (again on a
@@ -210,58 +320,30 @@ func waitOnline(ctx context.Context, h *hub.Hub, siteID string) error {
 	return errors.New("the demo agent did not connect within 15 s")
 }
 
-// livePatient returns the id of a live patient, for the read example.
-func livePatient(ctx context.Context, path, query string) (string, error) {
+// queryPractice returns the first value query gives on the practice
+// database at path that accept takes, for the examples.
+func queryPractice(ctx context.Context, path, query string, accept func(string) bool) (string, error) {
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
 		return "", err
 	}
 	defer db.Close()
-	var id string
-	err = db.QueryRowContext(ctx, query).Scan(&id)
-	return id, err
-}
-
-func printExamples(c *cmdContext, base string, p *demoPractice, patient string) {
-	site := base + "/integrator/sites/" + p.siteID
-	key := "Ocp-Apim-Subscription-Key: " + demoKey
-	fhirBase := site + "/fhir/R4"
-	fmt.Fprintf(c.stdout, `fhirlink demo is running: server %s, agent connected, synthetic %s practice.
-
-FHIR R4 (AU Core), base %s
-
-Patients whose family name starts with "smi", 5 per page (follow link[next] for more):
-  curl -s '%s/Patient?family=smi&_count=5' -H '%s'
-
-One patient:
-  curl -s %s/Patient/%s -H '%s'
-
-Practitioner roles with their practitioners:
-  curl -s '%s/PractitionerRole?_include=PractitionerRole:practitioner' -H '%s'
-
-What the server supports (CapabilityStatement):
-  curl -s %s/metadata -H '%s'
-
-`, base, p.pmsType, fhirBase, fhirBase, key, fhirBase, patient, key, fhirBase, key, fhirBase, key)
-	fmt.Fprintf(c.stdout, `SQL passthrough. Site status:
-  curl -s %s -H '%s'
-
-Patients named S..., as the passthrough query object (rows base64-encoded in result.data):
-  curl -s -X POST %s/queries/immediate -H '%s' -H 'Content-Type: application/json' \
-    -d '{"command":{"text":"%s","parameters":[{"name":"@s","type":"VarChar","value":"S%%"}]}}'
-
-The same rows as NDJSON, streamed one JSON object per line:
-  curl -s -X POST %s/queries/immediate -H '%s' -H 'Content-Type: application/json' -H 'Accept: application/x-ndjson' \
-    -d '{"command":{"text":"%s","parameters":[{"name":"@s","type":"VarChar","value":"S%%"}]}}'
-
-A scalar:
-  curl -s -X POST %s/queries/immediate -H '%s' -H 'Content-Type: application/json' \
-    -d '{"command":{"text":"%s","executionMode":"scalar"}}'
-
-A write, refused because the practice has not allowed writes:
-  curl -s -X POST %s/queries/immediate -H '%s' -H 'Content-Type: application/json' \
-    -d '{"command":{"text":"%s","executionMode":"nonQuery"}}'
-
-Press Ctrl-C to stop.
-`, site, key, site, key, p.patientsSQL, site, key, p.patientsSQL, site, key, p.countSQL, site, key, p.deleteSQL)
+	rows, err := db.QueryContext(ctx, query)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return "", err
+		}
+		if accept(v) {
+			return v, nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	return "", fmt.Errorf("the practice database has no value for the examples from %s", query)
 }

@@ -16,7 +16,7 @@ func TestDemoPracticeRunsInItsZone(t *testing.T) {
 		"Zedmed":       `SELECT STATE FROM BRANCH WHERE DELETED = 0`,
 	}
 	for pms, p := range demoPractices {
-		cats, err := p.create(context.Background(), t.TempDir(), 20)
+		cats, err := p.create(context.Background(), t.TempDir(), 20, bpsynth.DefaultToday)
 		if err != nil {
 			t.Fatal(err)
 		}

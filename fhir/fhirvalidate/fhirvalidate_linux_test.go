@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"fhirlink/agent/waittest"
 )
 
 // The node process must not outlive a test binary that is killed (no Main, no Stop).
@@ -37,12 +39,7 @@ func TestNodeDiesWithTestBinary(t *testing.T) {
 	}
 	child.Process.Kill()
 	child.Wait()
-	for deadline := time.Now().Add(10 * time.Second); alive(pid); {
-		if time.Now().After(deadline) {
-			t.Fatalf("node %d still running 10 s after its test binary was killed", pid)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waittest.For(t, 10*time.Second, fmt.Sprintf("node %d to end once its test binary was killed", pid), func() bool { return !alive(pid) })
 }
 
 // alive reports whether pid is a running (not zombie) process.

@@ -22,11 +22,12 @@ import (
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
+	"fhirlink/agent/wire"
 	"fhirlink/mappings"
 )
 
 // PMSType is how the server's site records name Bp Premier.
-const PMSType = "BestPractice"
+const PMSType = wire.PMSBestPractice
 
 // Mapping is Bp Premier's resources.
 var Mapping = &mappings.Mapping{

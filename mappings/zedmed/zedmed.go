@@ -23,11 +23,12 @@ import (
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
+	"fhirlink/agent/wire"
 	"fhirlink/mappings"
 )
 
 // PMSType is how the server's site records name Zedmed.
-const PMSType = "Zedmed"
+const PMSType = wire.PMSZedmed
 
 // Mapping is Zedmed's resources.
 var Mapping = &mappings.Mapping{

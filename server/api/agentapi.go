@@ -35,16 +35,7 @@ func (s *Server) enroll(c echo.Context) error {
 		return server.Errorf(server.EINVALID, "missing code: send the enrollment code the operator issued")
 	}
 	ctx := c.Request().Context()
-	secret, hash := server.NewSecret()
-	siteID, err := s.Store.RedeemEnrollmentCode(ctx, server.HashEnrollmentCode(req.Code), hash, time.Now())
-	switch server.ErrorCode(err) {
-	case server.ENOTFOUND:
-		return server.Errorf(server.EUNAUTHORIZED, "unknown enrollment code: check it was typed as issued, or ask the operator for a new one")
-	case server.ECONFLICT:
-		return server.Errorf(server.ECONFLICT, "this enrollment code was already used; a code works once: ask the operator for a new one")
-	case server.EFORBIDDEN:
-		return server.Errorf(server.EFORBIDDEN, "this enrollment code has expired; ask the operator for a new one")
-	}
+	siteID, secret, err := server.Enroll(ctx, s.Store, req.Code, time.Now())
 	if err != nil {
 		return err
 	}

@@ -1,5 +1,11 @@
-// Package api is the server's HTTP interface: the integrator API (SQL
-// passthrough, site status) and the agents' tunnel endpoint, on echo.
+// Package api is the server's HTTP interface, on echo: the integrator API
+// (SQL passthrough, FHIR, site status, consent), the agents' endpoints and
+// the OAuth token endpoint. It mounts the routes, authenticates the caller,
+// reads requests, writes answers and maps errors to each route group's
+// shape (the passthrough error object, or a FHIR OperationOutcome); the
+// work behind them is done by the server's other packages: passthrough
+// (the query model), async (async and registered queries), webhook, quota,
+// audit, inflight (cancelling work whose access was withdrawn) and auth.
 package api
 
 import (
@@ -17,22 +23,21 @@ import (
 	"fhirlink/mappings/bppremier"
 	"fhirlink/mappings/zedmed"
 	"fhirlink/server"
+	"fhirlink/server/async"
+	"fhirlink/server/audit"
 	"fhirlink/server/auth"
 	"fhirlink/server/bulk"
 	"fhirlink/server/hub"
+	"fhirlink/server/inflight"
+	"fhirlink/server/quota"
+	"fhirlink/server/webhook"
 )
 
-// Limits of immediate queries, as the passthrough API documents them.
-const (
-	DefaultImmediateTimeout  = 60 * time.Second
-	DefaultImmediateMaxBytes = 8 << 20
-	DefaultMaxTimeInQueue    = 30 * time.Second
-	MaxImmediateTimeInQueue  = 60 * time.Second
-	// maxRequestBytes bounds a request body: SQL text and parameters.
-	maxRequestBytes = 1 << 20
-)
+// maxRequestBytes bounds a request body: SQL text and parameters.
+const maxRequestBytes = 1 << 20
 
-// Server serves the HTTP API. Set Store and Hub, then use [Server.Handler].
+// Server serves the HTTP API. Set Store, Hub and the options, then use
+// [Server.Handler] and [Server.StartWorkers].
 type Server struct {
 	Store  server.Store
 	Hub    *hub.Hub
@@ -55,35 +60,73 @@ type Server struct {
 
 	// SweepInterval is how often requests in flight are re-checked against
 	// the store (pairing, blocks, quarantine) and cancelled when refused
-	// (default [DefaultSweepInterval]).
+	// (default [inflight.DefaultSweepInterval]).
 	SweepInterval time.Duration
 
-	inflight    inflight
-	flightsOnce sync.Once
-
-	// Limits are the default quotas and the rate limit (see quota.go);
+	// Limits are the default quotas and the rate limit (package quota);
 	// TrustProxy takes the client address recorded in the audit log from
 	// X-Forwarded-For (see audit.go).
-	Limits     Limits
+	Limits     quota.Limits
 	TrustProxy bool
-	rateOnce   sync.Once
-	rate       *rateLimiter
-	auditOnce  sync.Once
-	auditW     *auditWriter
 
 	keyOnce sync.Once
 	key     []byte
 	keyErr  error
 
-	// Async configures async queries and webhooks (see async.go); their
-	// workers run between StartWorkers and its stop function.
-	Async AsyncOptions
-	async asyncState
+	// Async configures async and registered queries (package async) and
+	// Webhooks their webhooks (package webhook); their workers run between
+	// StartWorkers and its stop function.
+	Async    async.Options
+	Webhooks webhook.Options
 
 	// Exports runs FHIR Bulk Data exports (export.go); one with a
 	// temporary directory is made on first use when nil.
 	Exports     *bulk.Manager
 	exportsOnce sync.Once
+
+	// The parts doing the work behind the routes, each in its own
+	// package, made once from the fields above by setup.
+	setupOnce sync.Once
+	auditLog  *audit.Writer
+	quotas    *quota.Quotas
+	rate      *quota.RateLimiter // nil: no rate limit
+	flights   *inflight.Registry
+	webhooks  *webhook.Notifier
+	async     *async.Runner
+}
+
+// setup makes the server's parts. Handler, StartWorkers, FlushAudit and
+// CancelInFlight call it, so the fields must be set before any of them.
+func (s *Server) setup() {
+	s.setupOnce.Do(func() {
+		s.auditLog = &audit.Writer{Store: s.Store, Logger: s.log()}
+		s.quotas = &quota.Quotas{Store: s.Store, Limits: s.Limits}
+		s.rate = quota.NewRateLimiter(s.Limits)
+		s.flights = &inflight.Registry{Store: s.Store, Every: s.SweepInterval, Logger: s.log()}
+		s.webhooks = &webhook.Notifier{Store: s.Store, Options: s.Webhooks, Logger: s.log()}
+		s.async = &async.Runner{Store: s.Store, Agents: s.Hub, Options: s.Async, Flights: s.flights, Webhooks: s.webhooks,
+			Audit: s.auditLog, Quotas: s.quotas, RunTimeout: s.ImmediateTimeout, RunMaxBytes: s.ImmediateMaxBytes, Logger: s.log()}
+	})
+}
+
+// StartWorkers starts the workers running async queries, registered
+// queries and webhook deliveries, and the janitor deleting expired
+// results. The returned function stops them, cancelling the queries running
+// on this node (they are queued again for any node), and waits for them.
+func (s *Server) StartWorkers() (stop func()) {
+	s.setup()
+	stopQueries := s.async.Start()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.webhooks.Run(ctx)
+	}()
+	return func() {
+		stopQueries()
+		cancel()
+		<-done
+	}
 }
 
 func (s *Server) log() *slog.Logger {
@@ -95,6 +138,7 @@ func (s *Server) log() *slog.Logger {
 
 // Handler returns the HTTP handler of the whole API.
 func (s *Server) Handler() http.Handler {
+	s.setup()
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError

@@ -2,97 +2,30 @@ package api
 
 import (
 	"bufio"
-	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
-	"slices"
 	"strconv"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
-	"fhirlink/agent/wire"
 	"fhirlink/server"
-	"fhirlink/server/auth"
-	"fhirlink/server/hub"
+	"fhirlink/server/passthrough"
 )
 
-// Async queries.
+// Async queries: the routes of package async, which queues and runs them.
 //
-// POST .../queries/async stores the query as queued (status and query
-// object in the state store) and returns at once; a worker on the server
-// node holding the site's agent session runs it (see async_worker.go), so
-// the query outlives the request that created it. Rows stream from the
-// agent into result pages of about AsyncOptions.PageSize bytes in the result
-// store; each page is written as its rows arrive and the page index is kept
-// in the query object, so no node ever holds a whole result. The integrator
-// polls GET .../queries/{id} (or gets a webhook) and downloads the pages.
-//
-// Pages are stored as NDJSON (one row object a line); the API serves them
-// as the JSON array of rows: base64-encoded in data, as the mirrored API
-// does, or raw (or NDJSON) from the /stream endpoint. A page's size is the
-// byte length of that JSON array; rows.rangeStart and rangeEnd number the
-// page's first and last rows from 1 across the whole result.
-//
-// DELETE .../queries/{id} cancels a query that has not ended (status
-// cancelled, an addition to the mirrored status set; the statement is
-// cancelled in the practice database and any pages written are deleted)
-// and discards the results of one that has (they answer 410 from then on).
+// POST .../queries/async queues a query and returns at once; the integrator
+// polls GET .../queries/{id} (or gets a webhook) and downloads the result
+// pages, as the JSON array of rows: base64-encoded in data, as the mirrored
+// API does, or raw (or NDJSON) from the /stream endpoint. DELETE
+// .../queries/{id} cancels a query that has not ended and discards the
+// results of one that has (they answer 410 from then on).
 
-// Limits and defaults of async queries, as the passthrough API documents
-// them.
-const (
-	DefaultAsyncMaxTimeInQueue = time.Hour
-	MaxAsyncTimeInQueue        = 2 * time.Hour
-	DefaultAsyncTimeout        = 5 * time.Minute
-	DefaultAsyncRetention      = 24 * time.Hour
-	DefaultAsyncPageSize       = 1 << 20
-	DefaultAsyncPerSite        = 2
-	DefaultAsyncLease          = 5 * time.Second
-	maxStatusBatch             = 100
-)
-
-// Async query statuses beyond the immediate ones.
-const (
-	statusQueued       = "queued"
-	statusInitialising = "initialising"
-	statusExecuting    = "executing"
-	statusUploading    = "uploading"
-	statusUploadFailed = "uploadFailed"
-	statusCancelled    = "cancelled" // an addition: cancelled by the integrator
-)
-
-// activeStatuses are those of a query that has not ended.
-var activeStatuses = []string{statusQueued, statusInitialising, statusExecuting, statusUploading}
-
-// Page statuses.
-const (
-	pageUploading = "uploading"
-	pageCached    = "cached"
-)
-
-// resultPage is one page of an async result, in the query object.
-type resultPage struct {
-	PageNumber int      `json:"pageNumber"`
-	Status     string   `json:"status"`
-	Size       int64    `json:"size"`
-	Rows       pageRows `json:"rows"`
-}
-
-type pageRows struct {
-	Count      int64 `json:"count"`
-	RangeStart int64 `json:"rangeStart"`
-	RangeEnd   int64 `json:"rangeEnd"`
-}
-
-// asyncDoc is what the state store keeps of an async query in its Doc.
-type asyncDoc struct {
-	Object *queryObject `json:"object"`
-}
+// maxStatusBatch is the most query ids one status request may list.
+const maxStatusBatch = 100
 
 func (s *Server) asyncRoutes(g *echo.Group) {
 	g.POST("/sites/:siteId/queries/async", s.createAsync, s.requirePairing, s.quota)
@@ -111,115 +44,41 @@ func (s *Server) createAsync(c echo.Context) error {
 	if s.Async.Results == nil {
 		return server.Errorf(server.EUNAVAILABLE, "async queries are not enabled on this server (no result store)")
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, maxRequestBytes))
-	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return server.Errorf(server.ETOOLARGE, "request body over %d bytes", maxRequestBytes)
-		}
-		return server.Errorf(server.EINVALID, "could not read the request body")
-	}
-	var in queryInput
-	if err := json.Unmarshal(body, &in); err != nil {
-		return server.Errorf(server.EINVALID, "malformed JSON: %v", err)
-	}
-	q, err := in.command()
+	body, in, err := readQuery(c)
 	if err != nil {
 		return err
 	}
-	if q.Mode == wire.ModeScalar {
-		return server.Errorf(server.EINVALID, "executionMode scalar is for immediate queries; use reader for async queries")
+	q, err := in.Async()
+	if err != nil {
+		return err
 	}
-	wait := DefaultAsyncMaxTimeInQueue.Milliseconds()
-	if in.MaxTimeInQueue != nil {
-		wait = *in.MaxTimeInQueue
-	}
-	if wait < 0 || wait > MaxAsyncTimeInQueue.Milliseconds() {
-		return server.Errorf(server.EINVALID, "maxTimeInQueue must be between 0 and %d ms for async queries", MaxAsyncTimeInQueue.Milliseconds())
-	}
-	q.MaxTimeInQueueMS = wait
 	auditSQL(c, q.Text, "async "+string(q.Mode))
-	if q.Mode.Writes() || q.Type == wire.CommandStoredProcedure {
-		err = requireScope(c, auth.Passthrough, "cud", "run nonQuery or storedProcedure commands")
-	} else {
-		err = requireScope(c, auth.Passthrough, "r", "run SQL passthrough queries")
+	if err := requireQueryScope(c, q); err != nil {
+		return err
 	}
+	obj, err := s.async.Submit(c.Request().Context(), integrator(c).ID, site(c).ID, q, len(body), created)
 	if err != nil {
 		return err
 	}
-	site, integ := site(c), integrator(c)
-	if st := s.Hub.Status(site.ID); st.Availability == hub.Online {
-		if err := checkAgainstSite(q, st.Info); err != nil {
-			return err
-		}
-	}
-	q.ID = uuid.NewString()
-	q.Priority = wire.PriorityAsync
-	if q.Mode.Writes() || q.Type == wire.CommandStoredProcedure {
-		q.ExecutionID = q.ID // the agent runs the write at most once
-	}
-	obj := &queryObject{
-		ID: q.ID, IntegratorID: integ.ID, SiteID: site.ID, Mode: "async", Status: statusQueued,
-		MaxTimeInQueue: wait, RequestSize: len(body), CommandSize: len(q.Text),
-		CreatedAt: created, UpdatedAt: created, StatusTiming: map[string]period{"initialising": {created, time.Now().UTC()}},
-	}
-	req, _ := json.Marshal(q)
-	rec := &server.AsyncQuery{ID: q.ID, IntegratorID: integ.ID, SiteID: site.ID, Status: statusQueued, Request: req, CreatedAt: created}
-	if rec.Doc, err = json.Marshal(asyncDoc{Object: obj}); err != nil {
-		return err
-	}
-	if err := s.Store.CreateAsyncQuery(c.Request().Context(), rec); err != nil {
-		return err
-	}
-	s.kickAsync()
 	auditResult(c, obj.ID, 0, 0)
 	return c.JSON(http.StatusCreated, obj)
 }
 
-// loadAsync reads the query :queryId of the caller at the site, as
-// [server.ENOTFOUND] when it is someone else's.
-func (s *Server) loadAsync(c echo.Context, id string) (*server.AsyncQuery, *asyncDoc, error) {
-	if _, err := uuid.Parse(id); err != nil {
-		return nil, nil, server.Errorf(server.EINVALID, "query id %q is not a UUID", id)
-	}
-	rec, err := s.Store.AsyncQuery(c.Request().Context(), id)
-	if err == nil && (rec.IntegratorID != integrator(c).ID || rec.SiteID != site(c).ID) {
-		err = server.Errorf(server.ENOTFOUND, "query %s not found", id)
-	}
-	if err != nil {
-		if server.ErrorCode(err) == server.ENOTFOUND {
-			err = server.Errorf(server.ENOTFOUND, "query %s not found at this site: async query results are kept for a limited time", id)
-		}
-		return nil, nil, err
-	}
-	doc, err := decodeDoc(rec)
-	return rec, doc, err
-}
-
-func decodeDoc(rec *server.AsyncQuery) (*asyncDoc, error) {
-	var doc asyncDoc
-	if err := json.Unmarshal(rec.Doc, &doc); err != nil || doc.Object == nil {
-		return nil, server.Errorf(server.EINTERNAL, "async query %s: unreadable state: %v", rec.ID, err)
-	}
-	doc.Object.Status = rec.Status
-	doc.Object.UpdatedAt = rec.UpdatedAt
-	return &doc, nil
-}
-
 // GET /integrator/sites/{siteId}/queries/{queryId}
 func (s *Server) asyncStatus(c echo.Context) error {
-	_, doc, err := s.loadAsync(c, c.Param("queryId"))
+	obj, err := s.async.Get(c.Request().Context(), integrator(c).ID, site(c).ID, c.Param("queryId"))
 	if err != nil {
 		return err
 	}
 	note := noteOf(c)
-	note.queryID, note.interaction = doc.Object.ID, "status"
-	return c.JSON(http.StatusOK, doc.Object)
+	note.queryID, note.interaction = obj.ID, "status"
+	return c.JSON(http.StatusOK, obj)
 }
 
 type statusBatchResult struct {
-	QueryID string       `json:"queryId"`
-	Status  string       `json:"status"` // found or notFound
-	Query   *queryObject `json:"query,omitempty"`
+	QueryID string              `json:"queryId"`
+	Status  string              `json:"status"` // found or notFound
+	Query   *passthrough.Object `json:"query,omitempty"`
 }
 
 // POST /integrator/sites/{siteId}/queries/status {"queryIds": [...]}
@@ -238,10 +97,10 @@ func (s *Server) asyncStatusBatch(c echo.Context) error {
 	}{Results: []statusBatchResult{}}
 	for _, id := range in.QueryIDs {
 		r := statusBatchResult{QueryID: id, Status: "notFound"}
-		_, doc, err := s.loadAsync(c, id)
+		obj, err := s.async.Get(c.Request().Context(), integrator(c).ID, site(c).ID, id)
 		switch code := server.ErrorCode(err); {
 		case err == nil:
-			r.Status, r.Query = "found", doc.Object
+			r.Status, r.Query = "found", obj
 		case code != server.ENOTFOUND && code != server.EINVALID:
 			return err
 		}
@@ -252,94 +111,32 @@ func (s *Server) asyncStatusBatch(c echo.Context) error {
 
 // DELETE /integrator/sites/{siteId}/queries/{queryId}
 func (s *Server) cancelAsync(c echo.Context) error {
-	ctx := c.Request().Context()
-	for range 5 { // a worker may change the status between read and write
-		rec, doc, err := s.loadAsync(c, c.Param("queryId"))
-		if err != nil {
-			return err
-		}
-		now := time.Now().UTC()
-		from := []string{rec.Status}
-		if slices.Contains(activeStatuses, rec.Status) {
-			rec.Status = statusCancelled
-			doc.Object.Status = statusCancelled
-			doc.Object.CompletedAt = &now
-		}
-		// Either way the results go now.
-		rec.ExpiresAt = now
-		doc.Object.ResultsExpireAt = &now
-		if rec.Doc, err = json.Marshal(doc); err != nil {
-			return err
-		}
-		err = s.Store.UpdateAsyncQuery(ctx, rec, from...)
-		if server.ErrorCode(err) == server.ECONFLICT {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		s.stopRun(rec.ID)
-		s.purgeResults(ctx, rec)
-		note := noteOf(c)
-		note.queryID, note.interaction = rec.ID, "cancel"
-		doc.Object.UpdatedAt = rec.UpdatedAt
-		return c.JSON(http.StatusOK, doc.Object)
+	obj, err := s.async.Cancel(c.Request().Context(), integrator(c).ID, site(c).ID, c.Param("queryId"))
+	if err != nil {
+		return err
 	}
-	return server.Errorf(server.ECONFLICT, "the query kept changing while being cancelled; retry")
+	note := noteOf(c)
+	note.queryID, note.interaction = obj.ID, "cancel"
+	return c.JSON(http.StatusOK, obj)
 }
 
-// page resolves :page of the caller's query, refusing expired results.
-func (s *Server) page(c echo.Context) (*server.AsyncQuery, *resultPage, error) {
-	rec, doc, err := s.loadAsync(c, c.Param("queryId"))
+// openPage opens :page of the caller's query :queryId.
+func (s *Server) openPage(c echo.Context) (*server.AsyncQuery, *passthrough.Page, io.ReadCloser, error) {
+	ctx := c.Request().Context()
+	rec, p, err := s.async.Page(ctx, integrator(c).ID, site(c).ID, c.Param("queryId"), c.Param("page"))
 	if err != nil {
-		return nil, nil, err
-	}
-	if rec.Purged || (!rec.ExpiresAt.IsZero() && !time.Now().Before(rec.ExpiresAt)) {
-		return nil, nil, errGone(rec)
-	}
-	n, err := strconv.Atoi(c.Param("page"))
-	if err != nil || n < 1 {
-		return nil, nil, server.Errorf(server.EINVALID, "page %q: pages are numbered from 1", c.Param("page"))
-	}
-	var pages []*resultPage
-	if r := doc.Object.Result; r != nil {
-		pages = r.Pages
-	}
-	if n > len(pages) {
-		if slices.Contains(activeStatuses, rec.Status) {
-			return nil, nil, server.Errorf(server.ENOTFOUND, "page %d is not written yet: the query is %s", n, rec.Status)
-		}
-		return nil, nil, server.Errorf(server.ENOTFOUND, "the result has %d pages", len(pages))
-	}
-	p := pages[n-1]
-	if p.Status != pageCached {
-		return nil, nil, server.Errorf(server.ENOTFOUND, "page %d is still being written; poll the query until its status is cached", n)
+		return nil, nil, nil, err
 	}
 	note := noteOf(c)
 	note.queryID, note.rows, note.interaction = rec.ID, p.Rows.Count, "results"
 	// The page's bytes count toward the daily quota; the query itself was
 	// counted when it was created.
 	note.countable, note.counted = true, true
-	return rec, p, nil
+	r, err := s.async.OpenPage(ctx, rec, p)
+	return rec, p, r, err
 }
 
-// errGone is the 410 of expired results.
-func errGone(rec *server.AsyncQuery) error {
-	return echo.NewHTTPError(http.StatusGone, "the results of query "+rec.ID+" expired at "+
-		rec.ExpiresAt.Format(time.RFC3339)+" (async results are kept for a limited time); run the query again")
-}
-
-func pageKey(queryID string, n int) string { return asyncPrefix(queryID) + "/" + strconv.Itoa(n) }
-
-func (s *Server) openPage(c echo.Context, rec *server.AsyncQuery, p *resultPage) (io.ReadCloser, error) {
-	r, err := s.Async.Results.Open(c.Request().Context(), pageKey(rec.ID, p.PageNumber))
-	if server.ErrorCode(err) == server.ENOTFOUND {
-		return nil, errGone(rec)
-	}
-	return r, err
-}
-
-func pageHeaders(c echo.Context, p *resultPage) {
+func pageHeaders(c echo.Context, p *passthrough.Page) {
 	h := c.Response().Header()
 	h.Set("Size", strconv.FormatInt(p.Size, 10))
 	h.Set("Rows-Count", strconv.FormatInt(p.Rows.Count, 10))
@@ -352,11 +149,7 @@ func pageHeaders(c echo.Context, p *resultPage) {
 // page's JSON array of rows, "parameters": []}, streamed from the result
 // store.
 func (s *Server) asyncPage(c echo.Context) error {
-	rec, p, err := s.page(c)
-	if err != nil {
-		return err
-	}
-	r, err := s.openPage(c, rec, p)
+	rec, p, r, err := s.openPage(c)
 	if err != nil {
 		return err
 	}
@@ -367,7 +160,7 @@ func (s *Server) asyncPage(c echo.Context) error {
 	bw := bufio.NewWriterSize(c.Response(), 32<<10)
 	bw.WriteString(`{"data":"`)
 	enc := base64.NewEncoder(base64.StdEncoding, bw)
-	if err := copyArray(enc, r); err != nil {
+	if err := passthrough.CopyArray(enc, r); err != nil {
 		s.log().Error("result page unreadable", "query", rec.ID, "page", p.PageNumber, "err", err)
 		panic(http.ErrAbortHandler) // cut off: no client takes a partial page for a whole one
 	}
@@ -379,11 +172,7 @@ func (s *Server) asyncPage(c echo.Context) error {
 // GET .../results/{pageNumber}/stream: the page's rows as a JSON array, or
 // as NDJSON (Accept: application/x-ndjson or ?format=ndjson).
 func (s *Server) asyncPageStream(c echo.Context) error {
-	rec, p, err := s.page(c)
-	if err != nil {
-		return err
-	}
-	r, err := s.openPage(c, rec, p)
+	_, p, r, err := s.openPage(c)
 	if err != nil {
 		return err
 	}
@@ -400,67 +189,8 @@ func (s *Server) asyncPageStream(c echo.Context) error {
 	c.Response().Header().Set("Content-Type", "application/json")
 	c.Response().WriteHeader(http.StatusOK)
 	bw := bufio.NewWriterSize(c.Response(), 32<<10)
-	if err := copyArray(bw, r); err != nil {
+	if err := passthrough.CopyArray(bw, r); err != nil {
 		panic(http.ErrAbortHandler)
 	}
 	return bw.Flush()
 }
-
-// copyArray copies NDJSON rows from r to w as one JSON array, holding one
-// buffer of rows at a time, never the page.
-func copyArray(w io.Writer, r io.Reader) error {
-	br := bufio.NewReaderSize(r, 64<<10)
-	if _, err := io.WriteString(w, "["); err != nil {
-		return err
-	}
-	first, lineStart := true, true
-	for {
-		chunk, err := br.ReadSlice('\n')
-		if len(chunk) > 0 {
-			end := len(chunk)
-			complete := chunk[end-1] == '\n'
-			if complete {
-				end--
-			}
-			if lineStart && end > 0 && !first {
-				if _, werr := io.WriteString(w, ","); werr != nil {
-					return werr
-				}
-			}
-			if lineStart && end > 0 {
-				first = false
-			}
-			if _, werr := w.Write(chunk[:end]); werr != nil {
-				return werr
-			}
-			lineStart = complete
-		}
-		switch {
-		case err == nil, errors.Is(err, bufio.ErrBufferFull):
-			continue
-		case err == io.EOF:
-			_, err = io.WriteString(w, "]")
-			return err
-		default:
-			return err
-		}
-	}
-}
-
-// purgeResults deletes a query's pages from the result store and marks it
-// purged.
-func (s *Server) purgeResults(ctx context.Context, rec *server.AsyncQuery) {
-	if s.Async.Results == nil {
-		return
-	}
-	if err := s.Async.Results.Delete(ctx, asyncPrefix(rec.ID)); err != nil {
-		s.log().Error("async results not deleted", "query", rec.ID, "err", err)
-		return
-	}
-	rec.Purged = true
-	if err := s.Store.UpdateAsyncQuery(ctx, rec, rec.Status); err != nil && server.ErrorCode(err) != server.ECONFLICT {
-		s.log().Error("async query not marked purged", "query", rec.ID, "err", err)
-	}
-}
-
-func asyncPrefix(id string) string { return "async/" + id }

@@ -19,6 +19,8 @@ import (
 	"fhirlink/server"
 	"fhirlink/server/api"
 	"fhirlink/server/fhirlinktest"
+	"fhirlink/server/quota"
+	"fhirlink/server/webhook"
 )
 
 // asyncObject is an async query object as a client decodes it.
@@ -110,7 +112,7 @@ func asyncEnv(t *testing.T, opt fhirlinktest.Options, conf func(*api.Server)) *f
 	t.Helper()
 	opt.Configure = func(s *api.Server) {
 		s.Async.Poll = 50 * time.Millisecond
-		s.Async.WebhookBackoff = 50 * time.Millisecond
+		s.Webhooks.Poll, s.Webhooks.Backoff = 50*time.Millisecond, 50*time.Millisecond
 		if conf != nil {
 			conf(s)
 		}
@@ -409,14 +411,14 @@ func TestAsyncWebhook(t *testing.T) {
 		t.Fatalf("%d attempts reached the receiver, want 3", len(hits))
 	}
 	for _, h := range hits {
-		ts := h.header.Get(api.HeaderWebhookTimestamp)
+		ts := h.header.Get(webhook.HeaderTimestamp)
 		if _, err := time.Parse(time.RFC3339, ts); err != nil {
 			t.Fatalf("timestamp %q: %v", ts, err)
 		}
-		if got, want := h.header.Get(api.HeaderWebhookSignature), api.SignWebhook(secret, h.body, ts); got != want || len(got) != 64 {
+		if got, want := h.header.Get(webhook.HeaderSignature), webhook.Sign(secret, h.body, ts); got != want || len(got) != 64 {
 			t.Fatalf("signature %q, want %q", got, want)
 		}
-		if h.header.Get(api.HeaderWebhookID) != d.ID || !bytes.Equal(h.body, hits[0].body) {
+		if h.header.Get(webhook.HeaderID) != d.ID || !bytes.Equal(h.body, hits[0].body) {
 			t.Fatal("retries must resend the same delivery")
 		}
 	}
@@ -432,7 +434,7 @@ func TestAsyncWebhook(t *testing.T) {
 // Async queries count toward the daily quota and are audited with their
 // SQL; page downloads are audited with their rows.
 func TestAsyncQuotaAndAudit(t *testing.T) {
-	env := asyncEnv(t, fhirlinktest.Options{}, func(s *api.Server) { s.Limits = api.Limits{DailyQueries: 1} })
+	env := asyncEnv(t, fhirlinktest.Options{}, func(s *api.Server) { s.Limits = quota.Limits{DailyQueries: 1} })
 	q := createAsync(t, env, fhirlinktest.Command("SELECT 7 AS seven"))
 	if status, _, b := do(t, env, http.MethodPost, "/queries/async", fhirlinktest.Command("SELECT 8 AS eight")); status != http.StatusTooManyRequests {
 		t.Fatalf("second query over a quota of 1: %d %s", status, b)
@@ -488,7 +490,7 @@ func TestWebhookSurvivesRestart(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	}))
 	defer recv.Close()
-	env := asyncEnv(t, fhirlinktest.Options{}, func(s *api.Server) { s.Async.WebhookBackoff = 300 * time.Millisecond })
+	env := asyncEnv(t, fhirlinktest.Options{}, func(s *api.Server) { s.Webhooks.Backoff = 300 * time.Millisecond })
 	if err := env.Store.SetWebhook(context.Background(), &server.Webhook{IntegratorID: env.IntegratorID, URL: recv.URL, Secret: []byte("k")}); err != nil {
 		t.Fatal(err)
 	}

@@ -2,12 +2,10 @@ package api
 
 import (
 	"context"
-	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -21,18 +19,11 @@ import (
 // mode), and what came of it (status, rows, bytes, duration, query id).
 //
 // Records are not written on the request's path: the middleware hands each
-// to an in-memory queue (a few hundred nanoseconds), and one writer
-// goroutine, started when the queue gets work and ending when it is empty,
-// appends them to the store in batches, together with the requests' usage
-// (bytes, and queries not counted up front). The queue is bounded
-// (auditQueueMax): if the store cannot keep up, records beyond it are
-// dropped and the loss is logged, rather than slowing or failing requests.
-// A failed write is logged with the number of records lost.
+// to the audit writer (package audit), which appends them to the store in
+// batches, together with the requests' usage.
 
 const (
-	ctxAudit      = "fhirlink.audit"
-	auditQueueMax = 20000
-	auditBatchMax = 500
+	ctxAudit = "fhirlink.audit"
 	// auditQueryMax bounds the text kept of a FHIR query string; SQL text is
 	// kept whole (the request body is bounded by maxRequestBytes).
 	auditQueryMax = 8 << 10
@@ -158,7 +149,7 @@ func (s *Server) record(c echo.Context, n *auditNote, start time.Time, aborted b
 			usage.Queries = 1
 		}
 	}
-	s.auditQueue().add(rec, usage)
+	s.auditLog.Add(rec, usage)
 }
 
 // clientAddr is the caller's address: the connection's peer, or with
@@ -190,108 +181,11 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// auditQueue is the server's audit writer, made on first use.
-func (s *Server) auditQueue() *auditWriter {
-	s.auditOnce.Do(func() { s.auditW = &auditWriter{store: s.Store, log: s.log()} })
-	return s.auditW
-}
-
 // FlushAudit waits until every queued audit record and usage count is in
 // the store, or ctx is done. The server calls it on shutdown.
-func (s *Server) FlushAudit(ctx context.Context) error { return s.auditQueue().flush(ctx) }
-
-type usageKey struct{ integratorID, siteID, day string }
-
-// auditWriter is the bounded queue of audit records and usage, and its one
-// writer goroutine, alive only while there is work.
-type auditWriter struct {
-	store server.Store
-	log   *slog.Logger
-
-	mu      sync.Mutex
-	recs    []*server.AuditRecord
-	usage   map[usageKey]*server.Usage
-	running bool
-	done    chan struct{} // closed when the running writer ends
-	dropped int64
-}
-
-func (w *auditWriter) add(rec *server.AuditRecord, u *server.Usage) {
-	w.mu.Lock()
-	if u != nil {
-		// Usage is merged per key, so it stays bounded without dropping.
-		if w.usage == nil {
-			w.usage = map[usageKey]*server.Usage{}
-		}
-		k := usageKey{u.IntegratorID, u.SiteID, u.Day}
-		if prev := w.usage[k]; prev != nil {
-			prev.Queries += u.Queries
-			prev.Bytes += u.Bytes
-		} else {
-			w.usage[k] = u
-		}
-	}
-	drop := len(w.recs) >= auditQueueMax
-	if drop {
-		w.dropped++
-	} else {
-		w.recs = append(w.recs, rec)
-	}
-	if !w.running {
-		w.running, w.done = true, make(chan struct{})
-		go w.run()
-	}
-	dropped := w.dropped
-	w.mu.Unlock()
-	if drop && (dropped == 1 || dropped%1000 == 0) {
-		w.log.Error("audit queue full: records dropped", "dropped", dropped, "path", rec.Path)
-	}
-}
-
-func (w *auditWriter) run() {
-	for range 1 << 30 { // bounded; in practice it ends when the queue empties
-		w.mu.Lock()
-		if len(w.recs) == 0 && len(w.usage) == 0 {
-			w.running = false
-			close(w.done)
-			w.mu.Unlock()
-			return
-		}
-		n := min(len(w.recs), auditBatchMax)
-		recs := make([]*server.AuditRecord, n)
-		copy(recs, w.recs)
-		w.recs = append(w.recs[:0], w.recs[n:]...)
-		var usage []server.Usage
-		for _, u := range w.usage {
-			usage = append(usage, *u)
-		}
-		w.usage = nil
-		w.mu.Unlock()
-
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := w.store.AddUsage(ctx, usage); err != nil {
-			w.log.Error("usage not recorded", "entries", len(usage), "err", err)
-		}
-		if err := w.store.AppendAudit(ctx, recs); err != nil {
-			w.log.Error("audit records lost: the store refused them", "records", len(recs), "err", err)
-		}
-		cancel()
-	}
-}
-
-func (w *auditWriter) flush(ctx context.Context) error {
-	w.mu.Lock()
-	running, done := w.running, w.done
-	w.mu.Unlock()
-	if !running {
-		return nil
-	}
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+func (s *Server) FlushAudit(ctx context.Context) error {
+	s.setup()
+	return s.auditLog.Flush(ctx)
 }
 
 // GET /agent/v1/audit?from=&to=&limit= (site credential): the site's own

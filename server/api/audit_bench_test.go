@@ -23,6 +23,7 @@ func BenchmarkAuditOverhead(b *testing.B) {
 	}
 	defer st.Close()
 	s := &Server{Store: st}
+	s.setup()
 	handler := func(c echo.Context) error {
 		c.Set(ctxIntegrator, &server.Integrator{ID: "i"})
 		auditSQL(c, "SELECT 1", "reader")

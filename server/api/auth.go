@@ -49,7 +49,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 // requirePairing loads :siteId and lets the request through only when the
 // integrator is paired with the site, not blocked from it and the site is
 // not quarantined. The request then runs registered as in flight, so that
-// withdrawing its access cancels it (see inflight.go).
+// withdrawing its access cancels it (see package inflight).
 func (s *Server) requirePairing(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id := c.Param("siteId")

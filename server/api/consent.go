@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -12,12 +11,6 @@ import (
 
 	"fhirlink/agent/wire"
 	"fhirlink/server"
-)
-
-// Pairing code lifetimes.
-const (
-	DefaultPairingCodeTTL = 72 * time.Hour
-	MaxPairingCodeTTL     = 30 * 24 * time.Hour
 )
 
 // consentRoutes are the practice's consent endpoints, which its agent calls
@@ -66,17 +59,9 @@ func (s *Server) issuePairingCode(c echo.Context) error {
 			return server.Errorf(server.EINVALID, "malformed request: send {\"ttlSeconds\": n} or nothing")
 		}
 	}
-	ttl := time.Duration(req.TTLSeconds) * time.Second
-	switch {
-	case req.TTLSeconds == 0:
-		ttl = DefaultPairingCodeTTL
-	case ttl < time.Minute || ttl > MaxPairingCodeTTL:
-		return server.Errorf(server.EINVALID, "ttlSeconds %d: use 60 to %d", req.TTLSeconds, int64(MaxPairingCodeTTL/time.Second))
-	}
 	siteID := c.Get(ctxSiteID).(string)
-	code, hash := server.NewPairingCode()
-	expires := time.Now().Add(ttl).UTC().Truncate(time.Second)
-	if err := s.Store.CreatePairingCode(c.Request().Context(), siteID, hash, expires); err != nil {
+	code, expires, err := server.IssuePairingCode(c.Request().Context(), s.Store, siteID, req.TTLSeconds, time.Now())
+	if err != nil {
 		return err
 	}
 	s.log().Info("pairing code issued", "site", siteID, "expires", expires, "by", "practice")
@@ -122,38 +107,10 @@ func (s *Server) pairSite(c echo.Context) error {
 	if code == "" {
 		return server.Errorf(server.EINVALID, "pairingCode is required: ask the practice to issue one ('fhirlink agent pairing-code')")
 	}
-	pmsID := strings.TrimSpace(c.QueryParam("practiceManagementSiteId"))
-	pmsType := ""
-	if name := c.QueryParam("practiceManagementName"); name != "" {
-		var ok bool
-		if pmsType, ok = pmsTypeOf[name]; !ok {
-			return server.Errorf(server.EINVALID, "practiceManagementName must be one of \"Best Practice\", \"Zedmed\", \"D4w\"")
-		}
-	}
-	// The code is the credential (100 bits); the PMS identifiers, when
-	// given, must also match the site's, so a code meant for another
-	// practice is not redeemed by mistake. A site without a recorded PMS
-	// id matches any.
-	mismatch := errors.New("mismatch")
-	accept := func(site *server.Site) error {
-		if (pmsID != "" && site.PracticeManagementSiteID != "" && site.PracticeManagementSiteID != pmsID) ||
-			(pmsType != "" && site.PMSType != pmsType) {
-			return mismatch
-		}
-		return nil
-	}
 	in := integrator(c)
-	site, err := s.Store.RedeemPairingCode(c.Request().Context(), server.HashPairingCode(code), in.ID, time.Now(), accept)
-	switch {
-	case errors.Is(err, mismatch):
-		return server.Errorf(server.ENOTFOUND, "this pairing code belongs to another practice than practiceManagementSiteId %q (%s); check both with the practice", pmsID, c.QueryParam("practiceManagementName"))
-	case server.ErrorCode(err) == server.ENOTFOUND:
-		return server.Errorf(server.ENOTFOUND, "unknown pairing code: check it was typed as the practice gave it, or ask for a new one")
-	case server.ErrorCode(err) == server.ECONFLICT:
-		return server.Errorf(server.ECONFLICT, "this pairing code was already used; a code works once: ask the practice for a new one")
-	case server.ErrorCode(err) == server.EFORBIDDEN:
-		return server.Errorf(server.EINVALID, "this pairing code has expired; ask the practice for a new one")
-	case err != nil:
+	site, err := server.PairWithCode(c.Request().Context(), s.Store, code, in.ID,
+		strings.TrimSpace(c.QueryParam("practiceManagementSiteId")), c.QueryParam("practiceManagementName"), time.Now())
+	if err != nil {
 		return err
 	}
 	s.log().Info("site paired", "site", site.ID, "integrator", in.ID, "from", c.RealIP())

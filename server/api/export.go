@@ -20,6 +20,7 @@ import (
 	"fhirlink/mappings"
 	"fhirlink/server"
 	"fhirlink/server/bulk"
+	"fhirlink/server/quota"
 )
 
 // FHIR Bulk Data $export (Bulk Data Access IG v2).
@@ -236,7 +237,7 @@ func (s *Server) exportKickoff(c echo.Context) error {
 	job := &exportJob{s: s, fs: fs, types: types, since: since, warnings: warnings}
 	id, err := s.exports().Start(bulk.Request{Owner: in.ID, SiteID: fs.site.ID, URL: s.publicBase(c) + req.URL.RequestURI(), Types: typeNames(types)},
 		job.run, func(ctx context.Context) (context.Context, func()) {
-			return s.flights().add(ctx, pair{in.ID, fs.site.ID})
+			return s.flights.Add(ctx, in.ID, fs.site.ID)
 		})
 	switch {
 	case errors.Is(err, bulk.ErrBusy):
@@ -402,7 +403,7 @@ func (s *Server) byteQuota(c echo.Context) error {
 		used += u.Bytes
 	}
 	if used >= maxB {
-		secs := retryAfter(c, untilTomorrow(now))
+		secs := retryAfter(c, quota.UntilReset(now))
 		return server.Errorf(server.ERATELIMIT, "the daily data quota (%d bytes) at this site is used up for today (UTC); it resets at 00:00 UTC, in %d s", maxB, secs)
 	}
 	return nil

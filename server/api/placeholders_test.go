@@ -14,7 +14,7 @@ import (
 // asyncConf polls async work often, as asyncEnv does.
 func asyncConf(s *api.Server) {
 	s.Async.Poll = 50 * time.Millisecond
-	s.Async.WebhookBackoff = 50 * time.Millisecond
+	s.Webhooks.Poll, s.Webhooks.Backoff = 50*time.Millisecond, 50*time.Millisecond
 }
 
 // sqlitePractice starts a server and agent on a small SQLite practice file.

@@ -81,12 +81,9 @@ func (s *Server) siteStatus(c echo.Context) error {
 func (s *Server) listSites(c echo.Context) error {
 	ctx := c.Request().Context()
 	pmsID := c.QueryParam("practiceManagementSiteId")
-	pmsType := ""
-	if name := c.QueryParam("practiceManagementName"); name != "" {
-		var ok bool
-		if pmsType, ok = pmsTypeOf[name]; !ok {
-			return server.Errorf(server.EINVALID, "practiceManagementName must be one of \"Best Practice\", \"Zedmed\", \"D4w\"")
-		}
+	pmsType, err := server.PMSTypeNamed(c.QueryParam("practiceManagementName"))
+	if err != nil {
+		return err
 	}
 	sites, err := s.Store.Sites(ctx)
 	if err != nil {
@@ -105,10 +102,4 @@ func (s *Server) listSites(c echo.Context) error {
 		}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"sites": out})
-}
-
-var pmsTypeOf = map[string]string{
-	"Best Practice": server.PMSBestPractice,
-	"Zedmed":        server.PMSZedmed,
-	"D4w":           server.PMSD4w,
 }

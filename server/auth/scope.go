@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"fhirlink/server"
 )
 
 // Passthrough is the pseudo resource type of the SQL passthrough API in
@@ -166,6 +168,21 @@ func (g Grant) Allows(res, perms string) bool {
 		}
 	}
 	return true
+}
+
+// Require is nil when the grant gives perms on res, and otherwise the
+// [server.EFORBIDDEN] error naming the scope needed to do what (words for
+// the request, "search Patient") and the scopes granted.
+func (g Grant) Require(res, perms, what string) error {
+	if g.Allows(res, perms) {
+		return nil
+	}
+	granted := g.String()
+	if granted == "" {
+		granted = "none"
+	}
+	return server.Errorf(server.EFORBIDDEN, "the access token lacks scope %s, needed to %s (scopes granted: %s)",
+		Scope{Resource: res, Perms: perms}, what, granted)
 }
 
 // covers reports whether a scope on granted applies to resource res.

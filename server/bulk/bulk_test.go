@@ -7,25 +7,28 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"fhirlink/agent/waittest"
 )
 
 func wait(t *testing.T, m *Manager, owner, id string) *Status {
 	t.Helper()
-	for range 500 {
-		st, err := m.Poll(owner, id)
+	var st *Status
+	waittest.For(t, 10*time.Second, "the export to end", func() bool {
+		s, err := m.Poll(owner, id)
 		var pe *PollError
 		switch {
-		case errors.As(err, &pe):
+		case errors.As(err, &pe): // polled too soon
+			return false
 		case err != nil:
 			t.Fatal(err)
-		case st.State == Completed || st.State == Failed:
-			return st
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatal("job did not end")
-	return nil
+		st = s
+		return st.State == Completed || st.State == Failed
+	})
+	return st
 }
 
 func TestSplitsFilesAndServesThem(t *testing.T) {
@@ -79,72 +82,80 @@ func TestSplitsFilesAndServesThem(t *testing.T) {
 	}
 }
 
+// The test runs in a synctest bubble: its clock moves only when every
+// goroutine waits, and synctest.Wait shows when the jobs' goroutines have
+// settled, so "the second export is still queued" is checked once it has
+// been seen waiting for the site, not after a sleep.
 func TestPollRateQueueCancelExpiry(t *testing.T) {
-	m := &Manager{Dir: t.TempDir(), PollInterval: time.Hour, QueuedPerSite: 2, Expiry: 50 * time.Millisecond}
-	defer m.Close()
-	release := make(chan struct{})
-	started := make(chan struct{}, 4)
-	block := func(ctx context.Context, out *Output) error {
-		started <- struct{}{}
-		select {
-		case <-release:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
+	synctest.Test(t, func(t *testing.T) {
+		m := &Manager{Dir: t.TempDir(), PollInterval: time.Hour, QueuedPerSite: 2, Expiry: 50 * time.Millisecond}
+		defer m.Close()
+		release := make(chan struct{})
+		started := make(chan string, 4)
+		block := func(name string) Func {
+			return func(ctx context.Context, out *Output) error {
+				started <- name
+				select {
+				case <-release:
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
 		}
-	}
-	first, err := m.Start(Request{Owner: "a", SiteID: "s"}, block, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The first must hold the site before the second arrives: jobs start on
-	// goroutines, in no guaranteed order.
-	select {
-	case <-started:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the first export never started")
-	}
-	second, err := m.Start(Request{Owner: "a", SiteID: "s"}, block, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.Start(Request{Owner: "a", SiteID: "s"}, block, nil); !errors.Is(err, ErrBusy) {
-		t.Fatalf("third export at the site: %v, want ErrBusy", err)
-	}
-	if _, err := m.Start(Request{Owner: "a", SiteID: "other"}, func(context.Context, *Output) error { return nil }, nil); err != nil {
-		t.Fatalf("another site is not limited: %v", err)
-	}
-	if _, err := m.Poll("a", first); err != nil {
-		t.Fatal(err)
-	}
-	var pe *PollError
-	if _, err := m.Poll("a", first); !errors.As(err, &pe) || pe.Wait <= 0 {
-		t.Fatalf("second poll at once: %v, want a PollError", err)
-	}
-	// One runs per site: the second is queued while the first runs.
-	time.Sleep(20 * time.Millisecond)
-	st, err := m.Poll("a", second)
-	if err != nil || st.State != Queued {
-		t.Fatalf("second export: %v %+v", err, st)
-	}
-	// Cancelling the first lets the second run.
-	if err := m.Delete("a", first); err != nil {
-		t.Fatal(err)
-	}
-	close(release)
-	m.PollInterval = 0
-	for range 200 {
-		m.mu.Lock()
-		j := m.jobs[second]
-		m.mu.Unlock()
-		if j == nil {
-			break // expired and swept
+		first, err := m.Start(Request{Owner: "a", SiteID: "s"}, block("first"), nil)
+		if err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if _, err := m.Poll("a", second); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("expired export: %v, want ErrNotFound", err)
-	}
+		// The first must hold the site before the second arrives: jobs
+		// start on goroutines, in no guaranteed order.
+		if got := <-started; got != "first" {
+			t.Fatalf("%s started first", got)
+		}
+		second, err := m.Start(Request{Owner: "a", SiteID: "s"}, block("second"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Start(Request{Owner: "a", SiteID: "s"}, block("third"), nil); !errors.Is(err, ErrBusy) {
+			t.Fatalf("third export at the site: %v, want ErrBusy", err)
+		}
+		if _, err := m.Start(Request{Owner: "a", SiteID: "other"}, func(context.Context, *Output) error { return nil }, nil); err != nil {
+			t.Fatalf("another site is not limited: %v", err)
+		}
+		if _, err := m.Poll("a", first); err != nil {
+			t.Fatal(err)
+		}
+		var pe *PollError
+		if _, err := m.Poll("a", first); !errors.As(err, &pe) || pe.Wait <= 0 {
+			t.Fatalf("second poll at once: %v, want a PollError", err)
+		}
+		// One runs per site: the second, its goroutine now blocked, waits
+		// for the first to end.
+		synctest.Wait()
+		st, err := m.Poll("a", second)
+		if err != nil || st.State != Queued || len(started) != 0 {
+			t.Fatalf("second export while the first runs: %v %+v, %d more started", err, st, len(started))
+		}
+		// Cancelling the first lets the second run.
+		if err := m.Delete("a", first); err != nil {
+			t.Fatal(err)
+		}
+		if got := <-started; got != "second" {
+			t.Fatalf("%s started after the first was cancelled", got)
+		}
+		close(release)
+		m.PollInterval = 0
+		synctest.Wait()
+		if st, err := m.Poll("a", second); err != nil || st.State != Completed {
+			t.Fatalf("second export: %v %+v", err, st)
+		}
+		// Past its expiry the sweeper removes it.
+		time.Sleep(2 * m.Expiry)
+		synctest.Wait()
+		if _, err := m.Poll("a", second); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("expired export: %v, want ErrNotFound", err)
+		}
+	})
 }
 
 func TestCloseStopsJobs(t *testing.T) {

@@ -24,6 +24,7 @@ import (
 
 	"fhirlink/agent"
 	"fhirlink/agent/executor"
+	"fhirlink/agent/wire"
 	"fhirlink/server"
 	"fhirlink/server/api"
 	"fhirlink/server/hub"
@@ -95,7 +96,7 @@ func Start(t testing.TB, opt Options) *Env {
 	}
 	t.Cleanup(func() { store.Close() })
 	e := &Env{t: t, opt: opt, Store: store, SiteID: uuid.NewString()}
-	if err := store.CreateSite(ctx, &server.Site{ID: e.SiteID, Name: "Test Practice", PMSType: cmp.Or(opt.PMSType, server.PMSBestPractice)}, server.HashSecret("site-secret")); err != nil {
+	if err := store.CreateSite(ctx, &server.Site{ID: e.SiteID, Name: "Test Practice", PMSType: cmp.Or(opt.PMSType, wire.PMSBestPractice)}, server.HashSecret("site-secret")); err != nil {
 		t.Fatal(err)
 	}
 	e.IntegratorID, e.Key = e.NewIntegrator(true)

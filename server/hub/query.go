@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -44,15 +43,8 @@ func (h *Hub) Query(ctx context.Context, siteID string, q wire.QueryRequest) (se
 		}
 		return nil, &werr
 	}
-	r := &Rows{body: resp.Body, br: bufio.NewReaderSize(resp.Body, 64<<10)}
-	kind, payload, err := r.frame()
-	if err == nil && kind != wire.FrameHeader {
-		err = fmt.Errorf("agent sent frame %q before the header", kind)
-	}
-	if err == nil {
-		err = json.Unmarshal(payload, &r.header)
-	}
-	if err != nil {
+	r := &Rows{body: resp.Body, fr: wire.NewFrameReader(resp.Body, 64<<10)}
+	if r.header, err = r.fr.Header(); err != nil {
 		r.Close()
 		return nil, r.transportErr(ctx, err)
 	}
@@ -67,9 +59,8 @@ type Rows struct {
 
 	ctx     context.Context
 	body    io.ReadCloser
-	br      *bufio.Reader
+	fr      *wire.FrameReader
 	row     []byte
-	long    []byte // a row longer than br's buffer, assembled
 	trailer wire.Trailer
 	done    bool
 	err     error
@@ -81,27 +72,25 @@ func (r *Rows) Next() bool {
 	if r.done {
 		return false
 	}
-	kind, payload, err := r.frame()
+	row, trailer, err := r.fr.Next()
 	switch {
+	case errors.Is(err, wire.ErrFrame):
+		r.finish(err) // the agent's fault, not the connection's
+		return false
 	case err != nil:
 		r.finish(r.transportErr(r.ctx, err))
 		return false
-	case kind == wire.FrameRow:
-		r.row = payload
-		return true
-	case kind == wire.FrameTrailer:
-		if err := json.Unmarshal(payload, &r.trailer); err != nil {
-			r.finish(err)
-		} else if r.trailer.Error != nil {
-			r.finish(r.trailer.Error)
+	case trailer != nil:
+		r.trailer = *trailer
+		if trailer.Error != nil {
+			r.finish(trailer.Error)
 		} else {
 			r.finish(nil)
 		}
 		return false
-	default:
-		r.finish(fmt.Errorf("agent sent unknown frame %q", kind))
-		return false
 	}
+	r.row = row
+	return true
 }
 
 // Header describes the columns; it is set when Query returns.
@@ -128,29 +117,6 @@ func (r *Rows) Close() error {
 func (r *Rows) finish(err error) {
 	r.done, r.err = true, err
 	r.row = nil
-}
-
-// frame reads one line: a kind byte and its JSON payload.
-func (r *Rows) frame() (byte, []byte, error) {
-	line, err := r.br.ReadSlice('\n')
-	if errors.Is(err, bufio.ErrBufferFull) {
-		r.long = append(r.long[:0], line...)
-		for errors.Is(err, bufio.ErrBufferFull) {
-			line, err = r.br.ReadSlice('\n')
-			r.long = append(r.long, line...)
-		}
-		line = r.long
-	}
-	if err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF // the trailer frame always ends a result
-		}
-		return 0, nil, err
-	}
-	if len(line) < 2 {
-		return 0, nil, errors.New("agent sent an empty frame")
-	}
-	return line[0], line[1 : len(line)-1], nil
 }
 
 func (r *Rows) transportErr(ctx context.Context, err error) error {

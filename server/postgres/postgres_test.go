@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"fhirlink/agent/pgtest"
+	"fhirlink/agent/wire"
 	"fhirlink/server"
 	"fhirlink/server/postgres"
 	"fhirlink/server/storetest"
@@ -152,7 +153,7 @@ func TestConcurrentPair(t *testing.T) {
 	ctx := context.Background()
 	dsn := pgtest.DSN(t)
 	st := open(t, dsn)
-	site := &server.Site{ID: uuid.NewString(), Name: "S", PMSType: server.PMSBestPractice}
+	site := &server.Site{ID: uuid.NewString(), Name: "S", PMSType: wire.PMSBestPractice}
 	in := &server.Integrator{ID: uuid.NewString(), Name: "I"}
 	if err := st.CreateSite(ctx, site, []byte("h")); err != nil {
 		t.Fatal(err)
@@ -191,7 +192,7 @@ func TestConcurrentPair(t *testing.T) {
 func TestRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	st := open(t, pgtest.DSN(t))
-	site := &server.Site{ID: uuid.NewString(), Name: "Ünïcode Practice", PMSType: server.PMSD4w, PracticeManagementSiteID: "D4W-7"}
+	site := &server.Site{ID: uuid.NewString(), Name: "Ünïcode Practice", PMSType: wire.PMSD4w, PracticeManagementSiteID: "D4W-7"}
 	hash := []byte{0, 1, 2, 0xff, 0}
 	if err := st.CreateSite(ctx, site, hash); err != nil {
 		t.Fatal(err)
@@ -232,7 +233,7 @@ func TestRoundTrip(t *testing.T) {
 func TestEnrollmentExpiryWithinMicrosecond(t *testing.T) {
 	ctx := context.Background()
 	st := open(t, pgtest.DSN(t))
-	site := &server.Site{ID: uuid.NewString(), Name: "S", PMSType: server.PMSBestPractice}
+	site := &server.Site{ID: uuid.NewString(), Name: "S", PMSType: wire.PMSBestPractice}
 	if err := st.CreateSite(ctx, site, []byte("h")); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"fhirlink/agent/wire"
 	"fhirlink/server"
 )
 
@@ -18,7 +19,7 @@ import (
 func runQuotaAudit(t *testing.T, open func(t *testing.T) server.Store) {
 	ctx := context.Background()
 	fixture := func(t *testing.T, st server.Store) (siteID, integratorID string) {
-		site := &server.Site{ID: uuid.NewString(), Name: "Harbour Medical", PMSType: server.PMSBestPractice}
+		site := &server.Site{ID: uuid.NewString(), Name: "Harbour Medical", PMSType: wire.PMSBestPractice}
 		mustCode(t, "", st.CreateSite(ctx, site, []byte("h")))
 		in := &server.Integrator{ID: uuid.NewString(), Name: "Acme"}
 		mustCode(t, "", st.CreateIntegrator(ctx, in))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"fhirlink/agent/wire"
 	"fhirlink/server"
 )
 
@@ -19,7 +20,7 @@ func runConsent(t *testing.T, open func(t *testing.T) server.Store) {
 
 	// fixture makes a site and two integrators.
 	fixture := func(t *testing.T, st server.Store) (site *server.Site, a, b *server.Integrator) {
-		site = &server.Site{ID: uuid.NewString(), Name: "Harbour Medical", PMSType: server.PMSBestPractice, PracticeManagementSiteID: "BP-7"}
+		site = &server.Site{ID: uuid.NewString(), Name: "Harbour Medical", PMSType: wire.PMSBestPractice, PracticeManagementSiteID: "BP-7"}
 		mustCode(t, "", st.CreateSite(ctx, site, []byte("h")))
 		a = &server.Integrator{ID: uuid.NewString(), Name: "Acme"}
 		b = &server.Integrator{ID: uuid.NewString(), Name: "Bolt"}
@@ -120,7 +121,7 @@ func runConsent(t *testing.T, open func(t *testing.T) server.Store) {
 	t.Run("blocks", func(t *testing.T) {
 		st := open(t)
 		site, a, b := fixture(t, st)
-		other := &server.Site{ID: uuid.NewString(), Name: "Other", PMSType: server.PMSZedmed}
+		other := &server.Site{ID: uuid.NewString(), Name: "Other", PMSType: wire.PMSZedmed}
 		mustCode(t, "", st.CreateSite(ctx, other, []byte("h")))
 		for _, in := range []*server.Integrator{a, b} {
 			mustCode(t, "", st.Pair(ctx, in.ID, site.ID))

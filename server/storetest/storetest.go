@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"fhirlink/agent/wire"
 	"fhirlink/server"
 )
 
@@ -21,7 +22,7 @@ func Run(t *testing.T, open func(t *testing.T) server.Store) {
 
 	t.Run("sites", func(t *testing.T) {
 		st := open(t)
-		site := &server.Site{ID: uuid.NewString(), Name: "Harbour Medical", PMSType: server.PMSBestPractice, PracticeManagementSiteID: "BP-1"}
+		site := &server.Site{ID: uuid.NewString(), Name: "Harbour Medical", PMSType: wire.PMSBestPractice, PracticeManagementSiteID: "BP-1"}
 		_, hash := server.NewSecret()
 		mustCode(t, "", st.CreateSite(ctx, site, hash))
 		mustCode(t, server.ECONFLICT, st.CreateSite(ctx, site, hash))
@@ -90,7 +91,7 @@ func Run(t *testing.T, open func(t *testing.T) server.Store) {
 
 	t.Run("enrollment codes", func(t *testing.T) {
 		st := open(t)
-		site := &server.Site{ID: uuid.NewString(), Name: "S", PMSType: server.PMSBestPractice}
+		site := &server.Site{ID: uuid.NewString(), Name: "S", PMSType: wire.PMSBestPractice}
 		_, oldHash := server.NewSecret()
 		mustCode(t, "", st.CreateSite(ctx, site, oldHash))
 		now := time.Now()
@@ -161,7 +162,7 @@ func Run(t *testing.T, open func(t *testing.T) server.Store) {
 
 	t.Run("pairings", func(t *testing.T) {
 		st := open(t)
-		site := &server.Site{ID: uuid.NewString(), Name: "S", PMSType: server.PMSZedmed}
+		site := &server.Site{ID: uuid.NewString(), Name: "S", PMSType: wire.PMSZedmed}
 		in := &server.Integrator{ID: uuid.NewString(), Name: "I"}
 		mustCode(t, "", st.CreateSite(ctx, site, []byte("h")))
 		mustCode(t, "", st.CreateIntegrator(ctx, in))

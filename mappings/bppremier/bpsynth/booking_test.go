@@ -17,6 +17,7 @@ import (
 
 	"fhirlink/agent/executor"
 	"fhirlink/agent/pgtest"
+	"fhirlink/agent/waittest"
 	"fhirlink/agent/wire"
 	"fhirlink/mappings"
 	"fhirlink/mappings/bppremier"
@@ -238,7 +239,7 @@ func TestBooking(t *testing.T) {
 					t.Fatal(err)
 				}
 				meet = func() {
-					synthtest.WaitFor(t, "every booking waiting for a lock", 30*time.Second, func() bool {
+					waittest.For(t, 30*time.Second, "every booking waiting for a lock", func() bool {
 						var waiting int
 						p.db.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
 							AND query LIKE 'SELECT * FROM BP_AddAppointment(%'`).Scan(&waiting)

@@ -14,6 +14,7 @@ import (
 
 	"fhirlink/agent/executor"
 	"fhirlink/agent/fbtest"
+	"fhirlink/agent/waittest"
 	"fhirlink/agent/wire"
 	"fhirlink/mappings"
 	"fhirlink/mappings/bppremier/bpsynth/synthtest"
@@ -123,7 +124,7 @@ func TestBookingProcedures(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := synthtest.Race(t, 6, func() {
-		synthtest.WaitFor(t, "every booking waiting for the doctor's lock", 30*time.Second, func() bool {
+		waittest.For(t, 30*time.Second, "every booking waiting for the doctor's lock", func() bool {
 			return fbtest.Running(t, db, "ZM_BOOK_APPOINTMENT") == 6
 		})
 		if err := hold.Commit(); err != nil {

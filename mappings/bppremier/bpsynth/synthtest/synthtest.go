@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"sync"
 	"testing"
-	"time"
 
 	"fhirlink/agent/executor"
 	"fhirlink/agent/wire"
@@ -125,14 +124,4 @@ func Race(t testing.TB, n int, meet func(), book func() (int, error)) int {
 		t.Fatalf("%d of %d concurrent bookings of one slot succeeded (ids %v); want exactly 1", booked, n, ids)
 	}
 	return id
-}
-
-// WaitFor polls cond until it holds, failing the test after bound.
-func WaitFor(t testing.TB, what string, bound time.Duration, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(bound); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %s for %s", bound, what)
-		}
-	}
 }

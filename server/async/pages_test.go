@@ -1,4 +1,4 @@
-package api
+package async
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 
 	"fhirlink/agent/wire"
 	"fhirlink/server"
+	"fhirlink/server/passthrough"
 	"fhirlink/server/results"
 	"fhirlink/server/sqlite"
 )
@@ -50,13 +51,13 @@ func TestAsyncPagesMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{Store: st, Async: AsyncOptions{Results: dir}}
-	doc := &asyncDoc{Object: &queryObject{ID: "q1", StatusTiming: map[string]period{}}}
-	rec := &server.AsyncQuery{ID: "q1", IntegratorID: "i", SiteID: "s", Status: statusExecuting, Request: []byte("{}"), Doc: []byte("{}")}
+	r := &Runner{Store: st, Options: Options{Results: dir}}
+	doc := &queryDoc{Object: &passthrough.Object{ID: "q1", StatusTiming: map[string]passthrough.Period{}}}
+	rec := &server.AsyncQuery{ID: "q1", IntegratorID: "i", SiteID: "s", Status: passthrough.StatusExecuting, Request: []byte("{}"), Doc: []byte("{}")}
 	if err := st.CreateAsyncQuery(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
-	w := &asyncRun{s: s, rec: rec, doc: doc, status: statusExecuting}
+	w := &asyncRun{r: r, rec: rec, doc: doc, status: passthrough.StatusExecuting}
 	const rows, total = 240000, 48 << 20
 	g := &genRows{n: rows, pad: bytes.Repeat([]byte("x"), total/rows-20)}
 
@@ -92,18 +93,18 @@ func BenchmarkAsyncPages(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := &Server{Store: st, Async: AsyncOptions{Results: dir}}
+	r := &Runner{Store: st, Options: Options{Results: dir}}
 	const rows, total = 80000, 16 << 20
 	pad := bytes.Repeat([]byte("x"), total/rows-20)
 	b.SetBytes(total)
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		id := "q" + strconv.Itoa(i)
-		rec := &server.AsyncQuery{ID: id, IntegratorID: "i", SiteID: "s", Status: statusExecuting, Request: []byte("{}"), Doc: []byte("{}")}
+		rec := &server.AsyncQuery{ID: id, IntegratorID: "i", SiteID: "s", Status: passthrough.StatusExecuting, Request: []byte("{}"), Doc: []byte("{}")}
 		if err := st.CreateAsyncQuery(ctx, rec); err != nil {
 			b.Fatal(err)
 		}
-		w := &asyncRun{s: s, rec: rec, doc: &asyncDoc{Object: &queryObject{ID: id, StatusTiming: map[string]period{}}}, status: statusExecuting}
+		w := &asyncRun{r: r, rec: rec, doc: &queryDoc{Object: &passthrough.Object{ID: id, StatusTiming: map[string]passthrough.Period{}}}, status: passthrough.StatusExecuting}
 		if err := w.pages(ctx, &genRows{n: rows, pad: pad}, nil); err != nil {
 			b.Fatal(err)
 		}

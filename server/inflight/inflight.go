@@ -1,0 +1,167 @@
+// Package inflight makes withdrawing an integrator's access take effect at
+// once, on the work it has in flight too.
+//
+// Every request (and async query run) admitted at a site is registered in
+// a [Registry] under its (integrator, site) pair, with the function
+// cancelling its context. Two things cancel them:
+//
+//   - a change this process makes itself (the practice revoking a pairing
+//     through the agent API) cancels the pair's work on the spot
+//     ([Registry.Cancel]);
+//   - a change made elsewhere (the admin CLI writes to the state store
+//     directly; another server node) is picked up by a sweep that, while
+//     anything is in flight, re-reads every in-flight pair's access each
+//     interval and cancels the pairs no longer allowed.
+//
+// Cancelling the context cancels the query in the practice database (the
+// tunnel closes the query's stream and the agent cancels the statement).
+// The registry is per server process: with several nodes, each sweeps its
+// own work against the shared store, so a change reaches every node within
+// one interval.
+package inflight
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"fhirlink/server"
+)
+
+// DefaultSweepInterval is how often work in flight is re-checked against
+// the store.
+const DefaultSweepInterval = time.Second
+
+// AccessStore is what the sweep reads: the part of [server.ConsentStore]
+// deciding access.
+type AccessStore interface {
+	Access(ctx context.Context, integratorID, siteID string) (server.Access, error)
+}
+
+// Registry is the work in flight of one server process. Set Store (without
+// it nothing is swept); Every defaults to [DefaultSweepInterval].
+type Registry struct {
+	Store  AccessStore
+	Every  time.Duration
+	Logger *slog.Logger
+
+	mu   sync.Mutex
+	reqs map[*flight]struct{}
+	stop chan struct{} // closes the sweeper; nil while none runs
+}
+
+type pair struct{ integratorID, siteID string }
+
+type flight struct {
+	pair
+	cancel context.CancelCauseFunc
+}
+
+// Add registers work of integratorID at siteID and returns its context,
+// which the registry may cancel with a [server.EFORBIDDEN] cause, and the
+// function removing it once the work ends.
+func (r *Registry) Add(ctx context.Context, integratorID, siteID string) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	f := &flight{pair: pair{integratorID, siteID}, cancel: cancel}
+	r.mu.Lock()
+	if r.reqs == nil {
+		r.reqs = map[*flight]struct{}{}
+	}
+	r.reqs[f] = struct{}{}
+	if r.stop == nil && r.Store != nil {
+		r.stop = make(chan struct{})
+		go r.sweeper(r.stop)
+	}
+	r.mu.Unlock()
+	return ctx, func() {
+		r.mu.Lock()
+		delete(r.reqs, f)
+		if len(r.reqs) == 0 && r.stop != nil {
+			close(r.stop) // nothing to watch: the sweeper ends now, not a tick later
+			r.stop = nil
+		}
+		r.mu.Unlock()
+		cancel(nil)
+	}
+}
+
+// Cancel cancels the work in flight of integratorID at siteID (every site
+// when siteID is empty), each with cause as the error the integrator sees
+// (a [server.EFORBIDDEN] error; one saying access was withdrawn when nil).
+// It returns how many it cancelled.
+func (r *Registry) Cancel(integratorID, siteID string, cause error) int {
+	if cause == nil {
+		cause = server.Errorf(server.EFORBIDDEN, "access to site %s was withdrawn", siteID)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for f := range r.reqs {
+		if f.integratorID == integratorID && (siteID == "" || f.siteID == siteID) {
+			f.cancel(cause)
+			n++
+		}
+	}
+	return n
+}
+
+// pairs returns the distinct pairs in flight.
+func (r *Registry) pairs() map[pair]struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[pair]struct{}, len(r.reqs))
+	for f := range r.reqs {
+		out[f.pair] = struct{}{}
+	}
+	return out
+}
+
+// sweeper re-checks the pairs in flight every interval until stop closes.
+func (r *Registry) sweeper(stop chan struct{}) {
+	every := r.Every
+	if every <= 0 {
+		every = DefaultSweepInterval
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		for p, err := range r.sweep(r.pairs()) {
+			r.Cancel(p.integratorID, p.siteID, err)
+		}
+	}
+}
+
+// sweep re-reads the access of each pair (one store read each, bounded in
+// time) and returns the denied ones with the reason. A pair whose check
+// fails (the store is unreachable) is left running: the next sweep tries
+// again.
+func (r *Registry) sweep(pairs map[pair]struct{}) map[pair]error {
+	log := r.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var denied map[pair]error
+	for p := range pairs {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		acc, err := r.Store.Access(ctx, p.integratorID, p.siteID)
+		cancel()
+		if err != nil {
+			log.Warn("in-flight access check failed", "integrator", p.integratorID, "site", p.siteID, "err", err)
+			continue
+		}
+		if !acc.Allowed() {
+			if denied == nil {
+				denied = map[pair]error{}
+			}
+			denied[p] = acc.Denial(p.siteID)
+			log.Info("access withdrawn: cancelling in-flight requests", "integrator", p.integratorID, "site", p.siteID)
+		}
+	}
+	return denied
+}
