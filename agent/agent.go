@@ -244,10 +244,7 @@ func (a *Agent) claim(w http.ResponseWriter, r *http.Request, req wire.QueryRequ
 	a.log.Info("write not run again", "id", req.ID, "executionId", req.ExecutionID, "state", prior.State)
 	switch prior.State {
 	case wire.ExecutionCommitted:
-		sink := &frameSink{rw: w, startedAt: prior.StartedAt}
-		sink.Header(wire.Header{Columns: []wire.Column{}})
-		sink.fw.Trailer(wire.Trailer{RowsAffected: prior.RowsAffected, ExecutionMS: prior.ExecutionMS, Replayed: true})
-		sink.fw.Flush()
+		replay(w, req, prior)
 	case wire.ExecutionFailed:
 		werr := *prior.Error
 		werr.Message = fmt.Sprintf("%s; execution id %s is not run again", werr.Message, req.ExecutionID)
@@ -260,6 +257,34 @@ func (a *Agent) claim(w http.ResponseWriter, r *http.Request, req wire.QueryRequ
 			req.ExecutionID, prior.StartedAt.Format(time.RFC3339)))
 	}
 	return nil, false
+}
+
+// replay answers a repeat of a committed write as its first run was
+// answered: the same columns and rows (the result the journal kept), then
+// a trailer with Replayed set. A result too large to have been kept is
+// refused, saying that the write did commit.
+func replay(w http.ResponseWriter, req wire.QueryRequest, prior *wire.Execution) {
+	r := prior.Result
+	if r != nil && r.Dropped {
+		writeError(w, wire.Errorf(wire.KindTooLarge,
+			"the write with execution id %s committed on its first run, but its result (%d rows, %d bytes) was larger than the %d KiB "+
+				"the agent keeps for a repeat, so its rows cannot be returned again; it is not run again",
+			req.ExecutionID, r.Count, r.Bytes, wire.MaxKeptResult>>10))
+		return
+	}
+	tr := wire.Trailer{RowsAffected: prior.RowsAffected, ExecutionMS: prior.ExecutionMS, Replayed: true}
+	sink := &frameSink{rw: w, startedAt: prior.StartedAt}
+	if r == nil {
+		sink.Header(wire.Header{Columns: []wire.Column{}})
+	} else {
+		sink.Header(wire.Header{Columns: r.Columns})
+		for _, row := range r.Rows {
+			sink.Row(row)
+		}
+		tr.Rows, tr.Bytes = r.Count, r.Bytes
+	}
+	sink.fw.Trailer(tr)
+	sink.fw.Flush()
 }
 
 func (a *Agent) serveInfo(w http.ResponseWriter, r *http.Request) {

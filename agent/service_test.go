@@ -23,6 +23,7 @@ import (
 
 	"fhirlink/agent"
 	"fhirlink/agent/executor"
+	"fhirlink/agent/fbtest"
 	"fhirlink/agent/pgtest"
 	"fhirlink/agent/tunnel"
 	"fhirlink/agent/waittest"
@@ -32,7 +33,11 @@ import (
 	"fhirlink/server/hub"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	code := pgtest.Main(m)
+	fbtest.Stop()
+	os.Exit(code)
+}
 
 // sqliteFile returns a small SQLite practice database.
 func sqliteFile(t *testing.T) string {

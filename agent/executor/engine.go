@@ -31,9 +31,19 @@ type engine interface {
 	// dbError converts an error of the engine's driver that the database
 	// reported (with its code) to a wire.Error; nil when it is not one.
 	dbError(err error) *wire.Error
-	// procedure checks that text can be run as a stored procedure, and
-	// reports engines without support with KindInvalid.
-	procedure(text string) *wire.Error
+	// procedure checks that name can be called as a stored procedure (a
+	// name and nothing else), before any connection is taken; engines
+	// without procedures refuse with KindInvalid.
+	procedure(name string) *wire.Error
+	// call returns the statement that calls the procedure name, checked by
+	// procedure, with params bound by name; conn is the connection it will
+	// run on, for engines that must look the procedure up first. Errors are
+	// the driver's or *wire.Error.
+	call(ctx context.Context, conn *sql.Conn, name string, params []param) (string, []any, error)
+	// returnsRows reports whether a nonQuery text returns the rows it
+	// changed (RETURNING, OUTPUT), so that it runs as a query whose rows
+	// stream (see returning.go).
+	returnsRows(text string) bool
 	// reset runs after every request on the connection it used, before the
 	// connection goes back to the pool: it undoes, or detects, the session
 	// state the request may have left (settings, temp tables, attached
@@ -57,4 +67,4 @@ var engines = map[string]engine{
 
 // procedureEngines names the engines that run CommandStoredProcedure, for
 // the error that other engines return.
-const procedureEngines = wire.EngineSQLServer
+const procedureEngines = wire.EngineSQLServer + ", " + wire.EnginePostgres + " and " + wire.EngineFirebird

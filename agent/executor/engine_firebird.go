@@ -144,8 +144,127 @@ func (firebirdEngine) versionSQL() string {
 	return "SELECT rdb$get_context('SYSTEM', 'ENGINE_VERSION') FROM rdb$database"
 }
 
-func (firebirdEngine) procedure(string) *wire.Error {
-	return wire.Errorf(wire.KindInvalid, "storedProcedure commands are supported on %s only; on firebird use EXECUTE PROCEDURE, or SELECT from a selectable procedure, in a text command", procedureEngines)
+// procedure accepts one regular or "quoted" identifier: Firebird 3 has no
+// schemas (packaged procedures are not called this way).
+func (firebirdEngine) procedure(name string) *wire.Error {
+	if !checkProcName(name, 1) {
+		return wire.Errorf(wire.KindInvalid, `a storedProcedure command's text must be just the procedure's name, like BP_ADDAPPOINTMENT or "AddAppointment"; pass its arguments as params`)
+	}
+	return nil
+}
+
+// fbProcedure describes a procedure and its parameters, inputs first, each
+// in declaration order.
+const fbProcedure = `SELECT p.RDB$PROCEDURE_TYPE, TRIM(pp.RDB$PARAMETER_NAME), pp.RDB$PARAMETER_TYPE,
+  IIF(pp.RDB$DEFAULT_SOURCE IS NULL, 0, 1)
+FROM RDB$PROCEDURES p
+LEFT JOIN RDB$PROCEDURE_PARAMETERS pp ON pp.RDB$PROCEDURE_NAME = p.RDB$PROCEDURE_NAME AND pp.RDB$PACKAGE_NAME IS NULL
+WHERE p.RDB$PROCEDURE_NAME = ? AND p.RDB$PACKAGE_NAME IS NULL
+ORDER BY pp.RDB$PARAMETER_TYPE, pp.RDB$PARAMETER_NUMBER`
+
+// Firebird's procedure types (RDB$PROCEDURE_TYPE).
+const fbSelectable = 1
+
+// call looks the procedure up (Firebird binds arguments by position only)
+// and binds each request parameter to the input of the same name, ignoring
+// case. A selectable procedure (one that SUSPENDs rows) is read with
+// SELECT * FROM name(?, ...); an executable one runs as EXECUTE PROCEDURE,
+// whose output parameters come back as one row. A trailing input with a
+// default may be left out; any other missing input, and any parameter the
+// procedure does not have, is an error naming it.
+func (firebirdEngine) call(ctx context.Context, conn *sql.Conn, name string, params []param) (string, []any, error) {
+	key := strings.ToUpper(name)
+	if n := quotedNameLen(name); n > 0 {
+		key = strings.ReplaceAll(name[1:n-1], `""`, `"`)
+	}
+	rows, err := conn.QueryContext(ctx, fbProcedure, key)
+	if err != nil {
+		return "", nil, err
+	}
+	defer rows.Close()
+	type input struct {
+		name       string
+		hasDefault bool
+	}
+	var (
+		found  bool
+		kind   sql.NullInt64
+		inputs []input
+	)
+	for rows.Next() {
+		var pname sql.NullString
+		var ptype, hasDefault sql.NullInt64
+		if err := rows.Scan(&kind, &pname, &ptype, &hasDefault); err != nil {
+			return "", nil, err
+		}
+		found = true
+		if pname.Valid && ptype.Int64 == 0 {
+			inputs = append(inputs, input{pname.String, hasDefault.Int64 == 1})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return "", nil, err
+	}
+	if !found {
+		return "", nil, wire.Errorf(wire.KindInvalid, "there is no procedure %s in this database", name)
+	}
+	byName := make(map[string]int, len(params))
+	for i, p := range params {
+		byName[strings.ToLower(p.name)] = i
+	}
+	var args []any
+	omitted := "" // the first input left to its default
+	for _, in := range inputs {
+		i, ok := byName[strings.ToLower(in.name)]
+		switch {
+		case !ok && in.hasDefault:
+			if omitted == "" {
+				omitted = in.name
+			}
+			continue
+		case !ok:
+			return "", nil, wire.Errorf(wire.KindInvalid, "procedure %s needs parameter @%s", name, in.name)
+		case omitted != "":
+			return "", nil, wire.Errorf(wire.KindInvalid,
+				"procedure %s: @%s is given but @%s before it is not; Firebird passes arguments by position, so give @%s too", name, in.name, omitted, omitted)
+		}
+		delete(byName, strings.ToLower(in.name))
+		v, err := fbValue(params[i])
+		if err != nil {
+			return "", nil, wire.Errorf(wire.KindInvalid, "%v", err)
+		}
+		args = append(args, v)
+	}
+	for _, p := range params {
+		if _, left := byName[strings.ToLower(p.name)]; left {
+			names := make([]string, len(inputs))
+			for i, in := range inputs {
+				names[i] = "@" + in.name
+			}
+			return "", nil, wire.Errorf(wire.KindInvalid, "procedure %s has no parameter @%s (its parameters: %s)", name, p.name, strings.Join(names, ", "))
+		}
+	}
+	text := "EXECUTE PROCEDURE " + name
+	if kind.Int64 == fbSelectable {
+		text = "SELECT * FROM " + name
+	}
+	if len(args) > 0 {
+		text += "(" + strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ") + ")"
+	}
+	return text, args, nil
+}
+
+func (firebirdEngine) returnsRows(text string) bool { return hasReturning(text, firebirdDialect) }
+
+// nullRowIsNone: Firebird 3 has RETURNING for single-row changes only, and
+// an UPDATE or DELETE with RETURNING that matched no row still answers one
+// row, of NULLs. Such a row is taken for no row, so rowsAffected is 0; a
+// statement that returns the changed row's key, never NULL, is read right
+// whatever it changed.
+func (firebirdEngine) nullRowIsNone(text string) bool {
+	first := ""
+	sqlWords(text, firebirdDialect, func(w string) bool { first = w; return false })
+	return strings.EqualFold(first, "UPDATE") || strings.EqualFold(first, "DELETE")
 }
 
 // bind rewrites the @name placeholders to Firebird's positional '?', one

@@ -75,9 +75,48 @@ func (postgresEngine) reset(ctx context.Context, conn *sql.Conn) error {
 
 func (postgresEngine) versionSQL() string { return "SHOW server_version" }
 
-func (postgresEngine) procedure(string) *wire.Error {
-	return wire.Errorf(wire.KindInvalid, "storedProcedure commands are supported on %s only; on postgres use CALL or SELECT in a text command", procedureEngines)
+// procedure accepts a function name, possibly schema-qualified, of regular
+// or "quoted" identifiers; unquoted parts fold to lower case, as in SQL.
+func (postgresEngine) procedure(name string) *wire.Error {
+	if !checkProcName(name, 2) {
+		return wire.Errorf(wire.KindInvalid, `a storedProcedure command's text must be just the function's name, like bp_addappointment or practice."BP_AddAppointment"; pass its arguments as params`)
+	}
+	return nil
 }
+
+// call selects from the function with its arguments in named notation,
+// SELECT * FROM name("aptdate" => $1, ...), each name as the parameter's
+// lower-cased (PostgreSQL folds unquoted names, so @AptDate finds aptdate,
+// as SQL Server matches names regardless of case) and each value bound.
+//
+// A function, not a procedure run with CALL: SELECT * FROM returns a
+// function's result rows (a set-returning function's rows, its OUT
+// parameters as the columns of one row, a scalar's value as one column)
+// in the one transaction of the statement, which is what a caller of Bp
+// Premier's procedures reads (the new RECORDID, the free appointments).
+// CALL only returns a procedure's OUT parameters, never a result set, so
+// the procedures of a PostgreSQL practice are written as functions; a
+// PROCEDURE named here fails with PostgreSQL's own "is a procedure" error.
+func (postgresEngine) call(_ context.Context, _ *sql.Conn, name string, params []param) (string, []any, error) {
+	var b strings.Builder
+	b.WriteString("SELECT * FROM ")
+	b.WriteString(name)
+	b.WriteByte('(')
+	args := make([]any, len(params))
+	for i, p := range params {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		// validName allows letters, digits and _ only: quoting needs no
+		// escape.
+		b.WriteString(`"` + strings.ToLower(p.name) + `" => $` + strconv.Itoa(i+1))
+		args[i] = pgValue(p)
+	}
+	b.WriteByte(')')
+	return b.String(), args, nil
+}
+
+func (postgresEngine) returnsRows(text string) bool { return hasReturning(text, postgresDialect) }
 
 // bind rewrites the @name placeholders integrators write for SQL Server to
 // PostgreSQL's $n (one per distinct name, as pgx.NamedArgs would), outside

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"modernc.org/libc"
 	"modernc.org/sqlite"
@@ -176,7 +178,18 @@ func (sqliteEngine) reset(ctx context.Context, conn *sql.Conn) error {
 // open returns a read-only handle for reads (SQLite's mode=ro: every write
 // fails with SQLITE_READONLY and a missing file is an error, not a new empty
 // database) and, only with writes, a read-write handle on the DSN as given.
+//
+// Both wait for another connection's lock (the practice's own program, or
+// a concurrent write of the agent) rather than fail at once with
+// SQLITE_BUSY: concurrent bookings of one slot then run one after the
+// other, and the second finds the slot taken. The wait is bounded by the
+// statement's deadline, which ends it (the driver's busy handler watches
+// the context); a DSN that sets its own busy timeout keeps it.
 func (sqliteEngine) open(dsn string, writes bool) (*sql.DB, *sql.DB, error) {
+	dsn, err := sqliteBusyDSN(dsn)
+	if err != nil {
+		return nil, nil, err
+	}
 	roDSN, err := sqliteReadOnlyDSN(dsn)
 	if err != nil {
 		return nil, nil, err
@@ -194,6 +207,30 @@ func (sqliteEngine) open(dsn string, writes bool) (*sql.DB, *sql.DB, error) {
 		return nil, nil, err
 	}
 	return read, write, nil
+}
+
+// sqliteBusyWait is the lock wait of the agent's SQLite connections: longer
+// than any statement's deadline, so that the deadline decides.
+const sqliteBusyWait = 2 * time.Hour
+
+// sqliteBusyDSN adds the driver's _busy_timeout to dsn unless it sets a
+// busy timeout already.
+func sqliteBusyDSN(dsn string) (string, error) {
+	path, query, _ := strings.Cut(dsn, "?")
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return "", fmt.Errorf("the DSN's parameters cannot be parsed")
+	}
+	if q.Has("_busy_timeout") || q.Has("_timeout") {
+		return dsn, nil
+	}
+	for _, p := range q["_pragma"] {
+		if strings.HasPrefix(strings.ToLower(strings.TrimSpace(p)), "busy_timeout") {
+			return dsn, nil
+		}
+	}
+	q.Set("_busy_timeout", strconv.FormatInt(sqliteBusyWait.Milliseconds(), 10))
+	return path + "?" + q.Encode(), nil
 }
 
 // sqliteReadOnlyDSN turns a file name or file: URI into a file: URI with
@@ -226,8 +263,16 @@ func (sqliteEngine) readTx() *sql.TxOptions { return &sql.TxOptions{ReadOnly: tr
 func (sqliteEngine) versionSQL() string { return "SELECT sqlite_version()" }
 
 func (sqliteEngine) procedure(string) *wire.Error {
-	return wire.Errorf(wire.KindInvalid, "storedProcedure commands are supported on %s only; SQLite has no stored procedures", procedureEngines)
+	return wire.Errorf(wire.KindInvalid, "storedProcedure commands are supported on %s only: SQLite has no stored procedures; "+
+		"send the statement as a text command (a nonQuery with RETURNING returns the rows it changed)", procedureEngines)
 }
+
+// call is never reached: procedure refuses every name.
+func (e sqliteEngine) call(context.Context, *sql.Conn, string, []param) (string, []any, error) {
+	return "", nil, e.procedure("")
+}
+
+func (sqliteEngine) returnsRows(text string) bool { return hasReturning(text, sqliteDialect) }
 
 // bind passes the parameters by name; SQLite binds @name natively. Dates,
 // times and UUIDs go as the text SQLite's date functions use, since SQLite

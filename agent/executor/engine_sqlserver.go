@@ -231,6 +231,15 @@ func (sqlserverEngine) procedure(text string) *wire.Error {
 	return nil
 }
 
+// call is an RPC call of the procedure: go-mssqldb sends a command whose
+// whole text is a procedure name as one, with the named parameters.
+func (e sqlserverEngine) call(_ context.Context, _ *sql.Conn, name string, params []param) (string, []any, error) {
+	return e.bind(name, params)
+}
+
+// returnsRows: an OUTPUT clause returns the rows a statement changed.
+func (sqlserverEngine) returnsRows(text string) bool { return hasOutputClause(text) }
+
 // isProcName reports whether s is one to four dot-separated parts, each a
 // regular identifier or a [bracketed] one, and not a T-SQL command word that
 // the driver would run as a batch.

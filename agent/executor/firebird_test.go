@@ -178,8 +178,6 @@ func TestFirebirdNonQuery(t *testing.T) {
 	if err := db.QueryRow("SELECT sum(v) FROM t").Scan(&sum); err != nil || sum != 30 {
 		t.Errorf("sum %d, %v; want 30 (committed)", sum, err)
 	}
-	_, _, we = run(t, rw, wire.QueryRequest{Text: "get_patients", Type: wire.CommandStoredProcedure})
-	wantKind(t, we, wire.KindInvalid, "on firebird use EXECUTE PROCEDURE")
 }
 
 // fbBusyQuery keeps the server busy for minutes before its one row:
@@ -189,35 +187,16 @@ func fbBusyQuery(marker string) string {
 	return "SELECT count(*) AS n FROM rdb$types a, rdb$types b, rdb$types c, rdb$types d WHERE '" + marker + "' <> ''"
 }
 
-// fbRunning counts the statements containing marker that the server is
-// executing (MON$STATE 1), seen from another connection. The MON$ tables
-// are a snapshot taken once per transaction, so each look is a transaction
-// of its own (the driver's autocommit only commits retaining).
-func fbRunning(t testing.TB, db *sql.DB, marker string) int {
-	t.Helper()
-	tx, err := db.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
-	var n int
-	if err := tx.QueryRow(`SELECT count(*) FROM mon$statements WHERE mon$state = 1
-		AND mon$attachment_id <> current_connection AND mon$sql_text CONTAINING ?`, marker).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // fbWaitRunning waits up to 5 s for the server to start executing marker's statement.
 func fbWaitRunning(t testing.TB, db *sql.DB, marker string) {
 	t.Helper()
-	waittest.For(t, 5*time.Second, fmt.Sprintf("%q to be seen running in MON$STATEMENTS", marker), func() bool { return fbRunning(t, db, marker) > 0 })
+	waittest.For(t, 5*time.Second, fmt.Sprintf("%q to be seen running in MON$STATEMENTS", marker), func() bool { return fbtest.Running(t, db, marker) > 0 })
 }
 
 // fbWaitGone waits up to 5 s for no statement containing marker to run.
 func fbWaitGone(t testing.TB, db *sql.DB, marker string) {
 	t.Helper()
-	waittest.For(t, 5*time.Second, fmt.Sprintf("%q to stop running in the server after Run returned", marker), func() bool { return fbRunning(t, db, marker) == 0 })
+	waittest.For(t, 5*time.Second, fmt.Sprintf("%q to stop running in the server after Run returned", marker), func() bool { return fbtest.Running(t, db, marker) == 0 })
 }
 
 // The deadline stops the statement in the server (op_cancel), and the

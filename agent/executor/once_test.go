@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"testing"
 
 	"fhirlink/agent/fbtest"
@@ -22,7 +23,10 @@ type fakeJournal struct {
 	rows      *int64
 	werr      *wire.Error
 	headerSet bool // the sink had the header when Finish came
+	result    *wire.Result
 }
+
+func (j *fakeJournal) Keep(r *wire.Result) { j.result = r }
 
 func (j *fakeJournal) Started() error {
 	j.started++
@@ -103,7 +107,7 @@ func TestRunOnceJournal(t *testing.T) {
 				t.Fatalf("journal after a failed start: %+v", j)
 			}
 			var n int
-			if err := db.QueryRow("SELECT COUNT(*) FROM t").Scan(&n); err != nil || n != 1 {
+			if err := db.QueryRow("SELECT COUNT(*) FROM t WHERE id < 3").Scan(&n); err != nil || n != 1 {
 				t.Fatalf("rows in t = %d (%v), want 1", n, err)
 			}
 
@@ -114,6 +118,20 @@ func TestRunOnceJournal(t *testing.T) {
 			e.RunOnce(cctx, two, rec, j)
 			if j.started != 0 || j.state != wire.ExecutionNotStarted {
 				t.Fatalf("journal after a write cancelled before it started: %+v", j)
+			}
+
+			// A write's rows are held until its outcome is recorded, and
+			// given to the journal with it.
+			rec = &recorder{}
+			j = &fakeJournal{sink: rec}
+			ret := insert
+			ret.Text = "INSERT INTO t (id) VALUES (3) RETURNING id"
+			if _, err := e.RunOnce(ctx, ret, rec, j); err != nil || len(rec.rows) != 1 {
+				t.Fatalf("insert returning: %v %v", rec.rows, err)
+			}
+			if j.state != wire.ExecutionCommitted || j.headerSet || j.result == nil || len(j.result.Rows) != 1 ||
+				strings.ToLower(string(j.result.Rows[0])) != `{"id":3}` || j.result.Count != 1 || j.result.Dropped || len(j.result.Columns) != 1 {
+				t.Fatalf("journal after a write returning rows: %+v %+v", j, j.result)
 			}
 
 			// Reads are not journaled.

@@ -129,6 +129,16 @@ func (r *rowEncoder) settleDynamic(first bool) {
 	}
 }
 
+// allNull reports whether every kept value of the scanned row is NULL.
+func (r *rowEncoder) allNull() bool {
+	for _, s := range r.slots {
+		if s.v != nil {
+			return false
+		}
+	}
+	return true
+}
+
 // scan reads the current row into the slots.
 func (r *rowEncoder) scan(rows *sql.Rows) error { return rows.Scan(r.dest...) }
 

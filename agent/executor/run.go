@@ -1,9 +1,11 @@
 package executor
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -58,12 +60,19 @@ type Journal interface {
 	// statement is handed to the database; the write does not run if it
 	// fails.
 	Started() error
+	// Keep is called before Finish with the result of a write that returns
+	// rows (a stored procedure, a nonQuery with RETURNING or OUTPUT): the
+	// rows themselves when they were at most wire.MaxKeptResult bytes, else
+	// their count and size, Dropped.
+	Keep(r *wire.Result)
 	// Finish is called once, when the database has answered and before any
-	// of the answer reaches the sink (for a stored procedure, after its last
-	// row), with the outcome: committed, failed (the database reported an
-	// error, werr) or unknown (the statement was handed over but its end
-	// was not learnt: a lost connection, a cancel without the database's
-	// word, the result undeliverable midway).
+	// of the answer reaches the sink, with the outcome: committed, failed
+	// (the database reported an error, werr) or unknown (the statement was
+	// handed over but its end was not learnt: a lost connection, a cancel
+	// without the database's word, the result undeliverable midway). A
+	// write's rows are held until then, so that a repeat of its id can be
+	// answered with them; only a result larger than wire.MaxKeptResult
+	// streams before, and its outcome is recorded after its last row.
 	Finish(state wire.ExecutionState, rowsAffected *int64, executionMS int64, werr *wire.Error) error
 }
 
@@ -71,7 +80,7 @@ type Journal interface {
 // read, runs as Run does.
 func (e *Executor) RunOnce(ctx context.Context, req wire.QueryRequest, sink Sink, j Journal) (wire.Trailer, error) {
 	q := &query{eng: e.eng, req: req, sink: sink, ctx: ctx, started: time.Now()}
-	cat, text, args, werr := e.prepare(&q.req)
+	cat, text, args, params, werr := e.prepare(&q.req)
 	if werr != nil {
 		return wire.Trailer{}, werr
 	}
@@ -106,16 +115,18 @@ func (e *Executor) RunOnce(ctx context.Context, req wire.QueryRequest, sink Sink
 	}
 	defer e.release(ctx, conn)
 	switch {
+	case q.req.Type == wire.CommandStoredProcedure:
+		// Looking the procedure up does not hand the write over: a
+		// failure here leaves no trace in the journal.
+		text, args, err := e.eng.call(stmtCtx, conn, text, params)
+		if err != nil {
+			return q.fail(err)
+		}
+		return q.write(conn, text, args)
+	case q.req.Mode == wire.ModeNonQuery && e.eng.returnsRows(text):
+		return q.write(conn, text, args)
 	case q.req.Mode == wire.ModeNonQuery:
 		return q.exec(conn, text, args)
-	case q.req.Type == wire.CommandStoredProcedure:
-		tr, err := q.read(conn, nil, text, args)
-		if err == nil {
-			if jerr := q.settle(nil); jerr != nil {
-				return q.failWith(jerr)
-			}
-		}
-		return tr, err
 	default:
 		return q.read(conn, txOpts, text, args)
 	}
@@ -136,8 +147,9 @@ func (e *Executor) release(ctx context.Context, conn *sql.Conn) {
 }
 
 // prepare checks everything that can be checked before the database is
-// touched, normalising req's defaults, and binds the parameters.
-func (e *Executor) prepare(req *wire.QueryRequest) (*catalogue, string, []any, *wire.Error) {
+// touched, normalising req's defaults, and binds the parameters of a text
+// command; a stored procedure's are bound by engine.call, once connected.
+func (e *Executor) prepare(req *wire.QueryRequest) (*catalogue, string, []any, []param, *wire.Error) {
 	if req.Mode == "" {
 		req.Mode = wire.ModeReader
 	}
@@ -147,38 +159,41 @@ func (e *Executor) prepare(req *wire.QueryRequest) (*catalogue, string, []any, *
 	switch req.Mode {
 	case wire.ModeReader, wire.ModeScalar, wire.ModeNonQuery:
 	default:
-		return nil, "", nil, wire.Errorf(wire.KindInvalid, "unknown mode %q (reader, scalar, nonQuery)", req.Mode)
+		return nil, "", nil, nil, wire.Errorf(wire.KindInvalid, "unknown mode %q (reader, scalar, nonQuery)", req.Mode)
 	}
 	switch req.Type {
 	case wire.CommandText, wire.CommandStoredProcedure:
 	default:
-		return nil, "", nil, wire.Errorf(wire.KindInvalid, "unknown command type %q (text, storedProcedure)", req.Type)
+		return nil, "", nil, nil, wire.Errorf(wire.KindInvalid, "unknown command type %q (text, storedProcedure)", req.Type)
 	}
 	if strings.TrimSpace(req.Text) == "" {
-		return nil, "", nil, wire.Errorf(wire.KindInvalid, "the command text is empty")
+		return nil, "", nil, nil, wire.Errorf(wire.KindInvalid, "the command text is empty")
 	}
 	cat, werr := e.catalogue(req.Catalogue)
 	if werr != nil {
-		return nil, "", nil, werr
+		return nil, "", nil, nil, werr
 	}
 	if (req.Mode.Writes() || req.Type == wire.CommandStoredProcedure) && !e.allowWrites {
-		return nil, "", nil, wire.Errorf(wire.KindForbidden,
+		return nil, "", nil, nil, wire.Errorf(wire.KindForbidden,
 			"this practice has not enabled write access: %s commands and stored procedures are refused", wire.ModeNonQuery)
 	}
 	if req.Type == wire.CommandStoredProcedure {
 		if werr := e.eng.procedure(req.Text); werr != nil {
-			return nil, "", nil, werr
+			return nil, "", nil, nil, werr
 		}
 	}
 	params, werr := parseParams(req.Params)
 	if werr != nil {
-		return nil, "", nil, werr
+		return nil, "", nil, nil, werr
+	}
+	if req.Type == wire.CommandStoredProcedure {
+		return cat, req.Text, nil, params, nil
 	}
 	text, args, err := e.eng.bind(req.Text, params)
 	if err != nil {
-		return nil, "", nil, wire.Errorf(wire.KindInvalid, "%v", err)
+		return nil, "", nil, nil, wire.Errorf(wire.KindInvalid, "%v", err)
 	}
-	return cat, text, args, nil
+	return cat, text, args, nil, nil
 }
 
 // query is the state of one Run.
@@ -198,6 +213,14 @@ type query struct {
 	handedOn bool  // whether the statement was handed to the database
 	dbErr    error // the driver's error when the database itself reported it
 	finished bool  // whether the journal was told the outcome
+	// A write's rows (see query.write): writes marks them; columns are
+	// their header's, and a journaled write's rows are held until its
+	// outcome is recorded, as long as they fit in wire.MaxKeptResult.
+	writes  bool
+	hold    bool
+	dropped bool // the rows passed wire.MaxKeptResult and were not kept
+	columns []wire.Column
+	held    [][]byte
 }
 
 // start marks the statement as handed to the database, recording the start
@@ -263,14 +286,33 @@ func (q *query) exec(conn *sql.Conn, text string, args []any) (wire.Trailer, err
 	if werr := q.settle(nil); werr != nil {
 		return q.failWith(werr)
 	}
-	if err := q.sendHeader([]wire.Column{}); err != nil {
-		return q.fail(err)
+	if werr := q.sendHeader([]wire.Column{}); werr != nil {
+		return q.failWith(werr)
 	}
 	return q.done()
 }
 
-// read runs a reader, scalar or stored procedure and streams its rows. With
-// txOpts it runs in a transaction that is rolled back whatever happens.
+// write runs a stored procedure, or a nonQuery that returns the rows it
+// changed, without a transaction of ours (as exec does), and streams its
+// rows. A nonQuery's rowsAffected is the number of rows it returned. A
+// journaled write's rows are held until its outcome is on disk (see
+// Journal.Finish).
+func (q *query) write(conn *sql.Conn, text string, args []any) (wire.Trailer, error) {
+	if err := q.start(); err != nil {
+		return q.fail(err)
+	}
+	q.writes, q.hold = true, q.journal != nil
+	q.execAt = time.Now()
+	rows, err := conn.QueryContext(q.stmtCtx, text, args...)
+	if err != nil {
+		return q.fail(err)
+	}
+	defer rows.Close()
+	return q.stream(rows)
+}
+
+// read runs a reader or scalar and streams its rows. With txOpts it runs in
+// a transaction that is rolled back whatever happens.
 func (q *query) read(conn *sql.Conn, txOpts *sql.TxOptions, text string, args []any) (wire.Trailer, error) {
 	var src interface {
 		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
@@ -344,9 +386,24 @@ func (q *query) stream(rows *sql.Rows) (wire.Trailer, error) {
 	} else if err := rows.Err(); err != nil {
 		return q.fail(err)
 	}
+	if more && q.writes && q.req.Mode == wire.ModeNonQuery && enc.allNull() {
+		if s, ok := q.eng.(singletonReturning); ok && s.nullRowIsNone(q.req.Text) {
+			more = rows.Next()
+		}
+	}
 	enc.settleDynamic(more)
-	if err := q.sendHeader(enc.columns); err != nil {
-		return q.fail(err)
+	q.columns = enc.columns
+	if len(enc.columns) == 0 {
+		// Rows without columns carry nothing (Firebird answers EXECUTE
+		// PROCEDURE of a procedure without outputs with one).
+		for more {
+			more = rows.Next()
+		}
+	}
+	if !q.hold {
+		if werr := q.sendHeader(enc.columns); werr != nil {
+			return q.failWith(werr)
+		}
 	}
 	for more {
 		row := enc.encode()
@@ -355,17 +412,23 @@ func (q *query) stream(rows *sql.Rows) (wire.Trailer, error) {
 			return q.failWith(wire.Errorf(wire.KindTooLarge,
 				"the result passed its limit of %d bytes after %d rows; the query was cancelled", max, q.tr.Rows))
 		}
-		if err := q.sink.Row(row); err != nil {
-			q.cancel(errSinkFail)
-			return q.failWith(q.sinkError(err))
+		if werr := q.emit(row); werr != nil {
+			return q.failWith(werr)
 		}
 		q.tr.Rows++
 		q.tr.Bytes += int64(len(row))
 		more = rows.Next()
 		if more && q.req.Mode == wire.ModeScalar {
-			// The value is sent; stop the database producing rows nobody reads.
-			q.cancel(errScalarEnd)
-			return q.done()
+			if !q.writes {
+				// The value is sent; stop the database producing rows nobody reads.
+				q.cancel(errScalarEnd)
+				return q.done()
+			}
+			// A write runs to its end: stopping it midway could leave half
+			// of it done. Its other rows are read and not returned.
+			for more {
+				more = rows.Next()
+			}
 		}
 		if more {
 			if err := enc.scan(rows); err != nil {
@@ -376,10 +439,81 @@ func (q *query) stream(rows *sql.Rows) (wire.Trailer, error) {
 	if err := rows.Err(); err != nil {
 		return q.fail(err)
 	}
+	if q.writes {
+		return q.settleRows(rows)
+	}
 	return q.done()
 }
 
-func (q *query) sendHeader(cols []wire.Column) error {
+// emit sends a row, or holds a copy of it while the write's rows fit in
+// wire.MaxKeptResult; past that the held rows go first and the rest
+// streams, not kept.
+func (q *query) emit(row []byte) *wire.Error {
+	if q.hold {
+		if q.tr.Bytes+int64(len(row)) <= wire.MaxKeptResult {
+			q.held = append(q.held, bytes.Clone(row))
+			return nil
+		}
+		q.dropped = true
+		if werr := q.flush(); werr != nil {
+			return werr
+		}
+	}
+	if err := q.sink.Row(row); err != nil {
+		q.cancel(errSinkFail)
+		return q.sinkError(err)
+	}
+	return nil
+}
+
+// flush sends the header and the rows held so far, and holds no more.
+func (q *query) flush() *wire.Error {
+	if !q.hold {
+		return nil
+	}
+	q.hold = false
+	if werr := q.sendHeader(q.columns); werr != nil {
+		return werr
+	}
+	for _, row := range q.held {
+		if err := q.sink.Row(row); err != nil {
+			q.cancel(errSinkFail)
+			return q.sinkError(err)
+		}
+	}
+	q.held = nil
+	return nil
+}
+
+// settleRows ends a write whose rows were all read: it closes them first,
+// which is where Firebird commits a statement and where SQL Server reports
+// an error that followed the rows, then records the outcome with the rows,
+// and then sends what was held.
+func (q *query) settleRows(rows *sql.Rows) (wire.Trailer, error) {
+	if err := rows.Close(); err != nil {
+		return q.fail(err)
+	}
+	if q.req.Mode == wire.ModeNonQuery {
+		n := q.tr.Rows
+		q.tr.RowsAffected = &n
+	}
+	if q.journal != nil {
+		r := &wire.Result{Columns: q.columns, Count: q.tr.Rows, Bytes: q.tr.Bytes, Dropped: q.dropped}
+		for _, row := range q.held {
+			r.Rows = append(r.Rows, json.RawMessage(row))
+		}
+		q.journal.Keep(r)
+	}
+	if werr := q.settle(nil); werr != nil {
+		return q.failWith(werr)
+	}
+	if werr := q.flush(); werr != nil {
+		return q.failWith(werr)
+	}
+	return q.done()
+}
+
+func (q *query) sendHeader(cols []wire.Column) *wire.Error {
 	if err := q.sink.Header(wire.Header{Columns: cols, StartedAt: q.started}); err != nil {
 		q.cancel(errSinkFail)
 		return q.sinkError(err)

@@ -296,3 +296,36 @@ func TestSQLiteReadOnlyDSN(t *testing.T) {
 		t.Errorf("in-memory database accepted")
 	}
 }
+
+// A write waits for another connection's write lock instead of failing at
+// once with SQLITE_BUSY, as long as its deadline allows: then it is a
+// timeout, cancelled like any other; once the lock is gone it runs.
+func TestSQLiteWriteWaitsForLock(t *testing.T) {
+	e, path := newSQLite(t, true, "CREATE TABLE t (n INTEGER)")
+	other := sqliteExec(t, path)
+	conn, err := other.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	_, _, we := run(t, e, wire.QueryRequest{Text: "INSERT INTO t VALUES (1)", Mode: wire.ModeNonQuery, TimeoutMS: 300})
+	wantKind(t, we, wire.KindTimeout, "execution limit")
+	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if _, tr := mustRun(t, e, wire.QueryRequest{Text: "INSERT INTO t VALUES (1)", Mode: wire.ModeNonQuery}); *tr.RowsAffected != 1 {
+		t.Fatalf("trailer %+v", tr)
+	}
+	for in, want := range map[string]string{
+		"practice.db":                          "practice.db?_busy_timeout=7200000",
+		"practice.db?_pragma=busy_timeout(10)": "practice.db?_pragma=busy_timeout(10)",
+		"file:p.db?_busy_timeout=5":            "file:p.db?_busy_timeout=5",
+	} {
+		if got, err := sqliteBusyDSN(in); err != nil || got != want {
+			t.Errorf("sqliteBusyDSN(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}

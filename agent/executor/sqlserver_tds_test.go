@@ -23,32 +23,53 @@ func newTDS(t *testing.T, h tdstest.Handler) (*Executor, *tdstest.Server) {
 		Catalogues: []Catalogue{{Name: "BPSPatients", DSN: s.DSN()}}}), s
 }
 
-// A storedProcedure command is an RPC call of the procedure with typed,
-// named parameters, and its result comes back encoded per column type.
-func TestSQLServerProcedureOverTDS(t *testing.T) {
+// newRecordingTDS is newTDS answering res to every query but the version
+// (tdsVersion); last returns the last such query.
+func newRecordingTDS(t *testing.T, res *tdstest.Result) (e *Executor, s *tdstest.Server, last func() tdstest.Query) {
+	t.Helper()
 	var mu sync.Mutex
 	var got tdstest.Query
-	e, s := newTDS(t, func(ctx context.Context, q tdstest.Query) (*tdstest.Result, error) {
-		if strings.Contains(q.SQL, "SERVERPROPERTY") || q.SQL == "select 1;" {
-			return &tdstest.Result{Columns: []tdstest.Column{{Name: "v", Type: tdstest.NVarChar}}, Rows: [][]any{{"16.0.1000.6"}}}, nil
+	e, s = newTDS(t, func(ctx context.Context, q tdstest.Query) (*tdstest.Result, error) {
+		if v := tdsVersion(q); v != nil {
+			return v, nil
 		}
 		mu.Lock()
 		got = q
 		mu.Unlock()
-		return &tdstest.Result{
-			Columns: []tdstest.Column{
-				{Name: "InternalID", Type: tdstest.Int}, {Name: "Surname", Type: tdstest.VarChar, Length: 40},
-				{Name: "Balance", Type: tdstest.Money, Nullable: true}, {Name: "Dose", Type: tdstest.Decimal, Precision: 10, Scale: 3},
-				{Name: "DOB", Type: tdstest.Date}, {Name: "Updated", Type: tdstest.DateTime2, Scale: 7},
-				{Name: "Seen", Type: tdstest.DateTime}, {Name: "At", Type: tdstest.DateTimeOffset},
-				{Name: "RowGuid", Type: tdstest.UniqueIdentifier}, {Name: "Active", Type: tdstest.Bit},
-				{Name: "Photo", Type: tdstest.VarBinary, Nullable: true},
-			},
-			Rows: [][]any{{42, "O'Brien", "12.5", "0.125", time.Date(1950, 1, 2, 0, 0, 0, 0, time.UTC),
-				time.Date(2024, 5, 31, 9, 30, 0, 1234567e2, time.UTC), time.Date(2024, 5, 31, 9, 30, 0, 0, time.UTC),
-				time.Date(2024, 5, 31, 9, 30, 0, 0, time.FixedZone("", 10*3600)),
-				tdstest.GUID{0x6F, 0x96, 0x19, 0xFF, 0x8B, 0x86, 0xD0, 0x11, 0xB4, 0x2D, 0x00, 0xC0, 0x4F, 0xC9, 0x64, 0xFF}, true, nil}},
-		}, nil
+		return res, nil
+	})
+	return e, s, func() tdstest.Query {
+		mu.Lock()
+		defer mu.Unlock()
+		return got
+	}
+}
+
+// tdsVersion answers the version query and the ping of Open, nil for
+// other queries.
+func tdsVersion(q tdstest.Query) *tdstest.Result {
+	if strings.Contains(q.SQL, "SERVERPROPERTY") || q.SQL == "select 1;" {
+		return &tdstest.Result{Columns: []tdstest.Column{{Name: "v", Type: tdstest.NVarChar}}, Rows: [][]any{{"16.0.1000.6"}}}
+	}
+	return nil
+}
+
+// A storedProcedure command is an RPC call of the procedure with typed,
+// named parameters, and its result comes back encoded per column type.
+func TestSQLServerProcedureOverTDS(t *testing.T) {
+	e, s, last := newRecordingTDS(t, &tdstest.Result{
+		Columns: []tdstest.Column{
+			{Name: "InternalID", Type: tdstest.Int}, {Name: "Surname", Type: tdstest.VarChar, Length: 40},
+			{Name: "Balance", Type: tdstest.Money, Nullable: true}, {Name: "Dose", Type: tdstest.Decimal, Precision: 10, Scale: 3},
+			{Name: "DOB", Type: tdstest.Date}, {Name: "Updated", Type: tdstest.DateTime2, Scale: 7},
+			{Name: "Seen", Type: tdstest.DateTime}, {Name: "At", Type: tdstest.DateTimeOffset},
+			{Name: "RowGuid", Type: tdstest.UniqueIdentifier}, {Name: "Active", Type: tdstest.Bit},
+			{Name: "Photo", Type: tdstest.VarBinary, Nullable: true},
+		},
+		Rows: [][]any{{42, "O'Brien", "12.5", "0.125", time.Date(1950, 1, 2, 0, 0, 0, 0, time.UTC),
+			time.Date(2024, 5, 31, 9, 30, 0, 1234567e2, time.UTC), time.Date(2024, 5, 31, 9, 30, 0, 0, time.UTC),
+			time.Date(2024, 5, 31, 9, 30, 0, 0, time.FixedZone("", 10*3600)),
+			tdstest.GUID{0x6F, 0x96, 0x19, 0xFF, 0x8B, 0x86, 0xD0, 0x11, 0xB4, 0x2D, 0x00, 0xC0, 0x4F, 0xC9, 0x64, 0xFF}, true, nil}},
 	})
 	rec, tr := mustRun(t, e, wire.QueryRequest{Text: "dbo.GetPatient", Type: wire.CommandStoredProcedure, Params: []wire.Param{
 		{Name: "@id", Type: "Int", Value: str("42")}, {Name: "@surname", Type: "VarChar", Value: str("O'Brien")},
@@ -61,8 +82,7 @@ func TestSQLServerProcedureOverTDS(t *testing.T) {
 	if len(rec.rows) != 1 || rec.rows[0] != want || tr.Rows != 1 {
 		t.Errorf("rows\n got %v\nwant %s", rec.rows, want)
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	got := last()
 	if !got.IsProc || got.Proc != "dbo.GetPatient" {
 		t.Fatalf("not called as a procedure: %+v", got)
 	}
@@ -143,5 +163,36 @@ func TestSQLServerDeadlineOverTDS(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("returned after %v", d)
+	}
+}
+
+// A nonQuery with an OUTPUT clause goes as the same sp_executesql, outside
+// any transaction, and its rows stream with their number as rowsAffected;
+// a journaled procedure's rows are held until its outcome is recorded,
+// then kept with it.
+func TestSQLServerOutputOverTDS(t *testing.T) {
+	e, s, last := newRecordingTDS(t, &tdstest.Result{Columns: []tdstest.Column{{Name: "RECORDID", Type: tdstest.Int}}, Rows: [][]any{{4711}}})
+	rec, tr := mustRun(t, e, wire.QueryRequest{Mode: wire.ModeNonQuery,
+		Text:   "INSERT INTO APPOINTMENTS (APPOINTMENTDATE, INTERNALID) OUTPUT inserted.RECORDID VALUES (@d, @p)",
+		Params: []wire.Param{{Name: "d", Type: "Date", Value: str("2025-03-04")}, {Name: "p", Type: "Int", Value: str("12")}}})
+	if len(rec.rows) != 1 || rec.rows[0] != `{"RECORDID":4711}` || tr.RowsAffected == nil || *tr.RowsAffected != 1 {
+		t.Fatalf("rows %v trailer %+v", rec.rows, tr)
+	}
+	if got := last(); got.IsProc || got.ParamDecl != "@d date,@p int" || got.Transaction != 0 || s.Transactions().Begun != 0 {
+		t.Errorf("sent as %+v; transactions %+v", got, s.Transactions())
+	}
+
+	rec = &recorder{}
+	j := &fakeJournal{sink: rec}
+	_, err := e.RunOnce(context.Background(), wire.QueryRequest{Text: "dbo.BP_AddAppointment", Type: wire.CommandStoredProcedure,
+		ExecutionID: "e", TimeoutMS: 30000, Params: []wire.Param{{Name: "@patientid", Type: "Int", Value: str("12")}}}, rec, j)
+	if err != nil || len(rec.rows) != 1 {
+		t.Fatalf("procedure: %v %v", rec.rows, err)
+	}
+	if j.state != wire.ExecutionCommitted || j.headerSet || j.result == nil || len(j.result.Rows) != 1 || string(j.result.Rows[0]) != `{"RECORDID":4711}` {
+		t.Errorf("journal: %+v %+v", j, j.result)
+	}
+	if got := last(); !got.IsProc || got.Proc != "dbo.BP_AddAppointment" {
+		t.Errorf("not called as a procedure: %+v", got)
 	}
 }

@@ -510,3 +510,22 @@ func (s *server) fail(err error) (*server, error) {
 	s.stop()
 	return nil, err
 }
+
+// Running counts the statements containing marker that the server is executing (MON$STATE
+// 1: running, or waiting for a lock), seen from another connection of db. The MON$ tables
+// are a snapshot taken once per transaction, so each look is a transaction of its own (the
+// driver's autocommit only commits retaining).
+func Running(t testing.TB, db *sql.DB, marker string) int {
+	t.Helper()
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRow(`SELECT count(*) FROM mon$statements WHERE mon$state = 1
+		AND mon$attachment_id <> current_connection AND mon$sql_text CONTAINING ?`, marker).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

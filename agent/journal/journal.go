@@ -5,8 +5,12 @@
 // The journal is a small SQLite file next to the agent's configuration,
 // written with synchronous=FULL so that each record is on disk (fsync'd)
 // before the call that writes it returns. It holds execution ids, states,
-// row counts and error kinds and codes, never a command's text, its values
-// or its rows: the agent keeps no patient data at rest.
+// row counts and error kinds and codes, never a command's text or its
+// values. Of rows it keeps only a committed write's own result rows (what a
+// stored procedure or a RETURNING clause answered: typically the ids the
+// write created), at most [wire.MaxKeptResult], so that a retried booking
+// learns the id of the appointment its first run made; reads leave nothing.
+// Like every record, they go after [wire.ExecutionRetention].
 //
 // The practice database is the practice management system's, so the agent
 // creates no table in it; the record cannot share the write's own
@@ -35,6 +39,7 @@ package journal
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -68,8 +73,13 @@ const schema = `CREATE TABLE IF NOT EXISTS executions (
 	error_engine  TEXT NOT NULL DEFAULT '',
 	error_code    TEXT NOT NULL DEFAULT '',
 	started_us    INTEGER NOT NULL,
-	finished_us   INTEGER NOT NULL DEFAULT 0
+	finished_us   INTEGER NOT NULL DEFAULT 0,
+	result        TEXT
 )`
+
+// addResult brings a journal written before results were kept up to date;
+// its records have none.
+const addResult = `ALTER TABLE executions ADD COLUMN result TEXT`
 
 // Open opens (creating it if needed) the journal file at path; an empty
 // path keeps the journal in memory, for tests: it does not survive the
@@ -93,7 +103,7 @@ func Open(ctx context.Context, path string) (*Journal, error) {
 	// One connection: an in-memory database is per connection, and the
 	// journal's writes are few and short.
 	db.SetMaxOpenConns(1)
-	if _, err := db.ExecContext(ctx, schema); err != nil {
+	if err := migrate(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("execution journal %s: %w", path, err)
 	}
@@ -103,6 +113,23 @@ func Open(ctx context.Context, path string) (*Journal, error) {
 		return nil, fmt.Errorf("execution journal %s: %w", path, err)
 	}
 	return j, nil
+}
+
+// migrate creates the table, or adds the columns a journal of an earlier
+// agent lacks.
+func migrate(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, schema); err != nil {
+		return err
+	}
+	var has int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('executions') WHERE name = 'result'`).Scan(&has); err != nil {
+		return err
+	}
+	if has == 0 {
+		_, err := db.ExecContext(ctx, addResult)
+		return err
+	}
+	return nil
 }
 
 // Close closes the file.
@@ -147,9 +174,10 @@ func (j *Journal) read(ctx context.Context, id string) (wire.Execution, bool, er
 		rows               sql.NullInt64
 		kind, engine, code string
 		started, finished  int64
+		result             sql.NullString
 	)
-	err := j.db.QueryRowContext(ctx, `SELECT state, rows_affected, execution_ms, error_kind, error_engine, error_code, started_us, finished_us
-		FROM executions WHERE id = ?`, id).Scan(&state, &rows, &ex.ExecutionMS, &kind, &engine, &code, &started, &finished)
+	err := j.db.QueryRowContext(ctx, `SELECT state, rows_affected, execution_ms, error_kind, error_engine, error_code, started_us, finished_us, result
+		FROM executions WHERE id = ?`, id).Scan(&state, &rows, &ex.ExecutionMS, &kind, &engine, &code, &started, &finished, &result)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ex, false, nil
 	}
@@ -162,6 +190,12 @@ func (j *Journal) read(ctx context.Context, id string) (wire.Execution, bool, er
 	}
 	if rows.Valid {
 		ex.RowsAffected = &rows.Int64
+	}
+	if result.Valid {
+		ex.Result = new(wire.Result)
+		if err := json.Unmarshal([]byte(result.String), ex.Result); err != nil {
+			return ex, false, fmt.Errorf("execution journal: the result of write %s is unreadable: %w", id, err)
+		}
 	}
 	if kind != "" {
 		ex.Error = &wire.Error{Kind: wire.ErrorKind(kind), Engine: engine, Code: code, Message: describe(ex.State, wire.ErrorKind(kind), engine, code)}
@@ -242,6 +276,7 @@ type Claim struct {
 	id      string
 	done    chan struct{}
 	started bool
+	result  *wire.Result
 	once    sync.Once
 }
 
@@ -260,11 +295,21 @@ func (c *Claim) Started() error {
 	return nil
 }
 
+// Keep gives the result rows of the write, recorded by Finish if it
+// commits. Rows past [wire.MaxKeptResult] are not kept: the record says the
+// result was dropped, whatever r holds.
+func (c *Claim) Keep(r *wire.Result) {
+	if r != nil && (r.Dropped || r.Bytes > wire.MaxKeptResult) {
+		r = &wire.Result{Columns: r.Columns, Count: r.Count, Bytes: r.Bytes, Dropped: true}
+	}
+	c.result = r
+}
+
 // Finish records the write's outcome durably and releases the claim: state
-// is committed (with rowsAffected, nil for a procedure), failed (with the
-// error's kind, engine and code) or unknown. Without Started it only
-// releases. An error means the outcome is not on disk: the id will read as
-// unknown.
+// is committed (with rowsAffected, nil for a procedure, and the result
+// given to Keep), failed (with the error's kind, engine and code) or
+// unknown. Without Started it only releases. An error means the outcome is
+// not on disk: the id will read as unknown.
 func (c *Claim) Finish(state wire.ExecutionState, rowsAffected *int64, executionMS int64, werr *wire.Error) error {
 	defer c.Release()
 	if !c.started {
@@ -274,13 +319,20 @@ func (c *Claim) Finish(state wire.ExecutionState, rowsAffected *int64, execution
 	if werr != nil && state == wire.ExecutionFailed {
 		kind, engine, code = string(werr.Kind), werr.Engine, werr.Code
 	}
-	var rows any
+	var rows, result any
 	if rowsAffected != nil {
 		rows = *rowsAffected
 	}
+	if c.result != nil && state == wire.ExecutionCommitted {
+		b, err := json.Marshal(c.result)
+		if err != nil {
+			return fmt.Errorf("execution journal: the result of write %s cannot be kept: %w", c.id, err)
+		}
+		result = string(b)
+	}
 	_, err := c.j.db.Exec(`UPDATE executions SET state = ?, rows_affected = ?, execution_ms = ?, error_kind = ?, error_engine = ?,
-		error_code = ?, finished_us = ? WHERE id = ?`,
-		string(state), rows, executionMS, kind, engine, code, time.Now().UnixMicro(), c.id)
+		error_code = ?, finished_us = ?, result = ? WHERE id = ?`,
+		string(state), rows, executionMS, kind, engine, code, time.Now().UnixMicro(), result, c.id)
 	if err != nil {
 		return fmt.Errorf("execution journal: the outcome of write %s could not be recorded: %w", c.id, err)
 	}

@@ -2,7 +2,10 @@ package journal
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -132,5 +135,79 @@ func TestClaimWaits(t *testing.T) {
 	defer cancel()
 	if _, _, err := j.Claim(cctx, "y"); err == nil {
 		t.Fatal("claim of a held id returned without waiting")
+	}
+}
+
+// TestResultKept: a committed write's result rows survive a restart and
+// come back with its record; a result past wire.MaxKeptResult is recorded
+// as dropped, without rows; a failed write keeps none.
+func TestResultKept(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "executions.db")
+	j := open(t, path)
+	one := int64(1)
+	cols := []wire.Column{{Name: "RECORDID", Type: wire.TypeInteger, DBType: "INT4"}}
+
+	c, _, _ := j.Claim(ctx, "booked")
+	c.Started()
+	c.Keep(&wire.Result{Columns: cols, Rows: []json.RawMessage{json.RawMessage(`{"RECORDID":4711}`)}, Count: 1, Bytes: 17})
+	if err := c.Finish(wire.ExecutionCommitted, &one, 5, nil); err != nil {
+		t.Fatal(err)
+	}
+	c, _, _ = j.Claim(ctx, "huge")
+	c.Started()
+	c.Keep(&wire.Result{Columns: cols, Rows: []json.RawMessage{json.RawMessage(`{"RECORDID":1}`)}, Count: 9000, Bytes: wire.MaxKeptResult + 1})
+	c.Finish(wire.ExecutionCommitted, &one, 5, nil)
+	c, _, _ = j.Claim(ctx, "failed")
+	c.Started()
+	c.Keep(&wire.Result{Columns: cols, Count: 0})
+	c.Finish(wire.ExecutionFailed, nil, 1, &wire.Error{Kind: wire.KindDatabase, Engine: "postgres", Code: "23505"})
+	j.Close()
+
+	j = open(t, path)
+	ex := state(t, j, "booked")
+	if ex.Result == nil || len(ex.Result.Rows) != 1 || string(ex.Result.Rows[0]) != `{"RECORDID":4711}` ||
+		ex.Result.Count != 1 || ex.Result.Bytes != 17 || ex.Result.Dropped || len(ex.Result.Columns) != 1 || ex.Result.Columns[0] != cols[0] {
+		t.Fatalf("kept result: %+v", ex.Result)
+	}
+	ex = state(t, j, "huge")
+	if ex.Result == nil || !ex.Result.Dropped || ex.Result.Rows != nil || ex.Result.Count != 9000 {
+		t.Fatalf("dropped result: %+v", ex.Result)
+	}
+	if ex := state(t, j, "failed"); ex.Result != nil {
+		t.Fatalf("failed write kept a result: %+v", ex.Result)
+	}
+}
+
+// TestOpenOldJournal: a journal file an earlier agent wrote, without the
+// result column, opens and keeps its records.
+func TestOpenOldJournal(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "executions.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{`CREATE TABLE executions (id TEXT PRIMARY KEY, state TEXT NOT NULL, rows_affected INTEGER,
+		execution_ms INTEGER NOT NULL DEFAULT 0, error_kind TEXT NOT NULL DEFAULT '', error_engine TEXT NOT NULL DEFAULT '',
+		error_code TEXT NOT NULL DEFAULT '', started_us INTEGER NOT NULL, finished_us INTEGER NOT NULL DEFAULT 0)`,
+		`INSERT INTO executions (id, state, rows_affected, started_us) VALUES ('old', 'committed', 2, ` + strconv.FormatInt(time.Now().UnixMicro(), 10) + `)`} {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	j := open(t, path)
+	if ex := state(t, j, "old"); ex.State != wire.ExecutionCommitted || *ex.RowsAffected != 2 || ex.Result != nil {
+		t.Fatalf("old record: %+v", ex)
+	}
+	c, _, _ := j.Claim(ctx, "new")
+	c.Started()
+	c.Keep(&wire.Result{Columns: []wire.Column{}, Count: 0})
+	if err := c.Finish(wire.ExecutionCommitted, nil, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	if ex := state(t, j, "new"); ex.Result == nil || ex.Result.Count != 0 {
+		t.Fatalf("new record in an old file: %+v", ex)
 	}
 }

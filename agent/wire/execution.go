@@ -1,6 +1,9 @@
 package wire
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Writes that run at most once.
 //
@@ -8,13 +11,17 @@ import "time"
 // execution id ([QueryRequest.ExecutionID]): a UUID its sender assigns once,
 // when the write is created, and sends again with every retry of that same
 // write. The agent then runs the write at most once under that id. It keeps
-// a journal of the ids it has started, with their outcome (rows affected, or
-// the error's kind, engine and code; never the command's text, values or
-// rows), and answers a repeat of an id without touching the database:
+// a journal of the ids it has started, with their outcome (rows affected and
+// the write's result rows, or the error's kind, engine and code; never the
+// command's text or values), and answers a repeat of an id without touching
+// the database:
 //
 //   - committed: the first outcome again, as an ordinary answer whose
-//     trailer has Replayed set (rowsAffected as first reported; a stored
-//     procedure's rows are not kept, so a replay has none);
+//     trailer has Replayed set: rowsAffected as first reported, and the
+//     result rows a stored procedure or a nonQuery's RETURNING (OUTPUT)
+//     clause returned, such as the id of a new appointment, when they were
+//     at most [MaxKeptResult]; a larger result was streamed but not kept,
+//     and its replay fails with [KindTooLarge] saying so;
 //   - failed: the first failure's kind, engine and code, with a message
 //     saying it is not run again;
 //   - unknown (the agent stopped between handing the write to the database
@@ -68,6 +75,9 @@ type Execution struct {
 	State ExecutionState `json:"state"`
 	// RowsAffected is a committed nonQuery's count.
 	RowsAffected *int64 `json:"rowsAffected,omitempty"`
+	// Result is a committed write's result rows; nil when the write
+	// returned no result set (a nonQuery without RETURNING or OUTPUT).
+	Result *Result `json:"result,omitempty"`
 	// ExecutionMS is the first run's execution time.
 	ExecutionMS int64 `json:"executionMs,omitempty"`
 	// Error is a failed write's kind, engine and code; its message says
@@ -75,4 +85,29 @@ type Execution struct {
 	Error      *Error    `json:"error,omitempty"`
 	StartedAt  time.Time `json:"startedAt,omitzero"`
 	FinishedAt time.Time `json:"finishedAt,omitzero"`
+}
+
+// MaxKeptResult caps the result rows the agent keeps with a committed
+// write's record, in bytes of their encoded JSON. A write's result is the
+// few rows it created (a new record's id, a booking's outcome); one larger
+// than this was streamed in full on its first run but cannot be replayed.
+//
+// A larger result cannot be refused instead: a stored procedure and an
+// autocommitted statement commit on their own, often before their rows are
+// read (a procedure's INSERT before its SELECT), so refusing the rows would
+// not undo the write; the record keeps the outcome and says the rows are
+// gone.
+const MaxKeptResult = 64 << 10
+
+// Result is a committed write's result rows, as the journal keeps them.
+type Result struct {
+	Columns []Column `json:"columns"`
+	// Rows are the rows as their row frames carried them, in order.
+	Rows []json.RawMessage `json:"rows,omitempty"`
+	// Count and Bytes are the rows' number and encoded size, as the first
+	// run's trailer reported them.
+	Count int64 `json:"count"`
+	Bytes int64 `json:"bytes"`
+	// Dropped is set when Bytes passed MaxKeptResult: Rows are not kept.
+	Dropped bool `json:"dropped,omitempty"`
 }

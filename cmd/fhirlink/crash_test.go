@@ -293,6 +293,19 @@ func (p *procs) journalState(id string) string {
 	return state
 }
 
+// journalResult is the result the agent's journal keeps with id's record: what a repeat of
+// the id is answered with.
+func (p *procs) journalResult(id string) string {
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(p.dir, "agent", "executions.db")+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return ""
+	}
+	defer db.Close()
+	var result sql.NullString
+	db.QueryRow("SELECT result FROM executions WHERE id = ?", id).Scan(&result)
+	return result.String
+}
+
 // crashDB is a practice database for the crash tests: a gate row the test
 // holds locked so that the agent's write waits for it, and the tables the
 // writes insert into.
@@ -300,8 +313,8 @@ type crashDB struct {
 	engine, dsn string
 	db          *sql.DB
 	// write is the async write of table: one row into it, waiting for the
-	// gate.
-	write func(table string) string
+	// gate; returning is the same write returning the row (n).
+	write, returning func(table string) string
 	// waiting reports whether the agent's write into table waits for the
 	// gate in the database.
 	waiting func(p *procs, table, id string) bool
@@ -360,6 +373,7 @@ func openCrashDB(t *testing.T, engine string) *crashDB {
 		c.write = func(table string) string {
 			return "INSERT INTO " + table + " (n) SELECT 1 FROM gate WHERE id = 1 FOR UPDATE"
 		}
+		c.returning = func(table string) string { return c.write(table) + " RETURNING n" }
 		c.waiting = func(_ *procs, table, _ string) bool {
 			var n int
 			c.db.QueryRow("SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1",
@@ -371,6 +385,10 @@ func openCrashDB(t *testing.T, engine string) *crashDB {
 		driver, testDSN = "firebirdsql", c.dsn
 		c.write = func(table string) string {
 			return "EXECUTE BLOCK AS BEGIN UPDATE gate SET n = n WHERE id = 1; INSERT INTO " + table + " (n) VALUES (1); END"
+		}
+		c.returning = func(table string) string {
+			return "EXECUTE BLOCK RETURNS (n INTEGER) AS BEGIN UPDATE gate SET n = n WHERE id = 1; INSERT INTO " + table +
+				" (n) VALUES (1) RETURNING n INTO :n; SUSPEND; END"
 		}
 		c.waiting = func(_ *procs, table, _ string) bool {
 			// A new transaction for each look: the monitoring tables are a
@@ -390,6 +408,7 @@ func openCrashDB(t *testing.T, engine string) *crashDB {
 		c.dsn = path + "?_pragma=busy_timeout(30000)"
 		driver, testDSN = "sqlite", c.dsn
 		c.write = func(table string) string { return "INSERT INTO " + table + " (n) VALUES (1)" }
+		c.returning = func(table string) string { return c.write(table) + " RETURNING n" }
 		// SQLite shows no waiting statement: the agent's journal shows
 		// the write handed to the database (it then waits for the lock).
 		c.waiting = func(p *procs, _, id string) bool { return p.journalState(id) == "running" }
@@ -411,14 +430,18 @@ func TestAsyncWriteRunsOnceThroughCrashes(t *testing.T) {
 	for _, engine := range []string{"postgres", "sqlite", "firebird"} {
 		t.Run(engine, func(t *testing.T) {
 			c := openCrashDB(t, engine)
-			c.setup(t, "w_server", "w_agent", "w_cut_before", "w_cut_after")
+			c.setup(t, "w_server", "w_agent", "w_rows", "w_cut_before", "w_cut_after")
 			p := startProcs(t, engine, c.dsn)
 
 			// The write waits for the gate; the agent has it.
 			begin := func(t *testing.T, table string) (string, func()) {
 				p.t = t // failures belong to the subtest
 				release := c.hold(t)
-				id := p.createAsync(c.write(table), "nonQuery")
+				text := c.write(table)
+				if table == "w_rows" {
+					text = c.returning(table)
+				}
+				id := p.createAsync(text, "nonQuery")
 				waittest.For(p.t, 30*time.Second, "the agent's write waiting in the database", func() bool { return c.waiting(p, table, id) })
 				return id, release
 			}
@@ -449,22 +472,35 @@ func TestAsyncWriteRunsOnceThroughCrashes(t *testing.T) {
 				}
 			})
 
-			t.Run("agent killed after its commit, before answering", func(t *testing.T) {
-				p.t = t
-				p.waitOnline()
-				id, release := begin(t, "w_agent")
-				p.proxy.Freeze()
-				release()
-				waittest.For(p.t, 30*time.Second, "the agent's commit recorded", func() bool {
-					return c.count(t, "w_agent") == 1 && p.journalState(id) == "committed"
+			// The agent dies after its commit, before its answer arrives; w_rows is a
+			// write that returns rows, which are on disk with the commit, before any of
+			// the answer left, so that a repeat of the id is answered with them.
+			for _, table := range []string{"w_agent", "w_rows"} {
+				t.Run("agent killed after its commit, before answering: "+table, func(t *testing.T) {
+					p.t = t
+					p.waitOnline()
+					id, release := begin(t, table)
+					p.proxy.Freeze()
+					release()
+					waittest.For(p.t, 30*time.Second, "the agent's commit recorded", func() bool {
+						return c.count(t, table) == 1 && p.journalState(id) == "committed"
+					})
+					kept := func() {
+						r := p.journalResult(id)
+						if table == "w_rows" && (!strings.Contains(strings.ToLower(r), `"rows":[{"n":1}]`) || !strings.Contains(r, `"count":1`)) {
+							t.Errorf("the journal keeps %s for the write, want its row", r)
+						}
+					}
+					kept()
+					p.kill(p.agent)
+					p.proxy.Cut() // what the agent wrote before it died never arrives
+					p.proxy.Thaw()
+					p.startAgent()
+					obj, seen := p.waitEnded(id, 30*time.Second)
+					wantOnce(t, table, id, obj, seen)
+					kept()
 				})
-				p.kill(p.agent)
-				p.proxy.Cut() // what the agent wrote before it died never arrives
-				p.proxy.Thaw()
-				p.startAgent()
-				obj, seen := p.waitEnded(id, 30*time.Second)
-				wantOnce(t, "w_agent", id, obj, seen)
-			})
+			}
 
 			t.Run("tunnel cut after the agent's commit", func(t *testing.T) {
 				p.t = t

@@ -20,6 +20,10 @@
 //   - schema.mssql.sql, schema.postgres.sql, schema.sqlite.sql: the same tables, indexes and
 //     views in three dialects (embedded; see Schema). The T-SQL file is the shape of the real
 //     database and is reference only: there is no SQL Server in the test environment.
+//   - procedures.postgres.sql: the practice's stored procedures that third parties call
+//     (BP_AddAppointment, BP_AddAppointmentEx, BP_IsAppointmentBooked, BP_MoveAppointment,
+//     BP_CancelAppointment, BP_AddPatient, BP_GetFreeAppointments) as PL/pgSQL functions, which
+//     Apply creates on PostgreSQL; booking.go holds the same as single SQLite statements.
 //   - schema.go (Apply, the DDL parser), writer.go (batched INSERTs with bound parameters).
 //   - codes.go (every code number, in one place), names.go (people and places),
 //     clinicaldata.go (conditions, medicines, vaccines, pathology), identifiers.go (check

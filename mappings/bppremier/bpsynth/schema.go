@@ -26,6 +26,12 @@ var schemaPostgres string
 //go:embed schema.sqlite.sql
 var schemaSQLite string
 
+// proceduresPostgres are the practice's stored procedures as PL/pgSQL functions, which Apply
+// creates with the PostgreSQL schema (see procedures.postgres.sql).
+//
+//go:embed procedures.postgres.sql
+var proceduresPostgres string
+
 // Schema returns the DDL script for engine ("mssql", "postgres" or "sqlite").
 // The mssql script is the T-SQL shape of BPSPatients; it is reference material for golden
 // files and cannot be executed in the test environment.
@@ -42,7 +48,8 @@ func Schema(engine string) (string, error) {
 }
 
 // Apply creates every table, index and BPS_* view of the synthetic BPSPatients database on db,
-// in one transaction. engine is "postgres" or "sqlite"; the database should be empty.
+// and on PostgreSQL the practice's stored procedures (procedures.postgres.sql), in one
+// transaction. engine is "postgres" or "sqlite"; the database should be empty.
 func Apply(ctx context.Context, db *sql.DB, engine string) error {
 	if engine != EnginePostgres && engine != EngineSQLite {
 		return fmt.Errorf("bpsynth: Apply supports %q and %q, not %q", EnginePostgres, EngineSQLite, engine)
@@ -56,7 +63,11 @@ func Apply(ctx context.Context, db *sql.DB, engine string) error {
 		return fmt.Errorf("bpsynth: begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-	for _, stmt := range Statements(script) {
+	stmts := Statements(script)
+	if engine == EnginePostgres {
+		stmts = append(stmts, ProcedureStatements(proceduresPostgres)...)
+	}
+	for _, stmt := range stmts {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("bpsynth: applying schema on %s: %w\nstatement: %.200s", engine, err, stmt)
 		}
@@ -65,6 +76,18 @@ func Apply(ctx context.Context, db *sql.DB, engine string) error {
 		return fmt.Errorf("bpsynth: commit schema: %w", err)
 	}
 	return nil
+}
+
+// ProcedureStatements splits a script of function definitions, each ending with a line "$$;"
+// (their bodies hold ';' everywhere), into single statements.
+func ProcedureStatements(script string) []string {
+	var out []string
+	for _, chunk := range strings.SplitAfter(script, "\n$$;\n") {
+		if strings.HasSuffix(chunk, "\n$$;\n") {
+			out = append(out, strings.TrimSpace(strings.TrimSuffix(chunk, ";\n")))
+		}
+	}
+	return out
 }
 
 // Statements splits a DDL script of this package into single statements (each ends with ';' at

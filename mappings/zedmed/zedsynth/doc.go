@@ -40,6 +40,10 @@
 //
 // A site then has two catalogues: ZEDMED (the default, mainPath) and ZEDBILL.
 //
+// On Firebird, Apply also creates booking procedures of the assumed schema (booking.go):
+// ZM_BOOK_APPOINTMENT, ZM_MOVE_APPOINTMENT and ZM_CANCEL_APPOINTMENT, which a storedProcedure
+// command calls, each safe against concurrent bookings of one doctor's book.
+//
 // Small() is a 200-patient practice, Benchmark() a 50,000-patient one. The same Options give
 // the same rows on every engine. Nothing depends on the wall clock: dates lie around
 // Options.Today (default 2026-06-15, "now" 11:00 that day).

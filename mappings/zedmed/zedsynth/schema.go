@@ -220,13 +220,17 @@ func BillingSchema(engine string) ([]string, error) {
 	return script(engine, billingTables), nil
 }
 
-// Apply creates the main database's tables and indexes on db (an empty database).
+// Apply creates the main database's tables and indexes on db (an empty database), and on
+// Firebird the booking procedures (see booking.go), once the tables they use are committed.
 func Apply(ctx context.Context, db *sql.DB, engine string) error {
 	stmts, err := Schema(engine)
 	if err != nil {
 		return err
 	}
-	return apply(ctx, db, engine, stmts)
+	if err := apply(ctx, db, engine, stmts); err != nil || engine != EngineFirebird {
+		return err
+	}
+	return apply(ctx, db, engine, bookingDDL)
 }
 
 // ApplyBilling creates the billing database's tables on db (another empty database).
