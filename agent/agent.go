@@ -267,8 +267,9 @@ func replay(w http.ResponseWriter, req wire.QueryRequest, prior *wire.Execution)
 	r := prior.Result
 	if r != nil && r.Dropped {
 		writeError(w, wire.Errorf(wire.KindTooLarge,
-			"the write with execution id %s committed on its first run, but its result (%d rows, %d bytes) was larger than the %d KiB "+
-				"the agent keeps for a repeat, so its rows cannot be returned again; it is not run again",
+			"the write with execution id %s committed on its first run, but its result (%d rows, %d bytes) was not kept for a repeat: "+
+				"the agent keeps at most %d KiB of numbers (ids) and never other values, which may be patient data; "+
+				"its rows cannot be returned again, and it is not run again",
 			req.ExecutionID, r.Count, r.Bytes, wire.MaxKeptResult>>10))
 		return
 	}

@@ -450,7 +450,7 @@ func (q *query) stream(rows *sql.Rows) (wire.Trailer, error) {
 // streams, not kept.
 func (q *query) emit(row []byte) *wire.Error {
 	if q.hold {
-		if q.tr.Bytes+int64(len(row)) <= wire.MaxKeptResult {
+		if q.tr.Bytes+int64(len(row)) <= wire.MaxKeptResult && numbersOnly(row) {
 			q.held = append(q.held, bytes.Clone(row))
 			return nil
 		}
@@ -464,6 +464,33 @@ func (q *query) emit(row []byte) *wire.Error {
 		return q.sinkError(err)
 	}
 	return nil
+}
+
+// numbersOnly reports whether every value of row (a JSON object) is a
+// number or null. The journal keeps only such results (the ids a booking
+// or a new patient gets, counts): a write's text, names or dates are
+// patient data, which the agent never keeps at rest.
+func numbersOnly(row []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(row))
+	dec.UseNumber()
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return false
+	}
+	for dec.More() {
+		if _, err := dec.Token(); err != nil { // the column name
+			return false
+		}
+		switch t, err := dec.Token(); {
+		case err != nil:
+			return false
+		case t == nil:
+		default:
+			if _, ok := t.(json.Number); !ok {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // flush sends the header and the rows held so far, and holds no more.

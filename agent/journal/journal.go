@@ -8,7 +8,8 @@
 // row counts and error kinds and codes, never a command's text or its
 // values. Of rows it keeps only a committed write's own result rows (what a
 // stored procedure or a RETURNING clause answered: typically the ids the
-// write created), at most [wire.MaxKeptResult], so that a retried booking
+// write created), and only when every value is a number, at most
+// [wire.MaxKeptResult] (the executor decides), so that a retried booking
 // learns the id of the appointment its first run made; reads leave nothing.
 // Like every record, they go after [wire.ExecutionRetention].
 //

@@ -20,8 +20,9 @@ import (
 //     trailer has Replayed set: rowsAffected as first reported, and the
 //     result rows a stored procedure or a nonQuery's RETURNING (OUTPUT)
 //     clause returned, such as the id of a new appointment, when they were
-//     at most [MaxKeptResult]; a larger result was streamed but not kept,
-//     and its replay fails with [KindTooLarge] saying so;
+//     numbers only (ids, counts: never text or dates, which may be patient
+//     data) and at most [MaxKeptResult]; any other result was streamed but
+//     not kept, and its replay fails with [KindTooLarge] saying so;
 //   - failed: the first failure's kind, engine and code, with a message
 //     saying it is not run again;
 //   - unknown (the agent stopped between handing the write to the database
@@ -108,6 +109,7 @@ type Result struct {
 	// run's trailer reported them.
 	Count int64 `json:"count"`
 	Bytes int64 `json:"bytes"`
-	// Dropped is set when Bytes passed MaxKeptResult: Rows are not kept.
+	// Dropped is set when Bytes passed MaxKeptResult or a value was not a
+	// number: Rows are not kept.
 	Dropped bool `json:"dropped,omitempty"`
 }
