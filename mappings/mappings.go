@@ -30,6 +30,9 @@ type Site struct {
 
 // Row is one resource made from one row.
 type Row struct {
+	// ID is the resource's id, as in Resource; set by the row function from
+	// the row's id column, so nothing needs to read it back out of the JSON.
+	ID       string
 	Resource json.RawMessage
 	// Refs are the ids this resource references, by include parameter name
 	// ("practitioner" → "12"), for _include.
