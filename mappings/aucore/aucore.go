@@ -24,17 +24,17 @@ import (
 	"fhirlink/mappings"
 )
 
-// practice is the practice's columns a row carries (its first live
+// Practice is the practice's columns a row carries (its first live
 // practice record, as the managing Organization).
-type practice struct {
+type Practice struct {
 	OrgID   mappings.Int  `json:"org_id"`
 	OrgName mappings.Text `json:"org_name"`
 	OrgHPIO mappings.Text `json:"org_hpio"`
 	OrgABN  mappings.Text `json:"org_abn"`
 }
 
-// ref is the reference to the practice's Organization, nil without one.
-func (c practice) ref() *fm.Reference {
+// Ref is the reference to the practice's Organization, nil without one.
+func (c Practice) Ref() *fm.Reference {
 	if c.OrgID == 0 {
 		return nil
 	}

@@ -21,7 +21,7 @@ type LocationRow struct {
 	Phone    mappings.Text `json:"phone"`
 	Fax      mappings.Text `json:"fax"`
 	Email    mappings.Text `json:"email"`
-	practice
+	Practice
 	Created mappings.Wall `json:"created"`
 	Updated mappings.Wall `json:"updated"`
 }
@@ -66,7 +66,7 @@ func locationRow(_ struct{}, row []byte, site mappings.Site) (mappings.Row, erro
 		Meta:                 mappings.Meta(mappings.ProfileLocation, c.Updated, c.Created, site.Location),
 		Status:               mappings.Ptr(fm.LocationStatusActive),
 		Mode:                 mappings.Ptr(fm.LocationModeInstance),
-		ManagingOrganization: c.practice.ref(),
+		ManagingOrganization: c.Practice.Ref(),
 		Address:              mappings.Address(fm.AddressUseWork, fm.AddressTypeBoth, []string{string(c.Address1), string(c.Address2)}, string(c.City), string(c.Postcode)),
 	}
 	if c.HPIO != "" {

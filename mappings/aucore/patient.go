@@ -65,7 +65,7 @@ type PatientRow struct {
 	GPTitle          mappings.Text `json:"gp_title"`
 	GPFirst          mappings.Text `json:"gp_first"`
 	GPFamily         mappings.Text `json:"gp_family"`
-	practice
+	Practice
 	Created mappings.Wall `json:"created"`
 	Updated mappings.Wall `json:"updated"`
 }
@@ -219,7 +219,7 @@ func patientRow(codes PatientCodes, row []byte, site mappings.Site) (mappings.Ro
 	}
 
 	// The practice and the usual doctor.
-	p.ManagingOrganization = c.practice.ref()
+	p.ManagingOrganization = c.Practice.Ref()
 	var refs map[string][]string
 	if c.GPID != 0 {
 		p.GeneralPractitioner = []fm.Reference{*mappings.Ref("Practitioner", c.GPID.ID(),

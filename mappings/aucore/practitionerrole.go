@@ -43,7 +43,7 @@ type PractitionerRoleRow struct {
 	Email              mappings.Text `json:"email"`
 	LocationID         mappings.Int  `json:"location_id"`
 	LocationName       mappings.Text `json:"location_name"`
-	practice
+	Practice
 	Created mappings.Wall `json:"created"`
 	Updated mappings.Wall `json:"updated"`
 }
@@ -102,7 +102,7 @@ func practitionerRoleRow(codes PractitionerRoleCodes, row []byte, site mappings.
 		Active:       mappings.Ptr(int(c.PractitionerStatus) == codes.Active),
 		Practitioner: mappings.Ref("Practitioner", c.PractitionerID.ID(), mappings.PersonName(string(c.Title), string(c.First), string(c.Family))),
 		Location:     []fm.Reference{*mappings.Ref("Location", c.LocationID.ID(), string(c.LocationName))},
-		Organization: c.practice.ref(),
+		Organization: c.Practice.Ref(),
 		Code:         role.code(),
 		Specialty:    role.specialty(),
 	}

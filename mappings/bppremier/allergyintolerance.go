@@ -110,7 +110,7 @@ func allergyIntoleranceRow(row []byte, site mappings.Site) (mappings.Row, error)
 		return mappings.Row{}, err
 	}
 	a := fm.AllergyIntolerance{
-		Meta:               meta(mappings.ProfileAllergyIntolerance, c.Updated, c.Created, site),
+		Meta:               mappings.Meta(mappings.ProfileAllergyIntolerance, c.Updated, c.Created, site.Location),
 		Patient:            *patientRef(c.Patient, c.PatientFirst, c.PatientFamily),
 		ClinicalStatus:     mappings.Concept(mappings.CodeSystemAllergyClinical, "active", "Active", ""),
 		VerificationStatus: mappings.Concept(mappings.CodeSystemAllergyVerification, "confirmed", "Confirmed", ""),

@@ -17,10 +17,7 @@
 package bppremier
 
 import (
-	"bytes"
 	"text/template"
-
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"fhirlink/mappings"
 )
@@ -34,38 +31,10 @@ var Mapping = &mappings.Mapping{
 	Resources: []mappings.Resource{Patient, Practitioner, PractitionerRole, Organization, Location, Appointment, Schedule, Slot, Observation, Condition, AllergyIntolerance, MedicationStatement, MedicationRequest, Immunization, Encounter},
 }
 
-// funcs are the SQL templates' functions.
+// funcs are the SQL templates' functions: clinical is the practitioner
+// rule, patient a column of the patient (p) from patientCols, for the
+// templates that name their patient.
 var funcs = template.FuncMap{
 	"clinical": clinicalUser,
-}
-
-// meta is a resource's meta: its profile and when the row last changed.
-func meta(profile string, updated, created mappings.Wall, site mappings.Site) *fm.Meta {
-	m := &fm.Meta{Profile: []string{profile}}
-	if lu := mappings.LastUpdated(updated, created, site.Location); lu != "" {
-		m.LastUpdated = mappings.Ptr(lu)
-	}
-	return m
-}
-
-// dataAbsentUnknown is the primitive extension saying a required value is
-// unknown.
-var dataAbsentUnknown = []byte(`{"extension":[{"url":"` + mappings.ExtensionDataAbsentReason + `","valueCode":"unknown"}]}`)
-
-// addProperty adds "name": value to the JSON object obj.
-func addProperty(obj []byte, name string, value []byte) []byte {
-	obj = bytes.TrimRight(obj, " \n")
-	if len(obj) < 2 || obj[len(obj)-1] != '}' {
-		return obj
-	}
-	out := make([]byte, 0, len(obj)+len(name)+len(value)+4)
-	out = append(out, obj[:len(obj)-1]...)
-	if len(obj) > 2 {
-		out = append(out, ',')
-	}
-	out = append(out, '"')
-	out = append(out, name...)
-	out = append(out, '"', ':')
-	out = append(out, value...)
-	return append(out, '}')
+	"patient":  func(name string) string { return patientCols.Col(name) },
 }

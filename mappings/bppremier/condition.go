@@ -82,7 +82,7 @@ func conditionRow(row []byte, site mappings.Site) (mappings.Row, error) {
 	}
 	cond := fm.Condition{
 		Id:       mappings.Ptr(c.ID.ID()),
-		Meta:     meta(mappings.ProfileCondition, c.Updated, c.Created, site),
+		Meta:     mappings.Meta(mappings.ProfileCondition, c.Updated, c.Created, site.Location),
 		Subject:  *patientRef(c.Patient, c.PatientFirst, c.PatientFamily),
 		Category: []fm.CodeableConcept{*mappings.Concept(mappings.CodeSystemConditionCategory, "problem-list-item", "Problem List Item", "")},
 		Recorder: c.userColumns.ref(),

@@ -3,8 +3,8 @@
 {{.Select}}{{if .Count}} COUNT(*) AS "total"{{else}}
     h."RECORDID" AS "id",
     h."INTERNALID" AS "patient",
-    p."FIRSTNAME" AS "patient_first",
-    p."SURNAME" AS "patient_family",
+    {{patient "first"}} AS "patient_first",
+    {{patient "family"}} AS "patient_family",
     h."YEAR" AS "year",
     h."MONTH" AS "month",
     h."DAY" AS "day",

@@ -12,6 +12,7 @@ import (
 
 	"fhirlink/fhir"
 	"fhirlink/mappings"
+	"fhirlink/mappings/aucore"
 )
 
 //go:embed encounter.sql
@@ -130,7 +131,7 @@ type encounterColumns struct {
 	userColumns
 	LocationID   mappings.Int  `json:"location_id"`
 	LocationName mappings.Text `json:"location_name"`
-	practiceColumns
+	aucore.Practice
 	Created mappings.Wall `json:"created"`
 	Updated mappings.Wall `json:"updated"`
 }
@@ -146,11 +147,11 @@ func encounterRow(row []byte, site mappings.Site) (mappings.Row, error) {
 	}
 	e := fm.Encounter{
 		Id:              mappings.Ptr(c.ID.ID()),
-		Meta:            meta(mappings.ProfileEncounter, c.Updated, c.Created, site),
+		Meta:            mappings.Meta(mappings.ProfileEncounter, c.Updated, c.Created, site.Location),
 		Status:          fm.EncounterStatusFinished,
 		Class:           mappings.Coding(mappings.CodeSystemActCode, class, classDisplay[class]),
 		Subject:         patientRef(c.Patient, c.PatientFirst, c.PatientFamily),
-		ServiceProvider: c.practiceColumns.ref(),
+		ServiceProvider: c.Practice.Ref(),
 	}
 	if c.VisitType != "" {
 		e.Type = []fm.CodeableConcept{{Text: mappings.Ptr(string(c.VisitType))}}

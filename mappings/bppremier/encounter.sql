@@ -4,8 +4,8 @@
 {{.Select}}{{if .Count}} COUNT(*) AS "total"{{else}}
     v."VISITID" AS "id",
     v."INTERNALID" AS "patient",
-    p."FIRSTNAME" AS "patient_first",
-    p."SURNAME" AS "patient_family",
+    {{patient "first"}} AS "patient_first",
+    {{patient "family"}} AS "patient_family",
     v."VISITCODE" AS "visit_code",
     vt."VISITTYPE" AS "visit_type",
     v."VISITDATE" AS "visit_date",

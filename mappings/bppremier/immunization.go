@@ -84,7 +84,7 @@ func immunizationRow(row []byte, site mappings.Site) (mappings.Row, error) {
 	}
 	im := fm.Immunization{
 		Id:            mappings.Ptr(c.ID.ID()),
-		Meta:          meta(mappings.ProfileImmunization, c.Updated, c.Created, site),
+		Meta:          mappings.Meta(mappings.ProfileImmunization, c.Updated, c.Created, site.Location),
 		Status:        fm.ImmunizationStatusCodesCompleted,
 		VaccineCode:   *medicineConcept(string(c.Vaccine)),
 		Patient:       *patientRef(c.Patient, c.PatientFirst, c.PatientFamily),

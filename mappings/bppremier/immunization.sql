@@ -2,8 +2,8 @@
 {{.Select}}{{if .Count}} COUNT(*) AS "total"{{else}}
     m."RECORDID" AS "id",
     m."INTERNALID" AS "patient",
-    p."FIRSTNAME" AS "patient_first",
-    p."SURNAME" AS "patient_family",
+    {{patient "first"}} AS "patient_first",
+    {{patient "family"}} AS "patient_family",
     m."GIVENDATE" AS "given",
     m."NOTGIVENHERE" AS "elsewhere",
     m."VACCINENAME" AS "vaccine",

@@ -107,7 +107,7 @@ func medicationRequestRow(row []byte, site mappings.Site) (mappings.Row, error) 
 	}
 	m := fm.MedicationRequest{
 		Id:        mappings.Ptr(c.ID.ID()),
-		Meta:      meta(mappings.ProfileMedicationRequest, c.Updated, c.Created, site),
+		Meta:      mappings.Meta(mappings.ProfileMedicationRequest, c.Updated, c.Created, site.Location),
 		Status:    "completed",
 		Intent:    "order",
 		Subject:   *patientRef(c.Patient, c.PatientFirst, c.PatientFamily),

@@ -3,8 +3,8 @@
 {{.Select}}{{if .Count}} COUNT(*) AS "total"{{else}}
     i."RECORDID" AS "id",
     s."INTERNALID" AS "patient",
-    p."FIRSTNAME" AS "patient_first",
-    p."SURNAME" AS "patient_family",
+    {{patient "first"}} AS "patient_first",
+    {{patient "family"}} AS "patient_family",
     s."SCRIPTID" AS "script_id",
     s."RECORDSTATUS" AS "record_status",
     CASE WHEN {{active}} THEN 1 ELSE 0 END AS "active",

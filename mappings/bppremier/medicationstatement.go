@@ -85,7 +85,7 @@ func medicationStatementRow(row []byte, site mappings.Site) (mappings.Row, error
 	}
 	m := fm.MedicationStatement{
 		Id:      mappings.Ptr(c.ID.ID()),
-		Meta:    meta(mappings.ProfileMedicationStatement, c.Updated, c.Created, site),
+		Meta:    mappings.Meta(mappings.ProfileMedicationStatement, c.Updated, c.Created, site.Location),
 		Status:  "active",
 		Subject: *patientRef(c.Patient, c.PatientFirst, c.PatientFamily),
 	}
@@ -142,7 +142,7 @@ func medicationStatementRow(row []byte, site mappings.Site) (mappings.Row, error
 		return mappings.Row{}, err
 	}
 	if m.EffectivePeriod == nil {
-		raw = addProperty(raw, "_effectiveDateTime", dataAbsentUnknown)
+		raw = mappings.AddProperty(raw, "_effectiveDateTime", mappings.DataAbsentUnknown)
 	}
 	return mappings.Row{Resource: raw, Refs: map[string][]string{"patient": {c.Patient.ID()}}}, nil
 }

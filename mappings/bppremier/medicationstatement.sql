@@ -4,8 +4,8 @@
 {{.Select}}{{if .Count}} COUNT(*) AS "total"{{else}}
     r."RECORDID" AS "id",
     r."INTERNALID" AS "patient",
-    p."FIRSTNAME" AS "patient_first",
-    p."SURNAME" AS "patient_family",
+    {{patient "first"}} AS "patient_first",
+    {{patient "family"}} AS "patient_family",
     r."RECORDSTATUS" AS "record_status",
     r."DRUGNAME" AS "drug",
     r."RXSTATUS" AS "rx_status",

@@ -240,7 +240,7 @@ func observationRow(row []byte, site mappings.Site) (mappings.Row, error) {
 	refs := map[string][]string{"patient": {c.Patient.ID()}}
 	if c.Src == 3 {
 		o.Id = mappings.Ptr(obsSmokingPrefix + "-" + c.RID.ID())
-		o.Meta = meta(mappings.ProfileSmokingStatus, c.Updated, c.Created, site)
+		o.Meta = mappings.Meta(mappings.ProfileSmokingStatus, c.Updated, c.Created, site.Location)
 		o.Category = []fm.CodeableConcept{{Coding: []fm.Coding{mappings.Coding(mappings.CodeSystemObservationCategory, "social-history", "Social History")}, Text: mappings.Ptr("Social History")}}
 		o.Code = fm.CodeableConcept{Coding: []fm.Coding{
 			mappings.Coding(mappings.CodeSystemSNOMED, smokingSNOMED, "Smoking status"),
@@ -250,7 +250,7 @@ func observationRow(row []byte, site mappings.Site) (mappings.Row, error) {
 		o.ValueCodeableConcept = mappings.Concept(mappings.CodeSystemSNOMED, s[0], s[1], "")
 	} else if c.Src == 2 {
 		o.Id = mappings.Ptr(obsLabPrefix + "-" + c.RID.ID())
-		o.Meta = meta(mappings.ProfilePathologyResult, c.Updated, c.Created, site)
+		o.Meta = mappings.Meta(mappings.ProfilePathologyResult, c.Updated, c.Created, site.Location)
 		labResult(&o, &c, site)
 	} else {
 		o.Id = mappings.Ptr(obsVitalPrefix + "-" + c.RID.ID())
@@ -259,7 +259,7 @@ func observationRow(row []byte, site mappings.Site) (mappings.Row, error) {
 			code = obsSystolic
 		}
 		vs := vitalSigns[code]
-		o.Meta = meta(vs.profile, c.Updated, c.Created, site)
+		o.Meta = mappings.Meta(vs.profile, c.Updated, c.Created, site.Location)
 		o.Category = []fm.CodeableConcept{{Coding: []fm.Coding{mappings.Coding(mappings.CodeSystemObservationCategory, "vital-signs", "Vital Signs")}, Text: mappings.Ptr("Vital Signs")}}
 		o.Code = fm.CodeableConcept{Coding: []fm.Coding{mappings.Coding(mappings.CodeSystemLOINC, vs.loinc, vs.display)}, Text: mappings.Ptr(string(c.Name))}
 		if code == obsSystolic {

@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
-
 	"fhirlink/mappings"
 	"fhirlink/mappings/aucore"
 )
@@ -93,12 +91,12 @@ func patientChain(column string) *mappings.Chain {
 
 // patientIdentifiers are the identifier systems a patient is searched by.
 var patientIdentifiers = []mappings.IdentifierSystem{
-	mappings.IdentifierColumn(mappings.SystemIHI, patientCols["ihi"], noSpaces),
+	mappings.IdentifierColumn(mappings.SystemIHI, patientCols["ihi"], mappings.NoSpaces),
 	{
 		System: mappings.SystemMedicare,
 		// 10 digits: the card; 11: the card and the IRN.
 		Match: func(b *mappings.Builder, _, value string) string {
-			v := noSpaces(value)
+			v := mappings.NoSpaces(value)
 			if mappings.Digits(v) != v {
 				return mappings.SQLFalse
 			}
@@ -116,7 +114,7 @@ var patientIdentifiers = []mappings.IdentifierSystem{
 			return "REPLACE(" + patientCols["medicare"] + ", ' ', '') <> ''"
 		},
 	},
-	mappings.IdentifierColumn(mappings.SystemDVA, patientCols["dva"], noSpaces),
+	mappings.IdentifierColumn(mappings.SystemDVA, patientCols["dva"], mappings.NoSpaces),
 	recordNumber(mappings.SystemHPIOScopedRecord, patientCols["org_hpio"], false),
 	recordNumber(mappings.SystemABNScopedRecord, "REPLACE("+patientCols["org_abn"]+", ' ', '')", true),
 	recordNumber(recordNumberFallback, "", true),
@@ -171,22 +169,4 @@ func recordNumber(system, scopeExpr string, systemOnly bool) mappings.Identifier
 			return scoped(b, scope, b.Dialect.Trim(patientCols["record_no"])+" <> ''")
 		},
 	}
-}
-
-func noSpaces(s string) string { return strings.Join(strings.Fields(s), "") }
-
-// practiceColumns are the practice's columns a row carries.
-type practiceColumns struct {
-	OrgID   mappings.Int  `json:"org_id"`
-	OrgName mappings.Text `json:"org_name"`
-	OrgHPIO mappings.Text `json:"org_hpio"`
-	OrgABN  mappings.Text `json:"org_abn"`
-}
-
-// ref is the reference to the practice's Organization, nil without one.
-func (c practiceColumns) ref() *fm.Reference {
-	if c.OrgID == 0 {
-		return nil
-	}
-	return mappings.Ref("Organization", c.OrgID.ID(), string(c.OrgName))
 }

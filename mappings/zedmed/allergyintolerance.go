@@ -71,7 +71,7 @@ func allergyRow(row []byte, site mappings.Site) (mappings.Row, error) {
 	}
 	al := fm.AllergyIntolerance{
 		Id:                 mappings.Ptr(c.ID.ID()),
-		Meta:               meta(mappings.ProfileAllergyIntolerance, c.Updated, c.Created, site),
+		Meta:               mappings.Meta(mappings.ProfileAllergyIntolerance, c.Updated, c.Created, site.Location),
 		ClinicalStatus:     mappings.Concept(mappings.CodeSystemAllergyClinical, "active", "Active", ""),
 		VerificationStatus: mappings.Concept(mappings.CodeSystemAllergyVerification, "confirmed", "Confirmed", ""),
 		Patient:            *c.patientRef(),

@@ -159,7 +159,7 @@ func appointmentRow(row []byte, site mappings.Site) (mappings.Row, error) {
 	}
 	ap := fm.Appointment{
 		Id:     mappings.Ptr(c.ID.ID()),
-		Meta:   meta("", c.Updated, c.Created, site),
+		Meta:   mappings.Meta("", c.Updated, c.Created, site.Location),
 		Status: appointmentStatus(int(c.Status)),
 	}
 	if !c.Date.IsZero() {

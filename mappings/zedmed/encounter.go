@@ -10,6 +10,7 @@ import (
 
 	"fhirlink/fhir"
 	"fhirlink/mappings"
+	"fhirlink/mappings/aucore"
 )
 
 //go:embed encounter.sql
@@ -107,7 +108,7 @@ type encounterColumns struct {
 	ApptID       mappings.Int  `json:"appt_id"`
 	LocationID   mappings.Int  `json:"location_id"`
 	LocationName mappings.Text `json:"location_name"`
-	practiceColumns
+	aucore.Practice
 	Created mappings.Wall `json:"created"`
 	Updated mappings.Wall `json:"updated"`
 }
@@ -125,11 +126,11 @@ func encounterRow(row []byte, site mappings.Site) (mappings.Row, error) {
 	}
 	enc := fm.Encounter{
 		Id:              mappings.Ptr(c.ID.ID()),
-		Meta:            meta(mappings.ProfileEncounter, c.Updated, c.Created, site),
+		Meta:            mappings.Meta(mappings.ProfileEncounter, c.Updated, c.Created, site.Location),
 		Status:          fm.EncounterStatusFinished,
 		Class:           mappings.Coding(mappings.CodeSystemActCode, class, classDisplay[class]),
 		Subject:         c.patientRef(),
-		ServiceProvider: c.practiceColumns.ref(),
+		ServiceProvider: c.Practice.Ref(),
 		Period:          &fm.Period{Start: mappings.Ptr(c.Start.Instant(site.Location))},
 	}
 	if c.End.IsZero() {

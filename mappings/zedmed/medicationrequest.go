@@ -120,7 +120,7 @@ func medicationRequestRow(row []byte, site mappings.Site) (mappings.Row, error) 
 	}
 	m := fm.MedicationRequest{
 		Id:        mappings.Ptr(c.ID.ID()),
-		Meta:      meta(mappings.ProfileMedicationRequest, c.Updated, c.Created, site),
+		Meta:      mappings.Meta(mappings.ProfileMedicationRequest, c.Updated, c.Created, site.Location),
 		Status:    status,
 		Intent:    "order",
 		Subject:   *c.patientRef(),
@@ -168,10 +168,10 @@ func medicationRequestRow(row []byte, site mappings.Site) (mappings.Row, error) 
 		return mappings.Row{}, err
 	}
 	if m.AuthoredOn == nil {
-		raw = addProperty(raw, "_authoredOn", dataAbsentUnknown)
+		raw = mappings.AddProperty(raw, "_authoredOn", mappings.DataAbsentUnknown)
 	}
 	if m.Requester == nil { // a prescriber whose record was deleted: AU Core requires one
-		raw = addProperty(raw, "requester", dataAbsentUnknown)
+		raw = mappings.AddProperty(raw, "requester", mappings.DataAbsentUnknown)
 	}
 	return mappings.Row{Resource: raw, Refs: refs}, nil
 }

@@ -78,7 +78,7 @@ func medicationStatementRow(row []byte, site mappings.Site) (mappings.Row, error
 	}
 	ms := fm.MedicationStatement{
 		Id:                mappings.Ptr(c.ID.ID()),
-		Meta:              meta(mappings.ProfileMedicationStatement, c.Updated, c.Created, site),
+		Meta:              mappings.Meta(mappings.ProfileMedicationStatement, c.Updated, c.Created, site.Location),
 		Status:            "active",
 		Subject:           *c.patientRef(),
 		InformationSource: c.doctorRef(),
@@ -119,7 +119,7 @@ func medicationStatementRow(row []byte, site mappings.Site) (mappings.Row, error
 		return mappings.Row{}, err
 	}
 	if ms.EffectivePeriod == nil {
-		raw = addProperty(raw, "_effectiveDateTime", dataAbsentUnknown)
+		raw = mappings.AddProperty(raw, "_effectiveDateTime", mappings.DataAbsentUnknown)
 	}
 	return mappings.Row{Resource: raw, Refs: c.refs("")}, nil
 }

@@ -146,7 +146,7 @@ func observationRow(row []byte, site mappings.Site) (mappings.Row, error) {
 	vs := vitalSigns[strings.ToUpper(string(c.Type))]
 	o := fm.Observation{
 		Id:       mappings.Ptr(c.ID.ID()),
-		Meta:     meta(vs.profile, c.Updated, c.Created, site),
+		Meta:     mappings.Meta(vs.profile, c.Updated, c.Created, site.Location),
 		Status:   fm.ObservationStatusFinal,
 		Category: []fm.CodeableConcept{*mappings.Concept(mappings.CodeSystemObservationCategory, "vital-signs", "Vital Signs", "")},
 		Code:     *mappings.Concept(mappings.CodeSystemLOINC, vs.loinc, vs.display, vs.display),

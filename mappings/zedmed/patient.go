@@ -84,8 +84,6 @@ func patientChain(column string) *mappings.Chain {
 	return &mappings.Chain{Column: column, Target: Patient, Params: []string{"identifier"}}
 }
 
-func noSpaces(s string) string { return strings.Join(strings.Fields(s), "") }
-
 // practiceScoped is pred restricted to the practice whose HPI-O or ABN is scope.
 func practiceScoped(b *mappings.Builder, scope, pred string) string {
 	if scope == "" {
@@ -100,12 +98,12 @@ func practiceScoped(b *mappings.Builder, scope, pred string) string {
 
 // patientIdentifiers are the identifier systems a patient is searched by.
 var patientIdentifiers = []mappings.IdentifierSystem{
-	mappings.IdentifierColumn(mappings.SystemIHI, patientCols["ihi"], noSpaces),
+	mappings.IdentifierColumn(mappings.SystemIHI, patientCols["ihi"], mappings.NoSpaces),
 	{
 		System: mappings.SystemMedicare,
 		// 10 digits: the card; 11: the card and the IRN.
 		Match: func(b *mappings.Builder, _, value string) string {
-			v := noSpaces(value)
+			v := mappings.NoSpaces(value)
 			if mappings.Digits(v) != v {
 				return mappings.SQLFalse
 			}
@@ -120,7 +118,7 @@ var patientIdentifiers = []mappings.IdentifierSystem{
 		},
 		Present: func(*mappings.Builder, string) string { return "COALESCE(" + patientCols["medicare"] + ", '') <> ''" },
 	},
-	mappings.IdentifierColumn(mappings.SystemDVA, patientCols["dva"], noSpaces),
+	mappings.IdentifierColumn(mappings.SystemDVA, patientCols["dva"], mappings.NoSpaces),
 	chartNumber(mappings.SystemHPIOScopedRecord, true, false),
 	chartNumber(mappings.SystemABNScopedRecord, true, true),
 	chartNumber(recordNumberFallback, false, true),

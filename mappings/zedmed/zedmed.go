@@ -18,10 +18,7 @@
 package zedmed
 
 import (
-	"bytes"
 	"text/template"
-
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"fhirlink/mappings"
 )
@@ -47,60 +44,8 @@ var funcs = template.FuncMap{
 	"clinicalColumns": clinicalColumns,
 }
 
-// meta is a resource's meta: its profile and when the row last changed.
-func meta(profile string, updated, created mappings.Wall, site mappings.Site) *fm.Meta {
-	m := &fm.Meta{}
-	if profile != "" {
-		m.Profile = []string{profile}
-	}
-	if lu := mappings.LastUpdated(updated, created, site.Location); lu != "" {
-		m.LastUpdated = mappings.Ptr(lu)
-	}
-	if m.Profile == nil && m.LastUpdated == nil {
-		return nil
-	}
-	return m
-}
-
-// dataAbsentUnknown is the primitive extension saying a required value is unknown.
-var dataAbsentUnknown = []byte(`{"extension":[{"url":"` + mappings.ExtensionDataAbsentReason + `","valueCode":"unknown"}]}`)
-
-// addProperty adds "name": value to the JSON object obj.
-func addProperty(obj []byte, name string, value []byte) []byte {
-	obj = bytes.TrimRight(obj, " \n")
-	if len(obj) < 2 || obj[len(obj)-1] != '}' {
-		return obj
-	}
-	out := make([]byte, 0, len(obj)+len(name)+len(value)+4)
-	out = append(out, obj[:len(obj)-1]...)
-	if len(obj) > 2 {
-		out = append(out, ',')
-	}
-	out = append(out, '"')
-	out = append(out, name...)
-	out = append(out, '"', ':')
-	out = append(out, value...)
-	return append(out, '}')
-}
-
 // practiceJoin joins the practice (its first live PRACTICE row) as pr.
 func practiceJoin() string {
 	return "LEFT JOIN " + tbl("PRACTICE") + " pr ON " + col("pr", "PRACTICE.PRACTICE_ID") +
 		" = (SELECT MIN(" + col("x", "PRACTICE.PRACTICE_ID") + ") FROM " + tbl("PRACTICE") + " x WHERE " + live("x", "PRACTICE") + ")"
-}
-
-// practiceColumns are the practice's columns a row carries.
-type practiceColumns struct {
-	OrgID   mappings.Int  `json:"org_id"`
-	OrgName mappings.Text `json:"org_name"`
-	OrgHPIO mappings.Text `json:"org_hpio"`
-	OrgABN  mappings.Text `json:"org_abn"`
-}
-
-// ref is the reference to the practice's Organization, nil without one.
-func (c practiceColumns) ref() *fm.Reference {
-	if c.OrgID == 0 {
-		return nil
-	}
-	return mappings.Ref("Organization", c.OrgID.ID(), string(c.OrgName))
 }
