@@ -240,3 +240,14 @@ func AddProperty(obj []byte, name string, value []byte) []byte {
 	out = append(out, value...)
 	return append(out, '}')
 }
+
+// InstantAt is the FHIR instant secs seconds after the midnight of w's day
+// (a PMS's date column and its seconds-since-midnight time of day), with
+// the offset loc has at that moment, daylight saving included.
+func (w Wall) InstantAt(secs int, loc *time.Location) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	d := w.In(loc)
+	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, secs, 0, loc).Format("2006-01-02T15:04:05-07:00")
+}

@@ -266,8 +266,8 @@ func (r *slotResource) Row(row []byte, site mappings.Site) (mappings.Row, error)
 		Id:       mappings.Ptr(k.ID()),
 		Schedule: *mappings.Ref("Schedule", mappings.ScheduleID(k.Owner, k.Loc), ""),
 		Status:   status,
-		Start:    instant(c.Day, k.Secs, site.Location),
-		End:      instant(c.Day, k.Secs+int(c.Length), site.Location),
+		Start:    c.Day.InstantAt(k.Secs, site.Location),
+		End:      c.Day.InstantAt(k.Secs+int(c.Length), site.Location),
 	}
 	raw, err := mappings.Marshal("Slot", fm.OtherSlot(sl))
 	if err != nil {

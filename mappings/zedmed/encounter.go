@@ -147,7 +147,7 @@ func encounterRow(row []byte, site mappings.Site) (mappings.Row, error) {
 	refs := c.refs("practitioner")
 	if p := c.doctorRef(); p != nil {
 		enc.Participant = []fm.EncounterParticipant{{
-			Type:       []fm.CodeableConcept{*mappings.Concept(participationTypeSystem, "PPRF", "primary performer", "")},
+			Type:       []fm.CodeableConcept{*mappings.Concept(mappings.CodeSystemParticipationType, "PPRF", "primary performer", "")},
 			Individual: p,
 		}}
 	}
