@@ -15,8 +15,13 @@ type PatientCodes struct {
 	// Active and Deceased are the values of the status column for an
 	// active patient and a deceased one.
 	Active, Deceased int
-	// Gender is the FHIR administrative gender of a sex value.
-	Gender func(sex string) string
+	// Gender is the FHIR administrative gender of a sex value, GenderSQL
+	// the gender search: each gender as a predicate on the PMS's row.
+	Gender    func(sex string) string
+	GenderSQL map[string]string
+	// Identifiers are the identifier systems a patient is searched by, as
+	// the PMS stores each.
+	Identifiers []mappings.IdentifierSystem
 	// Indigenous maps a lower-cased indigenous_status value to its
 	// Australian Indigenous Status code and display.
 	Indigenous map[string][2]string
@@ -73,7 +78,8 @@ type PatientRow struct {
 // Patient is AU Core Patient. Deleted records never appear; inactive ones
 // (not the active status: inactive, deceased) are found like any other,
 // with active false (read and search agree; active=true leaves them out).
-// identifier and gender are each PMS's own predicates.
+// The identifier and gender predicates are each PMS's, given as data in
+// PatientCodes.
 var Patient = &mappings.Def[PatientCodes]{
 	Type:     "Patient",
 	Profiles: []string{mappings.ProfilePatient},
@@ -81,13 +87,19 @@ var Patient = &mappings.Def[PatientCodes]{
 	Params: []mappings.ParamDef[PatientCodes]{
 		lastUpdated[PatientCodes](),
 		{Name: "_id", Type: fhir.TypeToken, Doc: "The patient's key in the practice system", Match: id("id")},
-		{Name: "identifier", Type: fhir.TypeToken, Doc: "IHI, Medicare number (10 digits, or 11 with the IRN), DVA number or the practice's record number"},
+		{Name: "identifier", Type: fhir.TypeToken, Doc: "IHI, Medicare number (10 digits, or 11 with the IRN), DVA number or the practice's record number",
+			MatchCodes: func(_ mappings.Cols, codes PatientCodes) mappings.Matcher {
+				return mappings.Identifiers(codes.Identifiers...)
+			}},
 		{Name: "family", Type: fhir.TypeString, Doc: "Surname", Match: str("family")},
 		{Name: "given", Type: fhir.TypeString, Doc: "First, middle or preferred name", Match: str("first", "middle", "preferred")},
 		{Name: "name", Type: fhir.TypeString, Doc: "Any part of the name: surname, first, middle or preferred name",
 			Match: str("family", "first", "middle", "preferred")},
 		{Name: "birthdate", Type: fhir.TypeDate, Doc: "Date of birth", Match: date("dob")},
-		{Name: "gender", Type: fhir.TypeToken, Doc: "male | female | other | unknown, from the patient's sex"},
+		{Name: "gender", Type: fhir.TypeToken, Doc: "male | female | other | unknown, from the patient's sex",
+			MatchCodes: func(_ mappings.Cols, codes PatientCodes) mappings.Matcher {
+				return mappings.Codes(mappings.AdministrativeGenderCodeSystem, codes.GenderSQL)
+			}},
 		{Name: "phone", Type: fhir.TypeToken, Doc: "Home, work or mobile phone, ignoring spaces and punctuation",
 			Match: func(c mappings.Cols) mappings.Matcher {
 				return mappings.Phone(c.Col("home_phone"), c.Col("work_phone"), c.Col("mobile_phone"))

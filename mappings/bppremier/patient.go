@@ -65,12 +65,9 @@ var Patient = aucore.Patient.Table(mappings.Impl[aucore.PatientCodes]{
 	Funcs: funcs,
 	Codes: aucore.PatientCodes{
 		Active: patientActive, Deceased: patientDeceased,
-		Gender: gender, Indigenous: indigenousStatus,
+		Gender: gender, GenderSQL: genderSQL(), Indigenous: indigenousStatus,
+		Identifiers:      patientIdentifiers,
 		InternalIDSystem: patientIDSystem, RecordNumberSystem: recordNumberFallback,
-	},
-	Match: map[string]mappings.Matcher{
-		"identifier": mappings.Identifiers(patientIdentifiers...),
-		"gender":     mappings.Codes(mappings.AdministrativeGenderCodeSystem, genderSQL()),
 	},
 	IDs: patientIDsSQL,
 })

@@ -67,13 +67,10 @@ var Patient = aucore.Patient.Table(mappings.Impl[aucore.PatientCodes]{
 	Funcs: funcs,
 	Codes: aucore.PatientCodes{
 		Active: patientActive, Deceased: patientDeceased,
-		Gender: gender, Indigenous: indigenousStatus,
+		Gender: gender, GenderSQL: genderSQL(), Indigenous: indigenousStatus,
+		Identifiers:      patientIdentifiers,
 		DVACard:          func(card string) string { return dvaCards[strings.ToUpper(card)] },
 		InternalIDSystem: patientIDSystem, RecordNumberSystem: recordNumberFallback,
-	},
-	Match: map[string]mappings.Matcher{
-		"identifier": mappings.Identifiers(patientIdentifiers...),
-		"gender":     mappings.Codes(mappings.AdministrativeGenderCodeSystem, genderSQL()),
 	},
 	IDs: "SELECT " + p("PATIENT_ID") + "\n    FROM " + tbl("PATIENT") + " p\n    " + practiceJoin() + "\n    WHERE " + live("p", "PATIENT") + "{{.Where}}",
 })
