@@ -1,7 +1,9 @@
 // Package bppremier maps FHIR R4 (AU Core 2.0) onto the Bp Premier
-// database (BPSPatients). Each resource is a table: its SQL (an embedded
-// .sql template), its search parameters and the predicate each becomes, and
-// one function from row to resource. Bp's code values live in codes.go.
+// database (BPSPatients). Each resource is a table: the resources defined
+// in package aucore get Bp's column map (canonical column → Bp's SQL),
+// an embedded .sql FROM template and Bp's code values; the clinical
+// resources still declare their parameters and row function here. Bp's
+// code values live in codes.go.
 //
 // Identifier systems: AU Base's for IHI, Medicare, DVA, HPI-I, HPI-O,
 // Ahpra, Medicare provider and PBS prescriber numbers and ABN. The
