@@ -121,7 +121,8 @@ type Impl[C any] struct {
 	// gives none, or in place of the Def's.
 	Match map[string]Matcher
 	// Omit names the Def's parameters, sorts and _include parameters this
-	// PMS does not offer (its data has nothing to search them by).
+	// PMS does not offer (its data has nothing to search them by); a name
+	// omits all three of that name, "_sort:" and a name the sort alone.
 	Omit []string
 	// Chains are the targets of the Def's chainable parameters, by type.
 	Chains map[string]ChainTarget
@@ -157,6 +158,7 @@ func (d *Def[C]) Table(impl Impl[C]) *Table {
 		}
 	}
 	omit := func(name string) bool { return slices.Contains(impl.Omit, name) }
+	omitSort := func(name string) bool { return omit(name) || omit(sortOnly+name) }
 	known := map[string]bool{}
 	spec := TableSpec{
 		Type:         d.Type,
@@ -203,7 +205,8 @@ func (d *Def[C]) Table(impl Impl[C]) *Table {
 	}
 	for _, s := range d.Sorts {
 		known[s.Name] = true
-		if !omit(s.Name) {
+		known[sortOnly+s.Name] = true
+		if !omitSort(s.Name) {
 			spec.Sorts[s.Name] = s.Sort(impl.Cols)
 		}
 	}
@@ -214,12 +217,16 @@ func (d *Def[C]) Table(impl Impl[C]) *Table {
 		}
 	}
 	for _, name := range impl.Omit {
-		if !known[name] || name == "_id" {
+		if !known[name] || name == "_id" || name == sortOnly+"_id" {
 			fail("Impl.Omit has %s, which is not an optional parameter, sort or include of the definition", name)
 		}
 	}
 	return NewTable(spec)
 }
+
+// sortOnly prefixes a sort's name in Impl.Omit to omit the sort and not
+// the parameter of that name.
+const sortOnly = "_sort:"
 
 // selectSQL is a table's SQL template: the select list of the canonical
 // columns, then from, then the search's predicates, order and limit.

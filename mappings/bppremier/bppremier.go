@@ -40,3 +40,25 @@ var funcs = template.FuncMap{
 	"clinical": clinicalUser,
 	"patient":  func(name string) string { return patientCols.Col(name) },
 }
+
+// clinicalCols are a clinical resource's columns: cols, and its patient
+// (patient, the key of the patient the row belongs to, with the name from
+// patientCols) and practitioner (the USERS row joined as u, its title as
+// ut).
+func clinicalCols(patient string, cols mappings.Cols) mappings.Cols {
+	for k, v := range map[string]string{
+		"patient":             patient,
+		"patient_ref":         patient,
+		"patient_first":       patientCols["first"],
+		"patient_family":      patientCols["family"],
+		"practitioner_id":     `u."USERID"`,
+		"practitioner_title":  `ut."TITLE"`,
+		"practitioner_first":  `u."FIRSTNAME"`,
+		"practitioner_family": `u."SURNAME"`,
+	} {
+		if _, ok := cols[k]; !ok {
+			cols[k] = v
+		}
+	}
+	return cols
+}

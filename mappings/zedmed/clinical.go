@@ -59,3 +59,25 @@ func (c ownerColumns) refs(name string) map[string][]string {
 	}
 	return r
 }
+
+// clinicalCols are a clinical resource's columns: cols, and its patient
+// (patientRef, the clinical row's PATIENT_ID, which the patient parameters
+// search; the patient joined as p) and practitioner (the DOCTOR joined as
+// d), as clinicalJoins joins them.
+func clinicalCols(patientRef string, cols mappings.Cols) mappings.Cols {
+	for k, v := range map[string]string{
+		"patient":             col("p", "PATIENT.PATIENT_ID"),
+		"patient_ref":         patientRef,
+		"patient_first":       col("p", "PATIENT.FIRST_NAME"),
+		"patient_family":      col("p", "PATIENT.SURNAME"),
+		"practitioner_id":     d("DOCTOR_ID"),
+		"practitioner_title":  d("TITLE"),
+		"practitioner_first":  d("FIRST_NAME"),
+		"practitioner_family": d("SURNAME"),
+	} {
+		if _, ok := cols[k]; !ok {
+			cols[k] = v
+		}
+	}
+	return cols
+}
