@@ -71,7 +71,9 @@ var Condition = &mappings.Def[ConditionCodes]{
 				return mappings.StrictCodes(mappings.CodeSystemConditionClinical, codes.ClinicalStatusSQL, ConditionClinicalStatuses)
 			}},
 		mappings.ParamDef[ConditionCodes]{Name: "code", Type: fhir.TypeToken, Doc: "SNOMED CT code",
-			Match: func(c mappings.Cols) mappings.Matcher { return mappings.CodeColumn(mappings.CodeSystemSNOMED, c.Col("snomed")) }},
+			Match: func(c mappings.Cols) mappings.Matcher {
+				return mappings.CodeColumn(mappings.CodeSystemSNOMED, c.Col("snomed"))
+			}},
 		mappings.ParamDef[ConditionCodes]{Name: "onset-date", Type: fhir.TypeDate, Doc: "Onset: the date, or the year, month or day recorded",
 			Match: func(c mappings.Cols) mappings.Matcher {
 				if _, ok := c["onset"]; ok {

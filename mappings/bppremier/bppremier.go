@@ -42,15 +42,10 @@ var funcs = template.FuncMap{
 }
 
 // clinicalCols are a clinical resource's columns: cols, and its patient
-// (patient, the key of the patient the row belongs to, with the name from
-// patientCols) and practitioner (the USERS row joined as u, its title as
+// (subjectCols) and practitioner (the USERS row joined as u, its title as
 // ut).
 func clinicalCols(patient string, cols mappings.Cols) mappings.Cols {
 	for k, v := range map[string]string{
-		"patient":             patient,
-		"patient_ref":         patient,
-		"patient_first":       patientCols["first"],
-		"patient_family":      patientCols["family"],
 		"practitioner_id":     `u."USERID"`,
 		"practitioner_title":  `ut."TITLE"`,
 		"practitioner_first":  `u."FIRSTNAME"`,
@@ -60,5 +55,16 @@ func clinicalCols(patient string, cols mappings.Cols) mappings.Cols {
 			cols[k] = v
 		}
 	}
+	return subjectCols(patient, cols)
+}
+
+// subjectCols are cols and the patient's columns of a clinical row:
+// patient is the key of the patient it belongs to, the name is from
+// patientCols.
+func subjectCols(patient string, cols mappings.Cols) mappings.Cols {
+	cols["patient"] = patient
+	cols["patient_ref"] = patient
+	cols["patient_first"] = patientCols["first"]
+	cols["patient_family"] = patientCols["family"]
 	return cols
 }

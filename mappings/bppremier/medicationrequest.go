@@ -9,6 +9,7 @@ import (
 
 	"fhirlink/fhir"
 	"fhirlink/mappings"
+	"fhirlink/mappings/aucore"
 )
 
 //go:embed medicationrequest.sql
@@ -133,7 +134,7 @@ func medicationRequestRow(row []byte, site mappings.Site) (mappings.Row, error) 
 	if c.Description != "" && c.Product != "" {
 		medicine.Text = mappings.Ptr(*medicine.Text + " (" + string(c.Description) + ")")
 	}
-	if text := dosageText(string(c.Instructions), string(c.Dose)); text != "" || c.PRN != 0 {
+	if text := aucore.DosageText(string(c.Instructions), string(c.Dose)); text != "" || c.PRN != 0 {
 		d := fm.Dosage{}
 		if text != "" {
 			d.Text = mappings.Ptr(text)
