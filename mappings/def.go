@@ -126,6 +126,9 @@ type Impl[C any] struct {
 	Omit []string
 	// Chains are the targets of the Def's chainable parameters, by type.
 	Chains map[string]ChainTarget
+	// Profiles, when set, are the PMS's in place of the Def's (the
+	// Observation profiles of what it records).
+	Profiles []string
 	// IDs and Defaults are as in TableSpec.
 	IDs      string
 	Defaults []Default
@@ -172,6 +175,9 @@ func (d *Def[C]) Table(impl Impl[C]) *Table {
 		DefaultCount: d.DefaultCount,
 		MaxCount:     d.MaxCount,
 		Row:          func(row []byte, site Site) (Row, error) { return d.Row(impl.Codes, row, site) },
+	}
+	if impl.Profiles != nil {
+		spec.Profiles = impl.Profiles
 	}
 	for _, p := range d.Params {
 		known[p.Name] = true

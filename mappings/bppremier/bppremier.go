@@ -34,11 +34,9 @@ var Mapping = &mappings.Mapping{
 }
 
 // funcs are the SQL templates' functions: clinical is the practitioner
-// rule, patient a column of the patient (p) from patientCols, for the
-// templates that name their patient.
+// rule.
 var funcs = template.FuncMap{
 	"clinical": clinicalUser,
-	"patient":  func(name string) string { return patientCols.Col(name) },
 }
 
 // clinicalCols are a clinical resource's columns: cols, and its patient

@@ -4,8 +4,6 @@ import (
 	_ "embed"
 	"strconv"
 
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
-
 	"fhirlink/mappings"
 	"fhirlink/mappings/aucore"
 )
@@ -57,12 +55,3 @@ var MedicationStatement = aucore.MedicationStatement.Table(mappings.Impl[aucore.
 	},
 	Chains: map[string]mappings.ChainTarget{"Patient": Patient},
 })
-
-// medicineConcept is a medicine as text (Bp's drug names come from its
-// reference database, without a code the practice's database keeps).
-func medicineConcept(name string) *fm.CodeableConcept {
-	if c := mappings.TextConcept(name); c != nil {
-		return c
-	}
-	return mappings.TextConcept("Unnamed medicine")
-}

@@ -80,12 +80,6 @@ const patientIDsSQL = `SELECT p."INTERNALID"
     LEFT JOIN "PRACTICE" pr ON pr."PRACTICEID" = (SELECT MIN(x."PRACTICEID") FROM "PRACTICE" x WHERE x."RECORDSTATUS" = 1)
     WHERE p."RECORDSTATUS" = 1{{.Where}}`
 
-// patientChain lets a patient reference held in column be chained by the
-// patient's identifier (IHI, Medicare, DVA or record number).
-func patientChain(column string) *mappings.Chain {
-	return &mappings.Chain{Column: column, Target: Patient, Params: []string{"identifier"}}
-}
-
 // patientIdentifiers are the identifier systems a patient is searched by.
 var patientIdentifiers = []mappings.IdentifierSystem{
 	mappings.IdentifierColumn(mappings.SystemIHI, patientCols["ihi"], mappings.NoSpaces),

@@ -84,6 +84,10 @@ func testClinical(t *testing.T, p *practice) {
 		p.expect(t, Observation, "patient="+id+"&code=2708-6", spo2)
 		p.expect(t, Observation, "patient="+id+"&category=vital-signs&code=http://loinc.org|59408-5", spo2)
 		p.expectNone(t, Observation, "patient="+id+"&category=laboratory")
+		// Codes outside FHIR's category and status value sets, as on Bp Premier.
+		p.badRequest(t, Observation, "category=vitals")
+		p.badRequest(t, Observation, "status=done")
+		p.expectNone(t, Observation, "patient="+id+"&status=preliminary")
 		// Read each: the LOINC codes, the profile and the UCUM unit of the value.
 		for _, c := range []struct {
 			ids     []int

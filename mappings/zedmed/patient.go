@@ -75,12 +75,6 @@ var Patient = aucore.Patient.Table(mappings.Impl[aucore.PatientCodes]{
 	IDs: "SELECT " + p("PATIENT_ID") + "\n    FROM " + tbl("PATIENT") + " p\n    " + practiceJoin() + "\n    WHERE " + live("p", "PATIENT") + "{{.Where}}",
 })
 
-// patientChain lets a patient reference held in column be chained by the patient's
-// identifier.
-func patientChain(column string) *mappings.Chain {
-	return &mappings.Chain{Column: column, Target: Patient, Params: []string{"identifier"}}
-}
-
 // practiceScoped is pred restricted to the practice whose HPI-O or ABN is scope.
 func practiceScoped(b *mappings.Builder, scope, pred string) string {
 	if scope == "" {

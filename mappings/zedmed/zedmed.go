@@ -34,15 +34,15 @@ var Mapping = &mappings.Mapping{
 }
 
 // funcs are the SQL templates' functions: t names a table, c a column (with its alias),
-// live is the not-deleted predicate and practitioner the practitioner rule.
+// live is the not-deleted predicate, practitioner the practitioner rule, practice and
+// clinicalJoins the joins of the practice and of a clinical row's patient and doctor.
 var funcs = template.FuncMap{
-	"t":               tableName,
-	"c":               column,
-	"live":            live,
-	"practitioner":    practitionerRule,
-	"practice":        practiceJoin,
-	"clinicalJoins":   clinicalJoins,
-	"clinicalColumns": clinicalColumns,
+	"t":             tableName,
+	"c":             column,
+	"live":          live,
+	"practitioner":  practitionerRule,
+	"practice":      practiceJoin,
+	"clinicalJoins": clinicalJoins,
 }
 
 // practiceJoin joins the practice (its first live PRACTICE row) as pr.
