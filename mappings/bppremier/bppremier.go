@@ -1,9 +1,8 @@
 // Package bppremier maps FHIR R4 (AU Core 2.0) onto the Bp Premier
-// database (BPSPatients). Each resource is a table: the resources defined
-// in package aucore get Bp's column map (canonical column → Bp's SQL),
-// an embedded .sql FROM template and Bp's code values; the clinical
-// resources still declare their parameters and row function here. Bp's
-// code values live in codes.go.
+// database (BPSPatients). Each resource is a table of a definition in
+// package aucore, given Bp's column map (canonical column → Bp's SQL), an
+// embedded .sql FROM template, Bp's code values and the predicates that
+// are Bp's own. Bp's code values live in codes.go.
 //
 // Identifier systems: AU Base's for IHI, Medicare, DVA, HPI-I, HPI-O,
 // Ahpra, Medicare provider and PBS prescriber numbers and ABN. The

@@ -4,10 +4,10 @@
 // from names.go and every code value from codes.go, so that a real schema means editing
 // those two files.
 //
-// Each resource is a table: for those package aucore defines, Zedmed's column map, an
-// embedded .sql FROM template and its code values; the clinical resources still declare
-// their parameters and row function here; all on the shared machinery of package mappings
-// and the engine's dialect (Firebird in production, SQLite for the demo and fast tests).
+// Each resource is a table of a definition in package aucore, given Zedmed's column map, an
+// embedded .sql FROM template and its code values, on the shared machinery of package
+// mappings and the engine's dialect (Firebird in production, SQLite for the demo and fast
+// tests).
 //
 // Identifier systems are AU Base's (IHI, Medicare, DVA, HPI-I, HPI-O, Ahpra, Medicare
 // provider and PBS prescriber numbers, ABN). The chart number (PATIENT.CHART_NO) is a medical
