@@ -213,6 +213,9 @@ func PracticeScope(hpio, abn string) string {
 	return ""
 }
 
+// NoSpaces is s without its white space, as identifiers are compared.
+func NoSpaces(s string) string { return strings.Join(strings.Fields(s), "") }
+
 // Digits keeps the ASCII digits of s.
 func Digits(s string) string {
 	var b strings.Builder

@@ -35,6 +35,7 @@ const (
 	CodeSystemObservationStatus         = "http://hl7.org/fhir/observation-status"
 	CodeSystemEncounterStatus           = "http://hl7.org/fhir/encounter-status"
 	CodeSystemImmunizationStatus        = "http://hl7.org/fhir/event-status"
+	CodeSystemParticipationType         = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
 )
 
 // AU Core 2.0 clinical profiles, and FHIR's own where AU Core has none.

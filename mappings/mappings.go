@@ -1,8 +1,9 @@
 // Package mappings turns FHIR searches into the SQL of a practice management
-// system and its rows back into FHIR resources. Each PMS has a subpackage
-// (bppremier, zedmed) declaring, per resource, the searches it supports, the
-// SQL predicate each parameter becomes and one function from row to
-// resource. The dialect layer renders what differs between engines.
+// system and its rows back into FHIR resources. Package aucore defines each
+// resource once (Def: its searches, canonical row and row function); each
+// PMS has a subpackage (bppremier, zedmed) that maps the definitions onto
+// its tables (Impl: a column map, a FROM template, its code values). The
+// dialect layer renders what differs between engines.
 package mappings
 
 import (
@@ -30,6 +31,9 @@ type Site struct {
 
 // Row is one resource made from one row.
 type Row struct {
+	// ID is the resource's id, as in Resource; set by the row function from
+	// the row's id column, so nothing needs to read it back out of the JSON.
+	ID       string
 	Resource json.RawMessage
 	// Refs are the ids this resource references, by include parameter name
 	// ("practitioner" → "12"), for _include.

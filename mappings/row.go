@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 )
 
 // Types for decoding the agent's result rows (JSON objects keyed by column
@@ -197,4 +199,55 @@ func Marshal(resourceType string, fields any) (json.RawMessage, error) {
 		out = append(out, ',')
 	}
 	return append(out, b[1:]...), nil
+}
+
+// Meta is a resource's meta: its profile (none when "") and when the row
+// last changed; nil when it has neither.
+func Meta(profile string, updated, created Wall, loc *time.Location) *fm.Meta {
+	m := &fm.Meta{}
+	if profile != "" {
+		m.Profile = []string{profile}
+	}
+	if lu := LastUpdated(updated, created, loc); lu != "" {
+		m.LastUpdated = Ptr(lu)
+	}
+	if m.Profile == nil && m.LastUpdated == nil {
+		return nil
+	}
+	return m
+}
+
+// DataAbsentUnknown is the primitive extension saying a required value is
+// unknown, for AddProperty ("_birthDate": DataAbsentUnknown).
+var DataAbsentUnknown = []byte(`{"extension":[{"url":"` + ExtensionDataAbsentReason + `","valueCode":"unknown"}]}`)
+
+// AddProperty adds "name": value to the JSON object obj: the models have
+// no field for a primitive's extension alone (_birthDate without
+// birthDate).
+func AddProperty(obj []byte, name string, value []byte) []byte {
+	obj = bytes.TrimRight(obj, " \n")
+	if len(obj) < 2 || obj[len(obj)-1] != '}' {
+		return obj
+	}
+	out := make([]byte, 0, len(obj)+len(name)+len(value)+4)
+	out = append(out, obj[:len(obj)-1]...)
+	if len(obj) > 2 {
+		out = append(out, ',')
+	}
+	out = append(out, '"')
+	out = append(out, name...)
+	out = append(out, '"', ':')
+	out = append(out, value...)
+	return append(out, '}')
+}
+
+// InstantAt is the FHIR instant secs seconds after the midnight of w's day
+// (a PMS's date column and its seconds-since-midnight time of day), with
+// the offset loc has at that moment, daylight saving included.
+func (w Wall) InstantAt(secs int, loc *time.Location) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	d := w.In(loc)
+	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, secs, 0, loc).Format("2006-01-02T15:04:05-07:00")
 }

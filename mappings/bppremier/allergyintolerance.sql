@@ -1,25 +1,7 @@
 {{/* AllergyIntolerance: the live REACTIONS (RECORDSTATUS 1; any other value is a deleted
     record, never shown) of live patients, and for a patient whose CLINICAL row says "nil
     known" and who has no live reaction, one "no known allergy" record. "k" is the unique key: REACTIONS.RECORDID, or
-    minus the patient's INTERNALID. */ -}}
-{{.Select}}{{if .Count}} COUNT(*) AS "total"{{else}}
-    a."k" AS "k",
-    a."src" AS "src",
-    a."rid" AS "rid",
-    a."patient" AS "patient",
-    p."FIRSTNAME" AS "patient_first",
-    p."SURNAME" AS "patient_family",
-    a."status" AS "status",
-    a."item" AS "item",
-    a."reaction" AS "reaction",
-    a."severity" AS "severity",
-    a."comment" AS "comment",
-    u."USERID" AS "user_id",
-    ut."TITLE" AS "user_title",
-    u."FIRSTNAME" AS "user_first",
-    u."SURNAME" AS "user_family",
-    a."created" AS "created",
-    a."updated" AS "updated"{{.Keys}}{{end}}
+    minus the patient's INTERNALID; the select list is allergyCols. */ -}}
 FROM (
     SELECT r."RECORDID" AS "k", 1 AS "src", r."RECORDID" AS "rid", r."INTERNALID" AS "patient", r."RECORDSTATUS" AS "status",
         r."ITEMNAME" AS "item", r."REACTION" AS "reaction", r."SEVERITY" AS "severity", r."COMMENT" AS "comment",
@@ -35,5 +17,4 @@ FROM (
 JOIN "PATIENTS" p ON p."INTERNALID" = a."patient" AND p."RECORDSTATUS" = 1
 LEFT JOIN "USERS" u ON u."USERID" = a."user_id" AND {{clinical "u"}}
 LEFT JOIN "TITLES" ut ON ut."TITLECODE" = u."TITLECODE"
-WHERE 1 = 1{{.Where}}{{if not .Count}}
-ORDER BY {{.OrderBy}}{{end}}{{.Limit}}
+WHERE 1 = 1

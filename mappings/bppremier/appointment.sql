@@ -1,28 +1,4 @@
-{{/* Appointment: one row per booked APPOINTMENTS record (not a blocked slot, INTERNALID 0), live or cancelled (RECORDSTATUS not live with a live cancellation record; without one it is deleted). */ -}}
-{{.Select}}{{if .Count}} COUNT(*) AS "total"{{else}}
-    a."RECORDID" AS "id",
-    a."RECORDSTATUS" AS "record",
-    a."APPOINTMENTCODE" AS "code",
-    a."APPOINTMENTDATE" AS "date",
-    a."APPOINTMENTTIME" AS "time",
-    a."APPOINTMENTLENGTH" AS "length",
-    a."APPOINTMENTTYPE" AS "type",
-    t."DESCRIPTION" AS "type_text",
-    a."URGENT" AS "urgent",
-    a."REASON" AS "reason",
-    a."COMMENT" AS "comment",
-    (SELECT MIN(ca."REASON") FROM "CANCELLEDAPPOINTMENTS" ca WHERE ca."APPOINTMENTID" = a."RECORDID") AS "cancel_reason",
-    p."INTERNALID" AS "patient_id",
-    p."FIRSTNAME" AS "patient_first",
-    p."SURNAME" AS "patient_family",
-    u."USERID" AS "user_id",
-    ut."TITLE" AS "user_title",
-    u."FIRSTNAME" AS "user_first",
-    u."SURNAME" AS "user_family",
-    l."LOCATIONID" AS "location_id",
-    l."LOCATIONNAME" AS "location_name",
-    a."CREATED" AS "created",
-    a."UPDATED" AS "updated"{{.Keys}}{{end}}
+{{/* Appointment: one row per booked APPOINTMENTS record (not a blocked slot, INTERNALID 0), live or cancelled (RECORDSTATUS not live with a live cancellation record; without one it is deleted); the select list is appointmentCols. */ -}}
 FROM "APPOINTMENTS" a
 LEFT JOIN "APPOINTMENTTYPES" t ON t."APPOINTMENTCODE" = a."APPOINTMENTTYPE" AND t."RECORDSTATUS" = 1
 LEFT JOIN "PATIENTS" p ON p."INTERNALID" = a."INTERNALID" AND p."RECORDSTATUS" = 1
@@ -30,5 +6,4 @@ LEFT JOIN "USERS" u ON u."USERID" = a."USERID" AND {{clinical "u"}}
 LEFT JOIN "TITLES" ut ON ut."TITLECODE" = u."TITLECODE"
 LEFT JOIN "LOCATIONS" l ON l."LOCATIONID" = a."LOCATIONID" AND l."RECORDSTATUS" = 1
 WHERE a."INTERNALID" <> 0
-  AND (a."RECORDSTATUS" = 1 OR EXISTS (SELECT 1 FROM "CANCELLATIONS" c WHERE c."APPOINTMENTID" = a."RECORDID" AND c."RECORDSTATUS" = 1)){{.Where}}{{if not .Count}}
-ORDER BY {{.OrderBy}}{{end}}{{.Limit}}
+  AND (a."RECORDSTATUS" = 1 OR EXISTS (SELECT 1 FROM "CANCELLATIONS" c WHERE c."APPOINTMENTID" = a."RECORDID" AND c."RECORDSTATUS" = 1))

@@ -1,7 +1,8 @@
 // Package bppremier maps FHIR R4 (AU Core 2.0) onto the Bp Premier
-// database (BPSPatients). Each resource is a table: its SQL (an embedded
-// .sql template), its search parameters and the predicate each becomes, and
-// one function from row to resource. Bp's code values live in codes.go.
+// database (BPSPatients). Each resource is a table of a definition in
+// package aucore, given Bp's column map (canonical column → Bp's SQL), an
+// embedded .sql FROM template, Bp's code values and the predicates that
+// are Bp's own. Bp's code values live in codes.go.
 //
 // Identifier systems: AU Base's for IHI, Medicare, DVA, HPI-I, HPI-O,
 // Ahpra, Medicare provider and PBS prescriber numbers and ABN. The
@@ -17,10 +18,7 @@
 package bppremier
 
 import (
-	"bytes"
 	"text/template"
-
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"fhirlink/agent/wire"
 	"fhirlink/mappings"
@@ -35,38 +33,36 @@ var Mapping = &mappings.Mapping{
 	Resources: []mappings.Resource{Patient, Practitioner, PractitionerRole, Organization, Location, Appointment, Schedule, Slot, Observation, Condition, AllergyIntolerance, MedicationStatement, MedicationRequest, Immunization, Encounter},
 }
 
-// funcs are the SQL templates' functions.
+// funcs are the SQL templates' functions: clinical is the practitioner
+// rule.
 var funcs = template.FuncMap{
 	"clinical": clinicalUser,
 }
 
-// meta is a resource's meta: its profile and when the row last changed.
-func meta(profile string, updated, created mappings.Wall, site mappings.Site) *fm.Meta {
-	m := &fm.Meta{Profile: []string{profile}}
-	if lu := mappings.LastUpdated(updated, created, site.Location); lu != "" {
-		m.LastUpdated = mappings.Ptr(lu)
+// clinicalCols are a clinical resource's columns: cols, and its patient
+// (subjectCols) and practitioner (the USERS row joined as u, its title as
+// ut).
+func clinicalCols(patient string, cols mappings.Cols) mappings.Cols {
+	for k, v := range map[string]string{
+		"practitioner_id":     `u."USERID"`,
+		"practitioner_title":  `ut."TITLE"`,
+		"practitioner_first":  `u."FIRSTNAME"`,
+		"practitioner_family": `u."SURNAME"`,
+	} {
+		if _, ok := cols[k]; !ok {
+			cols[k] = v
+		}
 	}
-	return m
+	return subjectCols(patient, cols)
 }
 
-// dataAbsentUnknown is the primitive extension saying a required value is
-// unknown.
-var dataAbsentUnknown = []byte(`{"extension":[{"url":"` + mappings.ExtensionDataAbsentReason + `","valueCode":"unknown"}]}`)
-
-// addProperty adds "name": value to the JSON object obj.
-func addProperty(obj []byte, name string, value []byte) []byte {
-	obj = bytes.TrimRight(obj, " \n")
-	if len(obj) < 2 || obj[len(obj)-1] != '}' {
-		return obj
-	}
-	out := make([]byte, 0, len(obj)+len(name)+len(value)+4)
-	out = append(out, obj[:len(obj)-1]...)
-	if len(obj) > 2 {
-		out = append(out, ',')
-	}
-	out = append(out, '"')
-	out = append(out, name...)
-	out = append(out, '"', ':')
-	out = append(out, value...)
-	return append(out, '}')
+// subjectCols are cols and the patient's columns of a clinical row:
+// patient is the key of the patient it belongs to, the name is from
+// patientCols.
+func subjectCols(patient string, cols mappings.Cols) mappings.Cols {
+	cols["patient"] = patient
+	cols["patient_ref"] = patient
+	cols["patient_first"] = patientCols["first"]
+	cols["patient_family"] = patientCols["family"]
+	return cols
 }

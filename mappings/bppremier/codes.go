@@ -5,9 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
-
-	"fhirlink/mappings"
+	"fhirlink/mappings/aucore"
 )
 
 // Bp Premier's code values, in one place. Best Practice does not publish
@@ -54,23 +52,16 @@ func clinicalUser(alias string) string {
 		" OR RTRIM(" + a + `"REGISTRATIONNO") <> ''))`
 }
 
-// roleCode is PractitionerRole.code for a user group: general practitioner
-// for the doctors' groups (SNOMED CT-AU occupation and ANZSCO, as AU Core's
-// examples code it), registered nurse for nurses, none otherwise.
-func roleCode(group int) []fm.CodeableConcept {
+// role is what a user group makes a practitioner: the doctors' groups
+// general practitioners, nurses registered nurses.
+func role(group int) aucore.Role {
 	switch group {
 	case groupPrincipal, groupDoctor, groupRegistrar:
-		return []fm.CodeableConcept{{
-			Coding: []fm.Coding{
-				{System: mappings.Ptr(mappings.CodeSystemSNOMED), Code: mappings.Ptr("62247001"), Display: mappings.Ptr("General practitioner")},
-				{System: mappings.Ptr(mappings.CodeSystemANZSCO), Code: mappings.Ptr("253111"), Display: mappings.Ptr("General Practitioner")},
-			},
-			Text: mappings.Ptr("General practitioner"),
-		}}
+		return aucore.RoleGP
 	case groupNurse:
-		return []fm.CodeableConcept{*mappings.Concept(mappings.CodeSystemSNOMED, "224535009", "Registered nurse", "Registered nurse")}
+		return aucore.RoleNurse
 	}
-	return nil
+	return aucore.RoleOther
 }
 
 // Sex texts (SEX.SEX; the texts are seen, the numbers behind them are
@@ -84,8 +75,8 @@ var sexGender = map[string]string{
 	"indeterminate": "other",
 }
 
-// genderSQL is the gender search: each code as a predicate on the SEX row
-// aliased sx, built from sexGender.
+// genderSQL is the gender search: each code as a predicate on the
+// patient's sex text, built from sexGender.
 func genderSQL() map[string]string {
 	byGender := map[string][]string{}
 	var all []string
@@ -97,9 +88,9 @@ func genderSQL() map[string]string {
 	}
 	m := map[string]string{}
 	for _, g := range []string{"male", "female", "other"} {
-		m[g] = `RTRIM(sx."SEX") IN (` + strings.Join(sortedCopy(byGender[g]), ", ") + ")"
+		m[g] = "RTRIM(" + patientCols["sex"] + ") IN (" + strings.Join(sortedCopy(byGender[g]), ", ") + ")"
 	}
-	m["unknown"] = `COALESCE(RTRIM(sx."SEX"), '') NOT IN (` + strings.Join(sortedCopy(all), ", ") + ")"
+	m["unknown"] = "COALESCE(RTRIM(" + patientCols["sex"] + "), '') NOT IN (" + strings.Join(sortedCopy(all), ", ") + ")"
 	return m
 }
 
@@ -136,16 +127,6 @@ const patientIDSystem = "urn:fhirlink:bppremier:patient-id"
 // recordNumberFallback is the record-number system of a practice with
 // neither an HPI-O nor an ABN to scope it (a URN of fhirlink's own).
 const recordNumberFallback = "urn:fhirlink:bppremier:record-number"
-
-// roleSpecialty is PractitionerRole.specialty for a user group: general
-// practice for the doctors' groups.
-func roleSpecialty(group int) []fm.CodeableConcept {
-	switch group {
-	case groupPrincipal, groupDoctor, groupRegistrar:
-		return []fm.CodeableConcept{*mappings.Concept(mappings.CodeSystemSNOMED, "408443003", "General medical practice", "General practice")}
-	}
-	return nil
-}
 
 // ---- the clinical record ----
 

@@ -2,16 +2,13 @@ package bppremier
 
 import (
 	_ "embed"
-	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
 	"text/template"
 
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
-
-	"fhirlink/fhir"
 	"fhirlink/mappings"
+	"fhirlink/mappings/aucore"
 )
 
 //go:embed encounter.sql
@@ -31,9 +28,6 @@ var encounterClass = map[int]string{
 	visitTelehealth:  "VR",
 	visitOutOfOffice: "FLD",
 }
-
-var classDisplay = map[string]string{"AMB": "ambulatory", "HH": "home health", "IMP": "inpatient encounter",
-	"VR": "virtual", "FLD": "field"}
 
 // classSQL is the class search: each code as a predicate on VISITCODE.
 func classSQL() map[string]string {
@@ -58,10 +52,6 @@ func classSQL() map[string]string {
 	return m
 }
 
-// reasonSeparator separates the reasons of one visit in the "reasons"
-// column.
-const reasonSeparator = "\x1f"
-
 // reasonsSQL aggregates a visit's live VISITREASON texts, in the order
 // recorded. STRING_AGG needs SQL Server 2017 or later.
 func reasonsSQL(d mappings.Dialect) string {
@@ -75,112 +65,40 @@ func reasonsSQL(d mappings.Dialect) string {
 	return `(SELECT group_concat(x."r", char(31)) FROM (SELECT RTRIM(vr."REASON") AS "r"` + from + ` ORDER BY vr."RECORDID") x)`
 }
 
-// Encounter maps VISITS: each consultation or contact recorded in the
-// clinical notes, finished.
-var Encounter = mappings.NewTable(mappings.TableSpec{
-	Type:     "Encounter",
-	Profiles: []string{mappings.ProfileEncounter},
-	SQL:      encounterSQL,
-	Funcs:    withFuncs(template.FuncMap{"addSeconds": mappings.AddSeconds, "reasons": reasonsSQL}),
-	Params: []mappings.Param{
-		mappings.LastUpdatedParam(`v."UPDATED"`, `v."CREATED"`),
-		{Name: "_id", Type: fhir.TypeToken, Doc: "The VISITS record's VISITID",
-			Match: mappings.ID(`v."VISITID"`)},
-		{Name: "patient", Type: fhir.TypeReference, Targets: []string{"Patient"}, Doc: "The patient",
-			Match: mappings.Reference(`v."INTERNALID"`, "Patient"), Chain: patientChain(`v."INTERNALID"`)},
-		{Name: "subject", Type: fhir.TypeReference, Targets: []string{"Patient"}, Doc: "The patient",
-			Match: mappings.Reference(`v."INTERNALID"`, "Patient")},
-		{Name: "date", Type: fhir.TypeDate, Doc: "The day of the visit",
-			Match: mappings.Date(`v."VISITDATE"`)},
-		{Name: "class", Type: fhir.TypeToken, Doc: "AMB (surgery and others), HH (home, residential care), IMP (hospital), VR (telephone, telehealth, SMS, e-mail), FLD (out of office)",
-			Match: mappings.Codes(mappings.CodeSystemActCode, classSQL())},
-		{Name: "status", Type: fhir.TypeToken, Doc: "finished (every visit recorded)",
-			Match: mappings.StrictCodes(mappings.CodeSystemEncounterStatus, map[string]string{"finished": mappings.SQLTrue},
-				[]string{"planned", "arrived", "triaged", "in-progress", "onleave", "finished", "cancelled", "entered-in-error", "unknown"})},
-		{Name: "location", Type: fhir.TypeReference, Targets: []string{"Location"}, Doc: "The practice location",
-			Match: mappings.Reference(`v."LOCATION"`, "Location")},
-		{Name: "practitioner", Type: fhir.TypeReference, Targets: []string{"Practitioner"}, Doc: "The practitioner seen",
-			Match: mappings.Reference(`v."USERID"`, "Practitioner")},
-	},
-	Sorts: map[string]mappings.Sort{
-		"_id":  mappings.SortInt(`v."VISITID"`),
-		"date": mappings.SortDateTime(`v."VISITDATE"`),
-	},
-	Includes: []fhir.Include{
-		{Source: "Encounter", Param: "patient", Target: "Patient"},
-		{Source: "Encounter", Param: "practitioner", Target: "Practitioner"},
-		{Source: "Encounter", Param: "location", Target: "Location"},
-	},
-	DefaultCount: 50, MaxCount: 500,
-	Row: encounterRow,
+// encounterCols are Encounter's columns in encounter.sql: start and end
+// are the visit's day and its times.
+var encounterCols = clinicalCols(`v."INTERNALID"`, mappings.Cols{
+	"id":               `v."VISITID"`,
+	"type":             `v."VISITCODE"`,
+	"type_text":        `vt."VISITTYPE"`,
+	"visit_date":       `v."VISITDATE"`,
+	"start_time":       `v."STARTTIME"`,
+	"end_time":         `v."ENDTIME"`,
+	"start":            `{{addSeconds .Dialect "v.\"VISITDATE\"" "v.\"STARTTIME\""}}`,
+	"end":              `{{addSeconds .Dialect "v.\"VISITDATE\"" "v.\"ENDTIME\""}}`,
+	"reasons":          `{{reasons .Dialect}}`,
+	"location_id":      `l."LOCATIONID"`,
+	"location_name":    `l."LOCATIONNAME"`,
+	"org_id":           `pr."PRACTICEID"`,
+	"org_name":         `pr."PRACTICENAME"`,
+	"created":          `v."CREATED"`,
+	"updated":          `v."UPDATED"`,
+	"when":             `v."VISITDATE"`,
+	"practitioner_ref": `v."USERID"`,
+	"location_ref":     `v."LOCATION"`,
 })
 
-type encounterColumns struct {
-	ID            mappings.Int  `json:"id"`
-	Patient       mappings.Int  `json:"patient"`
-	PatientFirst  mappings.Text `json:"patient_first"`
-	PatientFamily mappings.Text `json:"patient_family"`
-	VisitCode     mappings.Int  `json:"visit_code"`
-	VisitType     mappings.Text `json:"visit_type"`
-	StartTime     mappings.Int  `json:"start_time"`
-	EndTime       mappings.Int  `json:"end_time"`
-	Start         mappings.Wall `json:"start"`
-	End           mappings.Wall `json:"end"`
-	Reasons       mappings.Text `json:"reasons"`
-	userColumns
-	LocationID   mappings.Int  `json:"location_id"`
-	LocationName mappings.Text `json:"location_name"`
-	practiceColumns
-	Created mappings.Wall `json:"created"`
-	Updated mappings.Wall `json:"updated"`
-}
-
-func encounterRow(row []byte, site mappings.Site) (mappings.Row, error) {
-	var c encounterColumns
-	if err := json.Unmarshal(row, &c); err != nil {
-		return mappings.Row{}, err
-	}
-	class, ok := encounterClass[int(c.VisitCode)]
-	if !ok {
-		class = "AMB"
-	}
-	e := fm.Encounter{
-		Id:              mappings.Ptr(c.ID.ID()),
-		Meta:            meta(mappings.ProfileEncounter, c.Updated, c.Created, site),
-		Status:          fm.EncounterStatusFinished,
-		Class:           mappings.Coding(mappings.CodeSystemActCode, class, classDisplay[class]),
-		Subject:         patientRef(c.Patient, c.PatientFirst, c.PatientFamily),
-		ServiceProvider: c.practiceColumns.ref(),
-	}
-	if c.VisitType != "" {
-		e.Type = []fm.CodeableConcept{{Text: mappings.Ptr(string(c.VisitType))}}
-	}
-	if !c.Start.IsZero() {
-		e.Period = &fm.Period{Start: mappings.Ptr(c.Start.Instant(site.Location))}
-		if c.EndTime > c.StartTime && !c.End.IsZero() {
-			e.Period.End = mappings.Ptr(c.End.Instant(site.Location))
-		}
-	}
-	for _, r := range strings.Split(string(c.Reasons), reasonSeparator) {
-		if r = strings.TrimSpace(r); r != "" {
-			e.ReasonCode = append(e.ReasonCode, fm.CodeableConcept{Text: mappings.Ptr(r)})
-		}
-	}
-	refs := map[string][]string{"patient": {c.Patient.ID()}}
-	if p := c.userColumns.ref(); p != nil {
-		e.Participant = []fm.EncounterParticipant{{
-			Type:       []fm.CodeableConcept{*mappings.Concept("http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "PPRF", "primary performer", "")},
-			Individual: p,
-		}}
-		refs["practitioner"] = []string{c.UserID.ID()}
-	}
-	if c.LocationID != 0 {
-		e.Location = []fm.EncounterLocation{{Location: *mappings.Ref("Location", c.LocationID.ID(), string(c.LocationName))}}
-		refs["location"] = []string{c.LocationID.ID()}
-	}
-	raw, err := mappings.Marshal("Encounter", fm.OtherEncounter(e))
-	if err != nil {
-		return mappings.Row{}, err
-	}
-	return mappings.Row{Resource: raw, Refs: refs}, nil
-}
+// Encounter maps VISITS (aucore.Encounter): each consultation or contact
+// recorded in the clinical notes, finished. Bp records the visit's day
+// apart from its times: the date search compares the day.
+var Encounter = aucore.Encounter.Table(mappings.Impl[aucore.EncounterCodes]{
+	Cols:  encounterCols,
+	From:  encounterSQL,
+	Funcs: withFuncs(template.FuncMap{"addSeconds": mappings.AddSeconds, "reasons": reasonsSQL}),
+	Codes: aucore.EncounterCodes{
+		Class: encounterClass, ClassSQL: classSQL(),
+		StatusSQL: map[string]string{"finished": mappings.SQLTrue},
+	},
+	Match:  map[string]mappings.Matcher{"date": mappings.Date(`v."VISITDATE"`)},
+	Chains: map[string]mappings.ChainTarget{"Patient": Patient},
+})

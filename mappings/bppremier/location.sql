@@ -1,22 +1,4 @@
-{{/* Location: one row per live LOCATIONS record, managed by the practice. */ -}}
-{{.Select}}{{if .Count}} COUNT(*) AS "total"{{else}}
-    l."LOCATIONID" AS "id",
-    l."LOCATIONNAME" AS "name",
-    l."ADDRESS1" AS "address1",
-    l."ADDRESS2" AS "address2",
-    l."CITY" AS "city",
-    l."POSTCODE" AS "postcode",
-    l."HPIO" AS "hpio",
-    l."PHONE" AS "phone",
-    l."FAX" AS "fax",
-    l."EMAIL" AS "email",
-    pr."PRACTICEID" AS "org_id",
-    pr."PRACTICENAME" AS "org_name",
-    pr."HPIO" AS "org_hpio",
-    pr."ABN" AS "org_abn",
-    l."CREATED" AS "created",
-    l."UPDATED" AS "updated"{{.Keys}}{{end}}
+{{/* Location: one row per live LOCATIONS record, managed by the practice (the select list is locationCols). */ -}}
 FROM "LOCATIONS" l
 LEFT JOIN "PRACTICE" pr ON pr."PRACTICEID" = (SELECT MIN(x."PRACTICEID") FROM "PRACTICE" x WHERE x."RECORDSTATUS" = 1)
-WHERE l."RECORDSTATUS" = 1{{.Where}}{{if not .Count}}
-ORDER BY {{.OrderBy}}{{end}}{{.Limit}}
+WHERE l."RECORDSTATUS" = 1

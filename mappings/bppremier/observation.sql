@@ -3,33 +3,7 @@
     alone), pathology results from live REPORTVALUES rows (of a report not deleted) and the smoking status recorded in
     CLINICAL, of live patients. "src" is the source (1 vital signs, 2 pathology, 3 smoking);
     "k" the unique key: OBSERVATIONS.RECORDID, minus REPORTVALUES.RECORDID, or minus 2^30 minus
-    the patient's INTERNALID (pathology record ids and patient ids stay below 2^30). */ -}}
-{{.Select}}{{if .Count}} COUNT(*) AS "total"{{else}}
-    o."k" AS "k",
-    o."src" AS "src",
-    o."rid" AS "rid",
-    o."patient" AS "patient",
-    p."FIRSTNAME" AS "patient_first",
-    p."SURNAME" AS "patient_family",
-    o."datacode" AS "datacode",
-    o."loinc" AS "loinc",
-    o."name" AS "name",
-    o."value" AS "value",
-    o."value2" AS "value2",
-    o."units" AS "units",
-    o."range" AS "range",
-    o."flag" AS "flag",
-    o."status" AS "status",
-    o."effective" AS "effective",
-    o."issued" AS "issued",
-    o."report_id" AS "report_id",
-    o."lab" AS "lab",
-    u."USERID" AS "user_id",
-    ut."TITLE" AS "user_title",
-    u."FIRSTNAME" AS "user_first",
-    u."SURNAME" AS "user_family",
-    o."created" AS "created",
-    o."updated" AS "updated"{{.Keys}}{{end}}
+    the patient's INTERNALID (pathology record ids and patient ids stay below 2^30); the select list is observationCols. */ -}}
 FROM (
     SELECT -r."RECORDID" AS "k", 2 AS "src", r."RECORDID" AS "rid", r."INTERNALID" AS "patient", 0 AS "datacode",
         r."LOINCCODE" AS "loinc", r."RESULTNAME" AS "name", r."RESULTVALUE" AS "value", '' AS "value2", r."UNITS" AS "units",
@@ -67,5 +41,4 @@ FROM (
 JOIN "PATIENTS" p ON p."INTERNALID" = o."patient" AND p."RECORDSTATUS" = 1
 LEFT JOIN "USERS" u ON u."USERID" = o."user_id" AND {{clinical "u"}}
 LEFT JOIN "TITLES" ut ON ut."TITLECODE" = u."TITLECODE"
-WHERE 1 = 1{{.Where}}{{if not .Count}}
-ORDER BY {{.OrderBy}}{{end}}{{.Limit}}
+WHERE 1 = 1

@@ -1,44 +1,4 @@
-{{/* Patient: one row per live PATIENTS record, with the lookups and the usual doctor it names. */ -}}
-{{.Select}}{{if .Count}} COUNT(*) AS "total"{{else}}
-    p."INTERNALID" AS "id",
-    p."PATIENTSTATUS" AS "status",
-    t."TITLE" AS "title",
-    p."FIRSTNAME" AS "first",
-    p."MIDDLENAME" AS "middle",
-    p."SURNAME" AS "family",
-    p."PREFERREDNAME" AS "preferred",
-    p."ADDRESS1" AS "address1",
-    p."ADDRESS2" AS "address2",
-    p."CITY" AS "city",
-    p."POSTCODE" AS "postcode",
-    p."POSTALADDRESS" AS "postal_address",
-    p."POSTALCITY" AS "postal_city",
-    p."POSTALPOSTCODE" AS "postal_postcode",
-    p."DOB" AS "dob",
-    p."DATEOFDEATH" AS "dod",
-    sx."SEX" AS "sex",
-    e."ETHNICTYPE" AS "ethnicity",
-    p."HOMEPHONE" AS "home_phone",
-    p."WORKPHONE" AS "work_phone",
-    p."MOBILEPHONE" AS "mobile_phone",
-    p."EMAIL" AS "email",
-    p."IHI" AS "ihi",
-    p."MEDICARENO" AS "medicare",
-    p."MEDICARELINENO" AS "medicare_irn",
-    p."MEDICAREEXPIRY" AS "medicare_expiry",
-    p."DVANO" AS "dva",
-    dv."DVATYPE" AS "dva_card",
-    p."RECORDNO" AS "record_no",
-    u."USERID" AS "gp_id",
-    ut."TITLE" AS "gp_title",
-    u."FIRSTNAME" AS "gp_first",
-    u."SURNAME" AS "gp_family",
-    pr."PRACTICEID" AS "org_id",
-    pr."PRACTICENAME" AS "org_name",
-    pr."HPIO" AS "org_hpio",
-    pr."ABN" AS "org_abn",
-    p."CREATED" AS "created",
-    p."UPDATED" AS "updated"{{.Keys}}{{end}}
+{{/* Patient: one row per live PATIENTS record, with the lookups and the usual doctor it names (the select list is patientCols). */ -}}
 FROM "PATIENTS" p
 LEFT JOIN "TITLES" t ON t."TITLECODE" = p."TITLECODE"
 LEFT JOIN "SEX" sx ON sx."SEXCODE" = p."SEXCODE"
@@ -47,5 +7,4 @@ LEFT JOIN "DVATYPE" dv ON dv."DVACODE" = p."DVACODE"
 LEFT JOIN "USERS" u ON u."USERID" = p."USERID" AND {{clinical "u"}}
 LEFT JOIN "TITLES" ut ON ut."TITLECODE" = u."TITLECODE"
 LEFT JOIN "PRACTICE" pr ON pr."PRACTICEID" = (SELECT MIN(x."PRACTICEID") FROM "PRACTICE" x WHERE x."RECORDSTATUS" = 1)
-WHERE p."RECORDSTATUS" = 1{{.Where}}{{if not .Count}}
-ORDER BY {{.OrderBy}}{{end}}{{.Limit}}
+WHERE p."RECORDSTATUS" = 1

@@ -11,7 +11,7 @@ WITH "digits" AS (
 {{.Days}}
 ),
 "grid" AS (
-    SELECT s."USERID" AS "user_id", s."LOCATIONID" AS "location_id", d."day" AS "day",
+    SELECT s."USERID" AS "practitioner_id", s."LOCATIONID" AS "location_id", d."day" AS "day",
         s."STARTTIME" + k."n" * s."LENGTH" AS "secs", s."LENGTH" AS "length"
     FROM "SESSIONS" s
     JOIN "days" d ON d."dow" = s."DAYOFWEEK"
@@ -28,27 +28,27 @@ WITH "digits" AS (
     WHERE e."RECORDSTATUS" = 1 AND e."LENGTH" > 0{{call .Sessions "e"}}
 ),
 "slots" AS (
-    SELECT g."user_id", g."location_id", g."day", g."secs", MIN(g."length") AS "length"
+    SELECT g."practitioner_id", g."location_id", g."day", g."secs", MIN(g."length") AS "length"
     FROM "grid" g
-    JOIN "USERS" u ON u."USERID" = g."user_id" AND {{clinical "u"}}
+    JOIN "USERS" u ON u."USERID" = g."practitioner_id" AND {{clinical "u"}}
     JOIN "LOCATIONS" l ON l."LOCATIONID" = g."location_id" AND l."RECORDSTATUS" = 1
     WHERE NOT EXISTS (SELECT 1 FROM "DAYSAWAY" w
-        WHERE w."RECORDSTATUS" = 1 AND w."USERID" = g."user_id" AND w."STARTDATE" <= g."day" AND w."FINISHDATE" >= g."day"){{.Grid}}
-    GROUP BY g."user_id", g."location_id", g."day", g."secs"
+        WHERE w."RECORDSTATUS" = 1 AND w."USERID" = g."practitioner_id" AND w."STARTDATE" <= g."day" AND w."FINISHDATE" >= g."day"){{.Grid}}
+    GROUP BY g."practitioner_id", g."location_id", g."day", g."secs"
 ),
 "slot" AS (
-    SELECT x."user_id", x."location_id", x."day", x."secs", x."length",
+    SELECT x."practitioner_id", x."location_id", x."day", x."secs", x."length",
         CASE WHEN EXISTS (SELECT 1 FROM "APPOINTMENTS" a
-                WHERE a."USERID" = x."user_id" AND a."APPOINTMENTDATE" = x."day" AND a."RECORDSTATUS" = 1 AND a."INTERNALID" <> 0
+                WHERE a."USERID" = x."practitioner_id" AND a."APPOINTMENTDATE" = x."day" AND a."RECORDSTATUS" = 1 AND a."INTERNALID" <> 0
                   AND a."APPOINTMENTTIME" < x."secs" + x."length" AND a."APPOINTMENTTIME" + a."APPOINTMENTLENGTH" > x."secs") THEN 'busy'
             WHEN EXISTS (SELECT 1 FROM "APPOINTMENTS" a
-                WHERE a."USERID" = x."user_id" AND a."APPOINTMENTDATE" = x."day" AND a."RECORDSTATUS" = 1 AND a."INTERNALID" = 0
+                WHERE a."USERID" = x."practitioner_id" AND a."APPOINTMENTDATE" = x."day" AND a."RECORDSTATUS" = 1 AND a."INTERNALID" = 0
                   AND a."APPOINTMENTTIME" < x."secs" + x."length" AND a."APPOINTMENTTIME" + a."APPOINTMENTLENGTH" > x."secs") THEN 'busy-unavailable'
             ELSE 'free' END AS "status"
     FROM "slots" x
 )
 {{.Select}}{{if .Count}} COUNT(*) AS "total"{{else}}
-    t."user_id" AS "user_id",
+    t."practitioner_id" AS "practitioner_id",
     t."location_id" AS "location_id",
     t."day" AS "day",
     t."secs" AS "secs",
@@ -56,4 +56,4 @@ WITH "digits" AS (
     t."status" AS "status"{{end}}
 FROM "slot" t
 WHERE 1 = 1{{.Where}}{{if not .Count}}
-ORDER BY t."user_id", t."location_id", t."day", t."secs"{{end}}{{.Limit}}
+ORDER BY t."practitioner_id", t."location_id", t."day", t."secs"{{end}}{{.Limit}}

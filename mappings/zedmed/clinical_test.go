@@ -84,6 +84,10 @@ func testClinical(t *testing.T, p *practice) {
 		p.expect(t, Observation, "patient="+id+"&code=2708-6", spo2)
 		p.expect(t, Observation, "patient="+id+"&category=vital-signs&code=http://loinc.org|59408-5", spo2)
 		p.expectNone(t, Observation, "patient="+id+"&category=laboratory")
+		// Codes outside FHIR's category and status value sets, as on Bp Premier.
+		p.badRequest(t, Observation, "category=vitals")
+		p.badRequest(t, Observation, "status=done")
+		p.expectNone(t, Observation, "patient="+id+"&status=preliminary")
 		// Read each: the LOINC codes, the profile and the UCUM unit of the value.
 		for _, c := range []struct {
 			ids     []int
@@ -129,6 +133,8 @@ func testClinical(t *testing.T, p *practice) {
 			`SELECT x.IMMUNISATION_ID FROM IMMUNISATION x JOIN PATIENT p ON p.PATIENT_ID = x.PATIENT_ID AND p.DELETED = 0 WHERE x.DELETED = 0 AND x.AMT_CODE = '1290641000168106'`))
 		p.expect(t, Immunization, "patient="+id+"&date=ge2000", rowIDs(t, p,
 			`SELECT IMMUNISATION_ID FROM IMMUNISATION WHERE DELETED = 0 AND PATIENT_ID = ? AND GIVEN_DATE >= ?`, pt, sqlTime(p, "2000-01-01 00:00:00")))
+		// Outside FHIR's event-status value set, as on Bp Premier.
+		p.badRequest(t, Immunization, "status=given")
 	})
 	t.Run("MedicationStatement", func(t *testing.T) {
 		pt := busiestPatient(t, p, "MEDICATION")

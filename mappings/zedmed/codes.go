@@ -4,9 +4,7 @@ import (
 	"strconv"
 	"strings"
 
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
-
-	"fhirlink/mappings"
+	"fhirlink/mappings/aucore"
 )
 
 // The code values of the assumed Zedmed schema (mappings/zedmed/zedsynth's codes.go), in one place.
@@ -66,30 +64,16 @@ func live(alias, table string) string {
 	return col(alias, table+".DELETED") + " = " + strconv.Itoa(recordLive)
 }
 
-// roleCode is PractitionerRole.code for a doctor type.
-func roleCode(typ int) []fm.CodeableConcept {
+// role is what a doctor type makes a practitioner: GPs and registrars
+// general practitioners, nurses registered nurses.
+func role(typ int) aucore.Role {
 	switch typ {
 	case doctorGP, doctorRegistrar:
-		return []fm.CodeableConcept{{
-			Coding: []fm.Coding{
-				{System: mappings.Ptr(mappings.CodeSystemSNOMED), Code: mappings.Ptr("62247001"), Display: mappings.Ptr("General practitioner")},
-				{System: mappings.Ptr(mappings.CodeSystemANZSCO), Code: mappings.Ptr("253111"), Display: mappings.Ptr("General Practitioner")},
-			},
-			Text: mappings.Ptr("General practitioner"),
-		}}
+		return aucore.RoleGP
 	case doctorNurse:
-		return []fm.CodeableConcept{*mappings.Concept(mappings.CodeSystemSNOMED, "224535009", "Registered nurse", "Registered nurse")}
+		return aucore.RoleNurse
 	}
-	return nil
-}
-
-// roleSpecialty is PractitionerRole.specialty for a doctor type.
-func roleSpecialty(typ int) []fm.CodeableConcept {
-	switch typ {
-	case doctorGP, doctorRegistrar:
-		return []fm.CodeableConcept{*mappings.Concept(mappings.CodeSystemSNOMED, "408443003", "General medical practice", "General practice")}
-	}
-	return nil
+	return aucore.RoleOther
 }
 
 // PATIENT.SEX and the FHIR gender of each; anything else is unknown.
@@ -104,7 +88,7 @@ func gender(sex string) string {
 
 // genderSQL is the gender search, each code a predicate on PATIENT p.
 func genderSQL() map[string]string {
-	sex := col("p", "PATIENT.SEX")
+	sex := patientCols["sex"]
 	m := map[string]string{}
 	var all []string
 	for _, s := range []string{"F", "M", "X"} {
@@ -117,12 +101,12 @@ func genderSQL() map[string]string {
 
 // PATIENT.ATSI: the METeOR Indigenous status codes, which AU Base's extension uses as they
 // are.
-var indigenousStatus = map[int]string{
-	1: "Aboriginal but not Torres Strait Islander origin",
-	2: "Torres Strait Islander but not Aboriginal origin",
-	3: "Both Aboriginal and Torres Strait Islander origin",
-	4: "Neither Aboriginal nor Torres Strait Islander origin",
-	9: "Not stated/inadequately described",
+var indigenousStatus = map[string][2]string{
+	"1": {"1", "Aboriginal but not Torres Strait Islander origin"},
+	"2": {"2", "Torres Strait Islander but not Aboriginal origin"},
+	"3": {"3", "Both Aboriginal and Torres Strait Islander origin"},
+	"4": {"4", "Neither Aboriginal nor Torres Strait Islander origin"},
+	"9": {"9", "Not stated/inadequately described"},
 }
 
 // PATIENT.DVA_CARD letters and the card colours mappings.DVA knows.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"fhirlink/mappings"
 )
@@ -28,6 +29,7 @@ func runPractice(t *testing.T, p *practice) {
 		{"PatientIdentifier", testPatientIdentifier},
 		{"PatientActive", testPatientActive},
 		{"PatientOther", testPatientOther},
+		{"PatientLastUpdated", testPatientLastUpdated},
 		{"Practitioner", testPractitioner},
 		{"PractitionerRole", testPractitionerRole},
 		{"Organization", testOrganization},
@@ -234,6 +236,31 @@ func testPatientOther(t *testing.T, p *practice) {
 		return strings.HasPrefix(r.postcode, "215") || strings.HasPrefix(r.postalPostcode, "215")
 	}))
 	p.expect(t, Patient, "general-practitioner=Practitioner/2", p.snap.patientsWhere(func(r patientRec) bool { return r.gp == 2 }))
+}
+
+// testPatientLastUpdated: _lastUpdated (which every resource defined in
+// aucore with created and updated columns has) compares UPDATED_AT, else
+// CREATED_AT, as the practice's wall clock.
+func testPatientLastUpdated(t *testing.T, p *practice) {
+	var times []time.Time
+	for _, r := range p.snap.patients {
+		if r.deleted == 0 && !r.lastUpdated.IsZero() {
+			times = append(times, r.lastUpdated)
+		}
+	}
+	if len(times) < 2 {
+		t.Fatal("the synthetic practice has no patients with audit times")
+	}
+	slices.SortFunc(times, time.Time.Compare)
+	cut := times[len(times)/2]
+	at := cut.Format("2006-01-02T15:04:05")
+	newer := p.snap.patientsWhere(func(r patientRec) bool { return !r.lastUpdated.IsZero() && !r.lastUpdated.Before(cut) })
+	older := p.snap.patientsWhere(func(r patientRec) bool { return !r.lastUpdated.IsZero() && r.lastUpdated.Before(cut) })
+	if len(newer) == 0 || len(older) == 0 {
+		t.Fatalf("the cut %s splits nothing", at)
+	}
+	p.expect(t, Patient, "_lastUpdated=ge"+at, newer)
+	p.expect(t, Patient, "_lastUpdated=lt"+at, older)
 }
 
 func (s *snapshot) practitioners(f func(doctorRec) bool) []int {

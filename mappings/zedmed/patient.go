@@ -2,14 +2,11 @@ package zedmed
 
 import (
 	_ "embed"
-	"encoding/json"
 	"strconv"
 	"strings"
 
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
-
-	"fhirlink/fhir"
 	"fhirlink/mappings"
+	"fhirlink/mappings/aucore"
 )
 
 //go:embed patient.sql
@@ -18,71 +15,65 @@ var patientSQL string
 // p is a column of PATIENT p.
 func p(name string) string { return col("p", "PATIENT."+name) }
 
-// Patient maps PATIENT. Deleted records never appear; inactive and deceased ones are found
-// like any other, with active false (read and search agree; active=true leaves them out).
-var Patient = mappings.NewTable(mappings.TableSpec{
-	Type:     "Patient",
-	Profiles: []string{mappings.ProfilePatient},
-	SQL:      patientSQL,
-	Funcs:    funcs,
-	Params: []mappings.Param{
-		{Name: "_id", Type: fhir.TypeToken, Doc: "The patient's PATIENT_ID",
-			Match: mappings.ID(p("PATIENT_ID"))},
-		{Name: "identifier", Type: fhir.TypeToken, Doc: "IHI, Medicare number (10 digits, or 11 with the IRN), DVA number or the chart number",
-			Match: mappings.Identifiers(patientIdentifiers...)},
-		{Name: "family", Type: fhir.TypeString, Doc: "Surname",
-			Match: mappings.String(mappings.Col(p("SURNAME")))},
-		{Name: "given", Type: fhir.TypeString, Doc: "First, middle or preferred name",
-			Match: mappings.String(mappings.Col(p("FIRST_NAME")), mappings.Col(p("MIDDLE_NAME")), mappings.Col(p("PREFERRED_NAME")))},
-		{Name: "name", Type: fhir.TypeString, Doc: "Any part of the name: surname, first, middle or preferred name",
-			Match: mappings.String(mappings.Col(p("SURNAME")), mappings.Col(p("FIRST_NAME")), mappings.Col(p("MIDDLE_NAME")), mappings.Col(p("PREFERRED_NAME")))},
-		{Name: "birthdate", Type: fhir.TypeDate, Doc: "Date of birth",
-			Match: mappings.Date(p("DOB"))},
-		{Name: "gender", Type: fhir.TypeToken, Doc: "male | female | other | unknown, from the patient's sex",
-			Match: mappings.Codes(mappings.AdministrativeGenderCodeSystem, genderSQL())},
-		{Name: "phone", Type: fhir.TypeToken, Doc: "Home, work or mobile phone, ignoring spaces and punctuation",
-			Match: mappings.Phone(p("HOME_PHONE"), p("WORK_PHONE"), p("MOBILE_PHONE"))},
-		{Name: "email", Type: fhir.TypeToken, Doc: "E-mail address, ignoring case",
-			Match: mappings.Email(p("EMAIL"))},
-		{Name: "address-postalcode", Type: fhir.TypeString, Doc: "Postcode of the home or postal address",
-			Match: mappings.String(mappings.Col(p("POSTCODE")), mappings.Col(p("POSTAL_POSTCODE")))},
-		{Name: "active", Type: fhir.TypeToken, Doc: "true: an active patient; false: inactive or deceased",
-			Match: mappings.Bool(p("STATUS")+" = "+strconv.Itoa(patientActive), p("STATUS")+" <> "+strconv.Itoa(patientActive))},
-		{Name: "general-practitioner", Type: fhir.TypeReference, Targets: []string{"Practitioner"}, Doc: "The patient's usual doctor",
-			Match: mappings.Reference(col("d", "DOCTOR.DOCTOR_ID"), "Practitioner")},
+// patientCols are Patient's columns in patient.sql. The other resources
+// that name their patient take the name from here.
+var patientCols = mappings.Cols{
+	"id":                p("PATIENT_ID"),
+	"status":            p("STATUS"),
+	"title":             p("TITLE"),
+	"first":             p("FIRST_NAME"),
+	"middle":            p("MIDDLE_NAME"),
+	"family":            p("SURNAME"),
+	"preferred":         p("PREFERRED_NAME"),
+	"address1":          p("ADDRESS_1"),
+	"address2":          p("ADDRESS_2"),
+	"city":              p("SUBURB"),
+	"postcode":          p("POSTCODE"),
+	"postal_address":    p("POSTAL_ADDRESS"),
+	"postal_city":       p("POSTAL_SUBURB"),
+	"postal_postcode":   p("POSTAL_POSTCODE"),
+	"dob":               p("DOB"),
+	"dod":               p("DOD"),
+	"sex":               p("SEX"),
+	"indigenous_status": p("ATSI"),
+	"home_phone":        p("HOME_PHONE"),
+	"work_phone":        p("WORK_PHONE"),
+	"mobile_phone":      p("MOBILE_PHONE"),
+	"email":             p("EMAIL"),
+	"ihi":               p("IHI"),
+	"medicare":          p("MEDICARE_NO"),
+	"medicare_irn":      p("MEDICARE_IRN"),
+	"medicare_expiry":   p("MEDICARE_EXPIRY"),
+	"dva":               p("DVA_NO"),
+	"dva_card":          p("DVA_CARD"),
+	"record_no":         p("CHART_NO"),
+	"gp_id":             d("DOCTOR_ID"),
+	"gp_title":          d("TITLE"),
+	"gp_first":          d("FIRST_NAME"),
+	"gp_family":         d("SURNAME"),
+	"org_id":            col("pr", "PRACTICE.PRACTICE_ID"),
+	"org_name":          col("pr", "PRACTICE.PRACTICE_NAME"),
+	"org_hpio":          col("pr", "PRACTICE.HPIO"),
+	"org_abn":           col("pr", "PRACTICE.ABN"),
+	"created":           p("CREATED_AT"),
+	"updated":           p("UPDATED_AT"),
+}
+
+// Patient maps PATIENT (aucore.Patient). Deleted records never appear;
+// inactive and deceased ones are found with active false.
+var Patient = aucore.Patient.Table(mappings.Impl[aucore.PatientCodes]{
+	Cols:  patientCols,
+	From:  patientSQL,
+	Funcs: funcs,
+	Codes: aucore.PatientCodes{
+		Active: patientActive, Deceased: patientDeceased,
+		Gender: gender, GenderSQL: genderSQL(), Indigenous: indigenousStatus,
+		Identifiers:      patientIdentifiers,
+		DVACard:          func(card string) string { return dvaCards[strings.ToUpper(card)] },
+		InternalIDSystem: patientIDSystem, RecordNumberSystem: recordNumberFallback,
 	},
-	Sorts: map[string]mappings.Sort{
-		"_id":       mappings.SortInt(p("PATIENT_ID")),
-		"family":    mappings.SortText(p("SURNAME")),
-		"given":     mappings.SortText(p("FIRST_NAME")),
-		"birthdate": mappings.SortDateTime(p("DOB")),
-	},
-	Includes:     []fhir.Include{{Source: "Patient", Param: "general-practitioner", Target: "Practitioner"}},
-	RevIncludes:  patientRevIncludes(),
-	IDs:          "SELECT " + p("PATIENT_ID") + "\n    FROM " + tbl("PATIENT") + " p\n    " + practiceJoin() + "\n    WHERE " + live("p", "PATIENT") + "{{.Where}}",
-	DefaultCount: 20, MaxCount: 200,
-	Row: patientRow,
+	IDs: "SELECT " + p("PATIENT_ID") + "\n    FROM " + tbl("PATIENT") + " p\n    " + practiceJoin() + "\n    WHERE " + live("p", "PATIENT") + "{{.Where}}",
 })
-
-// patientRevSources are the resources found by their patient reference with
-// Patient?_revinclude= (those this mapping has).
-var patientRevSources = []string{"AllergyIntolerance", "Appointment", "Condition", "Encounter", "Immunization", "MedicationRequest", "MedicationStatement", "Observation"}
-
-func patientRevIncludes() []fhir.Include {
-	var out []fhir.Include
-	for _, src := range patientRevSources {
-		out = append(out, fhir.Include{Source: src, Param: "patient", Target: "Patient"})
-	}
-	return out
-}
-
-// patientChain lets a patient reference held in column be chained by the patient's
-// identifier.
-func patientChain(column string) *mappings.Chain {
-	return &mappings.Chain{Column: column, Target: Patient, Params: []string{"identifier"}}
-}
-
-func noSpaces(s string) string { return strings.Join(strings.Fields(s), "") }
 
 // practiceScoped is pred restricted to the practice whose HPI-O or ABN is scope.
 func practiceScoped(b *mappings.Builder, scope, pred string) string {
@@ -92,33 +83,33 @@ func practiceScoped(b *mappings.Builder, scope, pred string) string {
 	v := b.Param(mappings.ParamVarChar, scope)
 	// Through the dialect: on Firebird a bare parameter takes the column's
 	// width, and a 16-digit HPI-O compared with the 14-character ABN failed.
-	return "(" + pred + " AND (" + b.Dialect.Equal(col("pr", "PRACTICE.HPIO"), v) +
-		" OR " + b.Dialect.Equal("REPLACE("+col("pr", "PRACTICE.ABN")+", ' ', '')", v) + "))"
+	return "(" + pred + " AND (" + b.Dialect.Equal(patientCols["org_hpio"], v) +
+		" OR " + b.Dialect.Equal("REPLACE("+patientCols["org_abn"]+", ' ', '')", v) + "))"
 }
 
 // patientIdentifiers are the identifier systems a patient is searched by.
 var patientIdentifiers = []mappings.IdentifierSystem{
-	mappings.IdentifierColumn(mappings.SystemIHI, p("IHI"), noSpaces),
+	mappings.IdentifierColumn(mappings.SystemIHI, patientCols["ihi"], mappings.NoSpaces),
 	{
 		System: mappings.SystemMedicare,
 		// 10 digits: the card; 11: the card and the IRN.
 		Match: func(b *mappings.Builder, _, value string) string {
-			v := noSpaces(value)
+			v := mappings.NoSpaces(value)
 			if mappings.Digits(v) != v {
 				return mappings.SQLFalse
 			}
 			switch len(v) {
 			case 10:
-				return p("MEDICARE_NO") + " = " + b.Param(mappings.ParamVarChar, v)
+				return patientCols["medicare"] + " = " + b.Param(mappings.ParamVarChar, v)
 			case 11:
-				return "(" + p("MEDICARE_NO") + " = " + b.Param(mappings.ParamVarChar, v[:10]) +
-					" AND " + p("MEDICARE_IRN") + " = " + b.Param(mappings.ParamVarChar, v[10:]) + ")"
+				return "(" + patientCols["medicare"] + " = " + b.Param(mappings.ParamVarChar, v[:10]) +
+					" AND " + patientCols["medicare_irn"] + " = " + b.Param(mappings.ParamVarChar, v[10:]) + ")"
 			}
 			return mappings.SQLFalse
 		},
-		Present: func(*mappings.Builder, string) string { return "COALESCE(" + p("MEDICARE_NO") + ", '') <> ''" },
+		Present: func(*mappings.Builder, string) string { return "COALESCE(" + patientCols["medicare"] + ", '') <> ''" },
 	},
-	mappings.IdentifierColumn(mappings.SystemDVA, p("DVA_NO"), noSpaces),
+	mappings.IdentifierColumn(mappings.SystemDVA, patientCols["dva"], mappings.NoSpaces),
 	chartNumber(mappings.SystemHPIOScopedRecord, true, false),
 	chartNumber(mappings.SystemABNScopedRecord, true, true),
 	chartNumber(recordNumberFallback, false, true),
@@ -134,10 +125,10 @@ func chartNumber(system string, scoped, systemOnly bool) mappings.IdentifierSyst
 		Scoped:     scoped,
 		SystemOnly: systemOnly,
 		Match: func(b *mappings.Builder, scope, value string) string {
-			return practiceScoped(b, scope, b.Dialect.EqualFold(p("CHART_NO"), b.Param(mappings.ParamVarChar, strings.TrimSpace(value))))
+			return practiceScoped(b, scope, b.Dialect.EqualFold(patientCols["record_no"], b.Param(mappings.ParamVarChar, strings.TrimSpace(value))))
 		},
 		Present: func(b *mappings.Builder, scope string) string {
-			return practiceScoped(b, scope, "COALESCE("+p("CHART_NO")+", '') <> ''")
+			return practiceScoped(b, scope, "COALESCE("+patientCols["record_no"]+", '') <> ''")
 		},
 	}
 }
@@ -154,162 +145,8 @@ func internalID(scoped bool) mappings.IdentifierSystem {
 			if err != nil || strconv.FormatInt(id, 10) != value {
 				return mappings.SQLFalse
 			}
-			return practiceScoped(b, scope, p("PATIENT_ID")+" = "+b.Param(mappings.ParamInt, value))
+			return practiceScoped(b, scope, patientCols["id"]+" = "+b.Param(mappings.ParamInt, value))
 		},
 		Present: func(b *mappings.Builder, scope string) string { return practiceScoped(b, scope, mappings.SQLTrue) },
 	}
-}
-
-type patientColumns struct {
-	ID             mappings.Int  `json:"id"`
-	Status         mappings.Int  `json:"status"`
-	Title          mappings.Text `json:"title"`
-	First          mappings.Text `json:"first"`
-	Middle         mappings.Text `json:"middle"`
-	Family         mappings.Text `json:"family"`
-	Preferred      mappings.Text `json:"preferred"`
-	Address1       mappings.Text `json:"address1"`
-	Address2       mappings.Text `json:"address2"`
-	City           mappings.Text `json:"city"`
-	Postcode       mappings.Text `json:"postcode"`
-	PostalAddress  mappings.Text `json:"postal_address"`
-	PostalCity     mappings.Text `json:"postal_city"`
-	PostalPostcode mappings.Text `json:"postal_postcode"`
-	DOB            mappings.Wall `json:"dob"`
-	DOD            mappings.Wall `json:"dod"`
-	Sex            mappings.Text `json:"sex"`
-	ATSI           mappings.Int  `json:"atsi"`
-	HomePhone      mappings.Text `json:"home_phone"`
-	WorkPhone      mappings.Text `json:"work_phone"`
-	MobilePhone    mappings.Text `json:"mobile_phone"`
-	Email          mappings.Text `json:"email"`
-	IHI            mappings.Text `json:"ihi"`
-	Medicare       mappings.Text `json:"medicare"`
-	MedicareIRN    mappings.Text `json:"medicare_irn"`
-	MedicareExpiry mappings.Text `json:"medicare_expiry"`
-	DVA            mappings.Text `json:"dva"`
-	DVACard        mappings.Text `json:"dva_card"`
-	RecordNo       mappings.Text `json:"record_no"`
-	GPID           mappings.Int  `json:"gp_id"`
-	GPTitle        mappings.Text `json:"gp_title"`
-	GPFirst        mappings.Text `json:"gp_first"`
-	GPFamily       mappings.Text `json:"gp_family"`
-	practiceColumns
-	Created mappings.Wall `json:"created"`
-	Updated mappings.Wall `json:"updated"`
-}
-
-func patientRow(row []byte, site mappings.Site) (mappings.Row, error) {
-	var c patientColumns
-	if err := json.Unmarshal(row, &c); err != nil {
-		return mappings.Row{}, err
-	}
-	pt := fm.Patient{
-		Id:     mappings.Ptr(c.ID.ID()),
-		Meta:   meta(mappings.ProfilePatient, c.Updated, c.Created, site),
-		Active: mappings.Ptr(c.Status == patientActive),
-	}
-	if c.IHI != "" {
-		pt.Identifier = append(pt.Identifier, mappings.IHI(string(c.IHI)))
-	}
-	if id, ok := mappings.Medicare(string(c.Medicare), string(c.MedicareIRN), string(c.MedicareExpiry)); ok {
-		pt.Identifier = append(pt.Identifier, id)
-	}
-	if c.DVA != "" {
-		pt.Identifier = append(pt.Identifier, mappings.DVA(string(c.DVA), dvaCards[strings.ToUpper(string(c.DVACard))]))
-	}
-	if c.RecordNo != "" {
-		pt.Identifier = append(pt.Identifier, mappings.RecordNumber(string(c.RecordNo), string(c.OrgHPIO), string(c.OrgABN),
-			recordNumberFallback, string(c.OrgName)))
-	}
-	idSystem := patientIDSystem
-	if scope := mappings.PracticeScope(string(c.OrgHPIO), string(c.OrgABN)); scope != "" {
-		idSystem += "/" + scope
-	}
-	pt.Identifier = append(pt.Identifier, mappings.InternalID(idSystem, c.ID.ID(), string(c.OrgName)))
-
-	official := fm.HumanName{Use: mappings.Ptr(fm.NameUseOfficial)}
-	if c.Family != "" {
-		official.Family = mappings.Ptr(string(c.Family))
-	}
-	for _, g := range []mappings.Text{c.First, c.Middle} {
-		if g != "" {
-			official.Given = append(official.Given, string(g))
-		}
-	}
-	if c.Title != "" {
-		official.Prefix = []string{string(c.Title)}
-	}
-	if official.Family == nil && official.Given == nil {
-		official.Text = mappings.Ptr("Unknown")
-	}
-	pt.Name = []fm.HumanName{official}
-	if c.Preferred != "" {
-		usual := fm.HumanName{Use: mappings.Ptr(fm.NameUseUsual), Given: []string{string(c.Preferred)}}
-		if c.Family != "" {
-			usual.Family = mappings.Ptr(string(c.Family))
-		}
-		pt.Name = append(pt.Name, usual)
-	}
-
-	pt.Telecom = mappings.Telecom(pt.Telecom, fm.ContactPointSystemPhone, fm.ContactPointUseHome, string(c.HomePhone))
-	pt.Telecom = mappings.Telecom(pt.Telecom, fm.ContactPointSystemPhone, fm.ContactPointUseWork, string(c.WorkPhone))
-	pt.Telecom = mappings.Telecom(pt.Telecom, fm.ContactPointSystemPhone, fm.ContactPointUseMobile, string(c.MobilePhone))
-	pt.Telecom = mappings.Telecom(pt.Telecom, fm.ContactPointSystemEmail, fm.ContactPointUseHome, string(c.Email))
-	postal := mappings.Address(fm.AddressUseHome, fm.AddressTypePostal, []string{string(c.PostalAddress)}, string(c.PostalCity), string(c.PostalPostcode))
-	homeType := fm.AddressTypeBoth
-	if postal != nil {
-		homeType = fm.AddressTypePhysical
-	}
-	if home := mappings.Address(fm.AddressUseHome, homeType, []string{string(c.Address1), string(c.Address2)}, string(c.City), string(c.Postcode)); home != nil {
-		pt.Address = append(pt.Address, *home)
-	}
-	if postal != nil {
-		pt.Address = append(pt.Address, *postal)
-	}
-
-	var g fm.AdministrativeGender
-	switch gender(string(c.Sex)) {
-	case "male":
-		g = fm.AdministrativeGenderMale
-	case "female":
-		g = fm.AdministrativeGenderFemale
-	case "other":
-		g = fm.AdministrativeGenderOther
-	default:
-		g = fm.AdministrativeGenderUnknown
-	}
-	pt.Gender = &g
-	if !c.DOB.IsZero() {
-		pt.BirthDate = mappings.Ptr(c.DOB.Date())
-	}
-	switch {
-	case !c.DOD.IsZero():
-		pt.DeceasedDateTime = mappings.Ptr(c.DOD.DateTime(site.Location))
-	case c.Status == patientDeceased:
-		pt.DeceasedBoolean = mappings.Ptr(true)
-	}
-	if display, ok := indigenousStatus[int(c.ATSI)]; ok {
-		pt.Extension = append(pt.Extension, fm.Extension{
-			Url: mappings.ExtensionIndigenousStatus,
-			ValueCoding: &fm.Coding{System: mappings.Ptr(mappings.CodeSystemIndigenousStatus), Code: mappings.Ptr(strconv.Itoa(int(c.ATSI))),
-				Display: mappings.Ptr(display)},
-		})
-	}
-
-	pt.ManagingOrganization = c.practiceColumns.ref()
-	var refs map[string][]string
-	if c.GPID != 0 {
-		pt.GeneralPractitioner = []fm.Reference{*mappings.Ref("Practitioner", c.GPID.ID(),
-			mappings.PersonName(string(c.GPTitle), string(c.GPFirst), string(c.GPFamily)))}
-		refs = map[string][]string{"general-practitioner": {c.GPID.ID()}}
-	}
-	raw, err := mappings.Marshal("Patient", fm.OtherPatient(pt))
-	if err != nil {
-		return mappings.Row{}, err
-	}
-	if pt.BirthDate == nil {
-		raw = addProperty(raw, "_birthDate", dataAbsentUnknown)
-	}
-	return mappings.Row{Resource: raw, Refs: refs}, nil
 }

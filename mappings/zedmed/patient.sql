@@ -1,46 +1,5 @@
-{{/* Patient: one row per live PATIENT record, with the usual doctor it names and the practice. */ -}}
-{{.Select}}{{if .Count}} COUNT(*) AS "total"{{else}}
-    {{c "p" "PATIENT.PATIENT_ID"}} AS "id",
-    {{c "p" "PATIENT.STATUS"}} AS "status",
-    {{c "p" "PATIENT.TITLE"}} AS "title",
-    {{c "p" "PATIENT.FIRST_NAME"}} AS "first",
-    {{c "p" "PATIENT.MIDDLE_NAME"}} AS "middle",
-    {{c "p" "PATIENT.SURNAME"}} AS "family",
-    {{c "p" "PATIENT.PREFERRED_NAME"}} AS "preferred",
-    {{c "p" "PATIENT.ADDRESS_1"}} AS "address1",
-    {{c "p" "PATIENT.ADDRESS_2"}} AS "address2",
-    {{c "p" "PATIENT.SUBURB"}} AS "city",
-    {{c "p" "PATIENT.POSTCODE"}} AS "postcode",
-    {{c "p" "PATIENT.POSTAL_ADDRESS"}} AS "postal_address",
-    {{c "p" "PATIENT.POSTAL_SUBURB"}} AS "postal_city",
-    {{c "p" "PATIENT.POSTAL_POSTCODE"}} AS "postal_postcode",
-    {{c "p" "PATIENT.DOB"}} AS "dob",
-    {{c "p" "PATIENT.DOD"}} AS "dod",
-    {{c "p" "PATIENT.SEX"}} AS "sex",
-    {{c "p" "PATIENT.ATSI"}} AS "atsi",
-    {{c "p" "PATIENT.HOME_PHONE"}} AS "home_phone",
-    {{c "p" "PATIENT.WORK_PHONE"}} AS "work_phone",
-    {{c "p" "PATIENT.MOBILE_PHONE"}} AS "mobile_phone",
-    {{c "p" "PATIENT.EMAIL"}} AS "email",
-    {{c "p" "PATIENT.IHI"}} AS "ihi",
-    {{c "p" "PATIENT.MEDICARE_NO"}} AS "medicare",
-    {{c "p" "PATIENT.MEDICARE_IRN"}} AS "medicare_irn",
-    {{c "p" "PATIENT.MEDICARE_EXPIRY"}} AS "medicare_expiry",
-    {{c "p" "PATIENT.DVA_NO"}} AS "dva",
-    {{c "p" "PATIENT.DVA_CARD"}} AS "dva_card",
-    {{c "p" "PATIENT.CHART_NO"}} AS "record_no",
-    {{c "d" "DOCTOR.DOCTOR_ID"}} AS "gp_id",
-    {{c "d" "DOCTOR.TITLE"}} AS "gp_title",
-    {{c "d" "DOCTOR.FIRST_NAME"}} AS "gp_first",
-    {{c "d" "DOCTOR.SURNAME"}} AS "gp_family",
-    {{c "pr" "PRACTICE.PRACTICE_ID"}} AS "org_id",
-    {{c "pr" "PRACTICE.PRACTICE_NAME"}} AS "org_name",
-    {{c "pr" "PRACTICE.HPIO"}} AS "org_hpio",
-    {{c "pr" "PRACTICE.ABN"}} AS "org_abn",
-    {{c "p" "PATIENT.CREATED_AT"}} AS "created",
-    {{c "p" "PATIENT.UPDATED_AT"}} AS "updated"{{.Keys}}{{end}}
+{{/* Patient: one row per live PATIENT record, with the usual doctor it names and the practice (the select list is patientCols). */ -}}
 FROM {{t "PATIENT"}} p
 LEFT JOIN {{t "DOCTOR"}} d ON {{c "d" "DOCTOR.DOCTOR_ID"}} = {{c "p" "PATIENT.USUAL_DOCTOR_ID"}} AND {{practitioner "d"}}
 {{practice}}
-WHERE {{live "p" "PATIENT"}}{{.Where}}{{if not .Count}}
-ORDER BY {{.OrderBy}}{{end}}{{.Limit}}
+WHERE {{live "p" "PATIENT"}}

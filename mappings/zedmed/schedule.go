@@ -2,14 +2,9 @@ package zedmed
 
 import (
 	_ "embed"
-	"encoding/json"
-	"strconv"
-	"text/template"
 
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
-
-	"fhirlink/fhir"
 	"fhirlink/mappings"
+	"fhirlink/mappings/aucore"
 )
 
 //go:embed schedule.sql
@@ -30,69 +25,18 @@ func scheduleActive() string {
 		" AND " + s("DOCTOR_ID") + " = " + scDoctor + " AND " + s("BRANCH_ID") + " = " + scBranch + " AND " + s("VALID_TO") + " IS NULL))"
 }
 
-// scheduleKeyFactor combines a schedule's two keys into one integer sort key.
-const scheduleKeyFactor = 100000
-
-// Schedule is one doctor's appointment book at one branch: every practitioner and branch with
-// session templates. Its id is "{DOCTOR_ID}-{BRANCH_ID}".
-var Schedule = mappings.NewTable(mappings.TableSpec{
-	Type:  "Schedule",
-	SQL:   scheduleSQL,
-	Funcs: withFuncs(template.FuncMap{"scheduleActive": scheduleActive}),
-	Params: []mappings.Param{
-		{Name: "_id", Type: fhir.TypeToken, Doc: "{practitioner id}-{location id}",
-			Match: mappings.MatchFunc(func(b *mappings.Builder, modifier string, v fhir.Value) (string, error) {
-				if modifier != fhir.ModifierNone {
-					return "", mappings.BadRequest("", "modifier :%s does not apply here", modifier)
-				}
-				doc, branch, ok := mappings.ParseScheduleID(v.Code)
-				if !ok {
-					return mappings.SQLFalse, nil
-				}
-				return "(" + scDoctor + " = " + b.Param(mappings.ParamInt, strconv.Itoa(doc)) +
-					" AND " + scBranch + " = " + b.Param(mappings.ParamInt, strconv.Itoa(branch)) + ")", nil
-			})},
-		{Name: "actor", Type: fhir.TypeReference, Targets: []string{"Location", "Practitioner"}, Doc: "The practitioner or the location",
-			Match: mappings.References(
-				mappings.RefTarget{Type: "Practitioner", Expr: scDoctor},
-				mappings.RefTarget{Type: "Location", Expr: scBranch})},
-		{Name: "active", Type: fhir.TypeToken, Doc: "true: the doctor is active with a session template there that has no end date",
-			Match: mappings.Bool(scheduleActive(), "NOT "+scheduleActive())},
-	},
-	Sorts: map[string]mappings.Sort{
-		"_id": mappings.SortInt(scDoctor + " * " + strconv.Itoa(scheduleKeyFactor) + " + " + scBranch),
-	},
-	DefaultCount: 50, MaxCount: 200,
-	Row: scheduleRow,
-})
-
-type scheduleColumns struct {
-	DoctorID     mappings.Int  `json:"doctor_id"`
-	LocationID   mappings.Int  `json:"location_id"`
-	DoctorTitle  mappings.Text `json:"doctor_title"`
-	DoctorFirst  mappings.Text `json:"doctor_first"`
-	DoctorFamily mappings.Text `json:"doctor_family"`
-	LocationName mappings.Text `json:"location_name"`
-	Active       mappings.Int  `json:"active"`
+// scheduleCols are Schedule's columns in schedule.sql.
+var scheduleCols = mappings.Cols{
+	"practitioner_id":     scDoctor,
+	"location_id":         scBranch,
+	"practitioner_title":  d("TITLE"),
+	"practitioner_first":  d("FIRST_NAME"),
+	"practitioner_family": d("SURNAME"),
+	"location_name":       l("BRANCH_NAME"),
+	"active":              "CASE WHEN " + scheduleActive() + " THEN 1 ELSE 0 END",
+	"in_use":              scheduleActive(),
 }
 
-func scheduleRow(row []byte, _ mappings.Site) (mappings.Row, error) {
-	var c scheduleColumns
-	if err := json.Unmarshal(row, &c); err != nil {
-		return mappings.Row{}, err
-	}
-	who := mappings.PersonName(string(c.DoctorTitle), string(c.DoctorFirst), string(c.DoctorFamily))
-	s := fm.Schedule{
-		Id:     mappings.Ptr(mappings.ScheduleID(int(c.DoctorID), int(c.LocationID))),
-		Active: mappings.Ptr(c.Active == 1),
-		Actor: []fm.Reference{
-			*mappings.Ref("Practitioner", c.DoctorID.ID(), who),
-			*mappings.Ref("Location", c.LocationID.ID(), string(c.LocationName)),
-		},
-	}
-	if who != "" && c.LocationName != "" {
-		s.Comment = mappings.Ptr(who + " at " + string(c.LocationName))
-	}
-	raw, err := mappings.Marshal("Schedule", fm.OtherSchedule(s))
-	return mappings.Row{Resource: raw}, err
-}
+// Schedule is one doctor's appointment book at one branch (aucore.Schedule): every
+// practitioner and branch with session templates. Its id is "{DOCTOR_ID}-{BRANCH_ID}".
+var Schedule = aucore.Schedule.Table(mappings.Impl[struct{}]{Cols: scheduleCols, From: scheduleSQL, Funcs: funcs})

@@ -3,7 +3,6 @@ package zedmed
 import (
 	"bytes"
 	_ "embed"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -11,10 +10,9 @@ import (
 	"text/template"
 	"time"
 
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
-
 	"fhirlink/fhir"
 	"fhirlink/mappings"
+	"fhirlink/mappings/aucore"
 )
 
 //go:embed slot.sql
@@ -32,19 +30,7 @@ type slotResource struct {
 }
 
 func newSlot() *slotResource {
-	r := &slotResource{decl: fhir.ResourceDecl{
-		Type: "Slot",
-		Params: []fhir.SearchParam{
-			{Name: "_id", Type: fhir.TypeToken, Doc: "{practitioner id}-{location id}-{start as YYYYMMDDhhmmss, practice time}"},
-			{Name: "schedule", Type: fhir.TypeReference, Targets: []string{"Schedule"},
-				Doc: "The schedule (required without _id): Schedule/{practitioner id}-{location id}"},
-			{Name: "start", Type: fhir.TypeDate,
-				Doc: fmt.Sprintf("The slot's start (required without _id): a range of at most %d days, e.g. start=ge2026-06-15&start=lt2026-06-22", mappings.MaxSlotDays)},
-			{Name: "status", Type: fhir.TypeToken, Doc: "free, busy (an appointment), busy-unavailable (a blocked slot)"},
-		},
-		Includes:     []fhir.Include{{Source: "Slot", Param: "schedule", Target: "Schedule"}},
-		DefaultCount: 100, MaxCount: 1000,
-	}}
+	r := &slotResource{decl: aucore.SlotDecl()}
 	r.tmpl = template.Must(template.New("Slot").Option("missingkey=error").Funcs(withFuncs(template.FuncMap{
 		"one":       func() string { return "" }, // replaced per dialect in render
 		"blocked":   func() int { return apptBlocked },
@@ -146,8 +132,8 @@ func (r *slotResource) render(d mappings.Dialect, s *fhir.Search, count bool) (m
 	if q.HasIDs {
 		var ps []string
 		for _, k := range q.IDs {
-			ps = append(ps, `(g."doctor_id" = `+b.Param(mappings.ParamInt, strconv.Itoa(k.Owner))+
-				` AND g."branch_id" = `+b.Param(mappings.ParamInt, strconv.Itoa(k.Loc))+
+			ps = append(ps, `(g."practitioner_id" = `+b.Param(mappings.ParamInt, strconv.Itoa(k.Owner))+
+				` AND g."location_id" = `+b.Param(mappings.ParamInt, strconv.Itoa(k.Loc))+
 				` AND g."day" = `+mappings.DayParam(b, k.Day)+
 				` AND g."secs" = `+b.Param(mappings.ParamInt, strconv.Itoa(k.Secs))+")")
 		}
@@ -157,7 +143,7 @@ func (r *slotResource) render(d mappings.Dialect, s *fhir.Search, count bool) (m
 		grid = append(grid, "("+strings.Join(ps, "\n       OR ")+")")
 	}
 	for _, v := range q.Starts {
-		grid = append(grid, slotStart(b, v))
+		grid = append(grid, aucore.SlotStart(b, v))
 	}
 	for _, p := range grid {
 		data.Grid += "\n      AND " + p
@@ -177,7 +163,7 @@ func (r *slotResource) render(d mappings.Dialect, s *fhir.Search, count bool) (m
 	}
 	if !count {
 		if s.After != nil {
-			p, err := slotAfter(b, s.After)
+			p, err := aucore.SlotAfter(b, s.After)
 			if err != nil {
 				return mappings.Query{}, err
 			}
@@ -204,91 +190,10 @@ func (r *slotResource) render(d mappings.Dialect, s *fhir.Search, count bool) (m
 	return mappings.Query{SQL: out.String(), Params: b.Params()}, nil
 }
 
-// slotStart is the predicate of one start value on the grid row g.
-func slotStart(b *mappings.Builder, v fhir.Value) string {
-	ge := func(t time.Time) string { return mappings.AtOrAfter(b, `g."day"`, `g."secs"`, t, false) }
-	lt := func(t time.Time) string { return mappings.Before(b, `g."day"`, `g."secs"`, t, false) }
-	switch v.Prefix {
-	case fhir.PrefixGe:
-		return ge(v.Lo)
-	case fhir.PrefixGt, fhir.PrefixSa:
-		return ge(v.Hi)
-	case fhir.PrefixLe:
-		return lt(v.Hi)
-	case fhir.PrefixLt, fhir.PrefixEb:
-		return lt(v.Lo)
-	case fhir.PrefixNe:
-		return "(" + lt(v.Lo) + " OR " + ge(v.Hi) + ")"
-	}
-	return "(" + ge(v.Lo) + " AND " + lt(v.Hi) + ")"
-}
-
-// slotAfter is "after the cursor's slot" in the search's order (schedule, then start).
-func slotAfter(b *mappings.Builder, after []string) (string, error) {
-	var k mappings.SlotKey
-	ok := len(after) == 1
-	if ok {
-		k, ok = mappings.ParseSlotID(after[0])
-	}
-	if !ok {
-		return "", mappings.BadRequest("", "the paging cursor is not valid for this search; start the search again")
-	}
-	dr := b.Param(mappings.ParamInt, strconv.Itoa(k.Owner))
-	br := b.Param(mappings.ParamInt, strconv.Itoa(k.Loc))
-	dy := mappings.DayParam(b, k.Day)
-	sc := b.Param(mappings.ParamInt, strconv.Itoa(k.Secs))
-	return `(t."doctor_id" > ` + dr + ` OR (t."doctor_id" = ` + dr + ` AND (t."branch_id" > ` + br + ` OR (t."branch_id" = ` + br +
-		` AND (t."day" > ` + dy + ` OR (t."day" = ` + dy + ` AND t."secs" > ` + sc + `))))))`, nil
-}
-
-type slotColumns struct {
-	DoctorID mappings.Int  `json:"doctor_id"`
-	BranchID mappings.Int  `json:"branch_id"`
-	Day      mappings.Wall `json:"day"`
-	Secs     mappings.Int  `json:"secs"`
-	Length   mappings.Int  `json:"length"`
-	Status   mappings.Text `json:"status"`
-}
-
-func (c slotColumns) key() mappings.SlotKey {
-	d := c.Day.In(time.UTC)
-	return mappings.SlotKey{Owner: int(c.DoctorID), Loc: int(c.BranchID), Day: time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC), Secs: int(c.Secs)}
-}
-
+// Row implements mappings.Resource.
 func (r *slotResource) Row(row []byte, site mappings.Site) (mappings.Row, error) {
-	var c slotColumns
-	if err := json.Unmarshal(row, &c); err != nil {
-		return mappings.Row{}, fmt.Errorf("zedmed: Slot row: %w", err)
-	}
-	if c.Day.IsZero() {
-		return mappings.Row{}, fmt.Errorf("zedmed: Slot row without a day")
-	}
-	k := c.key()
-	status := fm.SlotStatusFree
-	switch c.Status {
-	case "busy":
-		status = fm.SlotStatusBusy
-	case "busy-unavailable":
-		status = fm.SlotStatusBusyUnavailable
-	}
-	sl := fm.Slot{
-		Id:       mappings.Ptr(k.ID()),
-		Schedule: *mappings.Ref("Schedule", mappings.ScheduleID(k.Owner, k.Loc), ""),
-		Status:   status,
-		Start:    instant(c.Day, k.Secs, site.Location),
-		End:      instant(c.Day, k.Secs+int(c.Length), site.Location),
-	}
-	raw, err := mappings.Marshal("Slot", fm.OtherSlot(sl))
-	if err != nil {
-		return mappings.Row{}, err
-	}
-	return mappings.Row{Resource: raw, Refs: map[string][]string{"schedule": {mappings.ScheduleID(k.Owner, k.Loc)}}}, nil
+	return aucore.SlotOf(row, site)
 }
 
-func (r *slotResource) Cursor(row []byte) ([]string, error) {
-	var c slotColumns
-	if err := json.Unmarshal(row, &c); err != nil {
-		return nil, fmt.Errorf("zedmed: Slot row: %w", err)
-	}
-	return []string{c.key().ID()}, nil
-}
+// Cursor implements mappings.Resource: the slot's id.
+func (r *slotResource) Cursor(row []byte) ([]string, error) { return aucore.SlotCursor(row) }

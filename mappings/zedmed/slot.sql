@@ -11,7 +11,7 @@ WITH "digits" AS (
 {{.Days}}
 ),
 "grid" AS (
-    SELECT {{c "s" "SESSION_TEMPLATE.DOCTOR_ID"}} AS "doctor_id", {{c "s" "SESSION_TEMPLATE.BRANCH_ID"}} AS "branch_id", dd."day" AS "day",
+    SELECT {{c "s" "SESSION_TEMPLATE.DOCTOR_ID"}} AS "practitioner_id", {{c "s" "SESSION_TEMPLATE.BRANCH_ID"}} AS "location_id", dd."day" AS "day",
         {{c "s" "SESSION_TEMPLATE.START_SECS"}} + k."n" * {{c "s" "SESSION_TEMPLATE.SLOT_SECS"}} AS "secs", {{c "s" "SESSION_TEMPLATE.SLOT_SECS"}} AS "length"
     FROM {{t "SESSION_TEMPLATE"}} s
     JOIN "days" dd ON dd."dow" = {{c "s" "SESSION_TEMPLATE.DAY_OF_WEEK"}}
@@ -21,35 +21,35 @@ WITH "digits" AS (
       AND ({{c "s" "SESSION_TEMPLATE.VALID_TO"}} IS NULL OR {{c "s" "SESSION_TEMPLATE.VALID_TO"}} >= dd."day"){{.Sessions}}
 ),
 "slots" AS (
-    SELECT g."doctor_id", g."branch_id", g."day", g."secs", MIN(g."length") AS "length"
+    SELECT g."practitioner_id", g."location_id", g."day", g."secs", MIN(g."length") AS "length"
     FROM "grid" g
-    JOIN {{t "DOCTOR"}} d ON {{c "d" "DOCTOR.DOCTOR_ID"}} = g."doctor_id" AND {{practitioner "d"}}
-    JOIN {{t "BRANCH"}} l ON {{c "l" "BRANCH.BRANCH_ID"}} = g."branch_id" AND {{live "l" "BRANCH"}}
+    JOIN {{t "DOCTOR"}} d ON {{c "d" "DOCTOR.DOCTOR_ID"}} = g."practitioner_id" AND {{practitioner "d"}}
+    JOIN {{t "BRANCH"}} l ON {{c "l" "BRANCH.BRANCH_ID"}} = g."location_id" AND {{live "l" "BRANCH"}}
     WHERE NOT EXISTS (SELECT 1 FROM {{t "DOCTOR_LEAVE"}} w
-        WHERE {{live "w" "DOCTOR_LEAVE"}} AND {{c "w" "DOCTOR_LEAVE.DOCTOR_ID"}} = g."doctor_id"
+        WHERE {{live "w" "DOCTOR_LEAVE"}} AND {{c "w" "DOCTOR_LEAVE.DOCTOR_ID"}} = g."practitioner_id"
           AND {{c "w" "DOCTOR_LEAVE.START_DATE"}} <= g."day" AND {{c "w" "DOCTOR_LEAVE.END_DATE"}} >= g."day"){{.Grid}}
-    GROUP BY g."doctor_id", g."branch_id", g."day", g."secs"
+    GROUP BY g."practitioner_id", g."location_id", g."day", g."secs"
 ),
 "slot" AS (
-    SELECT x."doctor_id", x."branch_id", x."day", x."secs", x."length",
+    SELECT x."practitioner_id", x."location_id", x."day", x."secs", x."length",
         CASE WHEN EXISTS (SELECT 1 FROM {{t "APPOINTMENT"}} a
-                WHERE {{c "a" "APPOINTMENT.DOCTOR_ID"}} = x."doctor_id" AND {{c "a" "APPOINTMENT.APPT_DATE"}} = x."day" AND {{live "a" "APPOINTMENT"}}
+                WHERE {{c "a" "APPOINTMENT.DOCTOR_ID"}} = x."practitioner_id" AND {{c "a" "APPOINTMENT.APPT_DATE"}} = x."day" AND {{live "a" "APPOINTMENT"}}
                   AND {{c "a" "APPOINTMENT.PATIENT_ID"}} IS NOT NULL AND {{c "a" "APPOINTMENT.STATUS"}} NOT IN ({{cancelled}}, {{blocked}})
                   AND {{c "a" "APPOINTMENT.START_SECS"}} < x."secs" + x."length" AND {{c "a" "APPOINTMENT.START_SECS"}} + {{c "a" "APPOINTMENT.DURATION_SECS"}} > x."secs") THEN 'busy'
             WHEN EXISTS (SELECT 1 FROM {{t "APPOINTMENT"}} a
-                WHERE {{c "a" "APPOINTMENT.DOCTOR_ID"}} = x."doctor_id" AND {{c "a" "APPOINTMENT.APPT_DATE"}} = x."day" AND {{live "a" "APPOINTMENT"}}
+                WHERE {{c "a" "APPOINTMENT.DOCTOR_ID"}} = x."practitioner_id" AND {{c "a" "APPOINTMENT.APPT_DATE"}} = x."day" AND {{live "a" "APPOINTMENT"}}
                   AND {{c "a" "APPOINTMENT.STATUS"}} = {{blocked}}
                   AND {{c "a" "APPOINTMENT.START_SECS"}} < x."secs" + x."length" AND {{c "a" "APPOINTMENT.START_SECS"}} + {{c "a" "APPOINTMENT.DURATION_SECS"}} > x."secs") THEN 'busy-unavailable'
             ELSE 'free' END AS "status"
     FROM "slots" x
 )
 {{.Select}}{{if .Count}} COUNT(*) AS "total"{{else}}
-    t."doctor_id" AS "doctor_id",
-    t."branch_id" AS "branch_id",
+    t."practitioner_id" AS "practitioner_id",
+    t."location_id" AS "location_id",
     t."day" AS "day",
     t."secs" AS "secs",
     t."length" AS "length",
     t."status" AS "status"{{end}}
 FROM "slot" t
 WHERE 1 = 1{{.Where}}{{if not .Count}}
-ORDER BY t."doctor_id", t."branch_id", t."day", t."secs"{{end}}{{.Limit}}
+ORDER BY t."practitioner_id", t."location_id", t."day", t."secs"{{end}}{{.Limit}}

@@ -21,6 +21,7 @@ type patientRec struct {
 	postcode, postalPostcode               string
 	phones                                 []string
 	dob                                    time.Time
+	lastUpdated                            time.Time // UPDATED_AT, else CREATED_AT
 }
 
 type doctorRec struct {
@@ -58,16 +59,16 @@ func loadSnapshot(t testing.TB, db *sql.DB) *snapshot {
 	s := &snapshot{}
 	rows, err := db.Query(`SELECT PATIENT_ID, DELETED, STATUS, COALESCE(USUAL_DOCTOR_ID, 0), SURNAME, FIRST_NAME, MIDDLE_NAME,
 		PREFERRED_NAME, SEX, IHI, MEDICARE_NO, MEDICARE_IRN, DVA_NO, CHART_NO, EMAIL, POSTCODE, POSTAL_POSTCODE,
-		HOME_PHONE, WORK_PHONE, MOBILE_PHONE, DOB FROM PATIENT ORDER BY PATIENT_ID`)
+		HOME_PHONE, WORK_PHONE, MOBILE_PHONE, DOB, COALESCE(UPDATED_AT, CREATED_AT) FROM PATIENT ORDER BY PATIENT_ID`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for rows.Next() {
 		var p patientRec
 		var f [16]sql.NullString
-		var dob any
+		var dob, lastUpdated any
 		if err := rows.Scan(&p.id, &p.deleted, &p.status, &p.gp, &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6], &f[7], &f[8],
-			&f[9], &f[10], &f[11], &f[12], &f[13], &f[14], &f[15], &dob); err != nil {
+			&f[9], &f[10], &f[11], &f[12], &f[13], &f[14], &f[15], &dob, &lastUpdated); err != nil {
 			t.Fatal(err)
 		}
 		p.surname, p.first, p.middle, p.preferred, p.sex = str(f[0]), str(f[1]), str(f[2]), str(f[3]), str(f[4])
@@ -79,6 +80,7 @@ func loadSnapshot(t testing.TB, db *sql.DB) *snapshot {
 			}
 		}
 		p.dob = asTime(t, dob)
+		p.lastUpdated = asTime(t, lastUpdated)
 		s.patients = append(s.patients, p)
 	}
 	rows.Close()

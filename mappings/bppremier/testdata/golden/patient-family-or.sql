@@ -20,7 +20,7 @@ SELECT TOP (@p3)
     p."DOB" AS "dob",
     p."DATEOFDEATH" AS "dod",
     sx."SEX" AS "sex",
-    e."ETHNICTYPE" AS "ethnicity",
+    e."ETHNICTYPE" AS "indigenous_status",
     p."HOMEPHONE" AS "home_phone",
     p."WORKPHONE" AS "work_phone",
     p."MOBILEPHONE" AS "mobile_phone",

@@ -19,7 +19,7 @@ SELECT TOP (@p2)
     p."DOB" AS "dob",
     p."DATEOFDEATH" AS "dod",
     sx."SEX" AS "sex",
-    e."ETHNICTYPE" AS "ethnicity",
+    e."ETHNICTYPE" AS "indigenous_status",
     p."HOMEPHONE" AS "home_phone",
     p."WORKPHONE" AS "work_phone",
     p."MOBILEPHONE" AS "mobile_phone",

@@ -4,9 +4,9 @@
 SELECT TOP (@p2)
     pl."RECORDID" AS "id",
     pl."PROVIDERNUMBER" AS "provider_no",
-    u."USERID" AS "user_id",
-    u."USERSTATUS" AS "user_status",
-    u."GROUPCODE" AS "group",
+    u."USERID" AS "practitioner_id",
+    u."USERSTATUS" AS "practitioner_status",
+    u."GROUPCODE" AS "role",
     t."TITLE" AS "title",
     u."FIRSTNAME" AS "first",
     u."SURNAME" AS "family",

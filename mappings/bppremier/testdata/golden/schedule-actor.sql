@@ -2,11 +2,11 @@
 -- @p1 Int = '3'
 -- @p2 Int = '51'
 SELECT TOP (@p2)
-    sc."USERID" AS "user_id",
+    sc."USERID" AS "practitioner_id",
     sc."LOCATIONID" AS "location_id",
-    ut."TITLE" AS "user_title",
-    u."FIRSTNAME" AS "user_first",
-    u."SURNAME" AS "user_family",
+    ut."TITLE" AS "practitioner_title",
+    u."FIRSTNAME" AS "practitioner_first",
+    u."SURNAME" AS "practitioner_family",
     l."LOCATIONNAME" AS "location_name",
     CASE WHEN (u."USERSTATUS" = 1 AND EXISTS (SELECT 1 FROM "SESSIONS" x WHERE x."RECORDSTATUS" = 1 AND x."USERID" = sc."USERID" AND x."LOCATIONID" = sc."LOCATIONID" AND x."ENDDATE" IS NULL)) THEN 1 ELSE 0 END AS "active",
     sc."USERID" * 100000 + sc."LOCATIONID" AS "_k0"

@@ -20,7 +20,7 @@ WITH "digits" AS (
     SELECT CAST(@p1 AS datetime2) AS "day", CAST(@p2 AS INTEGER) AS "dow"
 ),
 "grid" AS (
-    SELECT s."USERID" AS "user_id", s."LOCATIONID" AS "location_id", d."day" AS "day",
+    SELECT s."USERID" AS "practitioner_id", s."LOCATIONID" AS "location_id", d."day" AS "day",
         s."STARTTIME" + k."n" * s."LENGTH" AS "secs", s."LENGTH" AS "length"
     FROM "SESSIONS" s
     JOIN "days" d ON d."dow" = s."DAYOFWEEK"
@@ -39,28 +39,28 @@ WITH "digits" AS (
       AND (e."USERID" = @p3 AND e."LOCATIONID" = @p4)
 ),
 "slots" AS (
-    SELECT g."user_id", g."location_id", g."day", g."secs", MIN(g."length") AS "length"
+    SELECT g."practitioner_id", g."location_id", g."day", g."secs", MIN(g."length") AS "length"
     FROM "grid" g
-    JOIN "USERS" u ON u."USERID" = g."user_id" AND (u."RECORDSTATUS" = 1 AND u."USERSTATUS" <> 999 AND (u."GROUPCODE" IN (1, 2, 3, 4) OR RTRIM(u."REGISTRATIONNO") <> ''))
+    JOIN "USERS" u ON u."USERID" = g."practitioner_id" AND (u."RECORDSTATUS" = 1 AND u."USERSTATUS" <> 999 AND (u."GROUPCODE" IN (1, 2, 3, 4) OR RTRIM(u."REGISTRATIONNO") <> ''))
     JOIN "LOCATIONS" l ON l."LOCATIONID" = g."location_id" AND l."RECORDSTATUS" = 1
     WHERE NOT EXISTS (SELECT 1 FROM "DAYSAWAY" w
-        WHERE w."RECORDSTATUS" = 1 AND w."USERID" = g."user_id" AND w."STARTDATE" <= g."day" AND w."FINISHDATE" >= g."day")
+        WHERE w."RECORDSTATUS" = 1 AND w."USERID" = g."practitioner_id" AND w."STARTDATE" <= g."day" AND w."FINISHDATE" >= g."day")
       AND ((g."day" > @p5 OR (g."day" = @p5 AND g."secs" >= @p6)) AND (g."day" < @p7 OR (g."day" = @p7 AND g."secs" < @p8)))
-    GROUP BY g."user_id", g."location_id", g."day", g."secs"
+    GROUP BY g."practitioner_id", g."location_id", g."day", g."secs"
 ),
 "slot" AS (
-    SELECT x."user_id", x."location_id", x."day", x."secs", x."length",
+    SELECT x."practitioner_id", x."location_id", x."day", x."secs", x."length",
         CASE WHEN EXISTS (SELECT 1 FROM "APPOINTMENTS" a
-                WHERE a."USERID" = x."user_id" AND a."APPOINTMENTDATE" = x."day" AND a."RECORDSTATUS" = 1 AND a."INTERNALID" <> 0
+                WHERE a."USERID" = x."practitioner_id" AND a."APPOINTMENTDATE" = x."day" AND a."RECORDSTATUS" = 1 AND a."INTERNALID" <> 0
                   AND a."APPOINTMENTTIME" < x."secs" + x."length" AND a."APPOINTMENTTIME" + a."APPOINTMENTLENGTH" > x."secs") THEN 'busy'
             WHEN EXISTS (SELECT 1 FROM "APPOINTMENTS" a
-                WHERE a."USERID" = x."user_id" AND a."APPOINTMENTDATE" = x."day" AND a."RECORDSTATUS" = 1 AND a."INTERNALID" = 0
+                WHERE a."USERID" = x."practitioner_id" AND a."APPOINTMENTDATE" = x."day" AND a."RECORDSTATUS" = 1 AND a."INTERNALID" = 0
                   AND a."APPOINTMENTTIME" < x."secs" + x."length" AND a."APPOINTMENTTIME" + a."APPOINTMENTLENGTH" > x."secs") THEN 'busy-unavailable'
             ELSE 'free' END AS "status"
     FROM "slots" x
 )
 SELECT TOP (@p9)
-    t."user_id" AS "user_id",
+    t."practitioner_id" AS "practitioner_id",
     t."location_id" AS "location_id",
     t."day" AS "day",
     t."secs" AS "secs",
@@ -68,4 +68,4 @@ SELECT TOP (@p9)
     t."status" AS "status"
 FROM "slot" t
 WHERE 1 = 1
-ORDER BY t."user_id", t."location_id", t."day", t."secs"
+ORDER BY t."practitioner_id", t."location_id", t."day", t."secs"

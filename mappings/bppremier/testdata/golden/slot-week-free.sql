@@ -45,7 +45,7 @@ WITH "digits" AS (
     SELECT CAST(@p13 AS datetime2) AS "day", CAST(@p14 AS INTEGER) AS "dow"
 ),
 "grid" AS (
-    SELECT s."USERID" AS "user_id", s."LOCATIONID" AS "location_id", d."day" AS "day",
+    SELECT s."USERID" AS "practitioner_id", s."LOCATIONID" AS "location_id", d."day" AS "day",
         s."STARTTIME" + k."n" * s."LENGTH" AS "secs", s."LENGTH" AS "length"
     FROM "SESSIONS" s
     JOIN "days" d ON d."dow" = s."DAYOFWEEK"
@@ -64,29 +64,29 @@ WITH "digits" AS (
       AND (e."USERID" = @p15 AND e."LOCATIONID" = @p16)
 ),
 "slots" AS (
-    SELECT g."user_id", g."location_id", g."day", g."secs", MIN(g."length") AS "length"
+    SELECT g."practitioner_id", g."location_id", g."day", g."secs", MIN(g."length") AS "length"
     FROM "grid" g
-    JOIN "USERS" u ON u."USERID" = g."user_id" AND (u."RECORDSTATUS" = 1 AND u."USERSTATUS" <> 999 AND (u."GROUPCODE" IN (1, 2, 3, 4) OR RTRIM(u."REGISTRATIONNO") <> ''))
+    JOIN "USERS" u ON u."USERID" = g."practitioner_id" AND (u."RECORDSTATUS" = 1 AND u."USERSTATUS" <> 999 AND (u."GROUPCODE" IN (1, 2, 3, 4) OR RTRIM(u."REGISTRATIONNO") <> ''))
     JOIN "LOCATIONS" l ON l."LOCATIONID" = g."location_id" AND l."RECORDSTATUS" = 1
     WHERE NOT EXISTS (SELECT 1 FROM "DAYSAWAY" w
-        WHERE w."RECORDSTATUS" = 1 AND w."USERID" = g."user_id" AND w."STARTDATE" <= g."day" AND w."FINISHDATE" >= g."day")
+        WHERE w."RECORDSTATUS" = 1 AND w."USERID" = g."practitioner_id" AND w."STARTDATE" <= g."day" AND w."FINISHDATE" >= g."day")
       AND (g."day" > @p17 OR (g."day" = @p17 AND g."secs" >= @p18))
       AND (g."day" < @p19 OR (g."day" = @p19 AND g."secs" < @p20))
-    GROUP BY g."user_id", g."location_id", g."day", g."secs"
+    GROUP BY g."practitioner_id", g."location_id", g."day", g."secs"
 ),
 "slot" AS (
-    SELECT x."user_id", x."location_id", x."day", x."secs", x."length",
+    SELECT x."practitioner_id", x."location_id", x."day", x."secs", x."length",
         CASE WHEN EXISTS (SELECT 1 FROM "APPOINTMENTS" a
-                WHERE a."USERID" = x."user_id" AND a."APPOINTMENTDATE" = x."day" AND a."RECORDSTATUS" = 1 AND a."INTERNALID" <> 0
+                WHERE a."USERID" = x."practitioner_id" AND a."APPOINTMENTDATE" = x."day" AND a."RECORDSTATUS" = 1 AND a."INTERNALID" <> 0
                   AND a."APPOINTMENTTIME" < x."secs" + x."length" AND a."APPOINTMENTTIME" + a."APPOINTMENTLENGTH" > x."secs") THEN 'busy'
             WHEN EXISTS (SELECT 1 FROM "APPOINTMENTS" a
-                WHERE a."USERID" = x."user_id" AND a."APPOINTMENTDATE" = x."day" AND a."RECORDSTATUS" = 1 AND a."INTERNALID" = 0
+                WHERE a."USERID" = x."practitioner_id" AND a."APPOINTMENTDATE" = x."day" AND a."RECORDSTATUS" = 1 AND a."INTERNALID" = 0
                   AND a."APPOINTMENTTIME" < x."secs" + x."length" AND a."APPOINTMENTTIME" + a."APPOINTMENTLENGTH" > x."secs") THEN 'busy-unavailable'
             ELSE 'free' END AS "status"
     FROM "slots" x
 )
 SELECT TOP (@p22)
-    t."user_id" AS "user_id",
+    t."practitioner_id" AS "practitioner_id",
     t."location_id" AS "location_id",
     t."day" AS "day",
     t."secs" AS "secs",
@@ -95,4 +95,4 @@ SELECT TOP (@p22)
 FROM "slot" t
 WHERE 1 = 1
   AND t."status" IN (@p21)
-ORDER BY t."user_id", t."location_id", t."day", t."secs"
+ORDER BY t."practitioner_id", t."location_id", t."day", t."secs"

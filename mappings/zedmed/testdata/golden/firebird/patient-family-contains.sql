@@ -19,7 +19,7 @@ SELECT
     p.DOB AS "dob",
     p.DOD AS "dod",
     p.SEX AS "sex",
-    p.ATSI AS "atsi",
+    p.ATSI AS "indigenous_status",
     p.HOME_PHONE AS "home_phone",
     p.WORK_PHONE AS "work_phone",
     p.MOBILE_PHONE AS "mobile_phone",

@@ -3,15 +3,15 @@
 -- @p2 Int = '21'
 SELECT
     d.DOCTOR_ID AS "id",
-    d.IS_ACTIVE AS "active",
+    d.IS_ACTIVE AS "status",
     d.TITLE AS "title",
     d.FIRST_NAME AS "first",
     d.SURNAME AS "family",
     d.HPII AS "hpii",
     d.AHPRA_NO AS "ahpra",
-    d.PRESCRIBER_NO AS "prescriber_no",
     (SELECT MIN(db.PROVIDER_NO) FROM DOCTOR_BRANCH db
         WHERE db.DOCTOR_ID = d.DOCTOR_ID AND db.DELETED = 0) AS "provider_no",
+    d.PRESCRIBER_NO AS "prescriber_no",
     d.PHONE AS "phone",
     d.MOBILE AS "mobile",
     d.EMAIL AS "email",

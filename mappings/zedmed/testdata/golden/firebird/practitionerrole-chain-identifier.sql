@@ -4,9 +4,9 @@
 SELECT
     db.DOCTOR_BRANCH_ID AS "id",
     db.PROVIDER_NO AS "provider_no",
-    d.DOCTOR_ID AS "doctor_id",
-    d.IS_ACTIVE AS "doctor_active",
-    d.DOCTOR_TYPE AS "doctor_type",
+    d.DOCTOR_ID AS "practitioner_id",
+    d.IS_ACTIVE AS "practitioner_status",
+    d.DOCTOR_TYPE AS "role",
     d.TITLE AS "title",
     d.FIRST_NAME AS "first",
     d.SURNAME AS "family",

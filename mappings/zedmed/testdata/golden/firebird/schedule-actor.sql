@@ -2,11 +2,11 @@
 -- @p1 Int = '2'
 -- @p2 Int = '51'
 SELECT
-    sc.DOCTOR_ID AS "doctor_id",
+    sc.DOCTOR_ID AS "practitioner_id",
     sc.BRANCH_ID AS "location_id",
-    d.TITLE AS "doctor_title",
-    d.FIRST_NAME AS "doctor_first",
-    d.SURNAME AS "doctor_family",
+    d.TITLE AS "practitioner_title",
+    d.FIRST_NAME AS "practitioner_first",
+    d.SURNAME AS "practitioner_family",
     l.BRANCH_NAME AS "location_name",
     CASE WHEN (d.IS_ACTIVE = 1 AND EXISTS (SELECT 1 FROM SESSION_TEMPLATE x WHERE x.DELETED = 0 AND x.DOCTOR_ID = sc.DOCTOR_ID AND x.BRANCH_ID = sc.BRANCH_ID AND x.VALID_TO IS NULL)) THEN 1 ELSE 0 END AS "active",
     sc.DOCTOR_ID * 100000 + sc.BRANCH_ID AS "_k0"

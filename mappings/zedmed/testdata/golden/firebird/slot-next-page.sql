@@ -27,7 +27,7 @@ WITH "digits" AS (
     SELECT CAST(@p1 AS TIMESTAMP) AS "day", CAST(@p2 AS INTEGER) AS "dow" FROM RDB$DATABASE
 ),
 "grid" AS (
-    SELECT s.DOCTOR_ID AS "doctor_id", s.BRANCH_ID AS "branch_id", dd."day" AS "day",
+    SELECT s.DOCTOR_ID AS "practitioner_id", s.BRANCH_ID AS "location_id", dd."day" AS "day",
         s.START_SECS + k."n" * s.SLOT_SECS AS "secs", s.SLOT_SECS AS "length"
     FROM SESSION_TEMPLATE s
     JOIN "days" dd ON dd."dow" = s.DAY_OF_WEEK
@@ -38,38 +38,38 @@ WITH "digits" AS (
       AND ((s.DOCTOR_ID = @p3 AND s.BRANCH_ID = @p4) OR (s.DOCTOR_ID = @p5 AND s.BRANCH_ID = @p6))
 ),
 "slots" AS (
-    SELECT g."doctor_id", g."branch_id", g."day", g."secs", MIN(g."length") AS "length"
+    SELECT g."practitioner_id", g."location_id", g."day", g."secs", MIN(g."length") AS "length"
     FROM "grid" g
-    JOIN DOCTOR d ON d.DOCTOR_ID = g."doctor_id" AND (d.DELETED = 0 AND (d.DOCTOR_TYPE IN (1, 2, 3, 4) OR COALESCE(d.AHPRA_NO, '') <> ''))
-    JOIN BRANCH l ON l.BRANCH_ID = g."branch_id" AND l.DELETED = 0
+    JOIN DOCTOR d ON d.DOCTOR_ID = g."practitioner_id" AND (d.DELETED = 0 AND (d.DOCTOR_TYPE IN (1, 2, 3, 4) OR COALESCE(d.AHPRA_NO, '') <> ''))
+    JOIN BRANCH l ON l.BRANCH_ID = g."location_id" AND l.DELETED = 0
     WHERE NOT EXISTS (SELECT 1 FROM DOCTOR_LEAVE w
-        WHERE w.DELETED = 0 AND w.DOCTOR_ID = g."doctor_id"
+        WHERE w.DELETED = 0 AND w.DOCTOR_ID = g."practitioner_id"
           AND w.START_DATE <= g."day" AND w.END_DATE >= g."day")
       AND ((g."day" > @p7 OR (g."day" = @p7 AND g."secs" >= @p8)) AND (g."day" < @p9 OR (g."day" = @p9 AND g."secs" < @p10)))
-    GROUP BY g."doctor_id", g."branch_id", g."day", g."secs"
+    GROUP BY g."practitioner_id", g."location_id", g."day", g."secs"
 ),
 "slot" AS (
-    SELECT x."doctor_id", x."branch_id", x."day", x."secs", x."length",
+    SELECT x."practitioner_id", x."location_id", x."day", x."secs", x."length",
         CASE WHEN EXISTS (SELECT 1 FROM APPOINTMENT a
-                WHERE a.DOCTOR_ID = x."doctor_id" AND a.APPT_DATE = x."day" AND a.DELETED = 0
+                WHERE a.DOCTOR_ID = x."practitioner_id" AND a.APPT_DATE = x."day" AND a.DELETED = 0
                   AND a.PATIENT_ID IS NOT NULL AND a.STATUS NOT IN (5, 6)
                   AND a.START_SECS < x."secs" + x."length" AND a.START_SECS + a.DURATION_SECS > x."secs") THEN 'busy'
             WHEN EXISTS (SELECT 1 FROM APPOINTMENT a
-                WHERE a.DOCTOR_ID = x."doctor_id" AND a.APPT_DATE = x."day" AND a.DELETED = 0
+                WHERE a.DOCTOR_ID = x."practitioner_id" AND a.APPT_DATE = x."day" AND a.DELETED = 0
                   AND a.STATUS = 6
                   AND a.START_SECS < x."secs" + x."length" AND a.START_SECS + a.DURATION_SECS > x."secs") THEN 'busy-unavailable'
             ELSE 'free' END AS "status"
     FROM "slots" x
 )
 SELECT
-    t."doctor_id" AS "doctor_id",
-    t."branch_id" AS "branch_id",
+    t."practitioner_id" AS "practitioner_id",
+    t."location_id" AS "location_id",
     t."day" AS "day",
     t."secs" AS "secs",
     t."length" AS "length",
     t."status" AS "status"
 FROM "slot" t
 WHERE 1 = 1
-  AND (t."doctor_id" > @p11 OR (t."doctor_id" = @p11 AND (t."branch_id" > @p12 OR (t."branch_id" = @p12 AND (t."day" > @p13 OR (t."day" = @p13 AND t."secs" > @p14))))))
-ORDER BY t."doctor_id", t."branch_id", t."day", t."secs"
+  AND (t."practitioner_id" > @p11 OR (t."practitioner_id" = @p11 AND (t."location_id" > @p12 OR (t."location_id" = @p12 AND (t."day" > @p13 OR (t."day" = @p13 AND t."secs" > @p14))))))
+ORDER BY t."practitioner_id", t."location_id", t."day", t."secs"
 FETCH FIRST @p15 ROWS ONLY

@@ -1,0 +1,186 @@
+package aucore
+
+import (
+	"encoding/json"
+
+	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"fhirlink/fhir"
+	"fhirlink/mappings"
+)
+
+// AppointmentCodes are a PMS's code values for Appointment.
+type AppointmentCodes struct {
+	// Status is the FHIR status of a row's status code (and record state,
+	// for a PMS that marks a cancelled appointment there).
+	Status func(status, record int) fm.AppointmentStatus
+	// StatusSQL is the status search: each FHIR status as a predicate on
+	// the PMS's row, the reverse of Status.
+	StatusSQL map[string]string
+	// TypeSystem is the code system of the PMS's appointment types.
+	TypeSystem string
+}
+
+// AppointmentRow is Appointment's canonical row: one booked appointment,
+// its day and seconds-since-midnight start, and the names of whom it
+// refers to.
+type AppointmentRow struct {
+	ID                 mappings.Int  `json:"id"`
+	Record             mappings.Int  `json:"record"` // optional: the row's live or cancelled state
+	Status             mappings.Int  `json:"status"`
+	Date               mappings.Wall `json:"date"`
+	Time               mappings.Int  `json:"time"`
+	Length             mappings.Int  `json:"length"`
+	Type               mappings.Int  `json:"type"`
+	TypeText           mappings.Text `json:"type_text"`
+	Urgent             mappings.Int  `json:"urgent"`
+	Reason             mappings.Text `json:"reason"`
+	Comment            mappings.Text `json:"comment"`
+	CancelReason       mappings.Text `json:"cancel_reason"`
+	PatientID          mappings.Int  `json:"patient_id"`
+	PatientFirst       mappings.Text `json:"patient_first"`
+	PatientFamily      mappings.Text `json:"patient_family"`
+	PractitionerID     mappings.Int  `json:"practitioner_id"`
+	PractitionerTitle  mappings.Text `json:"practitioner_title"`
+	PractitionerFirst  mappings.Text `json:"practitioner_first"`
+	PractitionerFamily mappings.Text `json:"practitioner_family"`
+	LocationID         mappings.Int  `json:"location_id"`
+	LocationName       mappings.Text `json:"location_name"`
+	Created            mappings.Wall `json:"created"`
+	Updated            mappings.Wall `json:"updated"`
+}
+
+// AppointmentStatuses is FHIR R4's appointmentstatus value set: a status
+// search with any other code is a bad request.
+var AppointmentStatuses = []string{"proposed", "pending", "booked", "arrived", "fulfilled", "cancelled", "noshow",
+	"entered-in-error", "checked-in", "waitlist"}
+
+// appointmentStatusSystem is FHIR's appointmentstatus code system.
+const appointmentStatusSystem = "http://hl7.org/fhir/appointmentstatus"
+
+// Appointment is FHIR Appointment (AU Core has no profile for it): booked
+// appointments, cancelled ones included; blocked slots are not
+// appointments. The patient, practitioner and location references search
+// the appointment's own columns (patient_ref, ...), which find it even
+// when the referenced record is gone.
+var Appointment = &mappings.Def[AppointmentCodes]{
+	Type:     "Appointment",
+	Columns:  mappings.ColumnsOf[AppointmentRow](),
+	Optional: []string{"record"},
+	Filters:  []string{"patient_ref", "practitioner_ref", "location_ref"},
+	Params: []mappings.ParamDef[AppointmentCodes]{
+		lastUpdated[AppointmentCodes](),
+		{Name: "_id", Type: fhir.TypeToken, Doc: "The appointment's key in the practice system", Match: id("id")},
+		{Name: "date", Type: fhir.TypeDate, Doc: "When the appointment starts (Appointment.start, as R4 defines the parameter), compared with the practice's wall clock",
+			Match: func(c mappings.Cols) mappings.Matcher {
+				return mappings.Moment(mappings.DayTime{Date: c.Col("date"), Secs: c.Col("time")})
+			}},
+		{Name: "patient", Type: fhir.TypeReference, Targets: []string{"Patient"}, Doc: "The patient",
+			Match: reference("patient_ref", "Patient"), ChainBy: []string{"identifier"}, ChainColumn: "patient_ref"},
+		{Name: "practitioner", Type: fhir.TypeReference, Targets: []string{"Practitioner"}, Doc: "The practitioner whose book it is in",
+			Match: reference("practitioner_ref", "Practitioner")},
+		{Name: "location", Type: fhir.TypeReference, Targets: []string{"Location"}, Doc: "The practice location",
+			Match: reference("location_ref", "Location")},
+		{Name: "actor", Type: fhir.TypeReference, Targets: []string{"Location", "Patient", "Practitioner"}, Doc: "The patient, practitioner or location",
+			Match: func(c mappings.Cols) mappings.Matcher {
+				return mappings.References(
+					mappings.RefTarget{Type: "Patient", Expr: c.Col("patient_ref")},
+					mappings.RefTarget{Type: "Practitioner", Expr: c.Col("practitioner_ref")},
+					mappings.RefTarget{Type: "Location", Expr: c.Col("location_ref")})
+			}},
+		{Name: "status", Type: fhir.TypeToken, Doc: "booked, arrived, fulfilled, noshow (did not attend) or cancelled, from the appointment book's status",
+			MatchCodes: func(_ mappings.Cols, codes AppointmentCodes) mappings.Matcher {
+				return mappings.StrictCodes(appointmentStatusSystem, codes.StatusSQL, AppointmentStatuses)
+			}},
+	},
+	Sorts: []mappings.SortDef{
+		mappings.SortIntCol("_id", "id"),
+		{Name: "date", Sort: func(c mappings.Cols) mappings.Sort { return mappings.SortDayTime(c.Col("date"), c.Col("time")) }},
+	},
+	Includes: []fhir.Include{
+		{Source: "Appointment", Param: "patient", Target: "Patient"},
+		{Source: "Appointment", Param: "practitioner", Target: "Practitioner"},
+		{Source: "Appointment", Param: "location", Target: "Location"},
+	},
+	DefaultCount: 50, MaxCount: 500,
+	Row: appointmentRow,
+}
+
+func appointmentRow(codes AppointmentCodes, row []byte, site mappings.Site) (mappings.Row, error) {
+	var c AppointmentRow
+	if err := json.Unmarshal(row, &c); err != nil {
+		return mappings.Row{}, err
+	}
+	a := fm.Appointment{
+		Id:     mappings.Ptr(c.ID.ID()),
+		Meta:   mappings.Meta("", c.Updated, c.Created, site.Location),
+		Status: codes.Status(int(c.Status), int(c.Record)),
+	}
+	if !c.Date.IsZero() {
+		a.Start = mappings.Ptr(c.Date.InstantAt(int(c.Time), site.Location))
+		a.End = mappings.Ptr(c.Date.InstantAt(int(c.Time+c.Length), site.Location))
+		if c.Length > 0 {
+			a.MinutesDuration = mappings.Ptr(int(c.Length+59) / 60)
+		}
+	}
+	if a.Status == fm.AppointmentStatusCancelled && c.CancelReason != "" {
+		a.CancelationReason = &fm.CodeableConcept{Text: mappings.Ptr(string(c.CancelReason))}
+	}
+	if c.Type != 0 {
+		text := string(c.TypeText)
+		if text == "" {
+			text = "Appointment type " + c.Type.ID()
+		}
+		a.AppointmentType = mappings.Concept(codes.TypeSystem, c.Type.ID(), string(c.TypeText), text)
+	}
+	if c.Reason != "" {
+		a.ReasonCode = []fm.CodeableConcept{{Text: mappings.Ptr(string(c.Reason))}}
+		a.Description = mappings.Ptr(string(c.Reason))
+	}
+	if c.Comment != "" {
+		a.Comment = mappings.Ptr(string(c.Comment))
+	}
+	if c.Urgent != 0 {
+		a.Priority = mappings.Ptr(1) // urgent; FHIR leaves 0 as undefined
+	}
+	if !c.Created.IsZero() {
+		a.Created = mappings.Ptr(c.Created.DateTime(site.Location))
+	}
+
+	// Participants: whoever of the patient, the practitioner and the
+	// location is still on file.
+	refs := map[string][]string{}
+	participant := func(ref *fm.Reference, typ *fm.CodeableConcept) {
+		p := fm.AppointmentParticipant{Actor: ref, Required: mappings.Ptr(fm.ParticipantRequiredRequired), Status: fm.ParticipationStatusAccepted}
+		if typ != nil {
+			p.Type = []fm.CodeableConcept{*typ}
+		}
+		a.Participant = append(a.Participant, p)
+	}
+	if c.PatientID != 0 {
+		participant(mappings.Ref("Patient", c.PatientID.ID(), mappings.PersonName(string(c.PatientFirst), string(c.PatientFamily))), nil)
+		refs["patient"] = []string{c.PatientID.ID()}
+	}
+	if c.PractitionerID != 0 {
+		participant(mappings.Ref("Practitioner", c.PractitionerID.ID(),
+			mappings.PersonName(string(c.PractitionerTitle), string(c.PractitionerFirst), string(c.PractitionerFamily))),
+			mappings.Concept(mappings.CodeSystemParticipationType, "PPRF", "primary performer", ""))
+		refs["practitioner"] = []string{c.PractitionerID.ID()}
+	}
+	if c.LocationID != 0 {
+		participant(mappings.Ref("Location", c.LocationID.ID(), string(c.LocationName)), nil)
+		refs["location"] = []string{c.LocationID.ID()}
+	}
+	if len(a.Participant) == 0 {
+		// FHIR requires a participant: the booking's performer, unknown.
+		participant(nil, mappings.Concept(mappings.CodeSystemParticipationType, "PPRF", "primary performer", ""))
+	}
+	if len(refs) == 0 {
+		refs = nil
+	}
+	raw, err := mappings.Marshal("Appointment", fm.OtherAppointment(a))
+	if err != nil {
+		return mappings.Row{}, err
+	}
+	return mappings.Row{ID: *a.Id, Resource: raw, Refs: refs}, nil
+}

@@ -1,0 +1,94 @@
+package aucore
+
+import (
+	"encoding/json"
+
+	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"fhirlink/fhir"
+	"fhirlink/mappings"
+)
+
+// OrganizationRow is Organization's canonical row: the practice, with the
+// address and contacts of its main location.
+type OrganizationRow struct {
+	ID       mappings.Int  `json:"id"`
+	Name     mappings.Text `json:"name"`
+	HPIO     mappings.Text `json:"hpio"`
+	ABN      mappings.Text `json:"abn"`
+	Address1 mappings.Text `json:"address1"`
+	Address2 mappings.Text `json:"address2"`
+	City     mappings.Text `json:"city"`
+	Postcode mappings.Text `json:"postcode"`
+	Phone    mappings.Text `json:"phone"`
+	Fax      mappings.Text `json:"fax"`
+	Email    mappings.Text `json:"email"`
+	Created  mappings.Wall `json:"created"`
+	Updated  mappings.Wall `json:"updated"`
+}
+
+// Organization is AU Core Organization: the practice, with its HPI-O and
+// ABN, and the address and contacts of its main location. It has no code
+// values of a PMS (none).
+var Organization = &mappings.Def[struct{}]{
+	Type:     "Organization",
+	Profiles: []string{mappings.ProfileOrganization},
+	Columns:  mappings.ColumnsOf[OrganizationRow](),
+	Params: []mappings.ParamDef[struct{}]{
+		lastUpdated[struct{}](),
+		{Name: "_id", Type: fhir.TypeToken, Doc: "The practice's key in the practice system", Match: id("id")},
+		{Name: "identifier", Type: fhir.TypeToken, Doc: "HPI-O or ABN",
+			Match: func(c mappings.Cols) mappings.Matcher {
+				return mappings.Identifiers(
+					mappings.IdentifierColumn(mappings.SystemHPIO, c.Col("hpio"), mappings.NoSpaces),
+					mappings.IdentifierColumn(mappings.SystemABN, "REPLACE("+c.Col("abn")+", ' ', '')", mappings.NoSpaces),
+				)
+			}},
+		{Name: "name", Type: fhir.TypeString, Doc: "The practice's name", Match: str("name")},
+		{Name: "address", Type: fhir.TypeString, Doc: "Any part of the main location's address: street, suburb, postcode or state",
+			Match: address},
+	},
+	Sorts: []mappings.SortDef{
+		mappings.SortIntCol("_id", "id"),
+		mappings.SortTextCol("name", "name"),
+	},
+	DefaultCount: 20, MaxCount: 200,
+	Row: organizationRow,
+}
+
+// address matches any part of a row's address (address1, address2, city,
+// postcode), the state derived from its postcode included.
+func address(c mappings.Cols) mappings.Matcher {
+	return mappings.String(mappings.Col(c.Col("address1")), mappings.Col(c.Col("address2")), mappings.Col(c.Col("city")),
+		mappings.Col(c.Col("postcode")), mappings.State(c.Col("postcode")))
+}
+
+func organizationRow(_ struct{}, row []byte, site mappings.Site) (mappings.Row, error) {
+	var c OrganizationRow
+	if err := json.Unmarshal(row, &c); err != nil {
+		return mappings.Row{}, err
+	}
+	o := fm.Organization{
+		Id:     mappings.Ptr(c.ID.ID()),
+		Meta:   mappings.Meta(mappings.ProfileOrganization, c.Updated, c.Created, site.Location),
+		Active: mappings.Ptr(true),
+		Type:   []fm.CodeableConcept{*mappings.Concept(mappings.CodeSystemOrganizationType, "prov", "Healthcare Provider", "")},
+	}
+	if c.HPIO != "" {
+		o.Identifier = append(o.Identifier, mappings.HPIO(string(c.HPIO)))
+	}
+	if id, ok := mappings.ABN(string(c.ABN)); ok {
+		o.Identifier = append(o.Identifier, id)
+	}
+	if c.Name != "" {
+		o.Name = mappings.Ptr(string(c.Name))
+	}
+	o.Telecom = mappings.Telecom(o.Telecom, fm.ContactPointSystemPhone, fm.ContactPointUseWork, string(c.Phone))
+	o.Telecom = mappings.Telecom(o.Telecom, fm.ContactPointSystemFax, fm.ContactPointUseWork, string(c.Fax))
+	o.Telecom = mappings.Telecom(o.Telecom, fm.ContactPointSystemEmail, fm.ContactPointUseWork, string(c.Email))
+	if a := mappings.Address(fm.AddressUseWork, fm.AddressTypeBoth, []string{string(c.Address1), string(c.Address2)}, string(c.City), string(c.Postcode)); a != nil {
+		o.Address = []fm.Address{*a}
+	}
+	raw, err := mappings.Marshal("Organization", fm.OtherOrganization(o))
+	return mappings.Row{ID: *o.Id, Resource: raw}, err
+}
