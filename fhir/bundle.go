@@ -61,7 +61,6 @@ func ignoredOutcome(ignored []string) Entry {
 	return Entry{Resource: Outcome(SeverityWarning, IssueNotSupported, msg), Mode: ModeOutcome}
 }
 
-
 // BundleWriter writes a searchset Bundle entry by entry, as a search
 // produces them, so a page is never held in memory. Nothing reaches the
 // underlying writer before the first entry (or Close): a search that fails
