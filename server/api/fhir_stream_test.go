@@ -95,29 +95,22 @@ func openGate(t *testing.T, lock *sql.Conn) {
 	}
 }
 
+// atGate selects the backends of the queries waiting at the gate.
+const atGate = ` FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'advisory' AND pid <> pg_backend_pid()`
+
 // gateWaiters returns the backends of the agent's queries waiting at the
 // gate.
-func gateWaiters(t *testing.T, db *sql.DB) []int {
+func gateWaiters(t *testing.T, db *sql.DB) []string {
 	t.Helper()
-	return intsOf(t, db, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'advisory' AND pid <> pg_backend_pid()`)
+	return dbIDs(t, db, `SELECT pid::text`+atGate)
 }
 
-func intsOf(t *testing.T, db *sql.DB, query string) []int {
+// failAtGate cancels the query waiting at the gate.
+func failAtGate(t *testing.T, db *sql.DB) {
 	t.Helper()
-	rows, err := db.Query(query)
-	if err != nil {
+	if _, err := db.Exec(`SELECT pg_cancel_backend(pid)` + atGate); err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
-	var out []int
-	for rows.Next() {
-		var n int
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, n)
-	}
-	return out
 }
 
 // startSearch sends a FHIR search and returns the response once its body
@@ -197,13 +190,10 @@ func TestFHIRSearchFailingMidwayBreaksTheResponse(t *testing.T) {
 	resp, head := startSearch(t, env, "Patient?_count=200")
 	// The query fails while the server streams: the response must end as
 	// a failure, not as a short Bundle.
-	waiting := gateWaiters(t, db)
-	if len(waiting) != 1 {
-		t.Fatalf("%d queries wait at the gate", len(waiting))
+	if n := len(gateWaiters(t, db)); n != 1 {
+		t.Fatalf("%d queries wait at the gate", n)
 	}
-	if _, err := db.Exec(`SELECT pg_cancel_backend($1)`, waiting[0]); err != nil {
-		t.Fatal(err)
-	}
+	failAtGate(t, db)
 	rest, err := io.ReadAll(resp.Body)
 	if err == nil {
 		t.Fatalf("the response ended cleanly after the query failed (%d bytes): a client would take it for whole", len(head)+len(rest))
@@ -232,7 +222,7 @@ func TestFHIRSearchFailingBeforeItsFirstRowIsAnOutcome(t *testing.T) {
 		done <- answer{status, body}
 	}()
 	deadline := time.Now().Add(15 * time.Second)
-	var waiting []int
+	var waiting []string
 	for len(waiting) == 0 && time.Now().Before(deadline) {
 		waiting = gateWaiters(t, db)
 		time.Sleep(10 * time.Millisecond)
@@ -240,9 +230,7 @@ func TestFHIRSearchFailingBeforeItsFirstRowIsAnOutcome(t *testing.T) {
 	if len(waiting) != 1 {
 		t.Fatalf("%d queries wait at the gate", len(waiting))
 	}
-	if _, err := db.Exec(`SELECT pg_cancel_backend($1)`, waiting[0]); err != nil {
-		t.Fatal(err)
-	}
+	failAtGate(t, db)
 	a := <-done
 	if a.status != http.StatusInternalServerError {
 		t.Fatalf("status %d %s, want 500", a.status, a.body)
