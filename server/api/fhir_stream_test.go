@@ -98,11 +98,21 @@ func openGate(t *testing.T, lock *sql.Conn) {
 // atGate selects the backends of the queries waiting at the gate.
 const atGate = ` FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'advisory' AND pid <> pg_backend_pid()`
 
-// gateWaiters returns the backends of the agent's queries waiting at the
-// gate.
-func gateWaiters(t *testing.T, db *sql.DB) []string {
+// awaitGate waits (at most 15 s) until the search's query waits at the
+// gate, and fails the test unless it is the only one.
+func awaitGate(t *testing.T, db *sql.DB) {
 	t.Helper()
-	return dbIDs(t, db, `SELECT pid::text`+atGate)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		n := len(dbIDs(t, db, `SELECT pid::text`+atGate))
+		switch {
+		case n == 1:
+			return
+		case n > 1 || time.Now().After(deadline):
+			t.Fatalf("%d queries wait at the gate, want the search's one", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // failAtGate cancels the query waiting at the gate.
@@ -161,9 +171,9 @@ func TestFHIRSearchStreamsEntriesAsRowsArrive(t *testing.T) {
 	if !bytes.HasPrefix(head, []byte(`{"resourceType":"Bundle","type":"searchset","entry":[`)) {
 		t.Fatalf("the Bundle does not start with its head: %.200s", head)
 	}
-	if n := len(gateWaiters(t, db)); n != 1 {
-		t.Fatalf("%d queries wait at the gate, want the search's one", n)
-	}
+	// The query cannot end while the gate is closed: the entry was
+	// written while the agent was still in it.
+	awaitGate(t, db)
 	openGate(t, lock)
 	rest, err := io.ReadAll(resp.Body)
 	if err != nil {
@@ -190,9 +200,7 @@ func TestFHIRSearchFailingMidwayBreaksTheResponse(t *testing.T) {
 	resp, head := startSearch(t, env, "Patient?_count=200")
 	// The query fails while the server streams: the response must end as
 	// a failure, not as a short Bundle.
-	if n := len(gateWaiters(t, db)); n != 1 {
-		t.Fatalf("%d queries wait at the gate", n)
-	}
+	awaitGate(t, db)
 	failAtGate(t, db)
 	rest, err := io.ReadAll(resp.Body)
 	if err == nil {
@@ -221,15 +229,7 @@ func TestFHIRSearchFailingBeforeItsFirstRowIsAnOutcome(t *testing.T) {
 		}
 		done <- answer{status, body}
 	}()
-	deadline := time.Now().Add(15 * time.Second)
-	var waiting []string
-	for len(waiting) == 0 && time.Now().Before(deadline) {
-		waiting = gateWaiters(t, db)
-		time.Sleep(10 * time.Millisecond)
-	}
-	if len(waiting) != 1 {
-		t.Fatalf("%d queries wait at the gate", len(waiting))
-	}
+	awaitGate(t, db)
 	failAtGate(t, db)
 	a := <-done
 	if a.status != http.StatusInternalServerError {
