@@ -3,7 +3,6 @@ package fhir
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -18,27 +17,10 @@ const (
 	ModeOutcome = "outcome"
 )
 
-// Page is one page of search results, written as a searchset Bundle.
-type Page struct {
-	// Base is the FHIR base URL; entries without a FullURL get
-	// Base/Type/id.
-	Base string
-	// Self and Next are the page's links; Next (NextLink) is empty on the
-	// last page. Self is SelfLink on a first page and, on a page reached
-	// through a next link, that link itself.
-	Self, Next string
-	// Total is Bundle.total, when the search asked for it.
-	Total   *int
-	Entries []Entry
-	// Ignored are the parameters a lenient search left out
-	// (Search.Ignored). When any, the Bundle's first entry is an
-	// OperationOutcome warning naming them, so a client that mistyped a
-	// parameter learns it did not filter anything.
-	Ignored []string
-}
-
-// Entry is one resource of a page.
+// Entry is one entry of a searchset Bundle.
 type Entry struct {
+	// FullURL is the resource's absolute URL, [base]/[type]/[id]; required
+	// but for outcomes.
 	FullURL  string
 	Resource json.RawMessage
 	Mode     string // ModeMatch (the default when empty), ModeInclude or ModeOutcome
@@ -79,128 +61,179 @@ func ignoredOutcome(ignored []string) Entry {
 	return Entry{Resource: Outcome(SeverityWarning, IssueNotSupported, msg), Mode: ModeOutcome}
 }
 
-// MarshalJSON writes the Bundle, so a *Page can be handed to any JSON
-// encoder.
-func (p Page) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	if _, err := p.WriteTo(&b); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
+// BundleWriter writes a searchset Bundle entry by entry, as a search
+// produces them, so a page is never held in memory. Nothing reaches the
+// underlying writer before the first entry (or Close): a search that fails
+// before then can still be answered with an OperationOutcome, which
+// Started tells. Once something was written, a failure leaves a Bundle
+// without its end, and the caller must break the response (abort the
+// connection) so that no client takes the part for the whole.
+//
+// The link array comes after the entries, because the next link carries
+// the cursor of the page's last match; the order of a JSON object's
+// properties carries no meaning.
+type BundleWriter struct {
+	w       io.Writer
+	total   *int
+	ignored []string
+	started bool // the head is written
+	inEntry bool // the entry array is open
+	entries int  // in the entry array
+	closed  bool
+	// seen are the fullUrls written: an included resource that is already
+	// on the page is written once, as FHIR requires fullUrl to be unique.
+	seen      map[string]struct{}
+	resources int
+	buf       []byte
+	err       error
 }
 
-// WriteTo writes the page as a searchset Bundle. Entries are checked before
-// anything is written, so a bad entry (not a JSON object, unknown mode)
-// fails with a 500 *Error instead of leaving half a Bundle on the wire.
-// An included resource that is already on the page (same fullUrl) is
-// written once, as FHIR requires fullUrl to be unique.
-func (p Page) WriteTo(w io.Writer) (int64, error) {
-	if p.Total != nil && *p.Total < 0 {
-		return 0, Errorf(http.StatusInternalServerError, IssueException, "bundle total %d is negative", *p.Total)
-	}
-	entries := make([]Entry, 0, len(p.Entries)+1)
-	if len(p.Ignored) > 0 {
-		entries = append(entries, ignoredOutcome(p.Ignored))
-	}
-	seen := map[string]bool{}
-	for i, e := range p.Entries {
-		var err error
-		if e, err = p.check(e); err != nil {
-			return 0, Errorf(http.StatusInternalServerError, IssueException, "bundle entry %d: %v", i, err)
-		}
-		if e.FullURL != "" {
-			if seen[e.FullURL] && e.Mode == ModeInclude {
-				continue
-			}
-			seen[e.FullURL] = true
-		}
-		entries = append(entries, e)
-	}
-
-	cw := &countingWriter{w: w}
-	cw.str(`{"resourceType":"Bundle","type":"searchset"`)
-	if p.Total != nil {
-		cw.str(`,"total":` + strconv.Itoa(*p.Total))
-	}
-	if p.Self != "" || p.Next != "" {
-		cw.str(`,"link":[`)
-		sep := ""
-		for _, l := range [][2]string{{"self", p.Self}, {"next", p.Next}} {
-			if l[1] != "" {
-				cw.str(sep + `{"relation":"` + l[0] + `","url":`)
-				cw.json(l[1])
-				cw.str(`}`)
-				sep = ","
-			}
-		}
-		cw.str(`]`)
-	}
-	if len(entries) > 0 {
-		cw.str(`,"entry":[`)
-		for i, e := range entries {
-			if i > 0 {
-				cw.str(",")
-			}
-			cw.str(`{`)
-			if e.FullURL != "" {
-				cw.str(`"fullUrl":`)
-				cw.json(e.FullURL)
-				cw.str(`,`)
-			}
-			cw.str(`"resource":`)
-			cw.write(e.Resource)
-			cw.str(`,"search":{"mode":"` + e.Mode + `"}}`)
-		}
-		cw.str(`]`)
-	}
-	cw.str("}")
-	return cw.n, cw.err
+// NewBundleWriter returns a writer of one searchset Bundle to w. total is
+// Bundle.total when the search asked for it. ignored are the parameters a
+// lenient search left out (Search.Ignored): when any, the first entry is
+// an OperationOutcome warning naming them, so a client that mistyped a
+// parameter learns it did not filter anything.
+func NewBundleWriter(w io.Writer, total *int, ignored []string) *BundleWriter {
+	return &BundleWriter{w: w, total: total, ignored: ignored, seen: map[string]struct{}{}}
 }
 
-// check validates an entry and fills its defaults: the mode, and the
-// fullUrl from Base and the resource's type and id.
-func (p Page) check(e Entry) (Entry, error) {
+// Started reports whether anything was written to the underlying writer.
+func (b *BundleWriter) Started() bool { return b.started }
+
+// Resources is the number of resource entries written: matches and
+// includes, not outcomes.
+func (b *BundleWriter) Resources() int { return b.resources }
+
+// Entry writes one entry, preceded by the Bundle's head when it is the
+// first. A bad entry (a resource that does not start as a JSON object with
+// resourceType, as the mappings and this package encode every resource; a
+// resource without fullUrl; an unknown mode) is a 500 *Error. An include
+// whose fullUrl is already on the page is skipped.
+func (b *BundleWriter) Entry(e Entry) error {
+	if b.err != nil {
+		return b.err
+	}
+	if b.closed {
+		return Errorf(http.StatusInternalServerError, IssueException, "bundle entry after the end of the Bundle")
+	}
 	switch e.Mode {
 	case "":
 		e.Mode = ModeMatch
 	case ModeMatch, ModeInclude, ModeOutcome:
 	default:
-		return e, errors.New("unknown search mode " + strconv.Quote(e.Mode))
+		return Errorf(http.StatusInternalServerError, IssueException, "bundle entry: unknown search mode %q", e.Mode)
 	}
-	var head struct {
-		ResourceType string `json:"resourceType"`
-		ID           string `json:"id"`
+	if !bytes.HasPrefix(e.Resource, []byte(`{"resourceType":"`)) {
+		return Errorf(http.StatusInternalServerError, IssueException, "bundle entry: the resource is not a JSON object starting with its resourceType")
 	}
-	if err := json.Unmarshal(e.Resource, &head); err != nil || head.ResourceType == "" {
-		return e, errors.New("the resource is not a JSON object with a resourceType")
+	if e.Mode == ModeOutcome {
+		e.FullURL = ""
+	} else {
+		if e.FullURL == "" {
+			return Errorf(http.StatusInternalServerError, IssueException, "bundle entry: a resource without fullUrl")
+		}
+		if _, dup := b.seen[e.FullURL]; dup && e.Mode == ModeInclude {
+			return nil
+		}
+		b.seen[e.FullURL] = struct{}{}
+		b.resources++
 	}
-	if e.FullURL == "" && e.Mode != ModeOutcome && p.Base != "" && head.ID != "" {
-		e.FullURL = strings.TrimRight(p.Base, "/") + "/" + head.ResourceType + "/" + head.ID
+	buf := b.openEntries(b.buf[:0])
+	if b.entries > 0 {
+		buf = append(buf, ',')
 	}
-	return e, nil
+	b.entries++
+	b.buf = appendEntry(buf, e)
+	return b.write()
 }
 
-// countingWriter keeps the first error and the bytes written, so WriteTo
-// reads as a sequence of writes.
-type countingWriter struct {
-	w   io.Writer
-	n   int64
-	err error
-}
-
-func (c *countingWriter) write(b []byte) {
-	if c.err != nil {
-		return
+// Close ends the Bundle with its links: self and, unless empty, next.
+// self is SelfLink on a first page and, on a page reached through a next
+// link, that link itself; next is NextLink, empty on the last page. With
+// no entry written before, Close writes the whole Bundle.
+func (b *BundleWriter) Close(self, next string) error {
+	if b.err != nil || b.closed {
+		return b.err
 	}
-	n, err := c.w.Write(b)
-	c.n += int64(n)
-	c.err = err
+	if b.total != nil && *b.total < 0 {
+		return Errorf(http.StatusInternalServerError, IssueException, "bundle total %d is negative", *b.total)
+	}
+	buf := b.buf[:0]
+	if len(b.ignored) > 0 {
+		buf = b.openEntries(buf) // the warning alone
+	} else if !b.started {
+		buf = b.appendHead(buf)
+	}
+	if b.inEntry {
+		buf = append(buf, ']')
+	}
+	if self != "" || next != "" {
+		buf = append(buf, `,"link":[`...)
+		sep := ""
+		for _, l := range [][2]string{{"self", self}, {"next", next}} {
+			if l[1] != "" {
+				buf = append(buf, sep+`{"relation":"`+l[0]+`","url":`...)
+				buf = appendString(buf, l[1])
+				buf = append(buf, '}')
+				sep = ","
+			}
+		}
+		buf = append(buf, ']')
+	}
+	b.buf = append(buf, '}')
+	b.closed = true
+	return b.write()
 }
 
-func (c *countingWriter) str(s string) { c.write([]byte(s)) }
+// openEntries appends, before the first entry, the head, the opening of
+// the entry array and the ignored warning.
+func (b *BundleWriter) openEntries(buf []byte) []byte {
+	if b.inEntry {
+		return buf
+	}
+	if !b.started {
+		buf = b.appendHead(buf)
+	}
+	b.inEntry = true
+	buf = append(buf, `,"entry":[`...)
+	if len(b.ignored) > 0 {
+		buf = appendEntry(buf, ignoredOutcome(b.ignored))
+		b.entries++
+	}
+	return buf
+}
 
-// json writes a JSON string.
-func (c *countingWriter) json(s string) {
+func (b *BundleWriter) appendHead(buf []byte) []byte {
+	buf = append(buf, `{"resourceType":"Bundle","type":"searchset"`...)
+	if b.total != nil {
+		buf = append(buf, `,"total":`...)
+		buf = strconv.AppendInt(buf, int64(*b.total), 10)
+	}
+	return buf
+}
+
+func (b *BundleWriter) write() error {
+	b.started = true
+	if _, err := b.w.Write(b.buf); err != nil {
+		b.err = err
+	}
+	return b.err
+}
+
+func appendEntry(buf []byte, e Entry) []byte {
+	buf = append(buf, '{')
+	if e.FullURL != "" {
+		buf = append(buf, `"fullUrl":`...)
+		buf = appendString(buf, e.FullURL)
+		buf = append(buf, ',')
+	}
+	buf = append(buf, `"resource":`...)
+	buf = append(buf, e.Resource...)
+	return append(buf, `,"search":{"mode":"`+e.Mode+`"}}`...)
+}
+
+// appendString appends s as a JSON string.
+func appendString(buf []byte, s string) []byte {
 	b, _ := json.Marshal(s) // a string always marshals
-	c.write(b)
+	return append(buf, b...)
 }

@@ -73,38 +73,51 @@ func bundleOf(t *testing.T, b []byte) map[string]any {
 	return m
 }
 
-func TestPageJSON(t *testing.T) {
+func TestBundleWriter(t *testing.T) {
 	total := 42
 	patient := json.RawMessage(`{"resourceType":"Patient","id":"1","name":[{"family":"Smith"}]}`)
 	doctor := json.RawMessage(`{"resourceType":"Practitioner","id":"7"}`)
-	p := &Page{
-		Base: base, Self: base + "/Patient?_count=1", Next: base + "/Patient?_page_token=abc", Total: &total,
-		Entries: []Entry{
-			{FullURL: base + "/Patient/1", Resource: patient, Mode: ModeMatch},
-			{Resource: json.RawMessage(`{"resourceType":"Patient","id":"2"}`)}, // fullUrl from Base, mode match
-			{FullURL: base + "/Practitioner/7", Resource: doctor, Mode: ModeInclude},
-			{FullURL: base + "/Practitioner/7", Resource: doctor, Mode: ModeInclude}, // included twice: once
-			{FullURL: base + "/Patient/1", Resource: patient, Mode: ModeInclude},     // included and a match: once
-		},
-		Ignored: []string{"famly", "foo:exact"},
+	self, next := base+"/Patient?_count=1", base+"/Patient?_page_token=abc"
+	var buf bytes.Buffer
+	bw := NewBundleWriter(&buf, &total, []string{"famly", "foo:exact"})
+	entries := []Entry{
+		{FullURL: base + "/Patient/1", Resource: patient, Mode: ModeMatch},
+		{FullURL: base + "/Patient/2", Resource: json.RawMessage(`{"resourceType":"Patient","id":"2"}`)}, // mode match
+		{FullURL: base + "/Practitioner/7", Resource: doctor, Mode: ModeInclude},
+		{FullURL: base + "/Practitioner/7", Resource: doctor, Mode: ModeInclude}, // included twice: once
+		{FullURL: base + "/Patient/1", Resource: patient, Mode: ModeInclude},     // included and a match: once
 	}
-	b, err := json.Marshal(p)
-	if err != nil {
+	for i, e := range entries {
+		if err := bw.Entry(e); err != nil {
+			t.Fatal(err)
+		}
+		// Each entry is written when it is given, the head with the first.
+		if !bw.Started() || !bytes.HasPrefix(buf.Bytes(), []byte(`{"resourceType":"Bundle","type":"searchset","total":42,"entry":[`)) {
+			t.Fatalf("after entry %d: %s", i, buf.Bytes())
+		}
+		if i == 0 && !bytes.HasSuffix(buf.Bytes(), []byte(`"search":{"mode":"match"}}`)) {
+			t.Fatalf("first entry not written: %s", buf.Bytes())
+		}
+	}
+	if bw.Resources() != 3 {
+		t.Errorf("Resources = %d", bw.Resources())
+	}
+	if err := bw.Close(self, next); err != nil {
 		t.Fatal(err)
 	}
+	b := buf.Bytes()
 	m := bundleOf(t, b)
 	if m["resourceType"] != "Bundle" || m["type"] != "searchset" || m["total"] != 42.0 {
 		t.Errorf("bundle head: %s", b)
 	}
 	links := m["link"].([]any)
-	if len(links) != 2 || links[0].(map[string]any)["relation"] != "self" || links[0].(map[string]any)["url"] != p.Self ||
-		links[1].(map[string]any)["relation"] != "next" || links[1].(map[string]any)["url"] != p.Next {
+	if len(links) != 2 || links[0].(map[string]any)["relation"] != "self" || links[0].(map[string]any)["url"] != self ||
+		links[1].(map[string]any)["relation"] != "next" || links[1].(map[string]any)["url"] != next {
 		t.Errorf("links = %v", links)
 	}
-	entries := m["entry"].([]any)
 	type row struct{ fullURL, mode, typ, id string }
 	var got []row
-	for _, e := range entries {
+	for _, e := range m["entry"].([]any) {
 		e := e.(map[string]any)
 		r := e["resource"].(map[string]any)
 		fu, _ := e["fullUrl"].(string)
@@ -120,7 +133,7 @@ func TestPageJSON(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("entries\n got %v\nwant %v", got, want)
 	}
-	oo := entries[0].(map[string]any)["resource"].(map[string]any)["issue"].([]any)[0].(map[string]any)
+	oo := m["entry"].([]any)[0].(map[string]any)["resource"].(map[string]any)["issue"].([]any)[0].(map[string]any)
 	if oo["severity"] != "warning" || oo["code"] != "not-supported" || !strings.Contains(oo["diagnostics"].(string), "famly, foo:exact") {
 		t.Errorf("outcome issue = %v", oo)
 	}
@@ -128,69 +141,67 @@ func TestPageJSON(t *testing.T) {
 	if !bytes.Contains(b, patient) {
 		t.Error("resource altered")
 	}
-	// WriteTo and MarshalJSON agree, and WriteTo counts what it wrote.
-	var buf bytes.Buffer
-	n, err := p.WriteTo(&buf)
-	if err != nil || n != int64(buf.Len()) || !bytes.Equal(buf.Bytes(), b) {
-		t.Errorf("WriteTo: n %d len %d err %v", n, buf.Len(), err)
-	}
-	// A Page value marshals the same as a pointer.
-	if b2, _ := json.Marshal(*p); !bytes.Equal(b2, b) {
-		t.Error("value and pointer marshal differently")
+	// Nothing is written after the end.
+	if err := bw.Entry(entries[0]); err == nil {
+		t.Error("an entry after Close was accepted")
 	}
 }
 
-func TestPageMinimal(t *testing.T) {
-	for name, p := range map[string]Page{
-		"empty":             {},
-		"self only":         {Self: base + "/Patient?_count=20"},
-		"count, no entries": {Self: base + "/Patient?_summary=count", Total: new(int)},
-	} {
-		t.Run(name, func(t *testing.T) {
-			b, err := json.Marshal(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			m := bundleOf(t, b)
-			if _, ok := m["entry"]; ok {
-				t.Errorf("entry present: %s", b)
-			}
-			if _, ok := m["link"]; ok != (p.Self != "") {
-				t.Errorf("link: %s", b)
-			}
-			if _, ok := m["total"]; ok != (p.Total != nil) {
-				t.Errorf("total: %s", b)
-			}
-		})
-	}
-	b, _ := json.Marshal(Page{Self: "s", Total: new(int)})
-	if string(b) != `{"resourceType":"Bundle","type":"searchset","total":0,"link":[{"relation":"self","url":"s"}]}` {
-		t.Errorf("bundle = %s", b)
-	}
-}
-
-func TestPageBadEntries(t *testing.T) {
-	neg := -1
-	for name, p := range map[string]Page{
-		"invalid JSON":      {Entries: []Entry{{Resource: json.RawMessage(`{"resourceType":"Patient"`)}}},
-		"not an object":     {Entries: []Entry{{Resource: json.RawMessage(`[1]`)}}},
-		"null":              {Entries: []Entry{{Resource: nil}}},
-		"no resourceType":   {Entries: []Entry{{Resource: json.RawMessage(`{"id":"1"}`)}}},
-		"unknown mode":      {Entries: []Entry{{Resource: json.RawMessage(`{"resourceType":"Patient"}`), Mode: "matched"}}},
-		"negative total":    {Total: &neg},
-		"trailing garbage ": {Entries: []Entry{{Resource: json.RawMessage(`{"resourceType":"Patient"} x`)}}},
+func TestBundleWriterMinimal(t *testing.T) {
+	for name, c := range map[string]struct {
+		self    string
+		total   *int
+		ignored []string
+		want    string
+	}{
+		"empty":             {want: `{"resourceType":"Bundle","type":"searchset"}`},
+		"self only":         {self: "s", want: `{"resourceType":"Bundle","type":"searchset","link":[{"relation":"self","url":"s"}]}`},
+		"count, no entries": {self: "s", total: new(int), want: `{"resourceType":"Bundle","type":"searchset","total":0,"link":[{"relation":"self","url":"s"}]}`},
+		"the warning alone": {self: "s", ignored: []string{"x"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var buf bytes.Buffer
-			_, err := p.WriteTo(&buf)
-			wantError(t, err, 500, IssueException)
-			if buf.Len() != 0 {
-				t.Errorf("wrote %q before failing", buf.String())
+			bw := NewBundleWriter(&buf, c.total, c.ignored)
+			if bw.Started() || buf.Len() != 0 {
+				t.Fatal("written before the first entry")
 			}
-			if _, err := json.Marshal(p); err == nil {
-				t.Error("MarshalJSON accepted it")
+			if err := bw.Close(c.self, ""); err != nil {
+				t.Fatal(err)
+			}
+			b := buf.Bytes()
+			m := bundleOf(t, b)
+			if c.want != "" && string(b) != c.want {
+				t.Errorf("bundle\n got %s\nwant %s", b, c.want)
+			}
+			if entries, _ := m["entry"].([]any); len(entries) != len(c.ignored) {
+				t.Errorf("entries: %s", b)
 			}
 		})
+	}
+}
+
+func TestBundleWriterBadEntries(t *testing.T) {
+	for name, e := range map[string]Entry{
+		"not an object":   {FullURL: "u", Resource: json.RawMessage(`[1]`)},
+		"null":            {FullURL: "u", Resource: nil},
+		"no resourceType": {FullURL: "u", Resource: json.RawMessage(`{"id":"1"}`)},
+		"no fullUrl":      {Resource: json.RawMessage(`{"resourceType":"Patient","id":"1"}`)},
+		"unknown mode":    {FullURL: "u", Resource: json.RawMessage(`{"resourceType":"Patient"}`), Mode: "matched"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			bw := NewBundleWriter(&buf, nil, []string{"x"})
+			wantError(t, bw.Entry(e), 500, IssueException)
+			if buf.Len() != 0 || bw.Started() {
+				t.Errorf("wrote %q before failing", buf.String())
+			}
+		})
+	}
+	neg := -1
+	var buf bytes.Buffer
+	wantError(t, NewBundleWriter(&buf, &neg, nil).Close("s", ""), 500, IssueException)
+	if buf.Len() != 0 {
+		t.Errorf("wrote %q", buf.String())
 	}
 }
 
@@ -204,9 +215,16 @@ func (w *failingWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-func TestPageWriteError(t *testing.T) {
-	p := Page{Self: "s", Entries: []Entry{{Resource: json.RawMessage(`{"resourceType":"Patient","id":"1"}`)}}}
-	if _, err := p.WriteTo(&failingWriter{after: 3}); err == nil || err.Error() != "broken pipe" {
+func TestBundleWriterWriteError(t *testing.T) {
+	bw := NewBundleWriter(&failingWriter{after: 1}, nil, nil)
+	e := Entry{FullURL: "u", Resource: json.RawMessage(`{"resourceType":"Patient","id":"1"}`)}
+	if err := bw.Entry(e); err != nil {
+		t.Fatal(err)
+	}
+	if err := bw.Entry(e); err == nil || err.Error() != "broken pipe" {
 		t.Errorf("err = %v", err)
+	}
+	if err := bw.Close("s", ""); err == nil {
+		t.Error("Close after a failed write succeeded")
 	}
 }

@@ -7,6 +7,7 @@
 package mappings
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
 
@@ -49,7 +50,7 @@ type Resource interface {
 	// Count renders a query whose one row's first column counts s's matches.
 	Count(d Dialect, s *fhir.Search) (Query, error)
 	// Row turns one result row (a JSON object from the agent) into a
-	// resource.
+	// resource and its id.
 	Row(row []byte, site Site) (Row, error)
 	// Cursor returns a row's sort key values, formatted for the next page's
 	// fhir.Search.After. Only a page's last row needs one, so it is apart
@@ -71,4 +72,29 @@ func (m *Mapping) Resource(typ string) (Resource, bool) {
 		}
 	}
 	return nil, false
+}
+
+// ResourceID returns the id of a resource encoded by [Marshal], read where
+// Marshal puts it, right after resourceType (the models declare id first),
+// without decoding the resource; "" when it is not there.
+func ResourceID(resource json.RawMessage) string {
+	rest, ok := bytes.CutPrefix(resource, []byte(`{"resourceType":"`))
+	if !ok {
+		return ""
+	}
+	i := bytes.IndexByte(rest, '"')
+	if i < 0 {
+		return ""
+	}
+	rest, ok = bytes.CutPrefix(rest[i+1:], []byte(`,"id":"`))
+	if !ok {
+		return ""
+	}
+	// FHIR ids ([A-Za-z0-9.-]) are never escaped: one that needs an
+	// escape is no id.
+	i = bytes.IndexAny(rest, `"\`)
+	if i <= 0 || rest[i] != '"' {
+		return ""
+	}
+	return string(rest[:i])
 }

@@ -567,11 +567,15 @@ func keyset(b *Builder, keys []sortKey, exprs, after []string) (string, error) {
 	return "(" + strings.Join(or, "\n       OR ") + ")", nil
 }
 
-// Row turns a result row into the resource, adding the row's cursor.
+// Row turns a result row into the resource. The id is the row
+// function's, or else the one Marshal wrote.
 func (t *Table) Row(row []byte, site Site) (Row, error) {
 	r, err := t.spec.Row(row, site)
 	if err != nil {
 		return Row{}, fmt.Errorf("mappings: %s row: %w", t.decl.Type, err)
+	}
+	if r.ID == "" {
+		r.ID = ResourceID(r.Resource)
 	}
 	return r, nil
 }

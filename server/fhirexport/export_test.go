@@ -1,0 +1,157 @@
+package fhirexport
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fhirlink/agent/wire"
+	"fhirlink/mappings"
+	"fhirlink/mappings/bppremier"
+	"fhirlink/server"
+	"fhirlink/server/bulk"
+	"fhirlink/server/fhirsearch"
+)
+
+// script answers an export's queries in order: each answer's rows, then
+// its error (nil: the end of the result).
+type script struct {
+	mu      sync.Mutex
+	answers []scripted
+	queries []wire.QueryRequest
+}
+
+type scripted struct {
+	rows []string
+	err  error
+}
+
+func (s *script) Query(_ context.Context, _ string, q wire.QueryRequest) (server.Rows, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.queries = append(s.queries, q)
+	if len(s.answers) == 0 {
+		return nil, server.Errorf(server.EINTERNAL, "unexpected query %s", q.Text)
+	}
+	a := s.answers[0]
+	s.answers = s.answers[1:]
+	if len(a.rows) == 0 && a.err != nil {
+		return nil, a.err
+	}
+	return &scriptRows{a: a, i: -1}, nil
+}
+
+type scriptRows struct {
+	a scripted
+	i int
+}
+
+func (r *scriptRows) Header() wire.Header   { return wire.Header{} }
+func (r *scriptRows) Next() bool            { r.i++; return r.i < len(r.a.rows) }
+func (r *scriptRows) Row() []byte           { return []byte(r.a.rows[r.i]) }
+func (r *scriptRows) Trailer() wire.Trailer { return wire.Trailer{} }
+func (r *scriptRows) Err() error            { return r.a.err }
+func (r *scriptRows) Close() error          { return nil }
+
+func patient(id string) string {
+	return `{"id":` + id + `,"status":0,"first":"Ann","family":"Smith","_k0":` + id + `}`
+}
+
+// export runs an export of query on the script and returns its files'
+// lines, by type.
+func export(t *testing.T, s *script, query string) map[string][]string {
+	t.Helper()
+	site, err := fhirsearch.New(fhirsearch.Config{Querier: s, SiteID: "s1", Mapping: bppremier.Mapping, Engine: "postgres", Base: "https://x/fhir/R4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, _ := url.ParseQuery(query)
+	exp, err := Parse(site, q, false, false, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &bulk.Manager{Dir: t.TempDir(), PollInterval: time.Nanosecond}
+	t.Cleanup(m.Close)
+	id, err := m.Start(bulk.Request{Owner: "i", SiteID: "s1", Types: exp.Types()}, exp.Run, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	var st *bulk.Status
+	for {
+		if st, err = m.Poll("i", id); err != nil {
+			t.Fatal(err)
+		}
+		if st.State == bulk.Completed || st.State == bulk.Failed || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st.State != bulk.Completed {
+		t.Fatalf("export %s: %v", st.State, st.Err)
+	}
+	out := map[string][]string{}
+	for _, f := range slices.Concat(st.Output, st.Errors) {
+		fh, _, err := m.Open("i", id, f.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(fh)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			out[f.Type] = append(out[f.Type], sc.Text())
+		}
+		fh.Close()
+	}
+	return out
+}
+
+func TestATypeCutMidwayResumesAfterItsLastRow(t *testing.T) {
+	cut := server.Errorf(server.EUNAVAILABLE, "the tunnel broke")
+	s := &script{answers: []scripted{
+		{rows: []string{patient("1"), patient("2"), patient("3")}, err: cut},
+		{rows: []string{patient("4"), patient("5")}},
+	}}
+	got := export(t, s, "_type=Patient")
+	var ids []string
+	for _, line := range got["Patient"] {
+		ids = append(ids, mappings.ResourceID([]byte(line)))
+	}
+	if strings.Join(ids, ",") != "1,2,3,4,5" || len(got["OperationOutcome"]) != 0 {
+		t.Fatalf("exported %v, errors %v", ids, got["OperationOutcome"])
+	}
+	if len(s.queries) != 2 || s.queries[0].Priority != wire.PriorityBulk || s.queries[0].MaxBytes != 0 {
+		t.Fatalf("queries %+v", s.queries)
+	}
+	// The second query starts after patient 3: its cursor is bound.
+	resumed := s.queries[1]
+	if !slices.ContainsFunc(resumed.Params, func(p wire.Param) bool { return p.Value != nil && *p.Value == "3" }) {
+		t.Errorf("the resumed query does not start after patient 3: %s %+v", resumed.Text, resumed.Params)
+	}
+}
+
+func TestAFailingTypeIsInTheErrorFileAndTheExportGoesOn(t *testing.T) {
+	s := &script{answers: []scripted{
+		{rows: []string{patient("1")}},
+		{err: wire.Errorf(wire.KindDatabase, "no such table")},
+	}}
+	got := export(t, s, "_type=Patient,Practitioner&_bogus=1")
+	if len(got["Patient"]) != 1 {
+		t.Errorf("patients %v", got["Patient"])
+	}
+	errs := strings.Join(got["OperationOutcome"], "\n")
+	if len(got["OperationOutcome"]) != 2 || !strings.Contains(errs, "_bogus") ||
+		!strings.Contains(errs, "Practitioner: the export of this type stopped after 0 resources: the practice database failed the query") {
+		t.Errorf("error file:\n%s", errs)
+	}
+	if bytes.Contains([]byte(errs), []byte("no such table")) {
+		t.Error("the database's message reached the error file")
+	}
+}

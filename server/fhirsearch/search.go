@@ -1,0 +1,276 @@
+package fhirsearch
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"fhirlink/fhir"
+	"fhirlink/mappings"
+)
+
+// Search is a parsed search of one resource type, ready to [Site.Run].
+// Its fhir.Search says what it asks for (the _include and _revinclude
+// types a caller checks access to).
+type Search struct {
+	*fhir.Search
+	res mappings.Resource
+	// self is the page's self link when it was reached through a next
+	// link: that link, which gives this page again (the canonical query
+	// would give the first page).
+	self string
+}
+
+// Parse parses a search of res: the parameters of q or, when q has a
+// _page_token, the search that next link carries. strict refuses unknown
+// parameters (Prefer: handling=strict) instead of ignoring them.
+func (s *Site) Parse(res mappings.Resource, q url.Values, strict bool) (*Search, error) {
+	opt := fhir.ParseOptions{Strict: strict, Location: s.Location()}
+	if tok := q.Get("_page_token"); tok != "" {
+		search, err := fhir.ParseToken(res.Decl(), tok, s.key, opt)
+		if err != nil {
+			return nil, err
+		}
+		return &Search{Search: search, res: res, self: fhir.NextLink(s.Base(), res.Decl().Type, tok)}, nil
+	}
+	search, err := fhir.ParseSearch(res.Decl(), q, opt)
+	if err != nil {
+		return nil, err
+	}
+	return &Search{Search: search, res: res}, nil
+}
+
+// Result is what [Site.Run] wrote.
+type Result struct {
+	// Resources is the number of resources written: matches and
+	// includes.
+	Resources int
+	// Started reports that bytes were written. When Run fails after
+	// that, the Bundle is cut short and the response carrying it must be
+	// broken (the connection aborted), so no client takes it for whole.
+	Started bool
+}
+
+// flusher is a writer that can push what it buffered to the client: an
+// http.ResponseWriter.
+type flusher interface{ Flush() }
+
+// Run runs q and writes its page to w as a searchset Bundle, streaming:
+// each match is written as its row arrives from the agent, then the
+// resources of each _include and of each _revinclude, then the links.
+// Nothing is written before the first entry, so an error before it
+// (the count, a refused or failing query) leaves w untouched.
+//
+// The agent's failures become *server.Error or *fhir.Error values: a
+// practice server that is unreachable, busy or slow is a 503 or 504, a
+// page over the byte cap a 400; a database error is internal.
+func (s *Site) Run(ctx context.Context, w io.Writer, q *Search) (Result, error) {
+	if len(s.key) < 16 {
+		return Result{}, fmt.Errorf("fhirsearch: site %s has no paging key", s.id)
+	}
+	search, res := q.Search, q.res
+	typ := res.Decl().Type
+	var total *int
+	if search.Total || search.Summary == fhir.SummaryCount {
+		n, err := s.count(ctx, res, search)
+		if err != nil {
+			return Result{}, err
+		}
+		total = &n
+	}
+	bw := fhir.NewBundleWriter(w, total, search.Ignored)
+	next, err := s.page(ctx, w, bw, q)
+	if err == nil {
+		self := q.self
+		if self == "" {
+			self = fhir.SelfLink(s.Base(), typ, search.Applied)
+		}
+		err = bw.Close(self, next)
+	}
+	return Result{Resources: bw.Resources(), Started: bw.Started()}, err
+}
+
+// page writes the page's entries and returns its next link.
+func (s *Site) page(ctx context.Context, w io.Writer, bw *fhir.BundleWriter, q *Search) (next string, err error) {
+	search, res := q.Search, q.res
+	if search.Summary == fhir.SummaryCount {
+		return "", nil
+	}
+	typ := res.Decl().Type
+	refs := make([][]string, len(search.Include)) // per _include, the ids referenced
+	seen := make([]map[string]bool, len(search.Include))
+	for i := range seen {
+		seen[i] = map[string]bool{}
+	}
+	var ids []string // the matches', for _revinclude
+	sc, err := s.Scan(ctx, res, search, Interactive, func(r mappings.Row) error {
+		for i, inc := range search.Include {
+			for _, id := range r.Refs[inc.Param] {
+				if !seen[i][id] {
+					seen[i][id] = true
+					refs[i] = append(refs[i], id)
+				}
+			}
+		}
+		if len(search.RevInclude) > 0 {
+			ids = append(ids, r.ID)
+		}
+		resource := r.Resource
+		var err error
+		if len(search.Elements) > 0 {
+			if resource, err = fhir.Subset(resource, search.Elements); err != nil {
+				return err
+			}
+		}
+		if resource, err = fhir.Summarize(resource, search.Summary); err != nil {
+			return err
+		}
+		return bw.Entry(fhir.Entry{FullURL: s.fullURL(typ, r.ID), Resource: resource, Mode: fhir.ModeMatch})
+	})
+	if err != nil {
+		return "", agentError(err)
+	}
+	if sc.More {
+		after := *search
+		if after.After, err = sc.After(); err != nil {
+			return "", err
+		}
+		next = fhir.NextLink(s.Base(), typ, after.Token(s.key, time.Now().Add(pageTokenLifetime)))
+	}
+	for i, inc := range search.Include {
+		if err := s.include(ctx, w, bw, inc, refs[i]); err != nil {
+			return "", err
+		}
+	}
+	return next, s.revInclude(ctx, w, bw, typ, search.RevInclude, ids)
+}
+
+// push sends what w buffered to the client before the agent is asked
+// for more, so the entries written so far do not wait for that query.
+func push(w io.Writer, bw *fhir.BundleWriter) {
+	if f, ok := w.(flusher); ok && bw.Started() {
+		f.Flush()
+	}
+}
+
+// include writes the resources of inc's target with the given ids.
+func (s *Site) include(ctx context.Context, w io.Writer, bw *fhir.BundleWriter, inc fhir.Include, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	target, err := s.Resource(inc.Target)
+	if err != nil {
+		return err
+	}
+	idParam, _ := target.Decl().Param("_id")
+	search := &fhir.Search{Type: inc.Target, Count: len(ids), Sort: []fhir.SortKey{{Name: "_id"}},
+		Clauses: []fhir.Clause{{Param: idParam}}}
+	for _, id := range ids {
+		search.Clauses[0].Values = append(search.Clauses[0].Values, fhir.Value{Code: id})
+	}
+	push(w, bw)
+	_, err = s.Scan(ctx, target, search, Interactive, func(r mappings.Row) error {
+		return bw.Entry(fhir.Entry{FullURL: s.fullURL(inc.Target, r.ID), Resource: r.Resource, Mode: fhir.ModeInclude})
+	})
+	return agentError(err)
+}
+
+// revIncludeChunk is the most ids one _revinclude query binds: SQL Server
+// takes at most 2,100 parameters.
+const revIncludeChunk = 100
+
+// revInclude writes, for each of revs, the resources referring to the
+// page's matches (of type typ, with the given ids): a search of the source
+// by its reference parameter with the matches' ids, in chunks of
+// revIncludeChunk ids. It adds at most fhir.MaxRevIncluded resources to a
+// page; when there are more it stops, and the page ends with an
+// OperationOutcome warning saying which _revinclude was cut, so a client
+// never takes a partial list for the whole. Resources already on the page
+// are written once (fhir.BundleWriter).
+func (s *Site) revInclude(ctx context.Context, w io.Writer, bw *fhir.BundleWriter, typ string, revs []fhir.Include, ids []string) error {
+	if len(revs) == 0 || len(ids) == 0 {
+		return nil
+	}
+	budget := fhir.MaxRevIncluded
+	var cut []string
+	for _, inc := range revs {
+		src, err := s.Resource(inc.Source)
+		if err != nil {
+			return err
+		}
+		param, ok := src.Decl().Param(inc.Param)
+		if !ok || param.Type != fhir.TypeReference {
+			return fmt.Errorf("fhirsearch: _revinclude=%s: %s has no reference parameter %s", inc, inc.Source, inc.Param)
+		}
+		for chunk := range slices.Chunk(ids, revIncludeChunk) {
+			c := fhir.Clause{Param: param}
+			for _, id := range chunk {
+				c.Values = append(c.Values, fhir.Value{RefType: typ, RefID: id})
+			}
+			// With the budget spent, one row says whether anything was
+			// left out.
+			search := &fhir.Search{Type: inc.Source, Count: max(budget, 1), Sort: []fhir.SortKey{{Name: "_id"}}, Clauses: []fhir.Clause{c}}
+			spent := budget == 0
+			push(w, bw)
+			sc, err := s.Scan(ctx, src, search, Interactive, func(r mappings.Row) error {
+				if spent {
+					return nil
+				}
+				return bw.Entry(fhir.Entry{FullURL: s.fullURL(inc.Source, r.ID), Resource: r.Resource, Mode: fhir.ModeInclude})
+			})
+			if err != nil {
+				return agentError(err)
+			}
+			if spent {
+				if sc.Rows > 0 {
+					cut = append(cut, inc.String())
+					break
+				}
+				continue
+			}
+			budget -= sc.Rows
+			if sc.More {
+				cut = append(cut, inc.String())
+				break
+			}
+		}
+	}
+	if len(cut) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("_revinclude adds at most %d resources to a page, and this page reached that limit: not every resource of %s is included. "+
+		"Ask for a smaller _count, or search those resources directly by the matches' ids.", fhir.MaxRevIncluded, strings.Join(cut, ", "))
+	return bw.Entry(fhir.Entry{Resource: fhir.Outcome(fhir.SeverityWarning, fhir.IssueTooCostly, msg), Mode: fhir.ModeOutcome})
+}
+
+// Read returns the resource typ/id. One the practice has no live record
+// of is a 404.
+func (s *Site) Read(ctx context.Context, typ, id string) (json.RawMessage, error) {
+	res, err := s.Resource(typ)
+	if err != nil {
+		return nil, err
+	}
+	// Strict: were _id ever undeclared, a lenient parse would drop it and
+	// "read" the first row of everything.
+	search, err := fhir.ParseSearch(res.Decl(), url.Values{"_id": {id}, "_count": {"1"}}, fhir.ParseOptions{Strict: true, Location: s.Location()})
+	if err != nil {
+		return nil, err
+	}
+	var found json.RawMessage
+	if _, err := s.Scan(ctx, res, search, Interactive, func(r mappings.Row) error {
+		found = r.Resource
+		return nil
+	}); err != nil {
+		return nil, agentError(err)
+	}
+	if found == nil {
+		return nil, fhir.Errorf(http.StatusNotFound, fhir.IssueNotFound, "%s/%s is not known", res.Decl().Type, id)
+	}
+	return found, nil
+}
