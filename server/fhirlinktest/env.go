@@ -79,6 +79,7 @@ type Env struct {
 
 	mu          sync.Mutex
 	srv         *http.Server
+	agent       *agent.Agent
 	agentCancel context.CancelFunc
 	agentDone   chan struct{}
 	// Results keeps async results, across server restarts.
@@ -210,8 +211,21 @@ func (e *Env) StartAgent() {
 		a.Run(ctx)
 	}()
 	e.mu.Lock()
-	e.agentCancel, e.agentDone = cancel, done
+	e.agent, e.agentCancel, e.agentDone = a, cancel, done
 	e.mu.Unlock()
+}
+
+// AgentLoad reports how many queries run in the site's agent and how many
+// wait for an execution slot, so that a test can wait for a query to be
+// queued. It is zero while no agent was started.
+func (e *Env) AgentLoad() (running, queued int) {
+	e.mu.Lock()
+	a := e.agent
+	e.mu.Unlock()
+	if a == nil {
+		return 0, 0
+	}
+	return a.Load()
 }
 
 // StopAgent stops the agent, closing its session cleanly.
