@@ -150,6 +150,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	return c.Run(ctx)
 }
 
+// Load reports how many queries hold an execution slot and how many wait
+// for one. Tests use it to see a query queued, which leaves no other trace.
+func (a *Agent) Load() (running, queued int) { return a.sched.Stats() }
+
 // drain refuses new queries from now on.
 func (a *Agent) drain() { a.draining.Store(true) }
 

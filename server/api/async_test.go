@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"fhirlink/agent/waittest"
 	"fhirlink/server"
 	"fhirlink/server/api"
 	"fhirlink/server/fhirlinktest"
@@ -93,19 +95,12 @@ func getAsync(t *testing.T, env *fhirlinktest.Env, id string) *asyncObject {
 // waitAsync polls the query until its status is one of want (at most 60 s).
 func waitAsync(t *testing.T, env *fhirlinktest.Env, id string, want ...string) *asyncObject {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		q := getAsync(t, env, id)
-		for _, w := range want {
-			if q.Status == w {
-				return q
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("query %s is %s, want %v: %s", id, q.Status, want, q.raw)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	var q *asyncObject
+	waittest.For(t, 60*time.Second, fmt.Sprintf("query %s to be one of %v", id, want), func() bool {
+		q = getAsync(t, env, id)
+		return slices.Contains(want, q.Status)
+	})
+	return q
 }
 
 func asyncEnv(t *testing.T, opt fhirlinktest.Options, conf func(*api.Server)) *fhirlinktest.Env {
@@ -260,20 +255,13 @@ func TestAsyncCancelAndExpiry(t *testing.T) {
 	if status != http.StatusOK || !strings.Contains(string(b), `"status":"cancelled"`) {
 		t.Fatalf("cancel: %d %s", status, b)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waittest.For(t, 10*time.Second, "the cancelled query to leave the database", func() bool {
 		var n int
 		if err := db.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		if n == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the cancelled query still runs in the database")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return n == 0
+	})
 	if got := getAsync(t, env, q.ID); got.Status != "cancelled" {
 		t.Fatalf("after cancel: %s", got.raw)
 	}
@@ -317,32 +305,21 @@ func TestAsyncTimeoutAndRetention(t *testing.T) {
 	if s.Status != "executionFailed" || s.ErrorDetails == nil || s.ErrorDetails.ErrorCode != http.StatusGatewayTimeout {
 		t.Fatalf("slow: %s", s.raw)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waittest.For(t, 10*time.Second, "page 1 to expire after the retention", func() bool {
 		status, _, b := do(t, env, http.MethodGet, "/queries/"+q.ID+"/results/1", nil)
-		if status == http.StatusGone {
-			if !strings.Contains(string(b), "expired") {
-				t.Fatalf("410 body %s", b)
-			}
-			break
-		}
-		if status != http.StatusOK || time.Now().After(deadline) {
+		switch {
+		case status == http.StatusGone && !strings.Contains(string(b), "expired"):
+			t.Fatalf("410 body %s", b)
+		case status != http.StatusGone && status != http.StatusOK:
 			t.Fatalf("page 1 after the retention: %d %s", status, b)
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return status == http.StatusGone
+	})
 	// The janitor deletes the pages themselves.
-	deadline = time.Now().Add(10 * time.Second)
-	for {
+	waittest.For(t, 10*time.Second, "the janitor to purge the results", func() bool {
 		rec, err := env.Store.AsyncQuery(context.Background(), q.ID)
-		if err == nil && rec.Purged {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("results not purged: %+v %v", rec, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return err == nil && rec.Purged
+	})
 	if _, err := env.Results.Open(context.Background(), "async/"+q.ID+"/1"); server.ErrorCode(err) != server.ENOTFOUND {
 		t.Fatalf("purged page still there: %v", err)
 	}
@@ -384,8 +361,7 @@ func TestAsyncWebhook(t *testing.T) {
 			Attempts, LastStatusCode           int
 		} `json:"deliveries"`
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	waittest.For(t, 20*time.Second, "the webhook delivery to be delivered", func() bool {
 		status, _, b, err := env.Do(context.Background(), http.MethodGet, env.URL()+"/integrator/webhooks/deliveries", env.Key, nil)
 		if err != nil || status != http.StatusOK {
 			t.Fatalf("deliveries: %d %s %v", status, b, err)
@@ -393,14 +369,8 @@ func TestAsyncWebhook(t *testing.T) {
 		if err := json.Unmarshal(b, &dels); err != nil {
 			t.Fatal(err)
 		}
-		if len(dels.Deliveries) == 1 && dels.Deliveries[0].Status == "delivered" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not delivered: %s", b)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return len(dels.Deliveries) == 1 && dels.Deliveries[0].Status == "delivered"
+	})
 	d := dels.Deliveries[0]
 	if d.Attempts != 3 || d.LastStatusCode != http.StatusNoContent || d.QueryID != q.ID || d.WebhookSource != "async" {
 		t.Fatalf("delivery %+v", d)
@@ -443,20 +413,17 @@ func TestAsyncQuotaAndAudit(t *testing.T) {
 	if status, _, b := do(t, env, http.MethodGet, "/queries/"+q.ID+"/results/1", nil); status != http.StatusOK {
 		t.Fatalf("page: %d %s", status, b)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var recs []*server.AuditRecord
-	for ctx.Err() == nil {
+	waittest.For(t, 5*time.Second, "the page download to be audited", func() bool {
 		env.API.FlushAudit(ctx)
 		var err error
 		if recs, err = env.Store.Audit(ctx, server.AuditFilter{SiteID: env.SiteID}); err != nil {
 			t.Fatal(err)
 		}
-		if len(recs) >= 3 && recs[len(recs)-1].Interaction == "results" {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return len(recs) >= 3 && recs[len(recs)-1].Interaction == "results"
+	})
 	var created, page bool
 	for _, r := range recs {
 		if r.Path == "/integrator/sites/"+env.SiteID+"/queries/async" && r.Status == http.StatusCreated {
@@ -496,12 +463,12 @@ func TestWebhookSurvivesRestart(t *testing.T) {
 	}
 	q := createAsync(t, env, fhirlinktest.Command("SELECT 1 AS one"))
 	waitAsync(t, env, q.ID, "successful")
-	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return hits >= 1 })
+	waittest.For(t, 20*time.Second, "the first webhook attempt to reach the receiver", func() bool { mu.Lock(); defer mu.Unlock(); return hits >= 1 })
 	env.RestartServer()
 	mu.Lock()
 	accept = true
 	mu.Unlock()
-	waitFor(t, func() bool {
+	waittest.For(t, 20*time.Second, "the restarted server to deliver the webhook", func() bool {
 		ds, err := env.Store.WebhookDeliveries(context.Background(), env.IntegratorID, 10)
 		return err == nil && len(ds) == 1 && ds[0].Status == server.DeliveryDelivered && ds[0].Attempts >= 2
 	})
@@ -512,15 +479,9 @@ func TestWebhookSurvivesRestart(t *testing.T) {
 func TestRevocationCancelsRunningAsyncQuery(t *testing.T) {
 	env, db := start(t, fhirlinktest.Options{Configure: func(s *api.Server) { s.Async.Poll = 50 * time.Millisecond }})
 	createAsync(t, env, fhirlinktest.Command("SELECT pg_sleep(30) /* revoked async */"))
-	for range 400 {
-		if activeQueries(t, db, "%revoked async%") > 0 {
-			break
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	if activeQueries(t, db, "%revoked async%") == 0 {
-		t.Fatal("the async query never started")
-	}
+	waittest.For(t, 10*time.Second, "the async query to run in the database", func() bool {
+		return activeQueries(t, db, "%revoked async%") > 0
+	})
 	if err := env.Store.Unpair(context.Background(), env.IntegratorID, env.SiteID); err != nil {
 		t.Fatal(err)
 	}

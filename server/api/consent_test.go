@@ -7,12 +7,15 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"fhirlink/agent"
+	"fhirlink/agent/waittest"
 	"fhirlink/agent/wire"
 	"fhirlink/server"
+	"fhirlink/server/api"
 	"fhirlink/server/fhirlinktest"
 	"fhirlink/server/hub"
 )
@@ -183,14 +186,10 @@ func startSleep(t *testing.T, env *fhirlinktest.Env, db *sql.DB, key, tag string
 		}
 		out <- [2]string{http.StatusText(status), string(body)}
 	}()
-	for range 200 {
-		if activeQueries(t, db, "%/* "+tag+" */%") > 0 {
-			return out
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("query %s never started", tag)
-	return nil
+	waittest.For(t, 10*time.Second, "query "+tag+" to run in the database", func() bool {
+		return activeQueries(t, db, "%/* "+tag+" */%") > 0
+	})
+	return out
 }
 
 // waitRefused waits for the answer of a cancelled query: a 403 whose
@@ -322,7 +321,22 @@ func TestBlockAndQuarantine(t *testing.T) {
 }
 
 func TestRotatedCredentialDisconnectsAgent(t *testing.T) {
-	env, db := start(t, fhirlinktest.Options{KeepAlive: 200 * time.Millisecond})
+	// refused counts the agent's dials that the hub turns away, so that
+	// the test can see the agent try again with its old secret. Only a
+	// dial's check runs in an HTTP request's context; the hub's periodic
+	// recheck of an open session does not.
+	var refused atomic.Int64
+	env, db := start(t, fhirlinktest.Options{KeepAlive: 200 * time.Millisecond, Configure: func(s *api.Server) {
+		h := s.Hub.(*hub.Hub)
+		auth := h.Authenticate
+		h.Authenticate = func(ctx context.Context, siteID, secret string) error {
+			err := auth(ctx, siteID, secret)
+			if err != nil && ctx.Value(http.ServerContextKey) != nil {
+				refused.Add(1)
+			}
+			return err
+		}
+	}})
 	ctx := context.Background()
 	answer := startSleep(t, env, db, env.Key, "rotated")
 	// As 'fhirlink admin site-rotate-secret' does: the store only.
@@ -343,8 +357,11 @@ func TestRotatedCredentialDisconnectsAgent(t *testing.T) {
 	}
 	waitGone(t, db, "%/* rotated */%")
 
-	// The agent keeps trying with the old secret and is refused.
-	time.Sleep(time.Second)
+	// The agent dials again with its old secret and is refused (it then
+	// stops: a refused credential is not retried).
+	waittest.For(t, 10*time.Second, "the agent to dial again with its old secret and be refused", func() bool {
+		return refused.Load() >= 1
+	})
 	if got := env.Hub.Status(env.SiteID).Availability; got == hub.Online {
 		t.Fatal("the agent reconnected with its old secret")
 	}

@@ -17,6 +17,7 @@ import (
 
 	"fhirlink/agent/fbtest"
 	"fhirlink/agent/pgtest"
+	"fhirlink/agent/waittest"
 	"fhirlink/agent/wire"
 	"fhirlink/fhir/fhirvalidate"
 	"fhirlink/server/fhirlinktest"
@@ -153,13 +154,9 @@ func activeQueries(t *testing.T, db *sql.DB, pattern string) int {
 // waitGone waits (at most 5 s) until no statement matches pattern.
 func waitGone(t *testing.T, db *sql.DB, pattern string) {
 	t.Helper()
-	for range 100 {
-		if activeQueries(t, db, pattern) == 0 {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("statement %q still running in the database", pattern)
+	waittest.For(t, 5*time.Second, "statement "+pattern+" to leave the database", func() bool {
+		return activeQueries(t, db, pattern) == 0
+	})
 }
 
 func TestDeadlineCancelsInDatabase(t *testing.T) {
@@ -183,15 +180,9 @@ func TestIntegratorDisconnectCancelsInDatabase(t *testing.T) {
 		defer close(done)
 		env.Do(ctx, http.MethodPost, env.SiteURL()+"/queries/immediate", env.Key, fhirlinktest.Command("SELECT pg_sleep(30) /* walkaway */"))
 	}()
-	for range 100 { // wait until it runs
-		if activeQueries(t, db, "%walkaway%") > 0 {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if activeQueries(t, db, "%walkaway%") == 0 {
-		t.Fatal("query never started")
-	}
+	waittest.For(t, 10*time.Second, "the query to run in the database", func() bool {
+		return activeQueries(t, db, "%walkaway%") > 0
+	})
 	cancel()
 	<-done
 	waitGone(t, db, "%pg_sleep(30) /* walkaway */%")
@@ -242,13 +233,15 @@ func TestWritesWhenAllowed(t *testing.T) {
 }
 
 func TestQueueExpiry(t *testing.T) {
-	env, _ := start(t, fhirlinktest.Options{Concurrency: 1})
+	env, db := start(t, fhirlinktest.Options{Concurrency: 1})
 	hold := make(chan struct{})
 	go func() {
 		defer close(hold)
-		env.Immediate(fhirlinktest.Command("SELECT pg_sleep(1.5)"))
+		env.Immediate(fhirlinktest.Command("SELECT pg_sleep(1.5) /* holds the slot */"))
 	}()
-	time.Sleep(300 * time.Millisecond) // let it take the only slot
+	waittest.For(t, 10*time.Second, "the first query to take the only slot", func() bool {
+		return activeQueries(t, db, "%holds the slot%") > 0
+	})
 	status, q := env.Immediate(map[string]any{"command": map[string]any{"text": "SELECT 1"}, "maxTimeInQueue": 100})
 	if status != http.StatusServiceUnavailable || q.Status != "expiredInQueue" {
 		t.Fatalf("status %d: %s", status, q.Raw)
@@ -387,7 +380,7 @@ func TestUnreachableThenReconnect(t *testing.T) {
 }
 
 func TestInteractiveOvertakesAsync(t *testing.T) {
-	env, _ := start(t, fhirlinktest.Options{Concurrency: 2})
+	env, db := start(t, fhirlinktest.Options{Concurrency: 2})
 	ctx := context.Background()
 	query := func(p wire.Priority, sql string) (time.Duration, error) {
 		began := time.Now()
@@ -411,10 +404,15 @@ func TestInteractiveOvertakesAsync(t *testing.T) {
 		took, err := query(p, sql)
 		results <- result{name, took, err}
 	}
-	go run("async1", wire.PriorityAsync, "SELECT pg_sleep(1)")
-	time.Sleep(200 * time.Millisecond)
+	go run("async1", wire.PriorityAsync, "SELECT pg_sleep(1) /* async1 */")
+	waittest.For(t, 10*time.Second, "async1 to run in the database", func() bool {
+		return activeQueries(t, db, "%async1 */%") > 0
+	})
 	go run("async2", wire.PriorityAsync, "SELECT pg_sleep(0.1)") // must wait: one slot stays for interactive work
-	time.Sleep(200 * time.Millisecond)
+	waittest.For(t, 10*time.Second, "async2 to queue behind async1 in the agent", func() bool {
+		running, queued := env.AgentLoad()
+		return running == 1 && queued == 1
+	})
 	go run("interactive", wire.PriorityInteractive, "SELECT 1")
 	var order []string
 	took := map[string]time.Duration{}

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"fhirlink/agent/waittest"
 	"fhirlink/agent/wire"
 	"fhirlink/server"
 	"fhirlink/server/api"
@@ -25,42 +27,35 @@ func quotaEnv(t *testing.T, conf func(*api.Server)) *fhirlinktest.Env {
 	return fhirlinktest.Start(t, fhirlinktest.Options{Engine: "postgres", DSN: dsn, Configure: conf})
 }
 
-// auditOf flushes the audit queue and returns the records matching f.
+// auditOf flushes the audit queue and returns the records matching f. A
+// request's record is queued once its response is complete, which can be a
+// moment after the client has read it: wait with waitAudited first.
 func auditOf(t *testing.T, env *fhirlinktest.Env, f server.AuditFilter) []*server.AuditRecord {
 	t.Helper()
 	ctx := context.Background()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		// The record is queued once the response is complete, which can be
-		// a moment after the client has read it.
-		if err := env.API.FlushAudit(ctx); err != nil {
-			t.Fatal(err)
-		}
-		recs, err := env.Store.Audit(ctx, f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(recs) > 0 || time.Now().After(deadline) {
-			return recs
-		}
-		time.Sleep(10 * time.Millisecond)
+	if err := env.API.FlushAudit(ctx); err != nil {
+		t.Fatal(err)
 	}
+	recs, err := env.Store.Audit(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
 }
 
-// waitAudited waits until the site has n audit records (at most 5 s).
+// waitAudited waits until there are n audit records matching f (at most
+// 5 s) and fails if there are more.
 func waitAudited(t *testing.T, env *fhirlinktest.Env, f server.AuditFilter, n int) []*server.AuditRecord {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		recs := auditOf(t, env, f)
-		if len(recs) >= n || time.Now().After(deadline) {
-			if len(recs) != n {
-				t.Fatalf("%d audit records, want %d", len(recs), n)
-			}
-			return recs
-		}
-		time.Sleep(10 * time.Millisecond)
+	var recs []*server.AuditRecord
+	waittest.For(t, 5*time.Second, fmt.Sprintf("%d audit records", n), func() bool {
+		recs = auditOf(t, env, f)
+		return len(recs) >= n
+	})
+	if len(recs) != n {
+		t.Fatalf("%d audit records, want %d", len(recs), n)
 	}
+	return recs
 }
 
 func retryAfterSecs(t *testing.T, h http.Header, max int) int {
@@ -212,23 +207,14 @@ func TestDailyByteQuotaAndDefaults(t *testing.T) {
 func waitUsage(t *testing.T, env *fhirlinktest.Env, bytes int64) {
 	t.Helper()
 	day := server.UsageDay(time.Now())
-	deadline := time.Now().Add(5 * time.Second)
-	var got int64
-	for time.Now().Before(deadline) {
+	waittest.For(t, 5*time.Second, fmt.Sprintf("today's usage to be %d bytes", bytes), func() bool {
 		env.API.FlushAudit(context.Background())
 		u, err := env.Store.Usage(context.Background(), env.IntegratorID, env.SiteID, day, day)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got = 0; len(u) == 1 {
-			got = u[0].Bytes
-		}
-		if got == bytes {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("usage bytes %d, want %d", got, bytes)
+		return len(u) == 1 && u[0].Bytes == bytes
+	})
 }
 
 func TestRateLimitWithBurst(t *testing.T) {
@@ -270,17 +256,13 @@ func TestRateLimitWithBurst(t *testing.T) {
 	// After the refill (2 s; its timing is unit-tested in package quota),
 	// one more passes. A refused request takes no token, so polling does
 	// not delay it.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waittest.For(t, 10*time.Second, "the bucket to refill", func() bool {
 		status, _, b := get(env.Key)
-		if status == http.StatusOK {
-			break
-		}
-		if status != http.StatusTooManyRequests || time.Now().After(deadline) {
+		if status != http.StatusOK && status != http.StatusTooManyRequests {
 			t.Fatalf("after the refill: %d %s", status, b)
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return status == http.StatusOK
+	})
 }
 
 func TestUsageEndpoint(t *testing.T) {

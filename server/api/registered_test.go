@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"fhirlink/agent/waittest"
 	"fhirlink/server"
 	"fhirlink/server/api"
 	"fhirlink/server/fhirlinktest"
@@ -46,19 +47,16 @@ func getRegistered(t *testing.T, env *fhirlinktest.Env, id string) *registeredOb
 	return &r
 }
 
-func waitRegistered(t *testing.T, env *fhirlinktest.Env, id string, ok func(*registeredObj) bool) *registeredObj {
+// waitRegistered polls the registered query until ok accepts it (at most
+// 30 s); what says what the test waits for.
+func waitRegistered(t *testing.T, env *fhirlinktest.Env, id, what string, ok func(*registeredObj) bool) *registeredObj {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		r := getRegistered(t, env, id)
-		if ok(r) {
-			return r
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("registered query never got there: %+v", r)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	var r *registeredObj
+	waittest.For(t, 30*time.Second, what, func() bool {
+		r = getRegistered(t, env, id)
+		return ok(r)
+	})
+	return r
 }
 
 // A registered query runs every frequency, and its result is stored and
@@ -106,12 +104,12 @@ func TestRegisteredAnnouncesChangesOnly(t *testing.T) {
 		return announced["registered "+created.ID]
 	}
 
-	r := waitRegistered(t, env, created.ID, func(r *registeredObj) bool { return r.Metrics.ExecutionSucceededCount >= 3 })
+	r := waitRegistered(t, env, created.ID, "three runs", func(r *registeredObj) bool { return r.Metrics.ExecutionSucceededCount >= 3 })
 	first := r.LastHash
 	if len(first) != 64 || r.Status != "enabled" || r.Metrics.RequestSize == 0 || r.Metrics.ResultSizeSum < 3*int64(len(`[{"n":1}]`)) {
 		t.Fatalf("after 3 runs: %+v", r)
 	}
-	waitFor(t, func() bool { return count() == 1 })
+	waittest.For(t, 20*time.Second, "the first result to be announced", func() bool { return count() == 1 })
 	status, _, b = do(t, env, http.MethodGet, "/queries/registered/"+created.ID+"/results", nil)
 	var res struct {
 		Data       []byte `json:"data"`
@@ -126,15 +124,15 @@ func TestRegisteredAnnouncesChangesOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	runs := r.Metrics.ExecutionSucceededCount
-	waitRegistered(t, env, created.ID, func(r *registeredObj) bool {
+	waitRegistered(t, env, created.ID, "three runs that see the change", func(r *registeredObj) bool {
 		return r.LastHash != first && r.Metrics.ExecutionSucceededCount >= runs+3
 	})
-	waitFor(t, func() bool { return count() == 2 })
+	waittest.For(t, 20*time.Second, "the change to be announced", func() bool { return count() == 2 })
 	// Two more runs: the first of them, unchanged, has ended (announcement
 	// included) before the second is claimed, so a delivery it queued would
 	// be in the store by now.
 	runs = getRegistered(t, env, created.ID).Metrics.ExecutionSucceededCount
-	waitRegistered(t, env, created.ID, func(r *registeredObj) bool { return r.Metrics.ExecutionSucceededCount >= runs+2 })
+	waitRegistered(t, env, created.ID, "two more runs", func(r *registeredObj) bool { return r.Metrics.ExecutionSucceededCount >= runs+2 })
 	if n := deliveries(t, env, created.ID); n != 2 {
 		t.Fatalf("%d announcements, want 2 (the first result and the change)", n)
 	}
@@ -165,7 +163,7 @@ func TestRegisteredAnnouncesChangesOnly(t *testing.T) {
 	if status != http.StatusAccepted || json.Unmarshal(b, &created) != nil {
 		t.Fatalf("register: %d %s", status, b)
 	}
-	r = waitRegistered(t, env, created.ID, func(r *registeredObj) bool { return r.Status == "completed" })
+	r = waitRegistered(t, env, created.ID, "the short registration to complete", func(r *registeredObj) bool { return r.Status == "completed" })
 	if r.CompletedAt == nil || r.Metrics.ExecutionSucceededCount < 1 {
 		t.Fatalf("completed: %+v", r)
 	}
@@ -189,15 +187,4 @@ func deliveries(t *testing.T, env *fhirlinktest.Env, queryID string) int {
 		}
 	}
 	return n
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 20 s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

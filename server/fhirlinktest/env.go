@@ -24,6 +24,7 @@ import (
 
 	"fhirlink/agent"
 	"fhirlink/agent/executor"
+	"fhirlink/agent/waittest"
 	"fhirlink/agent/wire"
 	"fhirlink/server"
 	"fhirlink/server/api"
@@ -78,6 +79,7 @@ type Env struct {
 
 	mu          sync.Mutex
 	srv         *http.Server
+	agent       *agent.Agent
 	agentCancel context.CancelFunc
 	agentDone   chan struct{}
 	// Results keeps async results, across server restarts.
@@ -171,15 +173,11 @@ func (e *Env) RestartServer() {
 	e.stopServer()
 	var ln net.Listener
 	var err error
-	for range 50 { // the port may linger for a moment
-		if ln, err = net.Listen("tcp", e.addr); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	// The old listener's port may linger for a moment after it closes.
+	waittest.For(e.t, 5*time.Second, "the server's address "+e.addr+" to be free again", func() bool {
+		ln, err = net.Listen("tcp", e.addr)
+		return err == nil
+	})
 	e.serve(ln)
 }
 
@@ -213,8 +211,21 @@ func (e *Env) StartAgent() {
 		a.Run(ctx)
 	}()
 	e.mu.Lock()
-	e.agentCancel, e.agentDone = cancel, done
+	e.agent, e.agentCancel, e.agentDone = a, cancel, done
 	e.mu.Unlock()
+}
+
+// AgentLoad reports how many queries run in the site's agent and how many
+// wait for an execution slot, so that a test can wait for a query to be
+// queued. It is zero while no agent was started.
+func (e *Env) AgentLoad() (running, queued int) {
+	e.mu.Lock()
+	a := e.agent
+	e.mu.Unlock()
+	if a == nil {
+		return 0, 0
+	}
+	return a.Load()
 }
 
 // StopAgent stops the agent, closing its session cleanly.
@@ -238,28 +249,19 @@ func (e *Env) StopAgent() {
 // availability.
 func (e *Env) WaitAvailability(want string) {
 	e.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		if e.Hub.Status(e.SiteID).Availability == want {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	e.t.Fatalf("site availability = %s, want %s", e.Hub.Status(e.SiteID).Availability, want)
+	waittest.For(e.t, 15*time.Second, "the site's availability to become "+want, func() bool {
+		return e.Hub.Status(e.SiteID).Availability == want
+	})
 }
 
 // WaitReconnected waits (at most 15 s) until the site is online on a
 // session that opened after since.
 func (e *Env) WaitReconnected(since time.Time) {
 	e.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		if st := e.Hub.Status(e.SiteID); st.Availability == hub.Online && st.ConnectedAt.After(since) {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	e.t.Fatalf("site did not reconnect; availability %s", e.Hub.Status(e.SiteID).Availability)
+	waittest.For(e.t, 15*time.Second, "the site to be online on a new session", func() bool {
+		st := e.Hub.Status(e.SiteID)
+		return st.Availability == hub.Online && st.ConnectedAt.After(since)
+	})
 }
 
 // NewIntegrator creates an integrator, paired with the site or not, and

@@ -241,7 +241,12 @@ func (n *Notifier) attempt(ctx context.Context, d *server.WebhookDelivery) {
 		d.LastError = err.Error()
 		d.NextAttemptAt = now.Add(n.Options.backoff(d.Attempts))
 	}
-	if err := n.Store.UpdateWebhookDelivery(ctx, d, claimed); err != nil {
+	// The outcome is written even if the server starts stopping now: a
+	// write cancelled with ctx would leave the claim's one-minute lease on
+	// the delivery, and the next server would wait it out.
+	recCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := n.Store.UpdateWebhookDelivery(recCtx, d, claimed); err != nil {
 		n.log().Error("webhook delivery outcome not recorded", "delivery", d.ID, "err", err)
 	}
 }
