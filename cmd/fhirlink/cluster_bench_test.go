@@ -65,7 +65,7 @@ func BenchmarkThousandAgentsRSS(b *testing.B) {
 			ln.Close()
 			srv := p.start(mode.name, 0, append([]string{"server", "--listen", addr, "--database", state,
 				"--results-dir", filepath.Join(dir, "results"), "--log-level", "warn"}, mode.extra...)...)
-			defer kill(srv)
+			defer p.kill(srv)
 			deadline := time.Now().Add(20 * time.Second)
 			for {
 				if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {

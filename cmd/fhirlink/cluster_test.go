@@ -17,7 +17,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -65,7 +64,7 @@ func startFleet(t *testing.T, nodes, sites int, practiceDSN string) *fleet {
 			t.Log(f.logs())
 		}
 		for _, n := range f.nodes {
-			kill(n)
+			f.kill(n)
 		}
 	})
 	for _, addr := range f.addrs {
@@ -94,7 +93,7 @@ func startFleet(t *testing.T, nodes, sites int, practiceDSN string) *fleet {
 		a := f.start("agent", i, "agent", "run", "--config", cfg,
 			"--server", "http://"+f.lb.addr(), "--site-id", site["siteId"], "--secret", site["secret"],
 			"--engine", "postgres", "--catalogue", "BPSPatients="+practiceDSN, "--log-level", "debug")
-		t.Cleanup(func() { kill(a) })
+		t.Cleanup(func() { f.kill(a) })
 	}
 	for _, site := range f.sites {
 		for _, addr := range f.addrs {
@@ -374,7 +373,7 @@ func TestSeveralNodes(t *testing.T) {
 			db.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND (query LIKE '%routed_marker%' OR query LIKE '%direct_marker%') AND pid <> pg_backend_pid()`).Scan(&n)
 			return n == 2
 		})
-		kill(f.nodes[dead])
+		f.kill(f.nodes[dead])
 		for name, c := range map[string]chan result{"routed through node " + strconv.Itoa(other): routed, "sent to the killed node": direct} {
 			select {
 			case r := <-c:
@@ -408,19 +407,4 @@ func TestSeveralNodes(t *testing.T) {
 			}
 		}
 	})
-}
-
-// kill kills a process started without [procs] (stopped or not) and waits,
-// at most 10 s, for it to be gone.
-func kill(cmd *exec.Cmd) {
-	if cmd == nil || cmd.Process == nil {
-		return
-	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	for range 500 { // bounded: 10 s
-		if cmd.Process.Signal(syscall.Signal(0)) != nil {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
