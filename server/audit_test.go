@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"fhirlink/agent/waittest"
 	"fhirlink/server"
 	"fhirlink/server/sqlite"
 )
@@ -35,17 +36,13 @@ func TestPruneAuditLoop(t *testing.T) {
 		defer close(done)
 		server.PruneAuditDaily(runCtx, st, retention, slog.New(slog.DiscardHandler))
 	}()
-	deadline := time.Now().Add(5 * time.Second)
 	var left []*server.AuditRecord
-	for time.Now().Before(deadline) {
+	waittest.For(t, 5*time.Second, "the daily prune to leave two records", func() bool {
 		if left, err = st.Audit(ctx, server.AuditFilter{}); err != nil {
 			t.Fatal(err)
 		}
-		if len(left) == 2 {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return len(left) == 2
+	})
 	if len(left) != 2 || left[0].ID != recs[2].ID || left[1].ID != recs[3].ID {
 		t.Fatalf("left %d records", len(left))
 	}

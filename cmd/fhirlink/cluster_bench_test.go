@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 
 	"fhirlink/agent/tunnel"
+	"fhirlink/agent/waittest"
 	"fhirlink/agent/wire"
 	"fhirlink/server"
 	"fhirlink/server/cluster/natstest"
@@ -66,17 +67,13 @@ func BenchmarkThousandAgentsRSS(b *testing.B) {
 			srv := p.start(mode.name, 0, append([]string{"server", "--listen", addr, "--database", state,
 				"--results-dir", filepath.Join(dir, "results"), "--log-level", "warn"}, mode.extra...)...)
 			defer p.kill(srv)
-			deadline := time.Now().Add(20 * time.Second)
-			for {
-				if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			waittest.For(b, 20*time.Second, "the server listening", func() bool {
+				resp, err := http.Get("http://" + addr + "/healthz")
+				if err == nil {
 					resp.Body.Close()
-					break
 				}
-				if time.Now().After(deadline) {
-					b.Fatal("server did not listen within 20 s")
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+				return err == nil
+			})
 			idle := rssKB(b, srv.Process.Pid)
 
 			ctx, cancel := context.WithCancel(context.Background())

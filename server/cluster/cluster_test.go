@@ -19,6 +19,7 @@ import (
 	"fhirlink/agent"
 	"fhirlink/agent/executor"
 	"fhirlink/agent/pgtest"
+	"fhirlink/agent/waittest"
 	"fhirlink/agent/wire"
 	"fhirlink/server"
 	"fhirlink/server/cluster/natstest"
@@ -107,22 +108,10 @@ func startAgent(t testing.TB, serverURL, site, dsn string) (stop func()) {
 	return stop
 }
 
-// waitFor polls cond until it holds, failing the test after bound.
-func waitFor(t testing.TB, what string, bound time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(bound)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %s for %s", bound, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func waitStatus(t testing.TB, n *node, site, want string) hub.Status {
 	t.Helper()
 	var st hub.Status
-	waitFor(t, "site "+want, 15*time.Second, func() bool {
+	waittest.For(t, 15*time.Second, "site "+want, func() bool {
 		st = n.r.Status(site)
 		return st.Availability == want
 	})
@@ -262,7 +251,7 @@ func TestRoutedAnswerFlowControl(t *testing.T) {
 	window := int64(p.b.r.opt.Window)
 	// The asker has read the header only (64 KB of buffer at most): the
 	// holder fills the window and stops.
-	waitFor(t, "the holder to fill the window", 10*time.Second, func() bool {
+	waittest.For(t, 10*time.Second, "the holder to fill the window", func() bool {
 		sent, read := holder()
 		return sent >= read+window-chunkSize
 	})
@@ -295,12 +284,12 @@ func TestRoutedCancellation(t *testing.T) {
 			_, err := p.b.r.Query(ctx, p.site, reader("SELECT pg_sleep(60) AS cancel_marker_1"))
 			errc <- err
 		}()
-		waitFor(t, "the statement running", 10*time.Second, func() bool { return running(t, p.db, "cancel_marker_1") == 1 })
+		waittest.For(t, 10*time.Second, "the statement running", func() bool { return running(t, p.db, "cancel_marker_1") == 1 })
 		cancel()
 		if err := <-errc; !errors.Is(err, context.Canceled) {
 			t.Fatalf("query ended with %v, want context.Canceled", err)
 		}
-		waitFor(t, "the statement cancelled in the database", 10*time.Second, func() bool { return running(t, p.db, "cancel_marker_1") == 0 })
+		waittest.For(t, 10*time.Second, "the statement cancelled in the database", func() bool { return running(t, p.db, "cancel_marker_1") == 0 })
 	})
 	t.Run("deadline", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
@@ -310,7 +299,7 @@ func TestRoutedCancellation(t *testing.T) {
 		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
 			t.Fatalf("query ended with %v after %s, want the deadline after 500 ms", err, time.Since(start))
 		}
-		waitFor(t, "the statement cancelled in the database", 10*time.Second, func() bool { return running(t, p.db, "cancel_marker_2") == 0 })
+		waittest.For(t, 10*time.Second, "the statement cancelled in the database", func() bool { return running(t, p.db, "cancel_marker_2") == 0 })
 	})
 	t.Run("rows closed midway", func(t *testing.T) {
 		rows, err := p.b.r.Query(context.Background(), p.site, reader(
@@ -328,7 +317,7 @@ func TestRoutedCancellation(t *testing.T) {
 			t.Fatal("statement not running while its rows stream")
 		}
 		rows.Close()
-		waitFor(t, "the statement cancelled in the database", 10*time.Second, func() bool { return running(t, p.db, "cancel_marker_3") == 0 })
+		waittest.For(t, 10*time.Second, "the statement cancelled in the database", func() bool { return running(t, p.db, "cancel_marker_3") == 0 })
 	})
 }
 
@@ -355,7 +344,7 @@ func TestSilentHolder(t *testing.T) {
 		_, err := b.r.Query(context.Background(), site, reader("SELECT pg_sleep(60) AS silent_marker"))
 		errc <- err
 	}()
-	waitFor(t, "the statement running", 10*time.Second, func() bool { return running(t, db, "silent_marker") == 1 })
+	waittest.For(t, 10*time.Second, "the statement running", func() bool { return running(t, db, "silent_marker") == 1 })
 	proxy.Freeze()
 	defer proxy.Thaw()
 	select {
@@ -366,7 +355,7 @@ func TestSilentHolder(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("query at b still waiting 5 s after its holder fell silent")
 	}
-	waitFor(t, "the holder to cancel the statement", 10*time.Second, func() bool { return running(t, db, "silent_marker") == 0 })
+	waittest.For(t, 10*time.Second, "the holder to cancel the statement", func() bool { return running(t, db, "silent_marker") == 0 })
 }
 
 // Status across nodes: a site never connected is offline; a site whose
@@ -394,7 +383,7 @@ func TestStatusAcrossNodes(t *testing.T) {
 	proxy := fhirlinktest.NewProxy(t, strings.TrimPrefix(p.b.url, "http://"))
 	startAgent(t, "http://"+proxy.Addr(), p.site, p.dsn)
 	waitStatus(t, p.a, p.site, hub.Online)
-	waitFor(t, "a to forget the site", 5*time.Second, func() bool { pres, _ := p.a.hub.Presence(p.site); return pres == hub.Absent })
+	waittest.For(t, 5*time.Second, "a to forget the site", func() bool { pres, _ := p.a.hub.Presence(p.site); return pres == hub.Absent })
 
 	// Its link dies without a word: offline, then unreachable, at both.
 	proxy.Freeze()
@@ -418,7 +407,7 @@ func TestStaleSessionClosed(t *testing.T) {
 	proxy.Freeze()
 	defer proxy.Thaw()
 	startAgent(t, a.url, site, dsn)
-	waitFor(t, "b to close its stale session", 3*time.Second, func() bool { pres, _ := b.hub.Presence(site); return pres == hub.Absent })
+	waittest.For(t, 3*time.Second, "b to close its stale session", func() bool { pres, _ := b.hub.Presence(site); return pres == hub.Absent })
 	if pres, _ := a.hub.Presence(site); pres != hub.Held {
 		t.Fatalf("a's presence %v, want held", pres)
 	}
@@ -445,7 +434,7 @@ func TestHubCallsAcrossNodes(t *testing.T) {
 	}
 	before := p.a.hub.Status(p.site).ConnectedAt
 	p.b.r.Disconnect(p.site)
-	waitFor(t, "the agent to reconnect after a disconnect at b", 10*time.Second, func() bool {
+	waittest.For(t, 10*time.Second, "the agent to reconnect after a disconnect at b", func() bool {
 		st := p.b.r.Status(p.site)
 		return st.Availability == hub.Online && st.ConnectedAt.After(before)
 	})

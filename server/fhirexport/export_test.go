@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"fhirlink/agent/waittest"
 	"fhirlink/agent/wire"
 	"fhirlink/mappings"
 	"fhirlink/mappings/bppremier"
@@ -83,17 +84,13 @@ func export(t *testing.T, s *script, query string) map[string][]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
 	var st *bulk.Status
-	for {
+	waittest.For(t, 30*time.Second, "the export to end", func() bool {
 		if st, err = m.Poll("i", id); err != nil {
 			t.Fatal(err)
 		}
-		if st.State == bulk.Completed || st.State == bulk.Failed || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return st.State == bulk.Completed || st.State == bulk.Failed
+	})
 	if st.State != bulk.Completed {
 		t.Fatalf("export %s: %v", st.State, st.Err)
 	}
