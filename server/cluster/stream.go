@@ -373,9 +373,14 @@ func (r *Router) serveQuery(siteID string, m *nats.Msg, body []byte) {
 	if m.Reply == "" || json.Unmarshal(body, &req) != nil {
 		return
 	}
-	ctx, cancel := context.WithCancel(r.ctx)
+	// One context either way: a WithCancel overwritten by a WithTimeout
+	// would stay registered under r.ctx until the router closes.
+	var ctx context.Context
+	var cancel context.CancelFunc
 	if req.TimeoutMS > 0 {
 		ctx, cancel = context.WithTimeout(r.ctx, time.Duration(req.TimeoutMS)*time.Millisecond)
+	} else {
+		ctx, cancel = context.WithCancel(r.ctx)
 	}
 	defer cancel()
 	s := r.open(m.Reply, cancel)
