@@ -252,7 +252,11 @@ func (r *Router) Query(ctx context.Context, siteID string, q wire.QueryRequest) 
 		return nil, err
 	}
 	a.pending = m
-	return hub.NewRows(ctx, a)
+	rows, err := hub.NewRows(ctx, a)
+	if err != nil {
+		return nil, err // not a nil *hub.Rows in a non-nil server.Rows
+	}
+	return rows, nil
 }
 
 // answer is the asker's end of a stream read as the agent's answer: an
