@@ -252,7 +252,11 @@ func (r *Router) Query(ctx context.Context, siteID string, q wire.QueryRequest) 
 		return nil, err
 	}
 	a.pending = m
-	return hub.NewRows(ctx, a)
+	rows, err := hub.NewRows(ctx, a)
+	if err != nil {
+		return nil, err // not a nil *hub.Rows in a non-nil server.Rows
+	}
+	return rows, nil
 }
 
 // answer is the asker's end of a stream read as the agent's answer: an
@@ -373,9 +377,14 @@ func (r *Router) serveQuery(siteID string, m *nats.Msg, body []byte) {
 	if m.Reply == "" || json.Unmarshal(body, &req) != nil {
 		return
 	}
-	ctx, cancel := context.WithCancel(r.ctx)
+	// One context either way: a WithCancel overwritten by a WithTimeout
+	// would stay registered under r.ctx until the router closes.
+	var ctx context.Context
+	var cancel context.CancelFunc
 	if req.TimeoutMS > 0 {
 		ctx, cancel = context.WithTimeout(r.ctx, time.Duration(req.TimeoutMS)*time.Millisecond)
+	} else {
+		ctx, cancel = context.WithCancel(r.ctx)
 	}
 	defer cancel()
 	s := r.open(m.Reply, cancel)

@@ -22,7 +22,11 @@ func (h *Hub) Query(ctx context.Context, siteID string, q wire.QueryRequest) (se
 	if err != nil {
 		return nil, err
 	}
-	return NewRows(ctx, body)
+	rows, err := NewRows(ctx, body)
+	if err != nil {
+		return nil, err // not a nil *Rows in a non-nil server.Rows
+	}
+	return rows, nil
 }
 
 // Frames sends a query to a site's agent and returns its answer as the
