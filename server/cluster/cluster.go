@@ -509,10 +509,7 @@ func (r *Router) Execution(ctx context.Context, siteID, executionID string) (wir
 		return r.hub.Execution(ctx, siteID, executionID)
 	}
 	var ex wire.Execution
-	err := r.ask(ctx, siteID, "live", opExecution, []byte(executionID), &ex)
-	if err == errNobody {
-		err = unavailable(siteID)
-	}
+	err := r.askHolder(ctx, siteID, opExecution, []byte(executionID), &ex)
 	return ex, err
 }
 
@@ -527,11 +524,18 @@ func (r *Router) PushSettings(ctx context.Context, siteID string, set wire.Setti
 		return wire.Settings{}, err
 	}
 	var now wire.Settings
-	err = r.ask(ctx, siteID, "live", opSettings, body, &now)
-	if err == errNobody {
-		err = unavailable(siteID)
-	}
+	err = r.askHolder(ctx, siteID, opSettings, body, &now)
 	return now, err
+}
+
+// askHolder asks the node holding a site's live session to run op; no
+// holder is the site being unavailable.
+func (r *Router) askHolder(ctx context.Context, siteID string, op byte, body []byte, out any) error {
+	err := r.ask(ctx, siteID, "live", op, body, out)
+	if errors.Is(err, errNobody) {
+		return unavailable(siteID)
+	}
+	return err
 }
 
 // remoteError carries an error across nodes, keeping what the API looks

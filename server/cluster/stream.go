@@ -243,7 +243,7 @@ func (r *Router) Query(ctx context.Context, siteID string, q wire.QueryRequest) 
 	}
 	if err != nil {
 		a.Close()
-		if err == errNobody {
+		if errors.Is(err, errNobody) {
 			err = unavailable(siteID)
 		}
 		if server.ErrorCode(err) == server.EUNAVAILABLE {
