@@ -278,15 +278,14 @@ func replay(w http.ResponseWriter, req wire.QueryRequest, prior *wire.Execution)
 		return
 	}
 	tr := wire.Trailer{RowsAffected: prior.RowsAffected, ExecutionMS: prior.ExecutionMS, Replayed: true}
-	sink := &frameSink{rw: w, startedAt: prior.StartedAt}
 	if r == nil {
-		sink.Header(wire.Header{Columns: []wire.Column{}})
-	} else {
-		sink.Header(wire.Header{Columns: r.Columns})
-		for _, row := range r.Rows {
-			sink.Row(row)
-		}
-		tr.Rows, tr.Bytes = r.Count, r.Bytes
+		r = &wire.Result{Columns: []wire.Column{}}
+	}
+	tr.Rows, tr.Bytes = r.Count, r.Bytes
+	sink := &frameSink{rw: w, startedAt: prior.StartedAt}
+	sink.Header(wire.Header{Columns: r.Columns})
+	for _, row := range r.Rows {
+		sink.Row(row)
 	}
 	sink.fw.Trailer(tr)
 	sink.fw.Flush()

@@ -220,7 +220,7 @@ type query struct {
 	hold    bool
 	dropped bool // the rows passed wire.MaxKeptResult and were not kept
 	columns []wire.Column
-	held    [][]byte
+	held    []json.RawMessage
 }
 
 // start marks the statement as handed to the database, recording the start
@@ -525,11 +525,7 @@ func (q *query) settleRows(rows *sql.Rows) (wire.Trailer, error) {
 		q.tr.RowsAffected = &n
 	}
 	if q.journal != nil {
-		r := &wire.Result{Columns: q.columns, Count: q.tr.Rows, Bytes: q.tr.Bytes, Dropped: q.dropped}
-		for _, row := range q.held {
-			r.Rows = append(r.Rows, json.RawMessage(row))
-		}
-		q.journal.Keep(r)
+		q.journal.Keep(&wire.Result{Columns: q.columns, Rows: q.held, Count: q.tr.Rows, Bytes: q.tr.Bytes, Dropped: q.dropped})
 	}
 	if werr := q.settle(nil); werr != nil {
 		return q.failWith(werr)
