@@ -303,11 +303,12 @@ func (q *query) write(conn *sql.Conn, text string, args []any) (wire.Trailer, er
 	}
 	q.writes, q.hold = true, q.journal != nil
 	q.execAt = time.Now()
-	rows, err := conn.QueryContext(q.stmtCtx, text, args...)
+	rows, stop, err := q.query(conn, conn, text, args)
 	if err != nil {
 		return q.fail(err)
 	}
 	defer rows.Close()
+	defer stop()
 	return q.stream(rows)
 }
 
@@ -341,21 +342,36 @@ func (q *query) read(conn *sql.Conn, txOpts *sql.TxOptions, text string, args []
 	if q.execAt.IsZero() {
 		q.execAt = time.Now()
 	}
-	rows, err := src.QueryContext(q.stmtCtx, text, args...)
+	rows, stop, err := q.query(src, conn, text, args)
 	if err != nil {
 		return q.fail(err)
 	}
 	// Closing after a cancel makes the driver wait for the database to end
 	// the statement, so the rollback that follows finds the connection idle.
 	defer rows.Close()
-	if ri, ok := q.eng.(rowsInterrupter); ok {
-		stop, err := ri.interruptRows(q.stmtCtx, conn)
-		if err != nil {
-			return q.fail(err)
-		}
-		defer stop()
-	}
+	defer stop()
 	return q.stream(rows)
+}
+
+// query runs text on src (conn, or a transaction on it) under the
+// statement's context, and keeps the statement stoppable in the database
+// for as long as its rows are read, reads and writes alike. Call stop
+// before closing the rows.
+func (q *query) query(src interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, conn *sql.Conn, text string, args []any) (rows *sql.Rows, stop func(), err error) {
+	rows, err = src.QueryContext(q.stmtCtx, text, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	stop = func() {}
+	if ri, ok := q.eng.(rowsInterrupter); ok {
+		if stop, err = ri.interruptRows(q.stmtCtx, conn); err != nil {
+			rows.Close()
+			return nil, nil, err
+		}
+	}
+	return rows, stop, nil
 }
 
 // rowsInterrupter is implemented by engines whose driver stops a statement
