@@ -74,16 +74,7 @@ func (s *Server) exports() *bulk.Manager {
 func (s *Server) CloseExports() { s.exports().Close() }
 
 // preferAsync reports Prefer: respond-async.
-func preferAsync(r *http.Request) bool {
-	for _, v := range r.Header.Values("Prefer") {
-		for part := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(part), "respond-async") {
-				return true
-			}
-		}
-	}
-	return false
-}
+func preferAsync(r *http.Request) bool { return prefers(r, "respond-async") }
 
 // GET [base]/$export and [base]/Patient/$export
 func (s *Server) exportKickoff(c echo.Context) error {

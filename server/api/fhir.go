@@ -176,10 +176,14 @@ func searchParams(c echo.Context) (url.Values, error) {
 }
 
 // preferStrict reports Prefer: handling=strict.
-func preferStrict(r *http.Request) bool {
+func preferStrict(r *http.Request) bool { return prefers(r, "handling=strict") }
+
+// prefers reports whether one of the request's Prefer headers carries
+// token (case-insensitive), among comma-separated preferences.
+func prefers(r *http.Request, token string) bool {
 	for _, v := range r.Header.Values("Prefer") {
 		for part := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(part), "handling=strict") {
+			if strings.EqualFold(strings.TrimSpace(part), token) {
 				return true
 			}
 		}
