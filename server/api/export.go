@@ -166,7 +166,7 @@ func (s *Server) exportStatus(c echo.Context) error {
 	case bulk.Failed:
 		return fhir.Errorf(http.StatusInternalServerError, fhir.IssueException, "the export failed (%v); start it again", st.Err)
 	}
-	base := s.publicBase(c) + "/integrator/sites/" + st.Request.SiteID + fhirBase + "/" + exportFileSegment + "/" + st.ID + "/"
+	base := s.fhirBaseURL(c, st.Request.SiteID) + "/" + exportFileSegment + "/" + st.ID + "/"
 	m := exportManifest{TransactionTime: st.TransactionTime.UTC().Format(time.RFC3339Nano), Request: st.Request.URL,
 		RequiresAccessToken: true, Output: []manifestFile{}, Error: []manifestFile{}}
 	for _, f := range st.Output {

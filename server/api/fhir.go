@@ -39,7 +39,13 @@ func (s *Server) siteMapping(c echo.Context) (*mappings.Mapping, string, error) 
 	if !ok {
 		return nil, "", fhir.Errorf(http.StatusNotImplemented, "not-supported", "FHIR is not available yet for %s practices", site.PMSType)
 	}
-	return m, s.publicBase(c) + "/integrator/sites/" + site.ID + fhirBase, nil
+	return m, s.fhirBaseURL(c, site.ID), nil
+}
+
+// fhirBaseURL is the absolute FHIR base URL of a site, as the caller
+// reached the server: fullUrls, links and export file URLs start with it.
+func (s *Server) fhirBaseURL(c echo.Context, siteID string) string {
+	return s.publicBase(c) + "/integrator/sites/" + siteID + fhirBase
 }
 
 // fhirSite checks the format and that the site's agent is online, and
