@@ -275,10 +275,8 @@ func (e *Export) exportType(ctx context.Context, res mappings.Resource, out *bul
 				more = true
 			case sc.Rows == 0 && transient(err) && tries < retries:
 				tries++
-				select {
-				case <-ctx.Done():
+				if !backoff(ctx, tries) {
 					return written, ctx.Err()
-				case <-time.After(time.Duration(1<<tries) * time.Second):
 				}
 				continue
 			default:
@@ -342,12 +340,8 @@ func (e *Export) referencedPatients(ctx context.Context, res mappings.Resource, 
 		var err error
 		for attempt := 0; ; attempt++ {
 			_, n, err = e.chunk(ctx, res, search, out, false)
-			if err == nil || n > 0 || !transient(err) || attempt == retries || ctx.Err() != nil {
+			if err == nil || n > 0 || !transient(err) || attempt == retries || !backoff(ctx, attempt+1) {
 				break
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Duration(2<<attempt) * time.Second):
 			}
 		}
 		added += n
@@ -456,6 +450,18 @@ func failure(err error) string {
 		return "the practice's agent was unreachable"
 	}
 	return "an internal error"
+}
+
+// backoff waits before retry n of a query (1, 2, ...): 2, 4, 8 s, so a
+// busy practice server gets time to recover. It reports false when ctx
+// ended first.
+func backoff(ctx context.Context, n int) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(time.Duration(1<<n) * time.Second):
+		return true
+	}
 }
 
 // transient reports an error worth retrying a chunk for (it failed before
