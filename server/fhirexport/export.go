@@ -209,11 +209,12 @@ func (e *Export) Run(ctx context.Context, out *bulk.Output) error {
 	var total int64
 	for i, res := range e.types {
 		typ := res.Decl().Type
-		out.Progress(fmt.Sprintf("exporting %s (type %d of %d); %d resources written", typ, i+1, len(e.types), total))
-		began := time.Now()
-		n, err := e.exportType(ctx, res, out, func(n int64) {
+		progress := func(n int64) {
 			out.Progress(fmt.Sprintf("exporting %s (type %d of %d); %d resources written", typ, i+1, len(e.types), total+n))
-		})
+		}
+		progress(0)
+		began := time.Now()
+		n, err := e.exportType(ctx, res, out, progress)
 		total += n
 		e.log.Info("export: type done", "site", e.site.ID(), "type", typ, "resources", n, "ms", time.Since(began).Milliseconds())
 		if ctx.Err() != nil {
