@@ -326,19 +326,13 @@ func (e *Export) referencedPatients(ctx context.Context, res mappings.Resource, 
 		return nil
 	}
 	out.Progress(fmt.Sprintf("exporting %d referenced patients; %d resources written", len(missing), total))
-	idParam, ok := res.Decl().Param("_id")
-	if !ok {
-		return errors.New("export: Patient has no _id parameter")
-	}
 	var added int64
 	for chunk := range slices.Chunk(missing, refChunk) {
-		c := fhir.Clause{Param: idParam}
-		for _, id := range chunk {
-			c.Values = append(c.Values, fhir.Value{Code: id})
+		search, err := fhirsearch.IDSearch(res, chunk)
+		if err != nil {
+			return err
 		}
-		search := &fhir.Search{Type: "Patient", Count: len(chunk), Sort: []fhir.SortKey{{Name: "_id"}}, Clauses: []fhir.Clause{c}}
 		var n int64
-		var err error
 		for attempt := 0; ; attempt++ {
 			_, n, err = e.chunk(ctx, res, search, out, false)
 			if err == nil || n > 0 || !transient(err) || attempt == retries || !backoff(ctx, attempt+1) {
