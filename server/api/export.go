@@ -74,16 +74,7 @@ func (s *Server) exports() *bulk.Manager {
 func (s *Server) CloseExports() { s.exports().Close() }
 
 // preferAsync reports Prefer: respond-async.
-func preferAsync(r *http.Request) bool {
-	for _, v := range r.Header.Values("Prefer") {
-		for part := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(part), "respond-async") {
-				return true
-			}
-		}
-	}
-	return false
-}
+func preferAsync(r *http.Request) bool { return prefers(r, "respond-async") }
 
 // GET [base]/$export and [base]/Patient/$export
 func (s *Server) exportKickoff(c echo.Context) error {
@@ -175,7 +166,7 @@ func (s *Server) exportStatus(c echo.Context) error {
 	case bulk.Failed:
 		return fhir.Errorf(http.StatusInternalServerError, fhir.IssueException, "the export failed (%v); start it again", st.Err)
 	}
-	base := s.publicBase(c) + "/integrator/sites/" + st.Request.SiteID + fhirBase + "/" + exportFileSegment + "/" + st.ID + "/"
+	base := s.fhirBaseURL(c, st.Request.SiteID) + "/" + exportFileSegment + "/" + st.ID + "/"
 	m := exportManifest{TransactionTime: st.TransactionTime.UTC().Format(time.RFC3339Nano), Request: st.Request.URL,
 		RequiresAccessToken: true, Output: []manifestFile{}, Error: []manifestFile{}}
 	for _, f := range st.Output {

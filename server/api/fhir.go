@@ -39,7 +39,13 @@ func (s *Server) siteMapping(c echo.Context) (*mappings.Mapping, string, error) 
 	if !ok {
 		return nil, "", fhir.Errorf(http.StatusNotImplemented, "not-supported", "FHIR is not available yet for %s practices", site.PMSType)
 	}
-	return m, s.publicBase(c) + "/integrator/sites/" + site.ID + fhirBase, nil
+	return m, s.fhirBaseURL(c, site.ID), nil
+}
+
+// fhirBaseURL is the absolute FHIR base URL of a site, as the caller
+// reached the server: fullUrls, links and export file URLs start with it.
+func (s *Server) fhirBaseURL(c echo.Context, siteID string) string {
+	return s.publicBase(c) + "/integrator/sites/" + siteID + fhirBase
 }
 
 // fhirSite checks the format and that the site's agent is online, and
@@ -176,10 +182,14 @@ func searchParams(c echo.Context) (url.Values, error) {
 }
 
 // preferStrict reports Prefer: handling=strict.
-func preferStrict(r *http.Request) bool {
+func preferStrict(r *http.Request) bool { return prefers(r, "handling=strict") }
+
+// prefers reports whether one of the request's Prefer headers carries
+// token (case-insensitive), among comma-separated preferences.
+func prefers(r *http.Request, token string) bool {
 	for _, v := range r.Header.Values("Prefer") {
 		for part := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(part), "handling=strict") {
+			if strings.EqualFold(strings.TrimSpace(part), token) {
 				return true
 			}
 		}

@@ -209,11 +209,12 @@ func (e *Export) Run(ctx context.Context, out *bulk.Output) error {
 	var total int64
 	for i, res := range e.types {
 		typ := res.Decl().Type
-		out.Progress(fmt.Sprintf("exporting %s (type %d of %d); %d resources written", typ, i+1, len(e.types), total))
-		began := time.Now()
-		n, err := e.exportType(ctx, res, out, func(n int64) {
+		progress := func(n int64) {
 			out.Progress(fmt.Sprintf("exporting %s (type %d of %d); %d resources written", typ, i+1, len(e.types), total+n))
-		})
+		}
+		progress(0)
+		began := time.Now()
+		n, err := e.exportType(ctx, res, out, progress)
 		total += n
 		e.log.Info("export: type done", "site", e.site.ID(), "type", typ, "resources", n, "ms", time.Since(began).Milliseconds())
 		if ctx.Err() != nil {
@@ -275,10 +276,8 @@ func (e *Export) exportType(ctx context.Context, res mappings.Resource, out *bul
 				more = true
 			case sc.Rows == 0 && transient(err) && tries < retries:
 				tries++
-				select {
-				case <-ctx.Done():
+				if !backoff(ctx, tries) {
 					return written, ctx.Err()
-				case <-time.After(time.Duration(1<<tries) * time.Second):
 				}
 				continue
 			default:
@@ -327,27 +326,17 @@ func (e *Export) referencedPatients(ctx context.Context, res mappings.Resource, 
 		return nil
 	}
 	out.Progress(fmt.Sprintf("exporting %d referenced patients; %d resources written", len(missing), total))
-	idParam, ok := res.Decl().Param("_id")
-	if !ok {
-		return errors.New("export: Patient has no _id parameter")
-	}
 	var added int64
 	for chunk := range slices.Chunk(missing, refChunk) {
-		c := fhir.Clause{Param: idParam}
-		for _, id := range chunk {
-			c.Values = append(c.Values, fhir.Value{Code: id})
+		search, err := fhirsearch.IDSearch(res, chunk)
+		if err != nil {
+			return err
 		}
-		search := &fhir.Search{Type: "Patient", Count: len(chunk), Sort: []fhir.SortKey{{Name: "_id"}}, Clauses: []fhir.Clause{c}}
 		var n int64
-		var err error
 		for attempt := 0; ; attempt++ {
 			_, n, err = e.chunk(ctx, res, search, out, false)
-			if err == nil || n > 0 || !transient(err) || attempt == retries || ctx.Err() != nil {
+			if err == nil || n > 0 || !transient(err) || attempt == retries || !backoff(ctx, attempt+1) {
 				break
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Duration(2<<attempt) * time.Second):
 			}
 		}
 		added += n
@@ -456,6 +445,18 @@ func failure(err error) string {
 		return "the practice's agent was unreachable"
 	}
 	return "an internal error"
+}
+
+// backoff waits before retry n of a query (1, 2, ...): 2, 4, 8 s, so a
+// busy practice server gets time to recover. It reports false when ctx
+// ended first.
+func backoff(ctx context.Context, n int) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(time.Duration(1<<n) * time.Second):
+		return true
+	}
 }
 
 // transient reports an error worth retrying a chunk for (it failed before

@@ -168,17 +168,32 @@ func (s *Site) include(ctx context.Context, w io.Writer, bw *fhir.BundleWriter, 
 	if err != nil {
 		return err
 	}
-	idParam, _ := target.Decl().Param("_id")
-	search := &fhir.Search{Type: inc.Target, Count: len(ids), Sort: []fhir.SortKey{{Name: "_id"}},
-		Clauses: []fhir.Clause{{Param: idParam}}}
-	for _, id := range ids {
-		search.Clauses[0].Values = append(search.Clauses[0].Values, fhir.Value{Code: id})
+	search, err := IDSearch(target, ids)
+	if err != nil {
+		return err
 	}
 	push(w, bw)
 	_, err = s.Scan(ctx, target, search, Interactive, func(r mappings.Row) error {
 		return bw.Entry(fhir.Entry{FullURL: s.fullURL(inc.Target, r.ID), Resource: r.Resource, Mode: fhir.ModeInclude})
 	})
 	return agentError(err)
+}
+
+// IDSearch is the search of res for the resources with the given ids,
+// all on one page, sorted by _id: how _include and an export's referenced
+// patients fetch what they name. A type without an _id parameter is an
+// error.
+func IDSearch(res mappings.Resource, ids []string) (*fhir.Search, error) {
+	decl := res.Decl()
+	idParam, ok := decl.Param("_id")
+	if !ok {
+		return nil, fmt.Errorf("fhirsearch: %s has no _id parameter", decl.Type)
+	}
+	c := fhir.Clause{Param: idParam}
+	for _, id := range ids {
+		c.Values = append(c.Values, fhir.Value{Code: id})
+	}
+	return &fhir.Search{Type: decl.Type, Count: len(ids), Sort: []fhir.SortKey{{Name: "_id"}}, Clauses: []fhir.Clause{c}}, nil
 }
 
 // revIncludeChunk is the most ids one _revinclude query binds: SQL Server
