@@ -20,7 +20,6 @@ import (
 	"fhirlink/mappings/bppremier/bpsynth"
 	"fhirlink/mappings/zedmed/zedsynth"
 	"fhirlink/server"
-	"fhirlink/server/bulk"
 	"fhirlink/server/hub"
 	"fhirlink/server/sqlite"
 )
@@ -217,7 +216,6 @@ func startDemo(ctx context.Context, o demoOptions) (_ *demoRun, err error) {
 		return nil, err
 	}
 	d.closers = append(d.closers, stopAsync) // before stopLimits: the workers write audit records
-	st.api.Exports = &bulk.Manager{Dir: filepath.Join(o.dir, "exports")}
 
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {

@@ -91,8 +91,9 @@ type Server struct {
 	Async    async.Options
 	Webhooks webhook.Options
 
-	// Exports runs FHIR Bulk Data exports (export.go); one with a
-	// temporary directory is made on first use when nil.
+	// Exports runs FHIR Bulk Data exports (export.go); what is unset is
+	// filled on first use: the state store, the result store (Async.Results,
+	// else a temporary directory) and the run function.
 	Exports     *bulk.Manager
 	exportsOnce sync.Once
 
@@ -127,6 +128,7 @@ func (s *Server) setup() {
 // on this node (they are queued again for any node), and waits for them.
 func (s *Server) StartWorkers() (stop func()) {
 	s.setup()
+	s.exports().Ready() // takes up the exports of nodes that died
 	stopQueries := s.async.Start()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -19,6 +19,7 @@ import (
 	"fhirlink/server"
 	"fhirlink/server/bulk"
 	"fhirlink/server/fhirsearch"
+	"fhirlink/server/sqlite"
 )
 
 // script answers an export's queries in order: each answer's rows, then
@@ -78,15 +79,21 @@ func export(t *testing.T, s *script, query string) map[string][]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &bulk.Manager{Dir: t.TempDir(), PollInterval: time.Nanosecond}
+	store, err := sqlite.Open(context.Background(), t.TempDir()+"/state.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	m := &bulk.Manager{Store: store, PollInterval: time.Nanosecond,
+		Run: func(ctx context.Context, _ bulk.Request, out *bulk.Output) error { return exp.Run(ctx, out) }}
 	t.Cleanup(m.Close)
-	id, err := m.Start(bulk.Request{Owner: "i", SiteID: "s1", Types: exp.Types()}, exp.Run, nil)
+	id, err := m.Start(context.Background(), bulk.Request{Owner: "i", SiteID: "s1", Types: exp.Types()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var st *bulk.Status
 	waittest.For(t, 30*time.Second, "the export to end", func() bool {
-		if st, err = m.Poll("i", id); err != nil {
+		if st, err = m.Poll(context.Background(), "i", id); err != nil {
 			t.Fatal(err)
 		}
 		return st.State == bulk.Completed || st.State == bulk.Failed
@@ -96,7 +103,7 @@ func export(t *testing.T, s *script, query string) map[string][]string {
 	}
 	out := map[string][]string{}
 	for _, f := range slices.Concat(st.Output, st.Errors) {
-		fh, _, err := m.Open("i", id, f.Name)
+		fh, _, err := m.Open(context.Background(), "i", id, f.Name)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -214,6 +214,25 @@ var migrations = []string{
 	);
 	CREATE INDEX registered_queries_due ON registered_queries (status, next_run_at);
 	CREATE INDEX registered_queries_owner ON registered_queries (integrator_id, site_id, created_at);`,
+	// FHIR Bulk Data export jobs: at most one running per site, which the
+	// partial unique index guarantees whatever the nodes claiming at once.
+	`CREATE TABLE export_jobs (
+		id text PRIMARY KEY,
+		integrator_id text NOT NULL,
+		site_id text NOT NULL,
+		state text NOT NULL,
+		request bytea NOT NULL,
+		doc bytea NOT NULL,
+		holder text NOT NULL DEFAULT '',
+		attempt integer NOT NULL DEFAULT 0,
+		created_at timestamptz NOT NULL,
+		updated_at timestamptz NOT NULL,
+		lease_until timestamptz,
+		expires_at timestamptz
+	);
+	CREATE INDEX export_jobs_state ON export_jobs (state, created_at);
+	CREATE INDEX export_jobs_site ON export_jobs (site_id, state);
+	CREATE UNIQUE INDEX export_jobs_one_running ON export_jobs (site_id) WHERE state = 'running';`,
 }
 
 // migrationLock is the key of the transaction-level advisory lock held while

@@ -199,6 +199,25 @@ var migrations = []string{
 	);
 	CREATE INDEX registered_queries_due ON registered_queries (status, next_run_us);
 	CREATE INDEX registered_queries_owner ON registered_queries (integrator_id, site_id, created_us);`,
+	// FHIR Bulk Data export jobs (times in microseconds since 1970): at most
+	// one running per site.
+	`CREATE TABLE export_jobs (
+		id TEXT PRIMARY KEY,
+		integrator_id TEXT NOT NULL,
+		site_id TEXT NOT NULL,
+		state TEXT NOT NULL,
+		request BLOB NOT NULL,
+		doc BLOB NOT NULL,
+		holder TEXT NOT NULL DEFAULT '',
+		attempt INTEGER NOT NULL DEFAULT 0,
+		created_us INTEGER NOT NULL,
+		updated_us INTEGER NOT NULL,
+		lease_us INTEGER NOT NULL DEFAULT 0,
+		expires_us INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE INDEX export_jobs_state ON export_jobs (state, created_us);
+	CREATE INDEX export_jobs_site ON export_jobs (site_id, state);
+	CREATE UNIQUE INDEX export_jobs_one_running ON export_jobs (site_id) WHERE state = 'running';`,
 }
 
 // Store is a [server.Store] in a SQLite file.
