@@ -80,6 +80,9 @@ type Server struct {
 	// X-Forwarded-For (see audit.go).
 	Limits     quota.Limits
 	TrustProxy bool
+	// SharedRate, when set, keeps the rate limit's buckets for every node
+	// sharing it (quota.SharedRateLimiter); else each node limits alone.
+	SharedRate quota.TokenStore
 
 	keyOnce sync.Once
 	key     []byte
@@ -102,10 +105,16 @@ type Server struct {
 	setupOnce sync.Once
 	auditLog  *audit.Writer
 	quotas    *quota.Quotas
-	rate      *quota.RateLimiter // nil: no rate limit
+	rate      rateLimiter // nil: no rate limit
 	flights   *inflight.Registry
 	webhooks  *webhook.Notifier
 	async     *async.Runner
+}
+
+// rateLimiter is a rate limit: one node's (quota.RateLimiter) or every
+// node's (quota.SharedRateLimiter).
+type rateLimiter interface {
+	Allow(key string, now time.Time) (time.Duration, error)
 }
 
 // setup makes the server's parts. Handler, StartWorkers, FlushAudit and
@@ -114,7 +123,13 @@ func (s *Server) setup() {
 	s.setupOnce.Do(func() {
 		s.auditLog = &audit.Writer{Store: s.Store, Logger: s.log()}
 		s.quotas = &quota.Quotas{Store: s.Store, Limits: s.Limits}
-		s.rate = quota.NewRateLimiter(s.Limits)
+		if s.SharedRate != nil {
+			if l := quota.NewSharedRateLimiter(s.Limits, s.SharedRate, s.log()); l != nil {
+				s.rate = l
+			}
+		} else if l := quota.NewRateLimiter(s.Limits); l != nil {
+			s.rate = l
+		}
 		s.flights = &inflight.Registry{Store: s.Store, Every: s.SweepInterval, Logger: s.log()}
 		s.webhooks = &webhook.Notifier{Store: s.Store, Options: s.Webhooks, Logger: s.log()}
 		s.async = &async.Runner{Store: s.Store, Agents: s.Hub, Options: s.Async, Flights: s.flights, Webhooks: s.webhooks,

@@ -233,6 +233,12 @@ var migrations = []string{
 	CREATE INDEX export_jobs_state ON export_jobs (state, created_at);
 	CREATE INDEX export_jobs_site ON export_jobs (site_id, state);
 	CREATE UNIQUE INDEX export_jobs_one_running ON export_jobs (site_id) WHERE state = 'running';`,
+	// The rate limit's token buckets, shared by every node (quota.SharedRateLimiter).
+	`CREATE TABLE rate_buckets (
+		key text PRIMARY KEY,
+		tokens double precision NOT NULL,
+		at timestamptz NOT NULL
+	);`,
 }
 
 // migrationLock is the key of the transaction-level advisory lock held while
