@@ -74,6 +74,10 @@ type Server struct {
 	// the store (pairing, blocks, quarantine) and cancelled when refused
 	// (default [inflight.DefaultSweepInterval]).
 	SweepInterval time.Duration
+	// AccessChanged, when set, tells the other nodes that an integrator's
+	// access at a site changed here (server/cluster), so they re-check
+	// their work in flight at once ([Server.RecheckInFlight]).
+	AccessChanged func(integratorID, siteID string)
 
 	// Limits are the default quotas and the rate limit (package quota);
 	// TrustProxy takes the client address recorded in the audit log from

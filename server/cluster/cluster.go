@@ -75,6 +75,10 @@ type Options struct {
 	RequestTimeout time.Duration
 	// Logger receives routing events and failures; nil discards them.
 	Logger *slog.Logger
+	// OnAccess is called when another node announces that an
+	// integrator's access at a site changed ([Router.AnnounceAccess]): the
+	// node re-checks its work in flight (api.Server.RecheckInFlight).
+	OnAccess func(integratorID, siteID string)
 }
 
 // Router routes a node's work to the agents of every node. It implements
@@ -149,6 +153,7 @@ func New(h *hub.Hub, nc *nats.Conn, opt Options) (*Router, error) {
 	for subj, handle := range map[string]nats.MsgHandler{
 		opt.Prefix + ".attached":   r.onAttached,
 		opt.Prefix + ".disconnect": r.onDisconnect,
+		opt.Prefix + ".access":     r.onAccess,
 		r.streams + ".*":           r.onStream,
 	} {
 		sub, err := nc.Subscribe(subj, handle)
@@ -347,6 +352,44 @@ func (r *Router) onDisconnect(m *nats.Msg) {
 	if json.Unmarshal(m.Data, &d) == nil && d.Instance != r.instance {
 		r.hub.Disconnect(d.Site)
 	}
+}
+
+// AnnounceAccess tells every other node that integratorID's access at
+// siteID (every site when empty) changed: a pairing revoked, a block, a
+// quarantine. Each re-reads that access from the state store and cancels
+// its work in flight no longer allowed, at once rather than at its next
+// sweep (which still catches an announcement lost).
+func (r *Router) AnnounceAccess(integratorID, siteID string) {
+	b, _ := json.Marshal(accessChange{Integrator: integratorID, Site: siteID, Instance: r.instance})
+	if err := r.nc.Publish(r.opt.Prefix+".access", b); err != nil {
+		r.log().Warn("could not announce an access change; other nodes apply it at their next sweep", "integrator", integratorID, "site", siteID, "err", err)
+	}
+}
+
+type accessChange struct {
+	Integrator string `json:"integrator"`
+	Site       string `json:"site,omitempty"`
+	Instance   string `json:"instance"`
+}
+
+func (r *Router) onAccess(m *nats.Msg) {
+	var a accessChange
+	if json.Unmarshal(m.Data, &a) != nil || a.Instance == r.instance || r.opt.OnAccess == nil {
+		return
+	}
+	r.mu.Lock()
+	closed := r.closed
+	if !closed {
+		r.wg.Add(1)
+	}
+	r.mu.Unlock()
+	if closed {
+		return
+	}
+	go func() { // the store is read: not on NATS's delivery goroutine
+		defer r.wg.Done()
+		r.opt.OnAccess(a.Integrator, a.Site)
+	}()
 }
 
 // Operations a node asks of a site's holder: the first byte of a request.
