@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 
+	"fhirlink/server/bulk"
 	"fhirlink/server/cluster"
 	"fhirlink/server/quota"
 )
@@ -40,6 +41,7 @@ func clusterFlags(fs *flag.FlagSet) func(st *stack) (stop func(), err error) {
 			return nil, err
 		}
 		st.api.Hub = r
+		st.api.Exports = &bulk.Manager{Node: id} // the holder named in export_jobs
 		st.api.AccessChanged = r.AnnounceAccess
 		if ts, ok := st.api.Store.(quota.TokenStore); ok { // PostgreSQL: the rate limit is the cluster's
 			st.api.SharedRate = ts
