@@ -220,6 +220,9 @@ var migrations = []string{
 	CREATE UNIQUE INDEX export_jobs_one_running ON export_jobs (site_id) WHERE state = 'running';`,
 }
 
+// maxConns bounds a file store's connections.
+const maxConns = 8
+
 // Store is a [server.Store] in a SQLite file.
 type Store struct {
 	db *sql.DB
@@ -237,6 +240,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	if path == ":memory:" {
 		db.SetMaxOpenConns(1) // every connection would be a different database
+	} else {
+		// SQLite runs one writer at a time and each connection keeps its
+		// own page cache and descriptors: a few connections serve best.
+		// Unbounded, 10,000 agent sessions re-checking their credential at
+		// once opened 7,000 connections (and as many descriptors).
+		db.SetMaxOpenConns(maxConns)
+		db.SetMaxIdleConns(maxConns)
 	}
 	s := &Store{db: db}
 	if err := s.migrate(ctx); err != nil {
