@@ -144,12 +144,29 @@ func benchAgents(b *testing.B, bin, dir, state string, sites []string, name stri
 	time.Sleep(15 * time.Second) // the measured period: three heartbeats each
 	cpu1, at1 := cpuTicks(b, srv.Process.Pid), time.Now()
 	held := rssKB(b, srv.Process.Pid)
+	b.ReportMetric(float64(sockets(b, srv.Process.Pid)), "sockets")
 	b.ReportMetric(float64(idle)/1024, "idle-RSS-MB")
 	b.ReportMetric(float64(held)/1024, "RSS-MB")
 	b.ReportMetric(float64(held-idle)/float64(len(sites)), "KB/agent")
 	// /proc/pid/stat counts in clock ticks of 1/100 s (USER_HZ on Linux).
 	b.ReportMetric(100*float64(cpu1-cpu0)/100/at1.Sub(at0).Seconds(), "CPU-%")
 	b.ReportMetric(connectTook.Seconds(), "connect-s")
+}
+
+// sockets is how many sockets a process has open: its agent sessions,
+// give or take the listener and NATS.
+func sockets(b *testing.B, pid int) int {
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	for _, fd := range fds {
+		if l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); err == nil && strings.HasPrefix(l, "socket:") {
+			n++
+		}
+	}
+	return n
 }
 
 // cpuTicks is the user and system CPU time a process used, in clock ticks.
