@@ -377,6 +377,12 @@ func (r *Router) onAccess(m *nats.Msg) {
 	if json.Unmarshal(m.Data, &a) != nil || a.Instance == r.instance || r.opt.OnAccess == nil {
 		return
 	}
+	r.serve(func() { r.opt.OnAccess(a.Integrator, a.Site) }) // the store is read: not on NATS's delivery goroutine
+}
+
+// serve runs work for another node on its own goroutine, which Close
+// waits for; once closed, nothing more is served.
+func (r *Router) serve(work func()) {
 	r.mu.Lock()
 	closed := r.closed
 	if !closed {
@@ -386,9 +392,9 @@ func (r *Router) onAccess(m *nats.Msg) {
 	if closed {
 		return
 	}
-	go func() { // the store is read: not on NATS's delivery goroutine
+	go func() {
 		defer r.wg.Done()
-		r.opt.OnAccess(a.Integrator, a.Site)
+		work()
 	}()
 }
 
@@ -410,17 +416,7 @@ func (r *Router) serveSite(siteID string) nats.MsgHandler {
 		if len(m.Data) == 0 {
 			return
 		}
-		r.mu.Lock()
-		closed := r.closed
-		if !closed {
-			r.wg.Add(1)
-		}
-		r.mu.Unlock()
-		if closed {
-			return
-		}
-		go func() {
-			defer r.wg.Done()
+		r.serve(func() {
 			op, body := m.Data[0], m.Data[1:]
 			switch op {
 			case opQuery:
@@ -444,7 +440,7 @@ func (r *Router) serveSite(siteID string) nats.MsgHandler {
 				now, err := r.hub.PushSettings(ctx, siteID, set)
 				r.respond(m, now, err)
 			}
-		}()
+		})
 	}
 }
 
