@@ -3,6 +3,7 @@ package api_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"fhirlink/agent/waittest"
+	"fhirlink/agent/wire"
 	"fhirlink/fhir/fhirvalidate"
 	"fhirlink/server/api"
 	"fhirlink/server/fhirlinktest"
@@ -102,6 +104,44 @@ func TestMetricsThroughTheTunnel(t *testing.T) {
 		_, queued := m.Value("fhirlink_agent_queries_queued", "site", env.SiteID)
 		return v == 0 && !queued
 	})
+}
+
+// TestAgentQueueInMetrics fills a one-slot agent with a running and a
+// queued query and reads both in the site's gauges, which follow the
+// agent's status heartbeats, until the queries are cancelled.
+func TestAgentQueueInMetrics(t *testing.T) {
+	env, db := start(t, fhirlinktest.Options{Concurrency: 1, StatusInterval: 100 * time.Millisecond})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	sleep := func(tag string) {
+		defer wg.Done()
+		rows, err := env.Hub.Query(ctx, env.SiteID, wire.QueryRequest{Text: "SELECT pg_sleep(30) /* " + tag + " */", Mode: wire.ModeReader,
+			Type: wire.CommandText, Priority: wire.PriorityInteractive, TimeoutMS: 30000, MaxTimeInQueueMS: 30000})
+		if err == nil {
+			for rows.Next() {
+			}
+			rows.Close()
+		}
+	}
+	wg.Add(2)
+	go sleep("first")
+	waittest.For(t, 10*time.Second, "the first query to run in the database", func() bool {
+		return activeQueries(t, db, "%/* first */%") > 0
+	})
+	go sleep("second")
+	gauges := func(running, queued float64) func() bool {
+		return func() bool {
+			m := fhirlinktest.Scrape(t, env.MetricsURL())
+			r, _ := m.Value("fhirlink_agent_queries_running", "site", env.SiteID)
+			q, _ := m.Value("fhirlink_agent_queries_queued", "site", env.SiteID)
+			return r == running && q == queued
+		}
+	}
+	waittest.For(t, 10*time.Second, "the metrics to show 1 query running and 1 queued at the agent", gauges(1, 1))
+	cancel()
+	waittest.For(t, 10*time.Second, "the metrics to show the agent idle", gauges(0, 0))
 }
 
 // TestRequestIDInServerAndAgentLogs sends requests with and without a

@@ -47,8 +47,9 @@ type Options struct {
 	// Limits of immediate queries (default: the documented ones).
 	ImmediateTimeout  time.Duration
 	ImmediateMaxBytes int64
-	// KeepAlive and UnreachableAfter tune the tunnel's heartbeats.
-	KeepAlive, UnreachableAfter time.Duration
+	// KeepAlive and UnreachableAfter tune the tunnel's heartbeats,
+	// StatusInterval the status heartbeats refreshing the agent's report.
+	KeepAlive, UnreachableAfter, StatusInterval time.Duration
 	// Proxy puts a [Proxy] between agent and server (Env.Proxy).
 	Proxy bool
 	// TimeZone is the practice's zone (default Australia/Sydney).
@@ -154,7 +155,7 @@ func (e *Env) serve(ln net.Listener) {
 	e.API = &api.Server{Store: e.Store, Logger: log, Mappings: api.DefaultMappings(), Metrics: m,
 		ImmediateTimeout: e.opt.ImmediateTimeout, ImmediateMaxBytes: e.opt.ImmediateMaxBytes}
 	e.Hub = &hub.Hub{Authenticate: e.API.AuthenticateAgent, Logger: log,
-		KeepAlive: e.opt.KeepAlive, UnreachableAfter: e.opt.UnreachableAfter}
+		KeepAlive: e.opt.KeepAlive, UnreachableAfter: e.opt.UnreachableAfter, StatusInterval: e.opt.StatusInterval}
 	e.API.Hub = e.Hub
 	m.WatchAgents(e.Hub.Agents)
 	mln, err := net.Listen("tcp", "127.0.0.1:0")
