@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -149,7 +148,7 @@ func TestAgentQueueInMetrics(t *testing.T) {
 // answer, in the server's JSON log line of the request and in the agent's
 // log line of the query it ran.
 func TestRequestIDInServerAndAgentLogs(t *testing.T) {
-	var serverLog, agentLog syncBuffer
+	var serverLog, agentLog fhirlinktest.LogBuffer
 	env, _ := start(t, fhirlinktest.Options{ServerLog: &serverLog, AgentLog: &agentLog})
 
 	cases := []struct {
@@ -229,22 +228,4 @@ func agentLine(log, id string) string {
 		}
 	}
 	return ""
-}
-
-// syncBuffer is a bytes.Buffer safe for the loggers' concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -1,11 +1,9 @@
 package cluster
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 	"fhirlink/agent/waittest"
 	"fhirlink/server"
 	"fhirlink/server/cluster/natstest"
+	"fhirlink/server/fhirlinktest"
 	"fhirlink/server/hub"
 )
 
@@ -26,7 +25,7 @@ func TestRequestIDRoutedToTheHolder(t *testing.T) {
 	url := natstest.URL(t)
 	a, b := startNode(t, url, testOptions), startNode(t, url, testOptions)
 	site := uuid.NewString()
-	var log lockedBuffer
+	var log fhirlinktest.LogBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	ag, err := agent.New(ctx, agent.Config{ServerURL: a.url, SiteID: site, Secret: "secret",
 		Database:     executor.Config{Engine: "postgres", Catalogues: []executor.Catalogue{{Name: "practice", DSN: pgtest.DSN(t), IsDefault: true}}},
@@ -53,21 +52,4 @@ func TestRequestIDRoutedToTheHolder(t *testing.T) {
 	waittest.For(t, 10*time.Second, "the agent's log line with the request id", func() bool {
 		return strings.Contains(log.String(), "msg=query ") && strings.Contains(log.String(), " requestId=routed-req-1 ")
 	})
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"sync"
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
@@ -75,4 +76,25 @@ series:
 		}
 	}
 	return sum, found
+}
+
+// LogBuffer collects log lines for a test to read: a bytes.Buffer safe for
+// the concurrent writes of a server's or an agent's logger
+// (Options.ServerLog, Options.AgentLog).
+type LogBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String returns what was written so far.
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
