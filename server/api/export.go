@@ -98,9 +98,11 @@ func (s *Server) exportKickoff(c echo.Context) error {
 		}
 	}
 	in := integrator(c)
+	reqID := server.RequestID(req.Context())
 	run := func(ctx context.Context, out *bulk.Output) error {
 		ended := s.Metrics.JobStarted(metrics.JobExport)
-		err := exp.Run(ctx, out)
+		// The export's queries go to the agent under the kick-off's id.
+		err := exp.Run(server.WithRequestID(ctx, reqID), out)
 		state := bulk.Completed
 		if err != nil {
 			state = bulk.Failed

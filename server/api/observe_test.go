@@ -15,6 +15,7 @@ import (
 	"fhirlink/agent/wire"
 	"fhirlink/fhir/fhirvalidate"
 	"fhirlink/server/api"
+	"fhirlink/server/bulk"
 	"fhirlink/server/fhirlinktest"
 	"fhirlink/server/quota"
 )
@@ -103,6 +104,34 @@ func TestMetricsThroughTheTunnel(t *testing.T) {
 		_, queued := m.Value("fhirlink_agent_queries_queued", "site", env.SiteID)
 		return v == 0 && !queued
 	})
+}
+
+// TestExportJobMetricsAndRequestID runs an export: it is counted queued,
+// running and completed, and its queries reach the agent under the
+// kick-off's request id.
+func TestExportJobMetricsAndRequestID(t *testing.T) {
+	dsn, _ := bpPractice(t)
+	var agentLog fhirlinktest.LogBuffer
+	env := fhirlinktest.Start(t, fhirlinktest.Options{Engine: "postgres", DSN: dsn, AgentLog: &agentLog, Configure: func(s *api.Server) {
+		s.Exports = &bulk.Manager{Dir: t.TempDir(), PollInterval: exportPoll}
+	}})
+	status, h, b := env.FHIR(http.MethodGet, "$export?_type=Practitioner", "", "Prefer", "respond-async", api.RequestIDHeader, "export-kick-1")
+	if status != http.StatusAccepted {
+		t.Fatalf("kick-off: %d %s", status, b)
+	}
+	if m := awaitExport(t, env, h.Get("Content-Location")); len(m.Output) == 0 {
+		t.Fatalf("no output: %+v", m)
+	}
+	waittest.For(t, 10*time.Second, "the export counted queued and completed", func() bool {
+		m := fhirlinktest.Scrape(t, env.MetricsURL())
+		q, _ := m.Value("fhirlink_jobs_queued_total", "kind", "export")
+		e, _ := m.Value("fhirlink_jobs_ended_total", "kind", "export", "state", "completed")
+		r, _ := m.Value("fhirlink_jobs_running", "kind", "export")
+		return q == 1 && e == 1 && r == 0
+	})
+	if agentLine(agentLog.String(), "export-kick-1") == "" {
+		t.Errorf("no agent log line of the export's queries under the kick-off's request id:\n%s", agentLog.String())
+	}
 }
 
 // TestAgentQueueInMetrics fills a one-slot agent with a running and a
