@@ -245,7 +245,7 @@ func (a *Agent) claim(w http.ResponseWriter, r *http.Request, req wire.QueryRequ
 	case prior == nil:
 		return c, true
 	}
-	a.log.Info("write not run again", "id", req.ID, "executionId", req.ExecutionID, "state", prior.State)
+	a.log.Info("write not run again", "id", req.ID, "requestId", req.RequestID, "executionId", req.ExecutionID, "state", prior.State)
 	switch prior.State {
 	case wire.ExecutionCommitted:
 		replay(w, req, prior)
@@ -298,6 +298,7 @@ func (a *Agent) serveInfo(w http.ResponseWriter, r *http.Request) {
 		// that from the empty engine version and from query errors.
 		a.log.Warn("database info", "err", err)
 	}
+	running, queued := a.Load()
 	writeJSON(w, http.StatusOK, wire.Info{
 		Protocol:                  wire.Version,
 		Version:                   Version,
@@ -306,6 +307,8 @@ func (a *Agent) serveInfo(w http.ResponseWriter, r *http.Request) {
 		Catalogues:                catalogues,
 		AllowWrites:               a.cfg.Database.AllowWrites,
 		Concurrency:               a.Settings().Concurrency,
+		Running:                   running,
+		Queued:                    queued,
 		PMSType:                   a.cfg.PMSType,
 		PracticeName:              a.cfg.PracticeName,
 		PracticeManagementSiteID:  a.cfg.PracticeManagementSiteID,
@@ -364,7 +367,7 @@ func (a *Agent) serveQuery(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		werr := asWireError(err)
 		if werr.Kind != wire.KindCanceled {
-			a.log.Info("query failed", "id", req.ID, "kind", werr.Kind, "err", werr.Message)
+			a.log.Info("query failed", "id", req.ID, "requestId", req.RequestID, "kind", werr.Kind, "err", werr.Message)
 		}
 		if !sink.started {
 			werr.QueuedMS = sink.queued.Milliseconds()
@@ -372,6 +375,12 @@ func (a *Agent) serveQuery(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		trailer.Error = werr
+	}
+	if err == nil {
+		// One line per query, for the practice's IT and the server's
+		// operators: no SQL text and no values, which may be patient data.
+		a.log.Info("query", "id", req.ID, "requestId", req.RequestID, "mode", req.Mode, "priority", req.Priority,
+			"rows", trailer.Rows, "bytes", trailer.Bytes, "queuedMs", sink.queued.Milliseconds(), "executionMs", trailer.ExecutionMS)
 	}
 	sink.fw.Trailer(trailer)
 	// Returning ends the response with one write: the frames still buffered

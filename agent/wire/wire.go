@@ -126,6 +126,11 @@ type QueryRequest struct {
 	// ExecutionID, on a write, makes it run at most once under that id:
 	// a repeat is answered with the first outcome (see [PathExecutions]).
 	ExecutionID string `json:"executionId,omitempty"`
+	// RequestID is the id of the integrator's HTTP request that sent the
+	// query (X-Request-Id), so the agent's log line for the query carries
+	// it; empty for work no request is waiting on. Agents that predate it
+	// ignore it.
+	RequestID string `json:"requestId,omitempty"`
 }
 
 // AtMostOnce reports whether the agent runs q at most once: a write with
@@ -252,6 +257,11 @@ type Info struct {
 	Catalogues    []Catalogue `json:"catalogues"`
 	AllowWrites   bool        `json:"allowWrites"`
 	Concurrency   int         `json:"concurrency"`
+	// Running and Queued are the queries running on the database and
+	// waiting for an execution slot when the agent answered (servers show
+	// them in their metrics; agents that predate them send neither).
+	Running int `json:"running,omitempty"`
+	Queued  int `json:"queued,omitempty"`
 	// PMSType and the practice fields describe the practice management
 	// system, as the passthrough API's site status reports them.
 	PMSType                   string `json:"pmsType,omitempty"`

@@ -157,7 +157,7 @@ func (s *agentSettings) openLog(w io.Writer) (*slog.Logger, io.Closer, error) {
 		}
 		w, closer = f, f
 	}
-	log, err := logger(w, s.logLevel)
+	log, err := logger(w, s.logLevel, "text")
 	if err != nil {
 		closer.Close()
 		return nil, nil, err

@@ -100,9 +100,11 @@ requests that work as printed.`,
 		fs.IntVar(&o.patients, "patients", bpsynth.Small().Patients, "patients in the synthetic practice")
 		fs.StringVar(&o.pms, "pms", wire.PMSBestPractice, "the practice management system to simulate: BestPractice (Bp Premier) or Zedmed")
 		fs.StringVar(&o.today, "today", "", "the practice's today, YYYY-MM-DD, around which its appointment book is laid out\n      (default: today in the practice's time zone; a reused --dir keeps the book it has)")
+		fs.StringVar(&o.metricsAddr, "metrics-addr", "127.0.0.1:9464", "address of the Prometheus metrics listener (/metrics); empty: none")
 		logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
+		logFormat := fs.String("log-format", "text", "text or json")
 		return func(c *cmdContext) error {
-			log, err := logger(c.stderr, *logLevel)
+			log, err := logger(c.stderr, *logLevel, *logFormat)
 			if err != nil {
 				return err
 			}
@@ -121,6 +123,7 @@ requests that work as printed.`,
 // demoOptions are the demo command's flags.
 type demoOptions struct {
 	listen, dir, pms, today string
+	metricsAddr             string
 	patients                int
 	log                     *slog.Logger
 }
@@ -224,6 +227,16 @@ func startDemo(ctx context.Context, o demoOptions) (_ *demoRun, err error) {
 		return nil, err
 	}
 	d.base = "http://" + ln.Addr().String()
+	var metricsURL string
+	if o.metricsAddr != "" {
+		mln, err := net.Listen("tcp", o.metricsAddr)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("--metrics-addr: %w", err)
+		}
+		metricsURL = "http://" + mln.Addr().String() + metricsPath
+		d.closers = append(d.closers, serveMetrics(st, mln))
+	}
 	tokenScript, err := seedSMART(ctx, store, o.dir, d.base+"/oauth/token")
 	if err != nil {
 		ln.Close()
@@ -260,7 +273,7 @@ func startDemo(ctx context.Context, o demoOptions) (_ *demoRun, err error) {
 	if err != nil {
 		return nil, err
 	}
-	ex.tokenScript = tokenScript
+	ex.tokenScript, ex.metricsURL = tokenScript, metricsURL
 	d.examples = demoExamples(d.base, p, ex)
 	return d, nil
 }

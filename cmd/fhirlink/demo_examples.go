@@ -24,6 +24,7 @@ const (
 	wantRefused                    // the passthrough error shape
 	wantExport                     // a completed export's manifest, then lines of its first file
 	wantRegistered                 // a registered query's latest result
+	wantMetrics                    // the server's Prometheus metrics, fhirlink's own
 )
 
 // demoExample is one example request the demo prints: a title and shell
@@ -44,6 +45,7 @@ type demoValues struct {
 	week             time.Time // next Monday
 	schedule         string    // a Schedule with free slots in week
 	tokenScript      string
+	metricsURL       string // the metrics listener's /metrics; empty: none
 }
 
 // exampleValues picks values the examples find data with: a surname
@@ -153,7 +155,7 @@ func demoExamples(base string, p *demoPractice, v *demoValues) []demoExample {
 		apptTitle = fmt.Sprintf("Appointments on %s, the next day the practice is open, with their patients", v.apptDay.Format("Monday 2006-01-02"))
 	}
 	registerBody := fmt.Sprintf(`{"name":"patient count","registeredQueryType":"query","frequency":60,"duration":3600,"registerCommand":{"command":{"text":"%s"}}}`, p.countSQL)
-	return []demoExample{
+	examples := []demoExample{
 		{section: "FHIR R4 (AU Core), base " + fb,
 			title: fmt.Sprintf("Patients whose family name starts with %q, 5 per page (follow link[next] for more)", prefix),
 			cmd:   fmt.Sprintf("curl -s '%s/Patient?family=%s&_count=5' %s", fb, prefix, key), want: wantBundle},
@@ -205,6 +207,12 @@ curl -s %s/queries/$q/results/1/stream %s -H 'Accept: application/x-ndjson'`,
 until curl -sf %s/queries/registered/$r/results %s; do sleep 1; done`, site, key, ctype, registerBody, site, key),
 			want: wantRegistered},
 	}
+	if v.metricsURL != "" {
+		examples = append(examples, demoExample{section: "Operators",
+			title: "The server's Prometheus metrics (requests by route and status, latency, agents, quotas, jobs), on their own listener",
+			cmd:   fmt.Sprintf("curl -s %s | grep '^fhirlink_'", v.metricsURL), want: wantMetrics})
+	}
+	return examples
 }
 
 // printExamples prints the demo's banner and its examples, each command

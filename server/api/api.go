@@ -29,6 +29,7 @@ import (
 	"fhirlink/server/bulk"
 	"fhirlink/server/hub"
 	"fhirlink/server/inflight"
+	"fhirlink/server/metrics"
 	"fhirlink/server/quota"
 	"fhirlink/server/webhook"
 )
@@ -54,6 +55,9 @@ type Server struct {
 	Store  server.Store
 	Hub    Agents
 	Logger *slog.Logger
+	// Metrics receives the API's measurements (requests, quota refusals,
+	// audit drops, jobs); nil records none.
+	Metrics *metrics.Metrics
 
 	// Mappings are the FHIR mappings by PMS type (BestPractice, Zedmed).
 	Mappings map[string]*mappings.Mapping
@@ -111,13 +115,14 @@ type Server struct {
 // CancelInFlight call it, so the fields must be set before any of them.
 func (s *Server) setup() {
 	s.setupOnce.Do(func() {
-		s.auditLog = &audit.Writer{Store: s.Store, Logger: s.log()}
+		s.auditLog = &audit.Writer{Store: s.Store, Logger: s.log(), Metrics: s.Metrics}
 		s.quotas = &quota.Quotas{Store: s.Store, Limits: s.Limits}
 		s.rate = quota.NewRateLimiter(s.Limits)
 		s.flights = &inflight.Registry{Store: s.Store, Every: s.SweepInterval, Logger: s.log()}
 		s.webhooks = &webhook.Notifier{Store: s.Store, Options: s.Webhooks, Logger: s.log()}
 		s.async = &async.Runner{Store: s.Store, Agents: s.Hub, Options: s.Async, Flights: s.flights, Webhooks: s.webhooks,
-			Audit: s.auditLog, Quotas: s.quotas, RunTimeout: s.ImmediateTimeout, RunMaxBytes: s.ImmediateMaxBytes, Logger: s.log()}
+			Audit: s.auditLog, Quotas: s.quotas, RunTimeout: s.ImmediateTimeout, RunMaxBytes: s.ImmediateMaxBytes, Logger: s.log(),
+			Metrics: s.Metrics}
 	})
 }
 
@@ -154,7 +159,7 @@ func (s *Server) Handler() http.Handler {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(recoverer(s.log()), strictQuery)
+	e.Use(s.observe, recoverer(s.log()), strictQuery)
 
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET(wire.PathConnect, echo.WrapHandler(s.Hub))
@@ -202,7 +207,7 @@ func recoverer(log *slog.Logger) echo.MiddlewareFunc {
 					if r == http.ErrAbortHandler {
 						panic(r)
 					}
-					log.Error("panic", "path", c.Path(), "panic", r)
+					log.ErrorContext(c.Request().Context(), "panic", "path", c.Path(), "panic", r)
 					err = errors.New("panic")
 				}
 			}()

@@ -161,7 +161,7 @@ func (s *Server) asyncPage(c echo.Context) error {
 	bw.WriteString(`{"data":"`)
 	enc := base64.NewEncoder(base64.StdEncoding, bw)
 	if err := passthrough.CopyArray(enc, r); err != nil {
-		s.log().Error("result page unreadable", "query", rec.ID, "page", p.PageNumber, "err", err)
+		s.log().ErrorContext(c.Request().Context(), "result page unreadable", "query", rec.ID, "page", p.PageNumber, "err", err)
 		panic(http.ErrAbortHandler) // cut off: no client takes a partial page for a whole one
 	}
 	enc.Close()

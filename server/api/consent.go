@@ -64,7 +64,7 @@ func (s *Server) issuePairingCode(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.log().Info("pairing code issued", "site", siteID, "expires", expires, "by", "practice")
+	s.log().InfoContext(c.Request().Context(), "pairing code issued", "site", siteID, "expires", expires, "by", "practice")
 	return c.JSON(http.StatusCreated, wire.PairingCodeResponse{SiteID: siteID, Code: code, Expires: expires})
 }
 
@@ -95,7 +95,7 @@ func (s *Server) revokePairing(c echo.Context) error {
 	}
 	n := s.CancelInFlight(integratorID, siteID,
 		server.Errorf(server.EFORBIDDEN, "the practice revoked this integrator's pairing with site %s", siteID))
-	s.log().Info("pairing revoked by the practice", "site", siteID, "integrator", integratorID, "cancelled", n)
+	s.log().InfoContext(c.Request().Context(), "pairing revoked by the practice", "site", siteID, "integrator", integratorID, "cancelled", n)
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -113,6 +113,6 @@ func (s *Server) pairSite(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.log().Info("site paired", "site", site.ID, "integrator", in.ID, "from", c.RealIP())
+	s.log().InfoContext(c.Request().Context(), "site paired", "site", site.ID, "integrator", in.ID, "from", c.RealIP())
 	return c.JSON(http.StatusOK, s.statusOf(site))
 }

@@ -60,7 +60,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	} else {
 		code := server.ErrorCode(err)
 		if code == server.EINTERNAL {
-			s.log().Error("internal error", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+			s.log().ErrorContext(c.Request().Context(), "internal error", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 		}
 		status, msg = statusOf[code], server.ErrorMessage(err)
 	}
@@ -98,7 +98,7 @@ func (s *Server) fhirError(err error, c echo.Context) {
 		} else {
 			code := server.ErrorCode(err)
 			if code == server.EINTERNAL {
-				s.log().Error("internal error", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+				s.log().ErrorContext(c.Request().Context(), "internal error", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 			}
 			fe = fhir.Errorf(statusOf[code], issueType[code], "%s", server.ErrorMessage(err))
 		}

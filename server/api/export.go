@@ -15,6 +15,7 @@ import (
 	"fhirlink/server"
 	"fhirlink/server/bulk"
 	"fhirlink/server/fhirexport"
+	"fhirlink/server/metrics"
 	"fhirlink/server/quota"
 )
 
@@ -97,8 +98,20 @@ func (s *Server) exportKickoff(c echo.Context) error {
 		}
 	}
 	in := integrator(c)
+	reqID := server.RequestID(req.Context())
+	run := func(ctx context.Context, out *bulk.Output) error {
+		ended := s.Metrics.JobStarted(metrics.JobExport)
+		// The export's queries go to the agent under the kick-off's id.
+		err := exp.Run(server.WithRequestID(ctx, reqID), out)
+		state := bulk.Completed
+		if err != nil {
+			state = bulk.Failed
+		}
+		ended(string(state))
+		return err
+	}
 	id, err := s.exports().Start(bulk.Request{Owner: in.ID, SiteID: site.ID(), URL: s.publicBase(c) + req.URL.RequestURI(), Types: exp.Types()},
-		exp.Run, func(ctx context.Context) (context.Context, func()) {
+		run, func(ctx context.Context) (context.Context, func()) {
 			return s.flights.Add(ctx, in.ID, site.ID())
 		})
 	switch {
@@ -110,6 +123,7 @@ func (s *Server) exportKickoff(c echo.Context) error {
 	case err != nil:
 		return err
 	}
+	s.Metrics.JobQueued(metrics.JobExport)
 	c.Response().Header().Set("Content-Location", site.Base()+"/"+exportStatusSegment+"/"+id)
 	return fhirJSON(c, http.StatusAccepted, fhir.Outcome(fhir.SeverityInformation, fhir.IssueInformational,
 		"export accepted; poll the Content-Location for its status"))

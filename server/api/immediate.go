@@ -196,7 +196,7 @@ func (s *Server) stream(c echo.Context, obj *passthrough.Object, rows server.Row
 		row := rows.Row()
 		size += int64(len(row))
 		if size > limit {
-			s.abort(obj, passthrough.TooLarge(limit))
+			s.abort(c, obj, passthrough.TooLarge(limit))
 		}
 		bw.Write(row)
 		if err := bw.WriteByte('\n'); err != nil {
@@ -205,7 +205,7 @@ func (s *Server) stream(c echo.Context, obj *passthrough.Object, rows server.Row
 		n++
 	}
 	if err := rows.Err(); err != nil {
-		s.abort(obj, err)
+		s.abort(c, obj, err)
 	}
 	bw.Flush()
 	auditResult(c, obj.ID, n, size)
@@ -214,8 +214,8 @@ func (s *Server) stream(c echo.Context, obj *passthrough.Object, rows server.Row
 	return nil
 }
 
-func (s *Server) abort(obj *passthrough.Object, err error) {
-	s.log().Info("streamed query failed midway", "query", obj.ID, "site", obj.SiteID, "err", err)
+func (s *Server) abort(c echo.Context, obj *passthrough.Object, err error) {
+	s.log().InfoContext(c.Request().Context(), "streamed query failed midway", "query", obj.ID, "site", obj.SiteID, "err", err)
 	panic(http.ErrAbortHandler)
 }
 

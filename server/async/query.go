@@ -13,6 +13,7 @@ import (
 	"fhirlink/agent/wire"
 	"fhirlink/server"
 	"fhirlink/server/hub"
+	"fhirlink/server/metrics"
 	"fhirlink/server/passthrough"
 )
 
@@ -36,6 +37,7 @@ func (r *Runner) Submit(ctx context.Context, integratorID, siteID string, q wire
 	}
 	q.ID = uuid.NewString()
 	q.Priority = wire.PriorityAsync
+	q.RequestID = server.RequestID(ctx) // the agent logs the run under the request that submitted it
 	if passthrough.Writes(q) {
 		q.ExecutionID = q.ID // the agent runs the write at most once
 	}
@@ -53,6 +55,7 @@ func (r *Runner) Submit(ctx context.Context, integratorID, siteID string, q wire
 	if err := r.Store.CreateAsyncQuery(ctx, rec); err != nil {
 		return nil, err
 	}
+	r.Metrics.JobQueued(metrics.JobAsync)
 	r.kickDispatch()
 	return obj, nil
 }

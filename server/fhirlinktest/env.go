@@ -29,6 +29,7 @@ import (
 	"fhirlink/server"
 	"fhirlink/server/api"
 	"fhirlink/server/hub"
+	"fhirlink/server/metrics"
 	"fhirlink/server/results"
 	"fhirlink/server/sqlite"
 )
@@ -46,8 +47,9 @@ type Options struct {
 	// Limits of immediate queries (default: the documented ones).
 	ImmediateTimeout  time.Duration
 	ImmediateMaxBytes int64
-	// KeepAlive and UnreachableAfter tune the tunnel's heartbeats.
-	KeepAlive, UnreachableAfter time.Duration
+	// KeepAlive and UnreachableAfter tune the tunnel's heartbeats,
+	// StatusInterval the status heartbeats refreshing the agent's report.
+	KeepAlive, UnreachableAfter, StatusInterval time.Duration
 	// Proxy puts a [Proxy] between agent and server (Env.Proxy).
 	Proxy bool
 	// TimeZone is the practice's zone (default Australia/Sydney).
@@ -59,6 +61,11 @@ type Options struct {
 	// Configure, when set, adjusts the API server before it serves (limits,
 	// for instance).
 	Configure func(*api.Server)
+	// ServerLog and AgentLog, when set, receive the server's log as JSON
+	// lines and the agent's as text lines (as fhirlink server and agent
+	// write them by default), at level info. They must be safe for
+	// concurrent writes.
+	ServerLog, AgentLog io.Writer
 }
 
 // Env is a running server and agent. Everything stops in t.Cleanup.
@@ -76,6 +83,10 @@ type Env struct {
 	Key string
 	// Proxy relays the tunnel when Options.Proxy is set.
 	Proxy *Proxy
+	// Metrics are the server's, served at MetricsURL (each server restart
+	// makes new ones, as a restarted process does).
+	Metrics    *metrics.Metrics
+	metricsURL string
 
 	mu          sync.Mutex
 	srv         *http.Server
@@ -128,13 +139,32 @@ func (e *Env) URL() string { return "http://" + e.addr }
 // SiteURL is the base of the site's integrator API.
 func (e *Env) SiteURL() string { return e.URL() + "/integrator/sites/" + e.SiteID }
 
+// MetricsURL is where the server's metrics are served.
+func (e *Env) MetricsURL() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.metricsURL
+}
+
 func (e *Env) serve(ln net.Listener) {
 	log := logger()
-	e.API = &api.Server{Store: e.Store, Logger: log, Mappings: api.DefaultMappings(),
+	if e.opt.ServerLog != nil {
+		log = slog.New(server.LogHandler(slog.NewJSONHandler(e.opt.ServerLog, nil)))
+	}
+	m := metrics.New()
+	e.API = &api.Server{Store: e.Store, Logger: log, Mappings: api.DefaultMappings(), Metrics: m,
 		ImmediateTimeout: e.opt.ImmediateTimeout, ImmediateMaxBytes: e.opt.ImmediateMaxBytes}
 	e.Hub = &hub.Hub{Authenticate: e.API.AuthenticateAgent, Logger: log,
-		KeepAlive: e.opt.KeepAlive, UnreachableAfter: e.opt.UnreachableAfter}
+		KeepAlive: e.opt.KeepAlive, UnreachableAfter: e.opt.UnreachableAfter, StatusInterval: e.opt.StatusInterval}
 	e.API.Hub = e.Hub
+	m.WatchAgents(e.Hub.Agents)
+	mln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	msrv := &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go msrv.Serve(mln)
+	e.t.Cleanup(func() { msrv.Close() })
 	e.API.Async.Results = e.Results
 	if e.opt.Configure != nil {
 		e.opt.Configure(e.API)
@@ -144,6 +174,7 @@ func (e *Env) serve(ln net.Listener) {
 	go srv.Serve(ln)
 	e.mu.Lock()
 	e.srv, e.stopWorkers = srv, stopWorkers
+	e.Metrics, e.metricsURL = m, "http://"+mln.Addr().String()+"/metrics"
 	e.mu.Unlock()
 }
 
@@ -185,6 +216,10 @@ func (e *Env) RestartServer() {
 func (e *Env) StartAgent() {
 	e.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
+	agentLog := logger()
+	if e.opt.AgentLog != nil {
+		agentLog = slog.New(slog.NewTextHandler(e.opt.AgentLog, nil))
+	}
 	serverURL := e.URL()
 	if e.Proxy != nil {
 		serverURL = "http://" + e.Proxy.Addr()
@@ -198,7 +233,7 @@ func (e *Env) StartAgent() {
 		// Tests stop agents with queries still running (pg_sleep): drain
 		// briefly, well inside StopAgent's bound.
 		DrainTimeout: 2 * time.Second,
-		Logger:       logger(),
+		Logger:       agentLog,
 	})
 	if err != nil {
 		cancel()
