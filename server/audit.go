@@ -33,7 +33,7 @@ type AuditRecord struct {
 	Rows    int64  `json:"rows"`
 	// Bytes is what went to the integrator: the rows' JSON of a passthrough
 	// result (none for an error), the whole response of any other request.
-	Bytes      int64  `json:"bytes"`
+	Bytes int64 `json:"bytes"`
 	// Targets is, for a write, what it names: the ids of the resources in
 	// a FHIR request's body (Appointment/123 Patient/45 ...), or a
 	// passthrough stored procedure's name.

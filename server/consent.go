@@ -74,11 +74,17 @@ func (a Access) Denial(siteID string) error {
 func (a Access) WriteDenial(siteID string, agentAllowsWrites bool) error {
 	switch {
 	case !agentAllowsWrites:
-		return Errorf(EFORBIDDEN, "agent writes disabled: the practice's agent at site %s runs without --allow-writes, so every write is refused", siteID)
+		return WritesDisabled()
 	case !a.WritesGranted:
 		return Errorf(EFORBIDDEN, "no write grant for this integrator at site %s: the practice gives it with 'fhirlink agent grant-writes --integrator ID'", siteID)
 	}
 	return nil
+}
+
+// WritesDisabled is the [EFORBIDDEN] error of a write at a site whose
+// agent does not allow writes.
+func WritesDisabled() error {
+	return Errorf(EFORBIDDEN, "agent writes disabled: the practice's agent runs without --allow-writes (the site is read-only), so nonQuery and storedProcedure commands and FHIR writes are refused")
 }
 
 // ConsentStore is the part of the [Store] keeping pairing codes, blocks,

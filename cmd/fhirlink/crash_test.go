@@ -106,6 +106,11 @@ func startProcs(t *testing.T, engine, dsn string) *procs {
 	p.agentArgs = []string{"agent", "run", "--config", cfg, "--server", "http://" + p.proxy.Addr(),
 		"--site-id", site["siteId"], "--secret", site["secret"], "--engine", engine,
 		"--catalogue", "BPSPatients=" + dsn, "--allow-writes", "--log-level", "debug"}
+	// The practice grants the integrator writes, as it would.
+	if out, err := exec.Command(p.bin, "agent", "grant-writes", "--config", cfg, "--server", "http://"+p.listen,
+		"--site-id", site["siteId"], "--secret", site["secret"], "--integrator", in["integratorId"]).CombinedOutput(); err != nil {
+		t.Fatalf("grant-writes: %v\n%s", err, out)
+	}
 	p.startAgent()
 	p.waitOnline()
 	return p
