@@ -157,6 +157,7 @@ func (r *Runner) runQuery(ctx, nodeCtx context.Context, rec *server.AsyncQuery, 
 		// Every attempt of the write carries the same id: the agent runs it
 		// at most once.
 		q.ExecutionID = executionID(rec.ID, q)
+		q.IntegratorID = rec.IntegratorID // the agent checks the practice's grant
 	}
 	q.MaxBytes = 0 // unlimited: the rows go to pages
 	q.TimeoutMS = r.Options.timeout().Milliseconds()
