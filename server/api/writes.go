@@ -3,8 +3,11 @@ package api
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -115,9 +118,55 @@ func (s *Server) writeGuard(resourceType, interaction string) echo.MiddlewareFun
 			}
 			c.Request().Body = io.NopCloser(bytes.NewReader(body))
 			noteOf(c).interaction = interaction
+			auditTargets(c, bodyTargets(body)...)
 			return s.idempotent(c, body, next)
 		}
 	}
+}
+
+// bodyTargets are the resources a FHIR write's body names: the resource
+// itself (Type/id, when it has an id) and every reference in it, at any
+// depth (an Appointment's patient and practitioner, a $book Parameters'
+// Slot), each once, in a fixed order (members by name, arrays in order).
+// A body that is not JSON names none.
+func bodyTargets(body []byte) []string {
+	var v any
+	if json.Unmarshal(body, &v) != nil {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	add := func(ref string) {
+		if ref != "" && !seen[ref] {
+			seen[ref] = true
+			out = append(out, ref)
+		}
+	}
+	if m, ok := v.(map[string]any); ok {
+		if typ, _ := m["resourceType"].(string); typ != "" {
+			if id, _ := m["id"].(string); id != "" {
+				add(typ + "/" + id)
+			}
+		}
+	}
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if ref, ok := x["reference"].(string); ok {
+				add(ref)
+			}
+			for _, k := range slices.Sorted(maps.Keys(x)) {
+				walk(x[k])
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	return out
 }
 
 // auditTargets notes what a write names, for the audit record: the ids of
@@ -189,10 +238,10 @@ func (s *Server) idempotent(c echo.Context, body []byte, run echo.HandlerFunc) e
 		c.Error(err)
 	}
 	resp.Writer, resp.Committed, resp.Size = orig, false, 0
-	answer := &server.IdempotentResponse{Status: capture.status, Body: capture.body.Bytes(), Header: map[string]string{}}
-	if answer.Status == 0 {
-		answer.Status = http.StatusOK
+	if capture.status == 0 {
+		return nil // nothing was answered (the handler saw its caller gone): nothing to keep
 	}
+	answer := &server.IdempotentResponse{Status: capture.status, Body: capture.body.Bytes(), Header: map[string]string{}}
 	for _, h := range keptHeaders {
 		if v := orig.Header().Get(h); v != "" {
 			answer.Header[h] = v
@@ -251,6 +300,8 @@ func (w *captured) WriteHeader(status int) {
 		w.status = status
 	}
 }
+func (w *captured) Flush() {} // the answer goes out whole, once kept
+
 func (w *captured) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK

@@ -238,3 +238,18 @@ func TestWriteGuardConcurrentRepeat(t *testing.T) {
 		t.Fatalf("answer %s", answers[0])
 	}
 }
+
+// TestBodyTargets: the audit names the resource a FHIR write's body is and
+// every reference in it.
+func TestBodyTargets(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"resourceType":"Appointment","id":"12","status":"cancelled","participant":[{"actor":{"reference":"Patient/45"}},{"actor":{"reference":"Practitioner/6"}}],"slot":[{"reference":"Slot/6-1-20260302090000"}]}`: "Appointment/12 Patient/45 Practitioner/6 Slot/6-1-20260302090000",
+		`{"resourceType":"Parameters","parameter":[{"name":"appointment","resource":{"resourceType":"Appointment","slot":[{"reference":"Slot/1"}],"participant":[{"actor":{"reference":"Patient/2"}}]}}]}`: "Patient/2 Slot/1",
+		`{"resourceType":"Patient","name":[{"family":"Smith"}]}`: "",
+		`not json`: "",
+	} {
+		if got := strings.Join(bodyTargets([]byte(body)), " "); got != want {
+			t.Errorf("%s: %q, want %q", body, got, want)
+		}
+	}
+}
