@@ -244,7 +244,7 @@ func TestWriteGuardConcurrentRepeat(t *testing.T) {
 func TestBodyTargets(t *testing.T) {
 	for body, want := range map[string]string{
 		`{"resourceType":"Appointment","id":"12","status":"cancelled","participant":[{"actor":{"reference":"Patient/45"}},{"actor":{"reference":"Practitioner/6"}}],"slot":[{"reference":"Slot/6-1-20260302090000"}]}`: "Appointment/12 Patient/45 Practitioner/6 Slot/6-1-20260302090000",
-		`{"resourceType":"Parameters","parameter":[{"name":"appointment","resource":{"resourceType":"Appointment","slot":[{"reference":"Slot/1"}],"participant":[{"actor":{"reference":"Patient/2"}}]}}]}`: "Patient/2 Slot/1",
+		`{"resourceType":"Parameters","parameter":[{"name":"appointment","resource":{"resourceType":"Appointment","slot":[{"reference":"Slot/1"}],"participant":[{"actor":{"reference":"Patient/2"}}]}}]}`:             "Patient/2 Slot/1",
 		`{"resourceType":"Patient","name":[{"family":"Smith"}]}`: "",
 		`not json`: "",
 	} {
