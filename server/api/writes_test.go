@@ -159,3 +159,29 @@ func TestPassthroughIdempotencyKey(t *testing.T) {
 		t.Errorf("async writes audited %+v, %d write records", r, len(recs))
 	}
 }
+
+// TestAsyncWriteRecheckedAtRun: an async write queued while its site is
+// offline runs only if the practice's grant still holds when it runs.
+func TestAsyncWriteRecheckedAtRun(t *testing.T) {
+	ctx := context.Background()
+	env, db := start(t, fhirlinktest.Options{AllowWrites: true})
+	if _, err := db.Exec(`CREATE TABLE w (n int)`); err != nil {
+		t.Fatal(err)
+	}
+	env.StopAgent()
+	env.WaitAvailability("offline")
+	q := createAsync(t, env, map[string]any{"command": map[string]any{"text": "INSERT INTO w VALUES (1)", "executionMode": "nonQuery"}})
+	if err := env.Store.RevokeWrites(ctx, env.IntegratorID, env.SiteID); err != nil {
+		t.Fatal(err)
+	}
+	env.StartAgent()
+	got := waitAsync(t, env, q.ID, "successful", "executionFailed")
+	if got.Status != "executionFailed" || got.ErrorDetails == nil || got.ErrorDetails.ErrorCode != http.StatusForbidden ||
+		!strings.Contains(got.ErrorDetails.ErrorMessage, "no write grant for this integrator") {
+		t.Fatalf("revoked while queued: %s", got.raw)
+	}
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM w`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d rows (%v), want none", n, err)
+	}
+}
