@@ -158,10 +158,11 @@ func (b *bookingPractice) hold(t *testing.T, user int) (release func()) {
 	return release
 }
 
-// waiting reports whether a booking waits for the book lock in the database.
+// waiting reports whether a booking (BP_AddAppointment or BP_AddAppointmentEx) waits for the
+// book lock in the database.
 func (b *bookingPractice) waiting() bool {
 	var n int
-	b.db.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'SELECT * FROM BP_AddAppointment(%'`).Scan(&n)
+	b.db.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'SELECT * FROM BP_AddAppointment%'`).Scan(&n)
 	return n > 0
 }
 
