@@ -33,7 +33,13 @@ type AuditRecord struct {
 	Rows    int64  `json:"rows"`
 	// Bytes is what went to the integrator: the rows' JSON of a passthrough
 	// result (none for an error), the whole response of any other request.
-	Bytes      int64  `json:"bytes"`
+	Bytes int64 `json:"bytes"`
+	// Targets is, for a write, what it names: the ids of the resources in
+	// a FHIR request's body (Appointment/123 Patient/45 ...), or a
+	// passthrough stored procedure's name.
+	Targets string `json:"targets,omitempty"`
+	// Outcome is, for a write, what came of it: one of the Write* values.
+	Outcome    string `json:"outcome,omitempty"`
 	Status     int    `json:"status"`
 	DurationUS int64  `json:"durationUs"`
 	ClientAddr string `json:"clientAddr,omitempty"`
@@ -44,6 +50,15 @@ const (
 	AuditFHIR        = "fhir"
 	AuditPassthrough = "passthrough"
 	AuditOther       = "other"
+)
+
+// Outcomes of audited writes.
+const (
+	WriteCommitted = "committed" // the write ran and took effect
+	WriteReplayed  = "replayed"  // a repeat: the first outcome was answered, nothing ran
+	WriteFailed    = "failed"    // the database refused it, or it never ran
+	WriteRefused   = "refused"   // not allowed: no grant, no scope, writes disabled
+	WriteUnknown   = "unknown"   // its outcome cannot be known (the agent stopped while it ran)
 )
 
 // AuditFilter selects audit records: every field set must match. From is

@@ -14,6 +14,7 @@ const (
 	ENOTFOUND      = "not_found"      // no such thing, or not visible to the caller
 	EGONE          = "gone"           // the thing existed but is kept no longer (expired results)
 	ECONFLICT      = "conflict"       // the thing exists already
+	EUNPROCESSABLE = "unprocessable"  // well formed, but not to be done as asked (an idempotency key reused for another request)
 	ETOOLARGE      = "too_large"      // a request or result over its size limit
 	ENOTACCEPTABLE = "not_acceptable" // a response format we do not produce
 	ERATELIMIT     = "rate_limited"   // a quota or rate limit was reached

@@ -173,9 +173,9 @@ func (e *Executor) prepare(req *wire.QueryRequest) (*catalogue, string, []any, [
 	if werr != nil {
 		return nil, "", nil, nil, werr
 	}
-	if (req.Mode.Writes() || req.Type == wire.CommandStoredProcedure) && !e.allowWrites {
+	if req.Writes() && !e.allowWrites {
 		return nil, "", nil, nil, wire.Errorf(wire.KindForbidden,
-			"this practice has not enabled write access: %s commands and stored procedures are refused", wire.ModeNonQuery)
+			"agent writes disabled: this practice has not enabled write access (--allow-writes): %s commands and stored procedures are refused", wire.ModeNonQuery)
 	}
 	if req.Type == wire.CommandStoredProcedure {
 		if werr := e.eng.procedure(req.Text); werr != nil {

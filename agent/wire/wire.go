@@ -131,12 +131,22 @@ type QueryRequest struct {
 	// it; empty for work no request is waiting on. Agents that predate it
 	// ignore it.
 	RequestID string `json:"requestId,omitempty"`
+	// IntegratorID, on a write, is the integrator it is made for: the
+	// agent runs it only when the practice granted that integrator writes
+	// (see [PathWriteGrants]).
+	IntegratorID string `json:"integratorId,omitempty"`
+}
+
+// Writes reports whether q may change data: a nonQuery or a stored
+// procedure, which need the practice's write access and grant.
+func (q *QueryRequest) Writes() bool {
+	return q.Mode.Writes() || q.Type == CommandStoredProcedure
 }
 
 // AtMostOnce reports whether the agent runs q at most once: a write with
 // an execution id.
 func (q *QueryRequest) AtMostOnce() bool {
-	return q.ExecutionID != "" && (q.Mode.Writes() || q.Type == CommandStoredProcedure)
+	return q.ExecutionID != "" && q.Writes()
 }
 
 // Column describes one result column.

@@ -139,10 +139,16 @@ func (s *Server) StartWorkers() (stop func()) {
 		defer close(done)
 		s.webhooks.Run(ctx)
 	}()
+	purged := make(chan struct{})
+	go func() {
+		defer close(purged)
+		s.purgeIdempotencyKeys(ctx)
+	}()
 	return func() {
 		stopQueries()
 		cancel()
 		<-done
+		<-purged
 	}
 }
 

@@ -46,6 +46,11 @@ type auditNote struct {
 	countable, counted bool
 	// clientGone: the integrator went away before an answer was written.
 	clientGone bool
+	// write: the request is a write; targets is what it names and
+	// outcome what came of it (see server.AuditRecord), derived from the
+	// status when the handler noted none.
+	write            bool
+	targets, outcome string
 }
 
 func noteOf(c echo.Context) *auditNote {
@@ -141,6 +146,19 @@ func (s *Server) record(c echo.Context, n *auditNote, start time.Time, aborted b
 		}
 	case strings.Contains(route, "/queries/"): // async and registered queries, their status and results
 		rec.Kind, rec.Interaction, rec.Query = server.AuditPassthrough, n.interaction, n.query
+	}
+	if n.write {
+		rec.Targets, rec.Outcome = n.targets, n.outcome
+		if rec.Outcome == "" {
+			switch {
+			case rec.Status < 300:
+				rec.Outcome = server.WriteCommitted
+			case rec.Status == http.StatusForbidden:
+				rec.Outcome = server.WriteRefused
+			default:
+				rec.Outcome = server.WriteFailed
+			}
+		}
 	}
 	var usage *server.Usage
 	if n.countable && rec.IntegratorID != "" && rec.SiteID != "" {

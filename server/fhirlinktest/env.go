@@ -24,6 +24,7 @@ import (
 
 	"fhirlink/agent"
 	"fhirlink/agent/executor"
+	"fhirlink/agent/grants"
 	"fhirlink/agent/waittest"
 	"fhirlink/agent/wire"
 	"fhirlink/server"
@@ -38,7 +39,8 @@ import (
 type Options struct {
 	Engine string // postgres, sqlite, ...
 	DSN    string
-	// AllowWrites lets the site run nonQuery commands.
+	// AllowWrites lets the site run nonQuery commands; the paired
+	// integrator is granted writes (Env.GrantWrites) on both sides.
 	AllowWrites bool
 	// Journal is the agent's execution journal file (default: in memory,
 	// which a restarted agent does not keep).
@@ -87,6 +89,8 @@ type Env struct {
 	// makes new ones, as a restarted process does).
 	Metrics    *metrics.Metrics
 	metricsURL string
+	// Grants is the agent's record of write grants.
+	Grants *grants.File
 
 	mu          sync.Mutex
 	srv         *http.Server
@@ -113,6 +117,10 @@ func Start(t testing.TB, opt Options) *Env {
 		t.Fatal(err)
 	}
 	e.IntegratorID, e.Key = e.NewIntegrator(true)
+	e.Grants = grants.Open(filepath.Join(t.TempDir(), "write-grants.json"))
+	if opt.AllowWrites {
+		e.GrantWrites(e.IntegratorID)
+	}
 	if e.Results, err = results.NewDir(filepath.Join(t.TempDir(), "results")); err != nil {
 		t.Fatal(err)
 	}
@@ -226,6 +234,7 @@ func (e *Env) StartAgent() {
 	}
 	a, err := agent.New(ctx, agent.Config{
 		ServerURL: serverURL, SiteID: e.SiteID, Secret: "site-secret", KeepAlive: e.opt.KeepAlive, Journal: e.opt.Journal,
+		WriteGrants: e.Grants.Path(),
 		Database: executor.Config{Engine: e.opt.Engine, AllowWrites: e.opt.AllowWrites,
 			Catalogues: []executor.Catalogue{{Name: cmp.Or(e.opt.Catalogue, "BPSPatients"), DSN: e.opt.DSN, IsDefault: true}}},
 		Concurrency: e.opt.Concurrency, TimeZone: e.opt.TimeZone,
@@ -318,6 +327,18 @@ func (e *Env) NewIntegrator(paired bool) (id, key string) {
 		}
 	}
 	return id, key
+}
+
+// GrantWrites grants the integrator writes at the site, in the agent's
+// record and the server's, as 'fhirlink agent grant-writes' does.
+func (e *Env) GrantWrites(integratorID string) {
+	e.t.Helper()
+	if err := e.Grants.Grant(integratorID); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.Store.GrantWrites(context.Background(), integratorID, e.SiteID); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 // Do sends a request with the key (if not empty) and returns the status and

@@ -187,6 +187,7 @@ func Run(t *testing.T, open func(t *testing.T) server.Store) {
 	runQuotaAudit(t, open)
 	runAsync(t, open)
 	runRegistered(t, open)
+	runWrites(t, open)
 }
 
 func mustCode(t *testing.T, want string, err error) {
