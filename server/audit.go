@@ -19,7 +19,7 @@ type AuditRecord struct {
 	SiteID       string    `json:"siteId,omitempty"`       // empty for routes without a site
 	Method       string    `json:"method"`
 	Path         string    `json:"path"`
-	// Kind is AuditFHIR, AuditPassthrough or AuditOther.
+	// Kind is AuditFHIR, AuditPassthrough, AuditOther or AuditAdmin.
 	Kind string `json:"kind"`
 	// Interaction is, for FHIR, the interaction (search-type, read,
 	// capabilities); for passthrough, the execution mode (reader, scalar,
@@ -44,6 +44,10 @@ const (
 	AuditFHIR        = "fhir"
 	AuditPassthrough = "passthrough"
 	AuditOther       = "other"
+	// AuditAdmin is a call to the admin API: Interaction is the operation,
+	// SiteID the site it concerns, and Query "operator=NAME" followed by
+	// the request's JSON.
+	AuditAdmin = "admin"
 )
 
 // AuditFilter selects audit records: every field set must match. From is
