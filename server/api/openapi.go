@@ -72,6 +72,9 @@ func openAPIDocs() (public, admin []byte) {
 		doc["info"].(map[string]any)["version"] = agent.Version
 		g := newSchemaGen()
 		for name, t := range publicSchemas {
+			g.named[name] = t
+		}
+		for name, t := range publicSchemas {
 			mode := response
 			if publicRequests[name] {
 				mode = request
@@ -112,6 +115,8 @@ func adminOpenAPI() map[string]any {
 			},
 		}}
 	}
+	paths[PathOpenAPI] = map[string]any{"get": map[string]any{"operationId": "openapi", "summary": "This document.", "security": []any{},
+		"responses": map[string]any{"200": map[string]any{"description": "The OpenAPI 3.1 document.", "content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object"}}}}}}}
 	return map[string]any{
 		"openapi": "3.1.0",
 		"info": map[string]any{"title": "fhirlink admin API", "version": agent.Version,
