@@ -60,6 +60,22 @@ type AuditFilter struct {
 	Limit        int
 }
 
+// ParseAuditTime reads a bound of an audit query: an RFC 3339 time, or a
+// YYYY-MM-DD day (its UTC midnight); "" is no bound. An error
+// ([EINVALID]) names the parameter.
+func ParseAuditTime(v, name string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, Errorf(EINVALID, "%s %q: use an RFC 3339 time (2026-03-01T09:00:00Z) or a day (2026-03-01)", name, v)
+}
+
 // MaxAuditLimit is the most records one [AuditStore.Audit] call returns.
 const MaxAuditLimit = 10000
 

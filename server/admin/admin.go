@@ -511,10 +511,10 @@ type AuditQuery struct {
 func (s *Service) Audit(ctx context.Context, r AuditQuery) ([]*server.AuditRecord, error) {
 	f := server.AuditFilter{SiteID: r.SiteID, IntegratorID: r.IntegratorID, Limit: r.Limit}
 	var err error
-	if f.From, err = parseDay(r.From, "from"); err != nil {
+	if f.From, err = server.ParseAuditTime(r.From, "from"); err != nil {
 		return nil, err
 	}
-	if f.To, err = parseDay(r.To, "to"); err != nil {
+	if f.To, err = server.ParseAuditTime(r.To, "to"); err != nil {
 		return nil, err
 	}
 	if f.Limit == 0 {
@@ -528,20 +528,6 @@ func (s *Service) Audit(ctx context.Context, r AuditQuery) ([]*server.AuditRecor
 		recs = []*server.AuditRecord{}
 	}
 	return recs, err
-}
-
-// parseDay reads an RFC 3339 time or a YYYY-MM-DD day (its UTC midnight).
-func parseDay(v, name string) (time.Time, error) {
-	if v == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse(time.DateOnly, v); err == nil {
-		return t, nil
-	}
-	return time.Time{}, invalid("%s %q: use an RFC 3339 time (2026-03-01T09:00:00Z) or a day (2026-03-01)", name, v)
 }
 
 // QuotaRequest sets an integrator's daily quotas at one site, or every site
