@@ -11,7 +11,7 @@ import (
 // Audit and quota administration.
 
 var auditCmd = adminOp("audit", "audit [--site ID] [--integrator ID] [--from T] [--to T] [--limit N]",
-	`Prints audit records from the state store as JSON, oldest first: every
+	`Prints audit records as JSON, oldest first: every
 request to the integrator API, with its integrator, site, FHIR interaction or
 SQL text, rows and bytes returned, status, duration and client address, and
 every call to the admin API (kind "admin"), with its operator.

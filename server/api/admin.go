@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -98,7 +99,7 @@ func (s *Server) adminAudited(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		s.auditLog.Add(&server.AuditRecord{
 			Time: start.UTC(), Method: req.Method, Path: req.URL.Path, Kind: server.AuditAdmin,
-			Interaction: truncate(c.Path()[len(admin.PathPrefix):], 64), SiteID: truncate(ref.SiteID, 64),
+			Interaction: truncate(strings.TrimPrefix(c.Path(), admin.PathPrefix), 64), SiteID: truncate(ref.SiteID, 64),
 			Query:  truncate("operator="+name+" "+compact.String(), auditQueryMax),
 			Status: c.Response().Status, Bytes: c.Response().Size, DurationUS: time.Since(start).Microseconds(),
 			ClientAddr: s.clientAddr(req),

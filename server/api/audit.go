@@ -226,4 +226,3 @@ func auditFilter(c echo.Context) (server.AuditFilter, error) {
 	}
 	return f, nil
 }
-

@@ -11,7 +11,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"fhirlink/agent"
 	"fhirlink/agent/wire"
 	"fhirlink/server"
 	"fhirlink/server/admin"
@@ -69,7 +68,6 @@ func openAPIDocs() (public, admin []byte) {
 		if err := json.Unmarshal(openAPIPaths, &doc); err != nil {
 			panic("openapi.json: " + err.Error())
 		}
-		doc["info"].(map[string]any)["version"] = agent.Version
 		g := newSchemaGen()
 		for name, t := range publicSchemas {
 			g.named[name] = t
@@ -119,7 +117,7 @@ func adminOpenAPI() map[string]any {
 		"responses": map[string]any{"200": map[string]any{"description": "The OpenAPI 3.1 document.", "content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object"}}}}}}}
 	return map[string]any{
 		"openapi": "3.1.0",
-		"info": map[string]any{"title": "fhirlink admin API", "version": agent.Version,
+		"info": map[string]any{"title": "fhirlink admin API", "version": "1",
 			"description": "The operator's API, on the server's admin listener (fhirlink server --admin-addr): every `fhirlink admin` command as POST /admin/v1/{command} with a JSON body, authenticated by an operator token (fhirlink admin operator-token) and audited with the operator's name. Generated from the server's operation table."},
 		"paths":      paths,
 		"security":   []any{map[string]any{"operatorToken": []any{}}},
