@@ -256,6 +256,10 @@ func TestOpenAPI(t *testing.T) {
 		req, resp, rb := answer(env.adminURL, "post", admin.PathPrefix+x.op, []byte(x.body))
 		check(adm, x.status, req, resp, rb)
 	}
+	// The admin API is on its own listener only.
+	if _, resp, _ := answer(env.URL(), "post", admin.PathPrefix+"site-list", []byte("{}")); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("the integrator API's listener answers the admin API: %s", resp.Status)
+	}
 	// The schemas refuse what the server refuses: an unknown property.
 	bad, _ := http.NewRequest(http.MethodPost, env.adminURL+admin.PathPrefix+"site-create", strings.NewReader(`{"name":"X","colour":"red"}`))
 	bad.Header.Set("Content-Type", "application/json")
