@@ -19,7 +19,7 @@ type AuditRecord struct {
 	SiteID       string    `json:"siteId,omitempty"`       // empty for routes without a site
 	Method       string    `json:"method"`
 	Path         string    `json:"path"`
-	// Kind is AuditFHIR, AuditPassthrough or AuditOther.
+	// Kind is AuditFHIR, AuditPassthrough, AuditOther or AuditAdmin.
 	Kind string `json:"kind"`
 	// Interaction is, for FHIR, the interaction (search-type, read,
 	// capabilities); for passthrough, the execution mode (reader, scalar,
@@ -50,6 +50,10 @@ const (
 	AuditFHIR        = "fhir"
 	AuditPassthrough = "passthrough"
 	AuditOther       = "other"
+	// AuditAdmin is a call to the admin API: Interaction is the operation,
+	// SiteID the site it concerns, and Query "operator=NAME" followed by
+	// the request's JSON.
+	AuditAdmin = "admin"
 )
 
 // Outcomes of audited writes.
@@ -69,6 +73,22 @@ type AuditFilter struct {
 	IntegratorID string
 	From, To     time.Time
 	Limit        int
+}
+
+// ParseAuditTime reads a bound of an audit query: an RFC 3339 time, or a
+// YYYY-MM-DD day (its UTC midnight); "" is no bound. An error
+// ([EINVALID]) names the parameter.
+func ParseAuditTime(v, name string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, Errorf(EINVALID, "%s %q: use an RFC 3339 time (2026-03-01T09:00:00Z) or a day (2026-03-01)", name, v)
 }
 
 // MaxAuditLimit is the most records one [AuditStore.Audit] call returns.

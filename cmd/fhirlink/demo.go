@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"fhirlink/mappings/bppremier/bpsynth"
 	"fhirlink/mappings/zedmed/zedsynth"
 	"fhirlink/server"
+	"fhirlink/server/admin"
 	"fhirlink/server/bulk"
 	"fhirlink/server/hub"
 	"fhirlink/server/sqlite"
@@ -253,6 +255,11 @@ func startDemo(ctx context.Context, o demoOptions) (_ *demoRun, err error) {
 		<-d.serveDone
 	})
 
+	adminBase, adminToken, err := serveDemoAdmin(d, st, o.dir)
+	if err != nil {
+		return nil, err
+	}
+
 	agentCtx, stopAgent := context.WithCancel(context.Background())
 	a, err := agent.New(agentCtx, agent.Config{
 		ServerURL: d.base, SiteID: p.siteID, Secret: demoSiteSecret,
@@ -273,9 +280,27 @@ func startDemo(ctx context.Context, o demoOptions) (_ *demoRun, err error) {
 	if err != nil {
 		return nil, err
 	}
-	ex.tokenScript, ex.metricsURL = tokenScript, metricsURL
+	ex.tokenScript, ex.metricsURL, ex.adminBase, ex.adminToken = tokenScript, metricsURL, adminBase, adminToken
 	d.examples = demoExamples(d.base, p, ex)
 	return d, nil
+}
+
+// serveDemoAdmin serves the admin API on a loopback port of its own, for
+// an operator "demo" whose operators file is in dir, and returns its base
+// URL and the operator's token.
+func serveDemoAdmin(d *demoRun, st *stack, dir string) (base, token string, err error) {
+	operators := filepath.Join(dir, "operators")
+	if token, err = admin.AddOperator(operators, "demo"); err != nil {
+		return "", "", err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", "", err
+	}
+	srv := &http.Server{Handler: st.api.AdminHandler(&admin.Operators{File: operators}), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	d.closers = append(d.closers, func() { srv.Close() })
+	return "http://" + ln.Addr().String(), token, nil
 }
 
 // makePractice creates the synthetic practice database unless it exists.

@@ -25,6 +25,7 @@ const (
 	wantExport                     // a completed export's manifest, then lines of its first file
 	wantRegistered                 // a registered query's latest result
 	wantMetrics                    // the server's Prometheus metrics, fhirlink's own
+	wantPairings                   // the admin API's list of a site's pairings
 )
 
 // demoExample is one example request the demo prints: a title and shell
@@ -46,6 +47,9 @@ type demoValues struct {
 	schedule         string    // a Schedule with free slots in week
 	tokenScript      string
 	metricsURL       string // the metrics listener's /metrics; empty: none
+	// adminBase and adminToken are the demo's admin API and its
+	// operator's token.
+	adminBase, adminToken string
 }
 
 // exampleValues picks values the examples find data with: a surname
@@ -206,6 +210,13 @@ curl -s %s/queries/$q/results/1/stream %s -H 'Accept: application/x-ndjson'`,
   -d '%s' | sed -n 's/^{"id":"\([^"]*\)".*/\1/p')
 until curl -sf %s/queries/registered/$r/results %s; do sleep 1; done`, site, key, ctype, registerBody, site, key),
 			want: wantRegistered},
+
+		{section: "Admin API (for operators), on its own loopback listener; 'fhirlink admin COMMAND --server " + v.adminBase + "'\n" +
+			"with FHIRLINK_ADMIN_TOKEN set runs any admin command through it",
+			title: "The integrators paired with the site",
+			cmd: fmt.Sprintf(`curl -s -X POST %s/admin/v1/pairings -H 'Authorization: Bearer %s' %s \
+  -d '{"siteId":"%s"}'`, v.adminBase, v.adminToken, ctype, p.siteID),
+			want: wantPairings},
 	}
 	if v.metricsURL != "" {
 		examples = append(examples, demoExample{section: "Operators",

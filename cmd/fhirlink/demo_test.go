@@ -154,6 +154,11 @@ func checkDemoOutput(t *testing.T, want demoWant, got []byte) {
 				t.Fatalf("an error among the rows: %s", l)
 			}
 		}
+	case wantPairings:
+		var p []struct{ IntegratorID string }
+		if err := json.Unmarshal(got, &p); err != nil || len(p) == 0 || p[0].IntegratorID == "" {
+			t.Fatalf("want the site's pairings, got (%v) %s", err, short)
+		}
 	case wantRefused:
 		var e struct {
 			Error struct{ Status int } `json:"error"`

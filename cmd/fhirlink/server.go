@@ -33,6 +33,7 @@ it behind a TLS-terminating proxy that passes WebSocket upgrades.`,
 		limits := limitFlags(fs)
 		async := asyncFlags(fs)
 		clustered := clusterFlags(fs)
+		adminAPI := adminAPIFlags(fs)
 		return func(c *cmdContext) error {
 			log, err := logger(c.stderr, *logLevel, *logFormat)
 			if err != nil {
@@ -56,7 +57,12 @@ it behind a TLS-terminating proxy that passes WebSocket upgrades.`,
 			if err != nil {
 				return err
 			}
-			defer stopCluster() // after the workers and the HTTP server, which route through it
+			defer stopCluster() // after the workers and the HTTP servers, which route through it
+			stopAdmin, err := adminAPI(st)
+			if err != nil {
+				return err
+			}
+			defer stopAdmin()
 			stopAsync, err := async(st)
 			if err != nil {
 				return err

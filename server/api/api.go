@@ -38,8 +38,8 @@ import (
 const maxRequestBytes = 1 << 20
 
 // Agents is what the API needs of the agents' sessions: the endpoint they
-// dial, queries, a site's status and write outcomes, and disconnecting a
-// site. A [hub.Hub] serves the agents connected to this node; a cluster
+// dial, queries, a site's status and write outcomes, disconnecting a
+// site, and pushing settings to its agent (the admin API). A [hub.Hub] serves the agents connected to this node; a cluster
 // router (server/cluster) reaches those of every node.
 type Agents interface {
 	http.Handler // the agents' WebSocket endpoint, wire.PathConnect
@@ -47,6 +47,7 @@ type Agents interface {
 	Status(siteID string) hub.Status
 	Execution(ctx context.Context, siteID, executionID string) (wire.Execution, error)
 	Disconnect(siteID string)
+	PushSettings(ctx context.Context, siteID string, set wire.Settings) (wire.Settings, error)
 }
 
 // Server serves the HTTP API. Set Store, Hub and the options, then use
@@ -168,6 +169,7 @@ func (s *Server) Handler() http.Handler {
 	e.Use(s.observe, recoverer(s.log()), strictQuery)
 
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	e.GET(PathOpenAPI, s.serveOpenAPI)
 	e.GET(wire.PathConnect, echo.WrapHandler(s.Hub))
 	s.agentRoutes(e)
 	s.oauthRoutes(e)

@@ -229,10 +229,10 @@ func (s *Server) agentAudit(c echo.Context) error {
 func auditFilter(c echo.Context) (server.AuditFilter, error) {
 	var f server.AuditFilter
 	var err error
-	if f.From, err = parseWhen(c.QueryParam("from"), "from"); err != nil {
+	if f.From, err = server.ParseAuditTime(c.QueryParam("from"), "from"); err != nil {
 		return f, err
 	}
-	if f.To, err = parseWhen(c.QueryParam("to"), "to"); err != nil {
+	if f.To, err = server.ParseAuditTime(c.QueryParam("to"), "to"); err != nil {
 		return f, err
 	}
 	if l := c.QueryParam("limit"); l != "" {
@@ -243,18 +243,4 @@ func auditFilter(c echo.Context) (server.AuditFilter, error) {
 		f.Limit = 1000
 	}
 	return f, nil
-}
-
-// parseWhen reads an RFC 3339 time or a YYYY-MM-DD day (its UTC midnight).
-func parseWhen(v, name string) (time.Time, error) {
-	if v == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse(time.DateOnly, v); err == nil {
-		return t, nil
-	}
-	return time.Time{}, server.Errorf(server.EINVALID, "%s %q: use an RFC 3339 time (2026-03-01T09:00:00Z) or a day (2026-03-01)", name, v)
 }
