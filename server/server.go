@@ -104,6 +104,9 @@ type Store interface {
 	AsyncStore
 	RegisteredStore
 
+	// ConsoleStore keeps the web console's sign-in links and sessions.
+	ConsoleStore
+
 	// CreateEnrollmentCode stores the hash of a one-time enrollment code for
 	// the site siteID, usable until expires. It fails with [ENOTFOUND] when
 	// the site does not exist. A site may have several live codes.

@@ -214,6 +214,15 @@ var migrations = []string{
 	);
 	CREATE INDEX registered_queries_due ON registered_queries (status, next_run_at);
 	CREATE INDEX registered_queries_owner ON registered_queries (integrator_id, site_id, created_at);`,
+	// The web console's one-time sign-in links and sessions, by hash.
+	`CREATE TABLE console_tokens (
+		token_hash bytea PRIMARY KEY,
+		link boolean NOT NULL,
+		role text NOT NULL,
+		subject_id text NOT NULL,
+		expires_at timestamptz NOT NULL
+	);
+	CREATE INDEX console_tokens_expires ON console_tokens (expires_at);`,
 }
 
 // migrationLock is the key of the transaction-level advisory lock held while

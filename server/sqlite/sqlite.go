@@ -199,6 +199,15 @@ var migrations = []string{
 	);
 	CREATE INDEX registered_queries_due ON registered_queries (status, next_run_us);
 	CREATE INDEX registered_queries_owner ON registered_queries (integrator_id, site_id, created_us);`,
+	// The web console's one-time sign-in links and sessions, by hash.
+	`CREATE TABLE console_tokens (
+		token_hash BLOB PRIMARY KEY,
+		link INTEGER NOT NULL,
+		role TEXT NOT NULL,
+		subject_id TEXT NOT NULL,
+		expires_us INTEGER NOT NULL
+	);
+	CREATE INDEX console_tokens_expires ON console_tokens (expires_us);`,
 }
 
 // Store is a [server.Store] in a SQLite file.
