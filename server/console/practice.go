@@ -53,9 +53,9 @@ var outcomes = map[string]func(status int) bool{
 
 // notices are the messages an action's redirect names, by key.
 var notices = map[string]string{
-	"revoked":       "The integrator's pairing is revoked: its next request to this site is refused, and its running queries were cancelled.",
-	"writes-on":     "The integrator may now write at this site (where the agent allows writes).",
-	"writes-off":    "The integrator's writes at this site are revoked.",
+	"revoked":    "The integrator's pairing is revoked: its next request to this site is refused, and its running queries were cancelled.",
+	"writes-on":  "The integrator may now write at this site (where the agent allows writes).",
+	"writes-off": "The integrator's writes at this site are revoked.",
 }
 
 // GET /console/practice?integrator=&from=&to=&outcome=
