@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"fhirlink/agent/wire"
 	"fhirlink/server"
 	"fhirlink/server/admin"
+	"fhirlink/server/api"
 	"fhirlink/server/console"
 	"fhirlink/server/fhirlinktest"
 )
@@ -34,13 +36,17 @@ type env struct {
 	keyC, idC      string
 }
 
-func start(t *testing.T) *env {
+func start(t *testing.T, configure ...func(*api.Server)) *env {
 	t.Helper()
 	db := filepath.Join(t.TempDir(), "practice.db")
 	if err := os.WriteFile(db, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{Env: fhirlinktest.Start(t, fhirlinktest.Options{Engine: wire.EngineSQLite, DSN: db})}
+	opt := fhirlinktest.Options{Engine: wire.EngineSQLite, DSN: db}
+	if len(configure) > 0 {
+		opt.Configure = configure[0]
+	}
+	e := &env{Env: fhirlinktest.Start(t, opt)}
 	e.idB, e.keyB = e.NewIntegrator(true)
 	ctx := context.Background()
 	e.site2 = uuid.NewString()
@@ -437,5 +443,65 @@ func TestValuesEscaped(t *testing.T) {
 	}
 	if csp := h.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || h.Get("Cache-Control") != "no-store" {
 		t.Fatalf("headers: %v", h)
+	}
+}
+
+// grants is a [console.WriteGrants] in memory: the write grants the server
+// keeps are not on this branch, so the test checks the console's side of
+// the hook alone.
+type grants struct {
+	mu sync.Mutex
+	m  map[string]bool
+}
+
+func (g *grants) WritesGranted(_ context.Context, integratorID, siteID string) (bool, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.m[integratorID+"/"+siteID], nil
+}
+
+func (g *grants) SetWriteGrant(_ context.Context, integratorID, siteID string, granted bool) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.m[integratorID+"/"+siteID] = granted
+	return nil
+}
+
+// With write grants wired in, the practice page has a grant control per
+// paired integrator, which changes that integrator's grant at this site
+// only; without them (the other tests) it has none and the action is 404.
+func TestWriteGrantHook(t *testing.T) {
+	g := &grants{m: map[string]bool{}}
+	e := start(t, func(s *api.Server) { s.ConsoleWriteGrants = g })
+	b := e.browser(t)
+	b.signIn("practice", "siteId", e.SiteID, "secret", "site-secret")
+	if _, _, page := b.get("/console/practice"); strings.Count(page, "Grant writes") != 2 {
+		t.Fatalf("want a grant control per integrator:\n%s", page)
+	}
+	csrf := b.csrf("/console/practice")
+	if status, _, _ := b.post("/console/practice/writes", url.Values{"csrf": {csrf}, "integratorId": {e.idC}, "grant": {"on"}}); status != http.StatusNotFound {
+		t.Fatalf("granting another site's integrator: %d", status)
+	}
+	if status, h, _ := b.post("/console/practice/writes", url.Values{"csrf": {csrf}, "integratorId": {e.idB}, "grant": {"on"}}); status != http.StatusSeeOther || h.Get("Location") != "/console/practice?done=writes-on" {
+		t.Fatalf("grant: %d", status)
+	}
+	if ok, _ := g.WritesGranted(context.Background(), e.idB, e.SiteID); !ok || len(g.m) != 1 {
+		t.Fatalf("grants after granting B: %v", g.m)
+	}
+	if _, _, page := b.get("/console/practice?done=writes-on"); !strings.Contains(page, "Revoke writes") || !strings.Contains(page, "may now write") {
+		t.Fatalf("the page after granting:\n%s", page)
+	}
+	if rec := e.records(t, "write-grant"); len(rec) != 2 || rec[1].Query != "integrator="+e.idB+" grant=on" {
+		t.Fatalf("write-grant records: %+v", rec)
+	}
+
+	plain := start(t)
+	pb := plain.browser(t)
+	pb.signIn("practice", "siteId", plain.SiteID, "secret", "site-secret")
+	if _, _, page := pb.get("/console/practice"); strings.Contains(page, "Grant writes") {
+		t.Fatal("a grant control without write grants")
+	}
+	if status, _, _ := pb.post("/console/practice/writes", url.Values{"csrf": {pb.csrf("/console/practice")}, "integratorId": {plain.idB}, "grant": {"on"}}); status != http.StatusNotFound {
+		t.Fatalf("granting without write grants: %d", status)
 	}
 }
