@@ -211,6 +211,7 @@ func (c *Console) signIn(rw http.ResponseWriter, r *http.Request) {
 	err := readForm(w, r)
 	role, detail := r.PostForm.Get("role"), ""
 	var subject string
+	siteExists := false
 	ctx := r.Context()
 	switch {
 	case err != nil:
@@ -222,7 +223,7 @@ func (c *Console) signIn(rw http.ResponseWriter, r *http.Request) {
 		if _, perr := uuid.Parse(subject); perr != nil {
 			err = server.Errorf(server.EUNAUTHORIZED, "wrong site id or agent secret")
 		} else if aerr := server.AuthenticateSite(ctx, c.Store, subject, strings.TrimSpace(r.PostForm.Get("secret"))); aerr != nil {
-			err = aerr
+			err, siteExists = aerr, server.ErrorCode(aerr) == server.EUNAUTHORIZED
 			if code := server.ErrorCode(aerr); code == server.ENOTFOUND || code == server.EUNAUTHORIZED {
 				err = server.Errorf(server.EUNAUTHORIZED, "wrong site id or agent secret")
 			}
@@ -242,10 +243,12 @@ func (c *Console) signIn(rw http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = c.startSession(w, r, role, subject)
 	}
+	// A failed sign-in as an existing site goes to that site's log too.
 	var who *session
-	if err == nil {
+	if err == nil || (role == server.ConsolePractice && server.ErrorCode(err) == server.EUNAUTHORIZED && siteExists) {
 		who = &session{role: role, subject: subject}
-	} else {
+	}
+	if err != nil {
 		c.render(w, server.HTTPStatus[server.ErrorCode(err)], "sign-in", &view{Title: "Sign in", Error: server.ErrorMessage(err), Data: c.preToken(w, r)})
 	}
 	c.audit(r, start, "sign-in", who, cmp.Or(w.status, http.StatusOK), detail)

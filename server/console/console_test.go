@@ -254,7 +254,8 @@ func TestPracticeConsole(t *testing.T) {
 	if last := rev[3]; last.Status != http.StatusSeeOther || last.SiteID != e.SiteID || last.Query != "integrator="+e.idB || last.ClientAddr != "127.0.0.1" {
 		t.Fatalf("revoke record: %+v", last)
 	}
-	if in := e.records(t, "sign-in"); len(in) != 4 || in[0].Status != http.StatusUnauthorized || in[3].Status != http.StatusSeeOther || in[3].SiteID != e.SiteID {
+	if in := e.records(t, "sign-in"); len(in) != 4 || in[0].Status != http.StatusUnauthorized || in[0].SiteID != e.SiteID ||
+		in[3].Status != http.StatusSeeOther || in[3].SiteID != e.SiteID {
 		t.Fatalf("sign-in records: %+v", in)
 	}
 	if strings.Contains(e.records(t, "sign-in")[0].Query, "not-the-secret") {
