@@ -372,7 +372,23 @@ func TestSignInLink(t *testing.T) {
 	if status, _, _ := again.get(link.Path); status != http.StatusNotFound {
 		t.Fatalf("the used link's page: %d", status)
 	}
-	if rec := e.records(t, "sign-in-link"); len(rec) != 3 || rec[1].SiteID != e.site2 || rec[2].Status != http.StatusNotFound {
+	// An integrator's link signs the integrator in, to its own page.
+	ilink, err := svc.ConsoleLink(context.Background(), admin.ConsoleLinkRequest{IntegratorID: e.idC, BaseURL: e.URL()})
+	if err != nil || ilink.URL != e.URL()+ilink.Path {
+		t.Fatalf("integrator link: %+v %v", ilink, err)
+	}
+	ib := e.browser(t)
+	form = url.Values{"token": {strings.TrimPrefix(ilink.Path, server.ConsoleLinkPath)}, "csrf": {ib.csrf(ilink.Path)}}
+	if status, h, _ := ib.post("/console/link", form); status != http.StatusSeeOther || h.Get("Location") != "/console/integrator" {
+		t.Fatalf("signing in with the integrator's link: %d", status)
+	}
+	if _, _, page := ib.get("/console/integrator"); !strings.Contains(page, e.site2) || strings.Contains(page, e.SiteID) {
+		t.Fatalf("the link's integrator page:\n%s", page)
+	}
+	if _, err := svc.ConsoleLink(context.Background(), admin.ConsoleLinkRequest{}); server.ErrorCode(err) != server.EINVALID {
+		t.Fatalf("a link for nobody: %v", err)
+	}
+	if rec := e.records(t, "sign-in-link"); len(rec) != 4 || rec[1].SiteID != e.site2 || rec[2].Status != http.StatusNotFound || rec[3].IntegratorID != e.idC {
 		t.Fatalf("link records: %+v", rec)
 	}
 }
