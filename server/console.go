@@ -37,7 +37,13 @@ type ConsoleToken struct {
 	// ConsoleIntegrator (an integrator id).
 	Role      string
 	SubjectID string
-	Expires   time.Time
+	// Credential is, for a session, the hash of the credential it stands
+	// on: the site's agent secret (a practice's session, whichever way it
+	// signed in) or the API key an integrator signed in with (none for an
+	// integrator's link). The session ends when that credential is
+	// replaced: a rotated secret or key takes its sessions with it.
+	Credential []byte
+	Expires    time.Time
 }
 
 // ConsoleStore is the part of the [Store] keeping the console's links and
@@ -63,9 +69,10 @@ type ConsoleStore interface {
 func HashConsoleToken(token string) []byte { return HashSecret("console:" + token) }
 
 // NewConsoleToken stores a fresh link or session for role and subjectID,
-// expiring at expires, and returns its token (the store keeps its hash).
+// standing on credential (see [ConsoleToken.Credential]) and expiring at
+// expires, and returns its token (the store keeps its hash).
 // It checks that the subject exists: [ENOTFOUND] otherwise.
-func NewConsoleToken(ctx context.Context, st Store, link bool, role, subjectID string, expires time.Time) (string, error) {
+func NewConsoleToken(ctx context.Context, st Store, link bool, role, subjectID string, credential []byte, expires time.Time) (string, error) {
 	var err error
 	switch role {
 	case ConsolePractice:
@@ -79,7 +86,7 @@ func NewConsoleToken(ctx context.Context, st Store, link bool, role, subjectID s
 		return "", err
 	}
 	token, _ := NewSecret()
-	return token, st.CreateConsoleToken(ctx, &ConsoleToken{Hash: HashConsoleToken(token), Link: link, Role: role, SubjectID: subjectID, Expires: expires})
+	return token, st.CreateConsoleToken(ctx, &ConsoleToken{Hash: HashConsoleToken(token), Link: link, Role: role, SubjectID: subjectID, Credential: credential, Expires: expires})
 }
 
 // IssueConsoleLink makes a one-time sign-in link to the console for a site
@@ -94,7 +101,7 @@ func IssueConsoleLink(ctx context.Context, st Store, role, subjectID string, ttl
 		return "", time.Time{}, Errorf(EINVALID, "ttl %s: use a duration between 1m and %s", ttl, MaxConsoleLinkTTL)
 	}
 	expires = now.Add(ttl).UTC().Truncate(time.Second)
-	token, err := NewConsoleToken(ctx, st, true, role, subjectID, expires)
+	token, err := NewConsoleToken(ctx, st, true, role, subjectID, nil, expires)
 	if err != nil {
 		return "", time.Time{}, err
 	}

@@ -31,6 +31,7 @@ const maxFormBytes = 64 << 10
 type session struct {
 	token         string
 	role, subject string
+	credential    []byte // see server.ConsoleToken.Credential
 	who           string // the practice's or integrator's name
 	csrf          string
 }
@@ -56,20 +57,30 @@ func (c *Console) session(r *http.Request) *session {
 	if err != nil || t.Link {
 		return nil
 	}
-	s := &session{token: ck.Value, role: t.Role, subject: t.SubjectID, csrf: csrfOf(ck.Value)}
+	s := &session{token: ck.Value, role: t.Role, subject: t.SubjectID, credential: t.Credential, csrf: csrfOf(ck.Value)}
 	switch t.Role {
 	case server.ConsolePractice:
 		site, err := c.Store.Site(ctx, t.SubjectID)
 		if err != nil {
 			return nil
 		}
+		if hash, err := c.Store.SiteSecretHash(ctx, t.SubjectID); err != nil || subtle.ConstantTimeCompare(hash, t.Credential) != 1 {
+			return nil // the agent's secret was replaced since
+		}
 		s.who = site.Name
 	case server.ConsoleIntegrator:
-		in, err := c.Store.Integrator(ctx, t.SubjectID)
-		if err != nil {
+		var in *server.Integrator
+		if t.Credential != nil {
+			in, err = c.Store.IntegratorByKeyHash(ctx, t.Credential) // fails once that key is rotated
+		} else {
+			in, err = c.Store.Integrator(ctx, t.SubjectID)
+		}
+		if err != nil || in.ID != t.SubjectID {
 			return nil
 		}
 		s.who = in.Name
+	default:
+		return nil
 	}
 	return s
 }
@@ -175,18 +186,35 @@ func (c *Console) action(name, role string, fn func(w http.ResponseWriter, r *ht
 	}
 }
 
-// startSession signs the subject in: a new session, its cookie, and on to
-// the subject's page.
-func (c *Console) startSession(w http.ResponseWriter, r *http.Request, role, subject string) error {
-	ttl := cmp.Or(c.SessionTTL, DefaultSessionTTL)
-	token, err := server.NewConsoleToken(r.Context(), c.Store, false, role, subject, time.Now().Add(ttl))
+// startSession signs the subject in: a new session standing on credential
+// (a practice's always on the site's current agent secret), its cookie,
+// and on to the subject's page.
+func (c *Console) startSession(w http.ResponseWriter, r *http.Request, role, subject string, credential []byte) error {
+	s, err := c.newSession(w, r, role, subject, credential)
 	if err != nil {
 		return err
 	}
-	c.setCookie(w, r, sessionCookie, token, int(ttl/time.Second))
 	c.setCookie(w, r, preCookie, "", -1)
-	http.Redirect(w, r, Path+"/"+role, http.StatusSeeOther)
+	http.Redirect(w, r, Path+"/"+s.role, http.StatusSeeOther)
 	return nil
+}
+
+// newSession stores a session and sets its cookie.
+func (c *Console) newSession(w http.ResponseWriter, r *http.Request, role, subject string, credential []byte) (*session, error) {
+	if role == server.ConsolePractice {
+		hash, err := c.Store.SiteSecretHash(r.Context(), subject)
+		if err != nil {
+			return nil, err
+		}
+		credential = hash
+	}
+	ttl := cmp.Or(c.SessionTTL, DefaultSessionTTL)
+	token, err := server.NewConsoleToken(r.Context(), c.Store, false, role, subject, credential, time.Now().Add(ttl))
+	if err != nil {
+		return nil, err
+	}
+	c.setCookie(w, r, sessionCookie, token, int(ttl/time.Second))
+	return &session{token: token, role: role, subject: subject, credential: credential, csrf: csrfOf(token)}, nil
 }
 
 // GET /console/: a signed-in subject's page, or the sign-in page.
@@ -241,7 +269,7 @@ func (c *Console) signIn(rw http.ResponseWriter, r *http.Request) {
 		err = server.Errorf(server.EINVALID, "choose how to sign in: as a practice or as an integrator")
 	}
 	if err == nil {
-		err = c.startSession(w, r, role, subject)
+		err = c.startSession(w, r, role, subject, server.HashSecret(strings.TrimSpace(r.PostForm.Get("key"))))
 	}
 	// A failed sign-in as an existing site goes to that site's log too.
 	var who *session
@@ -323,7 +351,7 @@ func (c *Console) signInWithLink(rw http.ResponseWriter, r *http.Request) {
 		var t *server.ConsoleToken
 		if t, err = c.Store.RedeemConsoleLink(r.Context(), server.HashConsoleToken(r.PostForm.Get("token")), time.Now()); err == nil {
 			who = &session{role: t.Role, subject: t.SubjectID}
-			err = c.startSession(w, r, t.Role, t.SubjectID)
+			err = c.startSession(w, r, t.Role, t.SubjectID, nil)
 		}
 	}
 	if err != nil {

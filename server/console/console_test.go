@@ -262,6 +262,30 @@ func TestPracticeConsole(t *testing.T) {
 		t.Fatal("an audit record holds the secret given")
 	}
 
+	// Rotating the site's agent secret ends the sessions standing on it,
+	// a link's included.
+	svc := &admin.Service{Store: e.Store}
+	link, err := svc.ConsoleLink(context.Background(), admin.ConsoleLinkRequest{SiteID: e.site2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := e.browser(t)
+	if status, _, _ := l.post("/console/link", url.Values{"token": {strings.TrimPrefix(link.Path, server.ConsoleLinkPath)}, "csrf": {l.csrf(link.Path)}}); status != http.StatusSeeOther {
+		t.Fatalf("link sign-in: %d", status)
+	}
+	if status, _, _ := l.get("/console/practice"); status != http.StatusOK {
+		t.Fatalf("the link's session: %d", status)
+	}
+	if _, err := svc.RotateSiteSecret(context.Background(), admin.SiteRef{SiteID: e.site2}); err != nil {
+		t.Fatal(err)
+	}
+	if status, _, _ := l.get("/console/practice"); status != http.StatusSeeOther {
+		t.Fatalf("the session after the site's secret was rotated: %d, want a redirect to sign in", status)
+	}
+	if status, _, _ := b.get("/console/practice"); status != http.StatusOK {
+		t.Fatalf("site 1's session after site 2's rotation: %d", status)
+	}
+
 	// Signing out ends the session on the server: the old cookie is dead.
 	cookies := b.c.Jar.Cookies(mustURL(t, e.URL()+"/console/"))
 	if status, _, _ := b.post("/console/sign-out", url.Values{"csrf": {b.csrf("/console/practice")}}); status != http.StatusSeeOther {
@@ -326,15 +350,27 @@ func TestIntegratorConsole(t *testing.T) {
 	if got := e.apiStatus(t, m[1], e.SiteID); got != http.StatusOK {
 		t.Fatalf("the new key: %d", got)
 	}
-	if _, _, page = a.get("/console/integrator"); strings.Contains(page, m[1]) {
-		t.Fatal("the new key is shown again")
+	// Rotating the key the session stands on keeps the integrator signed
+	// in, on the new key; the page does not show the key again.
+	if status, _, page = a.get("/console/integrator"); status != http.StatusOK || strings.Contains(page, m[1]) {
+		t.Fatalf("after rotating its own key: %d (the key shown again: %v)", status, strings.Contains(page, m[1]))
 	}
 	if rec := e.records(t, "rotate-key"); len(rec) != 2 || rec[1].IntegratorID != e.IntegratorID || rec[1].Status != http.StatusOK || strings.Contains(rec[1].Query, m[1]) {
 		t.Fatalf("rotate records: %+v", rec)
 	}
-	// C's key is untouched.
+	// C's key is untouched; when the operator rotates it, C's session,
+	// which stands on it, ends.
 	if got := e.apiStatus(t, e.keyC, e.site2); got != http.StatusOK {
 		t.Fatalf("integrator C's key after A's rotation: %d", got)
+	}
+	if status, _, _ := b.get("/console/integrator"); status != http.StatusOK {
+		t.Fatalf("C's session: %d", status)
+	}
+	if _, err := (&admin.Service{Store: e.Store}).RotateIntegratorKey(context.Background(), admin.KeyRotation{IntegratorID: e.idC}); err != nil {
+		t.Fatal(err)
+	}
+	if status, _, _ := b.get("/console/integrator"); status != http.StatusSeeOther {
+		t.Fatalf("C's session after its key was rotated: %d, want a redirect to sign in", status)
 	}
 }
 
@@ -426,7 +462,7 @@ func TestSessionCookieAndExpiry(t *testing.T) {
 		}
 	}
 
-	token, err := server.NewConsoleToken(context.Background(), e.Store, false, server.ConsolePractice, e.SiteID, time.Now().Add(time.Second))
+	token, err := server.NewConsoleToken(context.Background(), e.Store, false, server.ConsolePractice, e.SiteID, server.HashSecret("site-secret"), time.Now().Add(time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}

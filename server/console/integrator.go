@@ -102,5 +102,21 @@ func (c *Console) rotateKey(w http.ResponseWriter, r *http.Request, s *session) 
 	if slot == "secondary" {
 		key.Key = out.SecondaryKey
 	}
+	if s.credential != nil {
+		if _, err := c.Store.IntegratorByKeyHash(r.Context(), s.credential); server.ErrorCode(err) == server.EUNAUTHORIZED {
+			// The key this session stood on is the one rotated: go on
+			// with a session on the new key.
+			if err := c.Store.DeleteConsoleToken(r.Context(), server.HashConsoleToken(s.token)); err != nil {
+				return detail, err
+			}
+			who := s.who
+			if s, err = c.newSession(w, r, s.role, s.subject, server.HashSecret(key.Key)); err != nil {
+				return detail, err
+			}
+			s.who = who
+		} else if err != nil {
+			return detail, err
+		}
+	}
 	return detail, c.renderIntegrator(w, r, s, key)
 }

@@ -15,21 +15,21 @@ func (s *Store) CreateConsoleToken(ctx context.Context, t *server.ConsoleToken) 
 	if _, err := s.pool.Exec(ctx, `DELETE FROM console_tokens WHERE expires_at <= $1`, time.Now()); err != nil {
 		return err
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO console_tokens (token_hash, link, role, subject_id, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-		t.Hash, t.Link, t.Role, t.SubjectID, t.Expires)
+	_, err := s.pool.Exec(ctx, `INSERT INTO console_tokens (token_hash, link, role, subject_id, credential_hash, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		t.Hash, t.Link, t.Role, t.SubjectID, t.Credential, t.Expires)
 	return conflict(err, "console token")
 }
 
 // ConsoleToken implements [server.Store].
 func (s *Store) ConsoleToken(ctx context.Context, hash []byte, now time.Time) (*server.ConsoleToken, error) {
 	return scanConsoleToken(hash, s.pool.QueryRow(ctx,
-		`SELECT link, role, subject_id, expires_at FROM console_tokens WHERE token_hash = $1 AND expires_at > $2`, hash, now))
+		`SELECT link, role, subject_id, credential_hash, expires_at FROM console_tokens WHERE token_hash = $1 AND expires_at > $2`, hash, now))
 }
 
 // RedeemConsoleLink implements [server.Store].
 func (s *Store) RedeemConsoleLink(ctx context.Context, hash []byte, now time.Time) (*server.ConsoleToken, error) {
 	return scanConsoleToken(hash, s.pool.QueryRow(ctx,
-		`DELETE FROM console_tokens WHERE token_hash = $1 AND link AND expires_at > $2 RETURNING link, role, subject_id, expires_at`, hash, now))
+		`DELETE FROM console_tokens WHERE token_hash = $1 AND link AND expires_at > $2 RETURNING link, role, subject_id, credential_hash, expires_at`, hash, now))
 }
 
 // DeleteConsoleToken implements [server.Store].
@@ -40,7 +40,7 @@ func (s *Store) DeleteConsoleToken(ctx context.Context, hash []byte) error {
 
 func scanConsoleToken(hash []byte, row pgx.Row) (*server.ConsoleToken, error) {
 	t := &server.ConsoleToken{Hash: hash}
-	err := row.Scan(&t.Link, &t.Role, &t.SubjectID, &t.Expires)
+	err := row.Scan(&t.Link, &t.Role, &t.SubjectID, &t.Credential, &t.Expires)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, server.Errorf(server.ENOTFOUND, "no such console link or session (unknown, used or expired)")
 	}

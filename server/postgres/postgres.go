@@ -220,6 +220,7 @@ var migrations = []string{
 		link boolean NOT NULL,
 		role text NOT NULL,
 		subject_id text NOT NULL,
+		credential_hash bytea,
 		expires_at timestamptz NOT NULL
 	);
 	CREATE INDEX console_tokens_expires ON console_tokens (expires_at);`,

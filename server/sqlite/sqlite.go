@@ -205,6 +205,7 @@ var migrations = []string{
 		link INTEGER NOT NULL,
 		role TEXT NOT NULL,
 		subject_id TEXT NOT NULL,
+		credential_hash BLOB,
 		expires_us INTEGER NOT NULL
 	);
 	CREATE INDEX console_tokens_expires ON console_tokens (expires_us);`,

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"sync"
 	"sync/atomic"
@@ -34,17 +35,17 @@ func runConsole(t *testing.T, open func(t *testing.T) server.Store) {
 		if want := now.Add(server.DefaultConsoleLinkTTL).Truncate(time.Second); !expires.Equal(want.UTC()) {
 			t.Fatalf("expires %v, want %v", expires, want)
 		}
-		hash = server.HashConsoleToken(path[len(server.ConsoleLinkPath):])
+		link := server.HashConsoleToken(path[len(server.ConsoleLinkPath):])
 
 		// Looking does not use it; past its expiry it is gone.
-		got, err := st.ConsoleToken(ctx, hash, now)
+		got, err := st.ConsoleToken(ctx, link, now)
 		mustCode(t, "", err)
 		if !got.Link || got.Role != server.ConsolePractice || got.SubjectID != site.ID || !got.Expires.Equal(expires) {
 			t.Fatalf("link = %+v", got)
 		}
-		_, err = st.ConsoleToken(ctx, hash, expires)
+		_, err = st.ConsoleToken(ctx, link, expires)
 		mustCode(t, server.ENOTFOUND, err)
-		_, err = st.RedeemConsoleLink(ctx, hash, expires)
+		_, err = st.RedeemConsoleLink(ctx, link, expires)
 		mustCode(t, server.ENOTFOUND, err)
 
 		var wins atomic.Int32
@@ -53,7 +54,7 @@ func runConsole(t *testing.T, open func(t *testing.T) server.Store) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if l, err := st.RedeemConsoleLink(ctx, hash, now); err == nil && l.SubjectID == site.ID {
+				if l, err := st.RedeemConsoleLink(ctx, link, now); err == nil && l.SubjectID == site.ID {
 					wins.Add(1)
 				} else if server.ErrorCode(err) != server.ENOTFOUND {
 					t.Errorf("redeem: %v", err)
@@ -64,22 +65,25 @@ func runConsole(t *testing.T, open func(t *testing.T) server.Store) {
 		if wins.Load() != 1 {
 			t.Fatalf("%d redeemers got the link, want 1", wins.Load())
 		}
-		_, err = st.ConsoleToken(ctx, hash, now)
+		_, err = st.ConsoleToken(ctx, link, now)
 		mustCode(t, server.ENOTFOUND, err)
 
-		session, err := server.NewConsoleToken(ctx, st, false, server.ConsolePractice, site.ID, now.Add(time.Hour))
+		if got.Credential != nil {
+			t.Fatalf("a link's credential: %x", got.Credential)
+		}
+		session, err := server.NewConsoleToken(ctx, st, false, server.ConsolePractice, site.ID, hash, now.Add(time.Hour))
 		mustCode(t, "", err)
 		sh := server.HashConsoleToken(session)
 		_, err = st.RedeemConsoleLink(ctx, sh, now)
 		mustCode(t, server.ENOTFOUND, err) // a session is not a link
-		if got, err := st.ConsoleToken(ctx, sh, now); err != nil || got.Link {
+		if got, err := st.ConsoleToken(ctx, sh, now); err != nil || got.Link || !bytes.Equal(got.Credential, hash) {
 			t.Fatalf("session = %+v, %v", got, err)
 		}
 		mustCode(t, "", st.DeleteConsoleToken(ctx, sh))
 		_, err = st.ConsoleToken(ctx, sh, now)
 		mustCode(t, server.ENOTFOUND, err)
 		mustCode(t, "", st.DeleteConsoleToken(ctx, sh))
-		_, err = server.NewConsoleToken(ctx, st, false, server.ConsoleIntegrator, uuid.NewString(), now.Add(time.Hour))
+		_, err = server.NewConsoleToken(ctx, st, false, server.ConsoleIntegrator, uuid.NewString(), nil, now.Add(time.Hour))
 		mustCode(t, server.ENOTFOUND, err)
 	})
 }
