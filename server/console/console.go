@@ -6,9 +6,10 @@
 // A practice sees whether its agent is connected, the integrators paired
 // with it (and revokes them), and its audit log with filters; an integrator
 // sees its sites, its usage against its quotas, its keys (and rotates
-// them), its SMART clients and its webhook deliveries. Everything a page
-// shows comes from the signed-in subject's session, never from an id in the
-// request, so no one sees another site's or integrator's data.
+// them), its SMART clients and its webhook deliveries. Whose data a page
+// shows comes from the session, never from the request (an integrator id a
+// form gives only narrows it within the session's site), so no one sees or
+// changes another site's or integrator's data.
 //
 // The pages are server-rendered with html/template (which escapes every
 // value) from files embedded in the binary: no script, no build step. Forms
