@@ -1,9 +1,10 @@
 # fhirlink: the two commands a newcomer needs are `make demo` and `make test`.
 GO      ?= go
 PKGS    := ./...
-# Node harnesses the tests drive (validators, real FHIR and SMART clients),
+# Node harnesses the tests drive (validators, real FHIR and SMART clients, a
+# browser driver for the console),
 # installed from their committed lock files.
-NODE_HARNESSES := testdata/fhirvalidate testdata/fhirclient server/api/testdata/smartclient
+NODE_HARNESSES := testdata/fhirvalidate testdata/fhirclient server/api/testdata/smartclient server/console/testdata/browser
 BENCH   ?= .
 LISTEN  ?= 127.0.0.1:8080
 PMS     ?= BestPractice

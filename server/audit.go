@@ -19,7 +19,8 @@ type AuditRecord struct {
 	SiteID       string    `json:"siteId,omitempty"`       // empty for routes without a site
 	Method       string    `json:"method"`
 	Path         string    `json:"path"`
-	// Kind is AuditFHIR, AuditPassthrough, AuditOther or AuditAdmin.
+	// Kind is AuditFHIR, AuditPassthrough, AuditOther, AuditAdmin or
+	// AuditConsole.
 	Kind string `json:"kind"`
 	// Interaction is, for FHIR, the interaction (search-type, read,
 	// capabilities); for passthrough, the execution mode (reader, scalar,
@@ -54,6 +55,11 @@ const (
 	// SiteID the site it concerns, and Query "operator=NAME" followed by
 	// the request's JSON.
 	AuditAdmin = "admin"
+	// AuditConsole is an action in the web console (package console):
+	// Interaction is the action (sign-in, revoke, rotate-key, ...), SiteID
+	// the practice's site or IntegratorID the integrator signed in, and
+	// Query what the action was on (never a secret).
+	AuditConsole = "console"
 )
 
 // Outcomes of audited writes.

@@ -21,7 +21,7 @@ var adminCommand = &command{
 	summary: "Administers sites, integrators and pairings, in the state store or through a server's admin API.",
 	sub: []*command{siteCreate, siteList, siteRotate, siteEnrollCode, pushSettings, integratorCreate, integratorList, integratorRotate,
 		pairCmd, unpairCmd, pairingCodeCmd, pairingsCmd, blockCmd, unblockCmd, blocksCmd, quarantineCmd, unquarantineCmd,
-		clientCreate, clientList, clientDelete, rotateSigningKey, auditCmd, quotaCmd, webhookCmd, operatorToken},
+		clientCreate, clientList, clientDelete, rotateSigningKey, auditCmd, quotaCmd, webhookCmd, consoleLinkCmd, operatorToken},
 }
 
 // caller runs an admin operation: admin.Service.Call on the store, or

@@ -257,6 +257,10 @@ func TestAdminCommandsOnStoreAndServer(t *testing.T) {
 		t.Fatal("webhook --delete failed")
 	}
 	both(1, "webhook", "--integrator", inA, "--delete") // nothing left to delete
+	both(0, "console-link", "--site", siteA, "--base-url", "https://fhirlink.example")
+	both(0, "console-link", "--integrator", inA, "--ttl", "1h")
+	both(1, "console-link", "--site", siteA, "--integrator", inA)
+	both(1, "console-link", "--site", siteA, "--ttl", "48h")
 	bothWith(0, []string{"unpair", "--integrator", inA, "--site", siteA}, []string{"unpair", "--integrator", inB, "--site", siteA})
 	both(1, "audit", "--from", "last tuesday")
 	if code, out, errOut := runCmd(t, "admin", "audit", "--server", "http://"+adminAddr, "--site", siteB); code != 0 || !strings.Contains(out, `"interaction": "quarantine"`) {

@@ -136,7 +136,10 @@ type demoRun struct {
 	base     string
 	practice *demoPractice
 	examples []demoExample
-	closers  []func() // in the order to run them
+	// consoleLink is a one-time sign-in link to the web console for the
+	// demo practice; stateDB the state store, for making another.
+	consoleLink, stateDB string
+	closers              []func() // in the order to run them
 
 	serveDone chan struct{} // closed when the server has stopped, with serveErr
 	serveErr  error
@@ -282,6 +285,12 @@ func startDemo(ctx context.Context, o demoOptions) (_ *demoRun, err error) {
 	}
 	ex.tokenScript, ex.metricsURL, ex.adminBase, ex.adminToken = tokenScript, metricsURL, adminBase, adminToken
 	d.examples = demoExamples(d.base, p, ex)
+	d.stateDB = filepath.Join(o.dir, "state.db")
+	link, err := (&admin.Service{Store: store}).ConsoleLink(ctx, admin.ConsoleLinkRequest{SiteID: p.siteID, TTL: "1h", BaseURL: d.base})
+	if err != nil {
+		return nil, err
+	}
+	d.consoleLink = link.URL
 	return d, nil
 }
 

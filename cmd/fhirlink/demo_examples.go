@@ -226,6 +226,10 @@ until curl -sf %s/queries/registered/$r/results %s; do sleep 1; done`, site, key
 	return examples
 }
 
+// demoNewLink starts the printed line with the command making another
+// sign-in link.
+const demoNewLink = "Another link: "
+
 // printExamples prints the demo's banner and its examples, each command
 // indented by two spaces.
 func printExamples(w io.Writer, d *demoRun) {
@@ -236,5 +240,10 @@ func printExamples(w io.Writer, d *demoRun) {
 		}
 		fmt.Fprintf(w, "\n%s:\n  %s\n", e.title, strings.ReplaceAll(e.cmd, "\n", "\n  "))
 	}
+	fmt.Fprintf(w, "\nWeb console, for people: %s/console/\n", d.base)
+	fmt.Fprintf(w, "A practice signs in with its site credential (here site id %s, agent secret %s),\n", d.practice.siteID, demoSiteSecret)
+	fmt.Fprintf(w, "an integrator with an API key (%s), or either with a one-time link. This one signs in\n", demoKey)
+	fmt.Fprintf(w, "the demo practice, once, within an hour (opening it shows a button; only the button uses it):\n%s\n", d.consoleLink)
+	fmt.Fprintf(w, "%sfhirlink admin console-link --database %s --site %s --base-url %s\n", demoNewLink, d.stateDB, d.practice.siteID, d.base)
 	fmt.Fprintf(w, "\nPress Ctrl-C to stop.\n")
 }

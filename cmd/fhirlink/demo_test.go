@@ -56,6 +56,7 @@ func TestDemoExamplesWorkVerbatim(t *testing.T) {
 					checkDemoOutput(t, e.want, got)
 				})
 			}
+			t.Run("console", func(t *testing.T) { checkDemoConsole(t, ctx, out) })
 		})
 	}
 }

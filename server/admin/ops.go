@@ -65,6 +65,7 @@ var Ops = []Op{
 	op("audit", "Returns audit records, oldest first.", (*Service).Audit),
 	op("quota", "Sets and returns an integrator's daily quotas.", (*Service).Quota),
 	op("webhook", "Sets an integrator's webhook URL with a new signing secret, or deletes it.", (*Service).Webhook),
+	op("console-link", "Issues a one-time sign-in link to the web console for a practice or an integrator (shown once).", (*Service).ConsoleLink),
 }
 
 // Lookup returns the operation called name.

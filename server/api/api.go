@@ -27,6 +27,7 @@ import (
 	"fhirlink/server/audit"
 	"fhirlink/server/auth"
 	"fhirlink/server/bulk"
+	"fhirlink/server/console"
 	"fhirlink/server/hub"
 	"fhirlink/server/inflight"
 	"fhirlink/server/metrics"
@@ -95,6 +96,11 @@ type Server struct {
 	// StartWorkers and its stop function.
 	Async    async.Options
 	Webhooks webhook.Options
+
+	// ConsoleWriteGrants lets practices grant writes per integrator in the
+	// web console; nil (no write grants on this server yet) shows no such
+	// control.
+	ConsoleWriteGrants console.WriteGrants
 
 	// Exports runs FHIR Bulk Data exports (export.go); one with a
 	// temporary directory is made on first use when nil.
@@ -173,6 +179,7 @@ func (s *Server) Handler() http.Handler {
 	e.GET(wire.PathConnect, echo.WrapHandler(s.Hub))
 	s.agentRoutes(e)
 	s.oauthRoutes(e)
+	s.consoleRoutes(e)
 
 	e.GET(PathAgentAudit, s.agentAudit, s.authenticateSite)
 	g := e.Group("/integrator", s.audited, s.authenticate, s.rateLimited)
@@ -195,14 +202,7 @@ func DefaultMappings() map[string]*mappings.Mapping {
 // AuthenticateAgent checks a site credential against the store; it is the
 // hub's Authenticate.
 func (s *Server) AuthenticateAgent(ctx context.Context, siteID, secret string) error {
-	hash, err := s.Store.SiteSecretHash(ctx, siteID)
-	if err != nil {
-		return err
-	}
-	if !server.SecretMatches(secret, hash) {
-		return server.Errorf(server.EUNAUTHORIZED, "wrong site credential")
-	}
-	return nil
+	return server.AuthenticateSite(ctx, s.Store, siteID, secret)
 }
 
 // recoverer turns a panic into a 500 and a log line, except the one that

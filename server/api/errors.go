@@ -15,21 +15,7 @@ import (
 const wwwAuthenticate = `Bearer realm="fhirlink", APIKey header="` + KeyHeader + `"`
 
 // statusOf maps error codes to HTTP statuses.
-var statusOf = map[string]int{
-	server.EINVALID:       http.StatusBadRequest,
-	server.EUNAUTHORIZED:  http.StatusUnauthorized,
-	server.EFORBIDDEN:     http.StatusForbidden,
-	server.ENOTFOUND:      http.StatusNotFound,
-	server.EGONE:          http.StatusGone,
-	server.ECONFLICT:      http.StatusConflict,
-	server.EUNPROCESSABLE: http.StatusUnprocessableEntity,
-	server.ETOOLARGE:      http.StatusRequestEntityTooLarge,
-	server.ENOTACCEPTABLE: http.StatusNotAcceptable,
-	server.ERATELIMIT:     http.StatusTooManyRequests,
-	server.EUNAVAILABLE:   http.StatusServiceUnavailable,
-	server.ETIMEOUT:       http.StatusGatewayTimeout,
-	server.EINTERNAL:      http.StatusInternalServerError,
-}
+var statusOf = server.HTTPStatus
 
 // errorBody is the passthrough API's request error shape.
 type errorBody struct {

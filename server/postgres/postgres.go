@@ -235,6 +235,16 @@ var migrations = []string{
 	CREATE INDEX idempotency_keys_expires_at ON idempotency_keys (expires_at);
 	ALTER TABLE audit_log ADD COLUMN targets text NOT NULL DEFAULT '';
 	ALTER TABLE audit_log ADD COLUMN outcome text NOT NULL DEFAULT '';`,
+	// The web console's one-time sign-in links and sessions, by hash.
+	`CREATE TABLE console_tokens (
+		token_hash bytea PRIMARY KEY,
+		link boolean NOT NULL,
+		role text NOT NULL,
+		subject_id text NOT NULL,
+		credential_hash bytea,
+		expires_at timestamptz NOT NULL
+	);
+	CREATE INDEX console_tokens_expires ON console_tokens (expires_at);`,
 }
 
 // migrationLock is the key of the transaction-level advisory lock held while

@@ -221,6 +221,16 @@ var migrations = []string{
 	CREATE INDEX idempotency_keys_expires ON idempotency_keys (expires_us);
 	ALTER TABLE audit_log ADD COLUMN targets TEXT NOT NULL DEFAULT '';
 	ALTER TABLE audit_log ADD COLUMN outcome TEXT NOT NULL DEFAULT '';`,
+	// The web console's one-time sign-in links and sessions, by hash.
+	`CREATE TABLE console_tokens (
+		token_hash BLOB PRIMARY KEY,
+		link INTEGER NOT NULL,
+		role TEXT NOT NULL,
+		subject_id TEXT NOT NULL,
+		credential_hash BLOB,
+		expires_us INTEGER NOT NULL
+	);
+	CREATE INDEX console_tokens_expires ON console_tokens (expires_us);`,
 }
 
 // Store is a [server.Store] in a SQLite file.
