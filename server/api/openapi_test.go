@@ -100,8 +100,8 @@ var echoParam = regexp.MustCompile(`:([A-Za-z]+)`)
 func undocumented(e *echo.Echo, paths map[string]map[string]any, file string) []string {
 	var missing []string
 	for _, r := range e.Routes() {
-		if isFHIR(r.Path) || r.Method == echo.RouteNotFound || strings.HasSuffix(r.Path, "/*") {
-			continue // FHIR; echo's own not-found routes of groups with middleware
+		if isFHIR(r.Path) || isConsole(r.Path) || r.Method == echo.RouteNotFound || strings.HasSuffix(r.Path, "/*") {
+			continue // FHIR; the console's HTML pages; echo's own not-found routes of groups with middleware
 		}
 		p := echoParam.ReplaceAllString(r.Path, "{$1}")
 		if _, ok := paths[p][strings.ToLower(r.Method)]; !ok {
@@ -111,6 +111,10 @@ func undocumented(e *echo.Echo, paths map[string]map[string]any, file string) []
 	slices.Sort(missing)
 	return slices.Compact(missing)
 }
+
+// isConsole reports whether path is the web console's: HTML pages for
+// people (server/console), not part of the API the documents describe.
+func isConsole(path string) bool { return path == "/console" || strings.HasPrefix(path, "/console/") }
 
 // The OpenAPI documents describe the real handlers: every route the
 // servers register is documented (FHIR aside), every documented route
