@@ -19,7 +19,9 @@ type engine interface {
 	// be the same one). It should not connect yet: Open pings afterwards.
 	open(dsn string, writes bool) (read, write *sql.DB, err error)
 	// readTx is the transaction reader and scalar queries run in, always
-	// rolled back; read-only where the engine has such transactions.
+	// rolled back; read-only where the engine has such transactions. nil
+	// runs them outside one, for an engine whose read handle's sessions
+	// are read-only themselves.
 	readTx() *sql.TxOptions
 	// bind turns validated parameters into the text and arguments the
 	// driver needs; values are always bound, never spliced into the text.

@@ -46,16 +46,23 @@ func (postgresEngine) open(dsn string, writes bool) (*sql.DB, *sql.DB, error) {
 	// request could otherwise read the texts of earlier requests' statements
 	// in pg_prepared_statements). Each statement is described, then run.
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeDescribeExec
-	db := stdlib.OpenDB(*cfg)
-	if !writes {
-		return db, nil, nil
+	var write *sql.DB
+	if writes {
+		write = stdlib.OpenDB(*cfg.Copy())
 	}
-	// Reads and writes share the handle: PostgreSQL marks each transaction
-	// read-only or not, so one pool serves both.
-	return db, db, nil
+	// The readers' sessions start read-only: every statement runs in a
+	// read-only transaction of its own without the BEGIN READ ONLY and
+	// ROLLBACK round trips an explicit one costs (two of the five a search
+	// made). A statement cannot leave it: the extended protocol takes one
+	// statement per request, and SET TRANSACTION READ WRITE fails once a
+	// query ran. A SET that makes later transactions writable is undone by
+	// reset's DISCARD ALL, which restores this start-up value.
+	cfg.RuntimeParams["default_transaction_read_only"] = "on"
+	return stdlib.OpenDB(*cfg), write, nil
 }
 
-func (postgresEngine) readTx() *sql.TxOptions { return &sql.TxOptions{ReadOnly: true} }
+// readTx is nil: the readers' sessions are read-only (see open).
+func (postgresEngine) readTx() *sql.TxOptions { return nil }
 
 // reset ends the session state a request may have left: DISCARD ALL
 // restores every setting (SET, set_config) to the connection's defaults,

@@ -151,6 +151,32 @@ func TestPostgresReaderCannotWrite(t *testing.T) {
 	}
 }
 
+// A reader cannot make its session writable for the next reader on the
+// same connection: its read-only start-up setting is restored, and a
+// transaction it leaves open is discarded with its connection.
+func TestPostgresReaderCannotUnsetReadOnly(t *testing.T) {
+	e, c := newPostgres(t, true)
+	onePool(e)
+	pgExec(t, c, "CREATE TABLE t (v int)")
+	for _, escape := range []string{
+		"SET default_transaction_read_only = off",
+		"SELECT set_config('default_transaction_read_only', 'off', false) AS s",
+		"SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
+		"BEGIN READ WRITE",
+		"SET TRANSACTION READ WRITE",
+	} {
+		run(t, e, wire.QueryRequest{Text: escape})
+		_, _, we := run(t, e, wire.QueryRequest{Text: "INSERT INTO t VALUES (1)"})
+		wantKind(t, we, wire.KindDatabase, "read-only transaction")
+	}
+	var n int
+	if err := c.QueryRow(context.Background(), "SELECT count(*) FROM t").Scan(&n); err != nil || n != 0 {
+		t.Errorf("table changed: %d rows, %v", n, err)
+	}
+	// Writes, on their own handle, are not read-only.
+	mustRun(t, e, wire.QueryRequest{Text: "INSERT INTO t VALUES (1)", Mode: wire.ModeNonQuery})
+}
+
 func TestPostgresNonQuery(t *testing.T) {
 	ro, c := newPostgres(t, false)
 	pgExec(t, c, "CREATE TABLE t (v int)", "INSERT INTO t SELECT generate_series(1, 5)")
