@@ -96,9 +96,7 @@ func BenchmarkFHIRPatient(b *testing.B) {
 						b.Fatalf("%s: %d %.300s", path, status, body)
 					}
 				})
-			b.ReportMetric(us(median(direct)), "direct-p50-µs")
-			b.ReportMetric(us(median(through)), "fhirlink-p50-µs")
-			b.ReportMetric(float64(median(through))/float64(median(direct)), "ratio-p50")
+			reportRatios(b, direct, through)
 			b.ReportMetric(float64(mallocs)/float64(b.N), "allocs/request")
 		})
 	}
@@ -211,9 +209,7 @@ func BenchmarkFHIRScheduling(b *testing.B) {
 						b.Fatalf("%s: %d %.300s", c.path, status, body)
 					}
 				})
-			b.ReportMetric(us(median(direct)), "direct-p50-µs")
-			b.ReportMetric(us(median(through)), "fhirlink-p50-µs")
-			b.ReportMetric(float64(median(through))/float64(median(direct)), "ratio-p50")
+			reportRatios(b, direct, through)
 		})
 	}
 }
