@@ -2,9 +2,9 @@
 // streams its rows as JSON, guarding the database while it does.
 //
 // The scheduler decides when a query runs; the executor decides how: every
-// value is bound as a parameter, reader and scalar queries run in a
-// transaction that is always rolled back (read-only where the engine has
-// read-only transactions), writes need the site's permission, the deadline
+// value is bound as a parameter, reader and scalar queries run read-only
+// where the engine can (a read-only session or transaction) and otherwise in
+// a transaction that is always rolled back, writes need the site's permission, the deadline
 // cancels the statement in the database itself, and the result cap is
 // enforced row by row while streaming, so the agent's memory stays flat.
 //
