@@ -55,6 +55,15 @@ type engine interface {
 	reset(ctx context.Context, conn *sql.Conn) error
 }
 
+// preparer is implemented by engines that keep the server's own statements
+// (wire.QueryRequest.Prepare) prepared, on a read pool of their own.
+type preparer interface {
+	// openPrepared returns that pool: read-only as open's, its statements
+	// prepared once per connection and kept. Its connections run only the
+	// server's SQL, which leaves no session state, so they are not reset.
+	openPrepared(dsn string) (*sql.DB, error)
+}
+
 // errDirtySession is a reset that found state it cannot undo in place: the
 // connection is discarded, which ends the session and all it held.
 var errDirtySession = errors.New("the session holds state a request left behind")

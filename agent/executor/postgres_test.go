@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -175,6 +176,39 @@ func TestPostgresReaderCannotUnsetReadOnly(t *testing.T) {
 	}
 	// Writes, on their own handle, are not read-only.
 	mustRun(t, e, wire.QueryRequest{Text: "INSERT INTO t VALUES (1)", Mode: wire.ModeNonQuery})
+}
+
+// The server's own statements (Prepare) stay prepared on a pool of their
+// own: planned once per connection, invisible to integrators' SQL, which
+// runs on the other pool; the pool is read-only too, and a cancelled
+// statement's connection is not reused.
+func TestPostgresPreparedStatementsStayOnTheirPool(t *testing.T) {
+	e, c := newPostgres(t, true)
+	onePool(e)
+	pgExec(t, c, "CREATE TABLE t (v int)")
+	kept := wire.QueryRequest{Text: "SELECT pg_backend_pid() AS pid, (SELECT count(*) FROM pg_prepared_statements) AS kept", Prepare: true}
+	first, _ := mustRun(t, e, kept)
+	again, _ := mustRun(t, e, kept)
+	var a, b struct{ PID, Kept int }
+	json.Unmarshal([]byte(first.rows[0]), &a)
+	json.Unmarshal([]byte(again.rows[0]), &b)
+	if a.PID != b.PID || b.Kept < 1 {
+		t.Errorf("the statement was not kept on its connection: %s then %s", first.rows[0], again.rows[0])
+	}
+	rec, _ := mustRun(t, e, wire.QueryRequest{Text: "SELECT count(*) AS n FROM pg_prepared_statements"})
+	if rec.rows[0] != `{"n":0}` {
+		t.Errorf("an integrator's query sees the server's statements: %s", rec.rows[0])
+	}
+	_, _, we := run(t, e, wire.QueryRequest{Text: "INSERT INTO t VALUES (1) RETURNING v", Prepare: true})
+	wantKind(t, we, wire.KindDatabase, "read-only transaction")
+	_, _, we = run(t, e, wire.QueryRequest{Text: "SELECT pg_sleep(5) AS s", Prepare: true, TimeoutMS: 100})
+	wantKind(t, we, wire.KindTimeout, "")
+	after, _ := mustRun(t, e, kept)
+	var d struct{ PID, Kept int }
+	json.Unmarshal([]byte(after.rows[0]), &d)
+	if d.PID == b.PID {
+		t.Errorf("the connection of a cancelled statement was reused (pid %d)", d.PID)
+	}
 }
 
 func TestPostgresNonQuery(t *testing.T) {

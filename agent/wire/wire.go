@@ -126,6 +126,11 @@ type QueryRequest struct {
 	// ExecutionID, on a write, makes it run at most once under that id:
 	// a repeat is answered with the first outcome (see [PathExecutions]).
 	ExecutionID string `json:"executionId,omitempty"`
+	// Prepare marks a reader or scalar whose text is the server's own
+	// fixed SQL (a FHIR search), never an integrator's: the agent may keep
+	// it prepared on connections that run nothing else, so the database
+	// plans it once rather than for every page. Values stay parameters.
+	Prepare bool `json:"prepare,omitempty"`
 }
 
 // AtMostOnce reports whether the agent runs q at most once: a write with
