@@ -135,6 +135,11 @@ type QueryRequest struct {
 	// agent runs it only when the practice granted that integrator writes
 	// (see [PathWriteGrants]).
 	IntegratorID string `json:"integratorId,omitempty"`
+	// Prepare marks a reader or scalar whose text is the server's own
+	// fixed SQL (a FHIR search), never an integrator's: the agent may keep
+	// it prepared on connections that run nothing else, so the database
+	// plans it once rather than for every page. Values stay parameters.
+	Prepare bool `json:"prepare,omitempty"`
 }
 
 // Writes reports whether q may change data: a nonQuery or a stored
