@@ -1,17 +1,21 @@
 # fhirlink: the two commands a newcomer needs are `make demo` and `make test`.
 GO      ?= go
 PKGS    := ./...
-# Node harnesses the tests drive (validators, real FHIR and SMART clients),
+# Node harnesses the tests drive (validators, real FHIR and SMART clients, a
+# browser driver for the console),
 # installed from their committed lock files.
-NODE_HARNESSES := testdata/fhirvalidate testdata/fhirclient server/api/testdata/smartclient
-BENCH   ?= .
+NODE_HARNESSES := testdata/fhirvalidate testdata/fhirclient server/api/testdata/smartclient server/console/testdata/browser
+# make bench: the façade's figures (README, server/README.md#performance);
+# BENCH=. BENCH_PKGS=./... runs every benchmark of the repository.
+BENCH      ?= BenchmarkOneRow|BenchmarkTenThousandRows|BenchmarkFHIRPatient|BenchmarkFHIRScheduling|BenchmarkFHIRExport
+BENCH_PKGS ?= ./server/api
 LISTEN  ?= 127.0.0.1:8080
 PMS     ?= BestPractice
 # staticcheck is installed into the first GOPATH's bin (whatever GOBIN says) when missing.
 STATICCHECK_BIN := $(firstword $(subst :, ,$(shell $(GO) env GOPATH)))/bin
 STATICCHECK := $(STATICCHECK_BIN)/staticcheck
 
-.PHONY: demo test bench build lint validators
+.PHONY: demo test bench profile build lint validators
 
 ## demo: server + agent + a synthetic practice (SQLite), with example requests;
 ## PMS=Zedmed for a Zedmed practice instead of Bp Premier
@@ -31,9 +35,17 @@ test: validators
 validators:
 	@for d in $(NODE_HARNESSES); do test -d $$d/node_modules || npm ci --prefix $$d --no-audit --no-fund || exit 1; done
 
-## bench: benchmarks; figures are printed, not asserted
+## bench: direct SQL and the same work through fhirlink, alternated in one run on a
+## throwaway PostgreSQL, with their ratios; figures are printed, not asserted
 bench:
-	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=1 -timeout 30m $(PKGS)
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=1 -timeout 30m $(BENCH_PKGS)
+
+## profile: a CPU profile of the whole path (HTTP, server, tunnel, agent; PostgreSQL
+## aside) over a 10,000-patient $$export, and its top functions
+profile:
+	$(GO) test -run '^$$' -bench 'BenchmarkFHIRExport/10000' -benchmem -count=1 -timeout 20m \
+		-cpuprofile cpu.prof -o api.test ./server/api
+	$(GO) tool pprof -top -cum -nodecount 40 api.test cpu.prof
 
 ## build: a static binary in bin/
 build:

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"fhirlink/agent/executor"
+	"fhirlink/agent/grants"
 	"fhirlink/agent/guard"
 	"fhirlink/agent/journal"
 	"fhirlink/agent/tunnel"
@@ -39,6 +40,10 @@ type Config struct {
 	// (see package journal), opened when writes are allowed. Empty keeps
 	// it in memory, which does not survive a restart: for tests only.
 	Journal string
+	// WriteGrants is the file of the integrators the practice lets write
+	// (see package grants), read again for each write. Empty grants
+	// nobody: with AllowWrites, every write is still refused.
+	WriteGrants string
 
 	// Practice metadata reported in the site status.
 	PMSType                   string
@@ -64,6 +69,7 @@ type Agent struct {
 	cfg   Config
 	exec  *executor.Executor
 	jrnl  *journal.Journal // nil without AllowWrites
+	grant *grants.File
 	sched *guard.Scheduler
 	log   *slog.Logger
 
@@ -109,7 +115,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		}
 		return nil, err
 	}
-	return &Agent{cfg: cfg, exec: ex, jrnl: jr, sched: guard.New(cfg.Concurrency), log: log,
+	return &Agent{cfg: cfg, exec: ex, jrnl: jr, grant: grants.Open(cfg.WriteGrants), sched: guard.New(cfg.Concurrency), log: log,
 		settings: wire.Settings{Concurrency: cfg.Concurrency}}, nil
 }
 
@@ -230,6 +236,27 @@ func (a *Agent) serveExecution(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, ex)
 }
 
+// mayWrite refuses a write for an integrator the practice has not granted
+// writes (package grants), before anything of it is recorded or run. The
+// executor refuses every write when writes are not allowed at all.
+func (a *Agent) mayWrite(req wire.QueryRequest) *wire.Error {
+	if !req.Writes() || !a.cfg.Database.AllowWrites {
+		return nil
+	}
+	if req.IntegratorID == "" {
+		return wire.Errorf(wire.KindForbidden, "the write names no integrator, and the practice grants writes per integrator: upgrade the server")
+	}
+	ok, err := a.grant.Granted(req.IntegratorID)
+	if err != nil {
+		a.log.Error("write grants", "err", err)
+		return wire.Errorf(wire.KindForbidden, "no write grant for integrator %s: the practice's record of write grants cannot be read; see the agent's log", req.IntegratorID)
+	}
+	if !ok {
+		return wire.Errorf(wire.KindForbidden, "no write grant for integrator %s at this site: the practice gives it with 'fhirlink agent grant-writes --integrator %s'", req.IntegratorID, req.IntegratorID)
+	}
+	return nil
+}
+
 // claim reserves req's execution id for this run. When the id already has
 // an outcome it answers the first one instead and returns ok false, as it
 // does when the caller went away meanwhile.
@@ -245,7 +272,7 @@ func (a *Agent) claim(w http.ResponseWriter, r *http.Request, req wire.QueryRequ
 	case prior == nil:
 		return c, true
 	}
-	a.log.Info("write not run again", "id", req.ID, "executionId", req.ExecutionID, "state", prior.State)
+	a.log.Info("write not run again", "id", req.ID, "requestId", req.RequestID, "executionId", req.ExecutionID, "state", prior.State)
 	switch prior.State {
 	case wire.ExecutionCommitted:
 		replay(w, req, prior)
@@ -298,6 +325,7 @@ func (a *Agent) serveInfo(w http.ResponseWriter, r *http.Request) {
 		// that from the empty engine version and from query errors.
 		a.log.Warn("database info", "err", err)
 	}
+	running, queued := a.Load()
 	writeJSON(w, http.StatusOK, wire.Info{
 		Protocol:                  wire.Version,
 		Version:                   Version,
@@ -306,6 +334,8 @@ func (a *Agent) serveInfo(w http.ResponseWriter, r *http.Request) {
 		Catalogues:                catalogues,
 		AllowWrites:               a.cfg.Database.AllowWrites,
 		Concurrency:               a.Settings().Concurrency,
+		Running:                   running,
+		Queued:                    queued,
 		PMSType:                   a.cfg.PMSType,
 		PracticeName:              a.cfg.PracticeName,
 		PracticeManagementSiteID:  a.cfg.PracticeManagementSiteID,
@@ -330,6 +360,11 @@ func (a *Agent) serveQuery(w http.ResponseWriter, r *http.Request) {
 	}
 	if c := set.MaxTimeInQueueMS; c > 0 && req.MaxTimeInQueueMS > c {
 		req.MaxTimeInQueueMS = c
+	}
+	if werr := a.mayWrite(req); werr != nil {
+		a.log.Info("write refused", "id", req.ID, "integrator", req.IntegratorID, "err", werr.Message)
+		writeError(w, werr)
+		return
 	}
 	var claim *journal.Claim
 	if req.AtMostOnce() && a.jrnl != nil {
@@ -364,7 +399,7 @@ func (a *Agent) serveQuery(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		werr := asWireError(err)
 		if werr.Kind != wire.KindCanceled {
-			a.log.Info("query failed", "id", req.ID, "kind", werr.Kind, "err", werr.Message)
+			a.log.Info("query failed", "id", req.ID, "requestId", req.RequestID, "kind", werr.Kind, "err", werr.Message)
 		}
 		if !sink.started {
 			werr.QueuedMS = sink.queued.Milliseconds()
@@ -372,6 +407,12 @@ func (a *Agent) serveQuery(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		trailer.Error = werr
+	}
+	if err == nil {
+		// One line per query, for the practice's IT and the server's
+		// operators: no SQL text and no values, which may be patient data.
+		a.log.Info("query", "id", req.ID, "requestId", req.RequestID, "mode", req.Mode, "priority", req.Priority,
+			"rows", trailer.Rows, "bytes", trailer.Bytes, "queuedMs", sink.queued.Milliseconds(), "executionMs", trailer.ExecutionMS)
 	}
 	sink.fw.Trailer(trailer)
 	// Returning ends the response with one write: the frames still buffered

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"fhirlink/agent/executor"
+	"fhirlink/agent/grants"
 	"fhirlink/agent/wire"
 )
 
@@ -48,10 +49,33 @@ func Doctor(ctx context.Context, cfg Config, hc *http.Client) []Check {
 	var out []Check
 	out = append(out, checkConfig(cfg))
 	out = append(out, checkDatabase(ctx, cfg.Database)...)
+	if cfg.Database.AllowWrites {
+		out = append(out, checkGrants(cfg.WriteGrants))
+	}
 	if cfg.ServerURL != "" {
 		out = append(out, checkServer(ctx, cfg.ServerURL, hc)...)
 	}
 	return out
+}
+
+// checkGrants reports the practice's write grants: who may write, or why
+// nobody can.
+func checkGrants(path string) Check {
+	c := Check{Name: "write grants"}
+	list, err := grants.Open(path).List()
+	switch {
+	case err != nil:
+		c.Verdict, c.Detail, c.Fix = Fail, err.Error(), "every write is refused until the file is readable: remove it and grant again with 'fhirlink agent grant-writes --integrator ID'"
+	case len(list) == 0:
+		c.Verdict, c.Detail, c.Fix = Warn, "writes are allowed but no integrator is granted them, so every write is refused", "grant a paired integrator writes: 'fhirlink agent grant-writes --integrator ID'"
+	default:
+		ids := make([]string, len(list))
+		for i, g := range list {
+			ids[i] = g.IntegratorID
+		}
+		c.Verdict, c.Detail = OK, fmt.Sprintf("%d integrator(s) may write: %s", len(list), strings.Join(ids, ", "))
+	}
+	return c
 }
 
 // Failed reports whether any check failed.

@@ -49,6 +49,17 @@ func (c *Consent) Revoke(ctx context.Context, integratorID string) error {
 	return c.do(ctx, http.MethodDelete, wire.PathPairings+"/"+url.PathEscape(integratorID), nil, nil)
 }
 
+// SetWriteGrant records on the server the practice's grant (granted) or
+// revocation of writes for an integrator; see package grants for the
+// agent's own record, which the agent enforces.
+func (c *Consent) SetWriteGrant(ctx context.Context, integratorID string, granted bool) error {
+	method := http.MethodPut
+	if !granted {
+		method = http.MethodDelete
+	}
+	return c.do(ctx, method, wire.PathWriteGrants+"/"+url.PathEscape(integratorID), nil, nil)
+}
+
 // do sends one request and decodes a JSON answer into out (when not nil).
 // The server's refusals come back as errors carrying its message.
 func (c *Consent) do(ctx context.Context, method, path string, body []byte, out any) error {

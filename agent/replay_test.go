@@ -17,6 +17,7 @@ import (
 	"fhirlink/agent"
 	"fhirlink/agent/executor"
 	"fhirlink/agent/fbtest"
+	"fhirlink/agent/grants"
 	"fhirlink/agent/pgtest"
 	"fhirlink/agent/wire"
 )
@@ -30,8 +31,16 @@ type answer struct {
 	trailer wire.Trailer
 }
 
+// granted is the integrator serve grants writes.
+const granted = "integrator-granted"
+
+// query sends req, as made for the integrator granted writes unless it
+// names another.
 func query(t *testing.T, url string, req wire.QueryRequest) answer {
 	t.Helper()
+	if req.IntegratorID == "" {
+		req.IntegratorID = granted
+	}
 	body, _ := json.Marshal(req)
 	resp, err := http.Post(url+wire.PathQuery, "application/json", bytes.NewReader(body))
 	if err != nil {
@@ -60,16 +69,28 @@ func query(t *testing.T, url string, req wire.QueryRequest) answer {
 }
 
 // serve runs an agent's API on 127.0.0.1 (the tunnel is not under test
-// here) with writes allowed and its journal at journalPath.
+// here) with writes allowed, granted to [granted], and its journal at
+// journalPath.
 func serve(t *testing.T, engine, dsn, journalPath string) (url string, stop func()) {
 	t.Helper()
-	a, err := agent.New(context.Background(), agent.Config{Journal: journalPath, Database: executor.Config{
+	url, _, stop = serveGrants(t, engine, dsn, journalPath)
+	return url, stop
+}
+
+// serveGrants is serve, returning the agent's write grants too.
+func serveGrants(t *testing.T, engine, dsn, journalPath string) (url string, g *grants.File, stop func()) {
+	t.Helper()
+	g = grants.Open(filepath.Join(filepath.Dir(journalPath), "write-grants.json"))
+	if err := g.Grant(granted); err != nil {
+		t.Fatal(err)
+	}
+	a, err := agent.New(context.Background(), agent.Config{Journal: journalPath, WriteGrants: g.Path(), Database: executor.Config{
 		Engine: engine, AllowWrites: true, Catalogues: []executor.Catalogue{{Name: "main", DSN: dsn}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(a.Handler())
-	return srv.URL, func() { srv.Close(); a.Close() }
+	return srv.URL, g, func() { srv.Close(); a.Close() }
 }
 
 // TestReplayKeepsRows is the booking's retry: a write that returns rows (a
@@ -212,4 +233,65 @@ func sameColumns(a, b []wire.Column) bool {
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)
 	return len(a) > 0 && bytes.Equal(x, y)
+}
+
+// TestWritesNeedGrant: the agent runs a write only for an integrator the
+// practice granted writes in its own record, which it reads again for
+// every write: a grant or a revocation decides the next request. Reads
+// need no grant.
+func TestWritesNeedGrant(t *testing.T) {
+	dir := t.TempDir()
+	dsn := filepath.Join(dir, "practice.db")
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("CREATE TABLE appt (id INTEGER PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+	url, g, stop := serveGrants(t, "sqlite", dsn, filepath.Join(dir, "executions.db"))
+	defer stop()
+	write := func(integratorID, id string) answer {
+		return query(t, url, wire.QueryRequest{Text: "INSERT INTO appt DEFAULT VALUES", Mode: wire.ModeNonQuery,
+			TimeoutMS: 30000, IntegratorID: integratorID, ExecutionID: id})
+	}
+	refused := func(a answer, what string) {
+		t.Helper()
+		if a.status != http.StatusForbidden || a.err.Kind != wire.KindForbidden || !strings.Contains(a.err.Message, what) {
+			t.Fatalf("answer %d %+v, want 403 saying %q", a.status, a.err, what)
+		}
+	}
+	const other = "integrator-other"
+	refused(write(other, "w-1"), "no write grant for integrator "+other)
+	if a := write(granted, "w-2"); a.status != http.StatusOK {
+		t.Fatalf("granted write: %d %+v", a.status, a.err)
+	}
+	if err := g.Grant(other); err != nil {
+		t.Fatal(err)
+	}
+	// The refused write left no trace in the journal: under its id it runs now.
+	if a := write(other, "w-1"); a.status != http.StatusOK || a.trailer.Replayed {
+		t.Fatalf("write after the grant: %d %+v", a.status, a.err)
+	}
+	if err := grants.Open(g.Path()).Revoke(other); err != nil {
+		t.Fatal(err)
+	}
+	refused(write(other, "w-3"), "no write grant")
+	// A write naming no integrator (an older server) is refused too.
+	body, _ := json.Marshal(wire.QueryRequest{Text: "INSERT INTO appt DEFAULT VALUES", Mode: wire.ModeNonQuery, TimeoutMS: 30000})
+	resp, err := http.Post(url+wire.PathQuery, "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var werr wire.Error
+	json.NewDecoder(resp.Body).Decode(&werr)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(werr.Message, "names no integrator") {
+		t.Fatalf("write without an integrator: %d %+v", resp.StatusCode, werr)
+	}
+	if a := query(t, url, wire.QueryRequest{Text: "SELECT count(*) AS n FROM appt", Mode: wire.ModeScalar, TimeoutMS: 30000, IntegratorID: other}); a.status != http.StatusOK ||
+		len(a.rows) != 1 || !strings.Contains(a.rows[0], "2") {
+		t.Fatalf("read by an integrator without a grant: %+v (want 2 rows written)", a)
+	}
 }

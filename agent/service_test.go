@@ -24,6 +24,7 @@ import (
 	"fhirlink/agent"
 	"fhirlink/agent/executor"
 	"fhirlink/agent/fbtest"
+	"fhirlink/agent/grants"
 	"fhirlink/agent/pgtest"
 	"fhirlink/agent/tunnel"
 	"fhirlink/agent/waittest"
@@ -344,8 +345,20 @@ func TestDoctor(t *testing.T) {
 	}
 	rw := good
 	rw.Database.AllowWrites = true
+	rw.WriteGrants = filepath.Join(t.TempDir(), "write-grants.json")
 	if v := byName(agent.Doctor(ctx, rw, nil))["database writes"]; v.Verdict != agent.OK || !strings.Contains(v.Detail, "enabled") {
 		t.Errorf("writes allowed: %+v", v)
+	}
+	if v := byName(agent.Doctor(ctx, rw, nil))["write grants"]; v.Verdict != agent.Warn || !strings.Contains(v.Fix, "grant-writes") {
+		t.Errorf("writes allowed, nobody granted: %+v", v)
+	}
+	grants.Open(rw.WriteGrants).Grant("integrator-1")
+	if v := byName(agent.Doctor(ctx, rw, nil))["write grants"]; v.Verdict != agent.OK || !strings.Contains(v.Detail, "integrator-1") {
+		t.Errorf("one integrator granted: %+v", v)
+	}
+	os.WriteFile(rw.WriteGrants, []byte("{"), 0o644)
+	if v := byName(agent.Doctor(ctx, rw, nil))["write grants"]; v.Verdict != agent.Fail {
+		t.Errorf("unreadable grants: %+v", v)
 	}
 
 	// A closed port: nothing listens on it once the listener is closed.

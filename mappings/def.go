@@ -255,22 +255,13 @@ func selectSQL(columns []string, cols Cols, from string) string {
 // the json names of its fields (those of embedded structs in place), in
 // order.
 func ColumnsOf[T any]() []string {
-	var out []string
-	var walk func(t reflect.Type)
-	walk = func(t reflect.Type) {
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			if f.Anonymous && f.Type.Kind() == reflect.Struct {
-				walk(f.Type)
-				continue
-			}
-			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if name == "" || name == "-" {
-				panic(fmt.Sprintf("mappings: %s.%s has no json column name", t.Name(), f.Name))
-			}
-			out = append(out, name)
-		}
+	p, err := planOf(reflect.TypeFor[T]())
+	if err != nil {
+		panic(err.Error())
 	}
-	walk(reflect.TypeFor[T]())
+	out := make([]string, len(p.fields))
+	for i, f := range p.fields {
+		out[i] = f.name
+	}
 	return out
 }

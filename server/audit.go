@@ -19,7 +19,8 @@ type AuditRecord struct {
 	SiteID       string    `json:"siteId,omitempty"`       // empty for routes without a site
 	Method       string    `json:"method"`
 	Path         string    `json:"path"`
-	// Kind is AuditFHIR, AuditPassthrough or AuditOther.
+	// Kind is AuditFHIR, AuditPassthrough, AuditOther, AuditAdmin or
+	// AuditConsole.
 	Kind string `json:"kind"`
 	// Interaction is, for FHIR, the interaction (search-type, read,
 	// capabilities); for passthrough, the execution mode (reader, scalar,
@@ -33,7 +34,13 @@ type AuditRecord struct {
 	Rows    int64  `json:"rows"`
 	// Bytes is what went to the integrator: the rows' JSON of a passthrough
 	// result (none for an error), the whole response of any other request.
-	Bytes      int64  `json:"bytes"`
+	Bytes int64 `json:"bytes"`
+	// Targets is, for a write, what it names: the ids of the resources in
+	// a FHIR request's body (Appointment/123 Patient/45 ...), or a
+	// passthrough stored procedure's name.
+	Targets string `json:"targets,omitempty"`
+	// Outcome is, for a write, what came of it: one of the Write* values.
+	Outcome    string `json:"outcome,omitempty"`
 	Status     int    `json:"status"`
 	DurationUS int64  `json:"durationUs"`
 	ClientAddr string `json:"clientAddr,omitempty"`
@@ -44,6 +51,24 @@ const (
 	AuditFHIR        = "fhir"
 	AuditPassthrough = "passthrough"
 	AuditOther       = "other"
+	// AuditAdmin is a call to the admin API: Interaction is the operation,
+	// SiteID the site it concerns, and Query "operator=NAME" followed by
+	// the request's JSON.
+	AuditAdmin = "admin"
+	// AuditConsole is an action in the web console (package console):
+	// Interaction is the action (sign-in, revoke, rotate-key, ...), SiteID
+	// the practice's site or IntegratorID the integrator signed in, and
+	// Query what the action was on (never a secret).
+	AuditConsole = "console"
+)
+
+// Outcomes of audited writes.
+const (
+	WriteCommitted = "committed" // the write ran and took effect
+	WriteReplayed  = "replayed"  // a repeat: the first outcome was answered, nothing ran
+	WriteFailed    = "failed"    // the database refused it, or it never ran
+	WriteRefused   = "refused"   // not allowed: no grant, no scope, writes disabled
+	WriteUnknown   = "unknown"   // its outcome cannot be known (the agent stopped while it ran)
 )
 
 // AuditFilter selects audit records: every field set must match. From is
@@ -54,6 +79,22 @@ type AuditFilter struct {
 	IntegratorID string
 	From, To     time.Time
 	Limit        int
+}
+
+// ParseAuditTime reads a bound of an audit query: an RFC 3339 time, or a
+// YYYY-MM-DD day (its UTC midnight); "" is no bound. An error
+// ([EINVALID]) names the parameter.
+func ParseAuditTime(v, name string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, Errorf(EINVALID, "%s %q: use an RFC 3339 time (2026-03-01T09:00:00Z) or a day (2026-03-01)", name, v)
 }
 
 // MaxAuditLimit is the most records one [AuditStore.Audit] call returns.

@@ -39,6 +39,9 @@ type Access struct {
 	// Quarantined is set while the site is quarantined: no integrator
 	// reaches it.
 	Quarantined bool
+	// WritesGranted is set when the practice granted the integrator writes
+	// at the site ([ConsentStore.GrantWrites]).
+	WritesGranted bool
 }
 
 // Allowed reports whether the request may go through.
@@ -62,8 +65,30 @@ func (a Access) Denial(siteID string) error {
 	return nil
 }
 
-// ConsentStore is the part of the [Store] keeping pairing codes, blocks
-// and quarantines.
+// WriteDenial is the [EFORBIDDEN] error naming what a write by an allowed
+// integrator lacks at siteID, or nil when it may write: the agent's
+// --allow-writes (agentAllowsWrites, as the connected agent reports it;
+// pass true when no agent is connected, which then refuses on its own)
+// and the practice's write grant for this integrator. Both are the
+// practice's: the agent enforces them again.
+func (a Access) WriteDenial(siteID string, agentAllowsWrites bool) error {
+	switch {
+	case !agentAllowsWrites:
+		return WritesDisabled()
+	case !a.WritesGranted:
+		return Errorf(EFORBIDDEN, "no write grant for this integrator at site %s: the practice gives it with 'fhirlink agent grant-writes --integrator ID'", siteID)
+	}
+	return nil
+}
+
+// WritesDisabled is the [EFORBIDDEN] error of a write at a site whose
+// agent does not allow writes.
+func WritesDisabled() error {
+	return Errorf(EFORBIDDEN, "agent writes disabled: the practice's agent runs without --allow-writes (the site is read-only), so nonQuery and storedProcedure commands and FHIR writes are refused")
+}
+
+// ConsentStore is the part of the [Store] keeping pairing codes, blocks,
+// quarantines and write grants.
 type ConsentStore interface {
 	// CreatePairingCode stores the hash of a one-time pairing code of the
 	// site siteID, usable until expires; [ENOTFOUND] when the site does not
@@ -101,9 +126,17 @@ type ConsentStore interface {
 	// Quarantined returns the ids of the quarantined sites.
 	Quarantined(ctx context.Context) ([]string, error)
 
-	// Access reads, in one round trip, the pairing, blocks and quarantine
-	// deciding whether integratorID may reach siteID now. An unknown
-	// integrator or site is simply not paired.
+	// GrantWrites records the practice's grant of writes at siteID to
+	// integratorID (granting twice is not an error); RevokeWrites removes
+	// it (revoking what was not granted is not an error either). Both
+	// fail with [ENOTFOUND] for an unknown integrator or site. Unpairing
+	// does not remove a grant, but without a pairing it gives nothing.
+	GrantWrites(ctx context.Context, integratorID, siteID string) error
+	RevokeWrites(ctx context.Context, integratorID, siteID string) error
+
+	// Access reads, in one round trip, the pairing, blocks, quarantine and
+	// write grant deciding what integratorID may do at siteID now. An
+	// unknown integrator or site is simply not paired.
 	Access(ctx context.Context, integratorID, siteID string) (Access, error)
 }
 

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"net/http"
 )
 
 // Error codes. Each edge of the server maps them to its own shape: the
@@ -14,6 +15,7 @@ const (
 	ENOTFOUND      = "not_found"      // no such thing, or not visible to the caller
 	EGONE          = "gone"           // the thing existed but is kept no longer (expired results)
 	ECONFLICT      = "conflict"       // the thing exists already
+	EUNPROCESSABLE = "unprocessable"  // well formed, but not to be done as asked (an idempotency key reused for another request)
 	ETOOLARGE      = "too_large"      // a request or result over its size limit
 	ENOTACCEPTABLE = "not_acceptable" // a response format we do not produce
 	ERATELIMIT     = "rate_limited"   // a quota or rate limit was reached
@@ -52,4 +54,22 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "An internal error occurred; it has been logged."
+}
+
+// HTTPStatus maps error codes to the HTTP status every HTTP edge answers
+// them with.
+var HTTPStatus = map[string]int{
+	EINVALID:       http.StatusBadRequest,
+	EUNAUTHORIZED:  http.StatusUnauthorized,
+	EFORBIDDEN:     http.StatusForbidden,
+	ENOTFOUND:      http.StatusNotFound,
+	EGONE:          http.StatusGone,
+	ECONFLICT:      http.StatusConflict,
+	EUNPROCESSABLE: http.StatusUnprocessableEntity,
+	ETOOLARGE:      http.StatusRequestEntityTooLarge,
+	ENOTACCEPTABLE: http.StatusNotAcceptable,
+	ERATELIMIT:     http.StatusTooManyRequests,
+	EUNAVAILABLE:   http.StatusServiceUnavailable,
+	ETIMEOUT:       http.StatusGatewayTimeout,
+	EINTERNAL:      http.StatusInternalServerError,
 }

@@ -104,6 +104,11 @@ type Store interface {
 	AsyncStore
 	RegisteredStore
 
+	// IdempotencyStore keeps the writes' idempotency keys and answers.
+	IdempotencyStore
+	// ConsoleStore keeps the web console's sign-in links and sessions.
+	ConsoleStore
+
 	// ExportStore keeps FHIR Bulk Data export jobs.
 	ExportStore
 
@@ -190,6 +195,20 @@ func Enroll(ctx context.Context, st Store, code string, now time.Time) (siteID, 
 		return "", "", err
 	}
 	return siteID, secret, nil
+}
+
+// AuthenticateSite checks a site credential (the site's id and its agent
+// secret): nil when it is right, [EUNAUTHORIZED] when the secret is wrong,
+// [ENOTFOUND] for an unknown site.
+func AuthenticateSite(ctx context.Context, st Store, siteID, secret string) error {
+	hash, err := st.SiteSecretHash(ctx, siteID)
+	if err != nil {
+		return err
+	}
+	if !SecretMatches(secret, hash) {
+		return Errorf(EUNAUTHORIZED, "wrong site credential")
+	}
+	return nil
 }
 
 // HashSecret hashes a credential for storage. The credentials are 256-bit

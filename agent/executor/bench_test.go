@@ -68,3 +68,31 @@ func BenchmarkRun10kRows(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkRunOneRow is the agent's fixed cost of one small read (a FHIR
+// read, a passthrough 1-row query): connection, statement, the session
+// reset, against the same statement read directly.
+func BenchmarkRunOneRow(b *testing.B) {
+	e, c := newPostgres(b, false)
+	ctx := context.Background()
+	b.Run("executor", func(b *testing.B) {
+		sink := &discardSink{}
+		b.ReportAllocs()
+		for b.Loop() {
+			if tr, err := e.Run(ctx, wire.QueryRequest{Text: "SELECT 1 AS one", TimeoutMS: 60000}, sink); err != nil || tr.Rows != 1 {
+				b.Fatal(err, tr.Rows)
+			}
+		}
+	})
+	b.Run("direct", func(b *testing.B) {
+		db := stdlib.OpenDB(*c.Config())
+		defer db.Close()
+		b.ReportAllocs()
+		for b.Loop() {
+			var one int
+			if err := db.QueryRowContext(ctx, "SELECT 1 AS one").Scan(&one); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

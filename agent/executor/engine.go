@@ -19,7 +19,9 @@ type engine interface {
 	// be the same one). It should not connect yet: Open pings afterwards.
 	open(dsn string, writes bool) (read, write *sql.DB, err error)
 	// readTx is the transaction reader and scalar queries run in, always
-	// rolled back; read-only where the engine has such transactions.
+	// rolled back; read-only where the engine has such transactions. nil
+	// runs them outside one, for an engine whose read handle's sessions
+	// are read-only themselves.
 	readTx() *sql.TxOptions
 	// bind turns validated parameters into the text and arguments the
 	// driver needs; values are always bound, never spliced into the text.
@@ -51,6 +53,15 @@ type engine interface {
 	// request, often another integrator's, reaches the next. An error
 	// discards the connection.
 	reset(ctx context.Context, conn *sql.Conn) error
+}
+
+// preparer is implemented by engines that keep the server's own statements
+// (wire.QueryRequest.Prepare) prepared, on a read pool of their own.
+type preparer interface {
+	// openPrepared returns that pool: read-only as open's, its statements
+	// prepared once per connection and kept. Its connections run only the
+	// server's SQL, which leaves no session state, so they are not reset.
+	openPrepared(dsn string) (*sql.DB, error)
 }
 
 // errDirtySession is a reset that found state it cannot undo in place: the

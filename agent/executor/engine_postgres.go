@@ -28,11 +28,34 @@ func (postgresEngine) name() string { return wire.EnginePostgres }
 const pgCancelDeadline = 2 * time.Second
 
 func (postgresEngine) open(dsn string, writes bool) (*sql.DB, *sql.DB, error) {
+	cfg, err := pgConfig(dsn)
+	if err != nil {
+		return nil, nil, err
+	}
+	var write *sql.DB
+	if writes {
+		write = stdlib.OpenDB(*cfg.Copy())
+	}
+	// The readers' sessions start read-only: every statement runs in a
+	// read-only transaction of its own without the BEGIN READ ONLY and
+	// ROLLBACK round trips an explicit one costs (two of the five a search
+	// made). A statement cannot leave it: the extended protocol takes one
+	// statement per request, and SET TRANSACTION READ WRITE fails once a
+	// query ran. A SET that makes later transactions writable is undone by
+	// reset's DISCARD ALL, which restores this start-up value.
+	cfg.RuntimeParams["default_transaction_read_only"] = "on"
+	return stdlib.OpenDB(*cfg), write, nil
+}
+
+// pgConfig is the connection configuration of every pool: the DSN's, with
+// statements cancelled in the server and, unless a pool says otherwise,
+// no named prepared statements.
+func pgConfig(dsn string) (*pgx.ConnConfig, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		// pgx's message quotes the DSN with the password redacted only on a
 		// best-effort basis; say nothing that could carry it.
-		return nil, nil, errors.New("the DSN cannot be parsed as a PostgreSQL URL or key=value string")
+		return nil, errors.New("the DSN cannot be parsed as a PostgreSQL URL or key=value string")
 	}
 	// By default pgx only closes the socket when a context ends, and the
 	// server keeps running the statement (pg_sleep, a huge sort) until it
@@ -40,22 +63,34 @@ func (postgresEngine) open(dsn string, writes bool) (*sql.DB, *sql.DB, error) {
 	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, CancelRequestDelay: 0, DeadlineDelay: pgCancelDeadline}
 	}
-	// No named prepared statements: reset's DISCARD ALL deallocates every
-	// statement of the session after each request, which would leave pgx's
-	// statement cache pointing at statements that no longer exist (and a
-	// request could otherwise read the texts of earlier requests' statements
-	// in pg_prepared_statements). Each statement is described, then run.
+	// No named prepared statements where integrators' SQL runs: reset's
+	// DISCARD ALL deallocates every statement of the session after each
+	// request, which would leave pgx's statement cache pointing at
+	// statements that no longer exist (and a request could otherwise read
+	// the texts of earlier requests' statements in pg_prepared_statements).
+	// Each statement is described, then run.
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeDescribeExec
-	db := stdlib.OpenDB(*cfg)
-	if !writes {
-		return db, nil, nil
-	}
-	// Reads and writes share the handle: PostgreSQL marks each transaction
-	// read-only or not, so one pool serves both.
-	return db, db, nil
+	return cfg, nil
 }
 
-func (postgresEngine) readTx() *sql.TxOptions { return &sql.TxOptions{ReadOnly: true} }
+// openPrepared is the readers' pool for the server's own SQL: read-only
+// sessions as open's, in pgx's statement cache mode (each text is
+// prepared once per connection and then only bound and executed, one
+// round trip; PostgreSQL plans it a few times and then keeps a generic
+// plan when that costs no more). A search plan of the 13-join Patient
+// query took longer than running it.
+func (postgresEngine) openPrepared(dsn string) (*sql.DB, error) {
+	cfg, err := pgConfig(dsn)
+	if err != nil {
+		return nil, err
+	}
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeCacheStatement
+	cfg.RuntimeParams["default_transaction_read_only"] = "on"
+	return stdlib.OpenDB(*cfg), nil
+}
+
+// readTx is nil: the readers' sessions are read-only (see open).
+func (postgresEngine) readTx() *sql.TxOptions { return nil }
 
 // reset ends the session state a request may have left: DISCARD ALL
 // restores every setting (SET, set_config) to the connection's defaults,

@@ -2,9 +2,9 @@
 // streams its rows as JSON, guarding the database while it does.
 //
 // The scheduler decides when a query runs; the executor decides how: every
-// value is bound as a parameter, reader and scalar queries run in a
-// transaction that is always rolled back (read-only where the engine has
-// read-only transactions), writes need the site's permission, the deadline
+// value is bound as a parameter, reader and scalar queries run read-only
+// where the engine can (a read-only session or transaction) and otherwise in
+// a transaction that is always rolled back, writes need the site's permission, the deadline
 // cancels the statement in the database itself, and the result cap is
 // enforced row by row while streaming, so the agent's memory stays flat.
 //
@@ -60,7 +60,12 @@ type catalogue struct {
 	name      string
 	isDefault bool
 	read      *sql.DB // reader and scalar
-	write     *sql.DB // nonQuery and stored procedures; nil without AllowWrites
+	// prepared runs the readers and scalars marked Prepare (the server's
+	// own SQL), keeping their statements prepared; nil for an engine
+	// without such a pool. No integrator's SQL runs on it, so nothing of
+	// theirs can replace or read a kept statement.
+	prepared *sql.DB
+	write    *sql.DB // nonQuery and stored procedures; nil without AllowWrites
 }
 
 // Pool settings. A practice server is small and shared with the PMS itself:
@@ -98,8 +103,14 @@ func Open(ctx context.Context, cfg Config) (*Executor, error) {
 			return nil, wire.Errorf(wire.KindInvalid, "catalogue %q: %v", c.Name, err)
 		}
 		cat := &catalogue{name: c.Name, isDefault: c.IsDefault || (!hasDefault && i == 0), read: read, write: write}
+		if p, ok := eng.(preparer); ok {
+			if cat.prepared, err = p.openPrepared(c.DSN); err != nil {
+				e.Close()
+				return nil, wire.Errorf(wire.KindInvalid, "catalogue %q: %v", c.Name, err)
+			}
+		}
 		e.cats = append(e.cats, cat)
-		for _, db := range []*sql.DB{read, write} {
+		for _, db := range []*sql.DB{read, write, cat.prepared} {
 			if db == nil || (db == write && write == read) {
 				continue
 			}
@@ -147,6 +158,9 @@ func (e *Executor) Close() error {
 	var errs []error
 	for _, c := range e.cats {
 		errs = append(errs, c.read.Close())
+		if c.prepared != nil {
+			errs = append(errs, c.prepared.Close())
+		}
 		if c.write != nil && c.write != c.read {
 			errs = append(errs, c.write.Close())
 		}

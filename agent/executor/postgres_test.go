@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -148,6 +149,65 @@ func TestPostgresReaderCannotWrite(t *testing.T) {
 	var n, v int
 	if err := c.QueryRow(context.Background(), "SELECT count(*), max(v) FROM t").Scan(&n, &v); err != nil || n != 1 || v != 1 {
 		t.Errorf("table changed: %d rows, max %d, %v", n, v, err)
+	}
+}
+
+// A reader cannot make its session writable for the next reader on the
+// same connection: its read-only start-up setting is restored, and a
+// transaction it leaves open is discarded with its connection.
+func TestPostgresReaderCannotUnsetReadOnly(t *testing.T) {
+	e, c := newPostgres(t, true)
+	onePool(e)
+	pgExec(t, c, "CREATE TABLE t (v int)")
+	for _, escape := range []string{
+		"SET default_transaction_read_only = off",
+		"SELECT set_config('default_transaction_read_only', 'off', false) AS s",
+		"SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
+		"BEGIN READ WRITE",
+		"SET TRANSACTION READ WRITE",
+	} {
+		run(t, e, wire.QueryRequest{Text: escape})
+		_, _, we := run(t, e, wire.QueryRequest{Text: "INSERT INTO t VALUES (1)"})
+		wantKind(t, we, wire.KindDatabase, "read-only transaction")
+	}
+	var n int
+	if err := c.QueryRow(context.Background(), "SELECT count(*) FROM t").Scan(&n); err != nil || n != 0 {
+		t.Errorf("table changed: %d rows, %v", n, err)
+	}
+	// Writes, on their own handle, are not read-only.
+	mustRun(t, e, wire.QueryRequest{Text: "INSERT INTO t VALUES (1)", Mode: wire.ModeNonQuery})
+}
+
+// The server's own statements (Prepare) stay prepared on a pool of their
+// own: planned once per connection, invisible to integrators' SQL, which
+// runs on the other pool; the pool is read-only too, and a cancelled
+// statement's connection is not reused.
+func TestPostgresPreparedStatementsStayOnTheirPool(t *testing.T) {
+	e, c := newPostgres(t, true)
+	onePool(e)
+	pgExec(t, c, "CREATE TABLE t (v int)")
+	kept := wire.QueryRequest{Text: "SELECT pg_backend_pid() AS pid, (SELECT count(*) FROM pg_prepared_statements) AS kept", Prepare: true}
+	first, _ := mustRun(t, e, kept)
+	again, _ := mustRun(t, e, kept)
+	var a, b struct{ PID, Kept int }
+	json.Unmarshal([]byte(first.rows[0]), &a)
+	json.Unmarshal([]byte(again.rows[0]), &b)
+	if a.PID != b.PID || b.Kept < 1 {
+		t.Errorf("the statement was not kept on its connection: %s then %s", first.rows[0], again.rows[0])
+	}
+	rec, _ := mustRun(t, e, wire.QueryRequest{Text: "SELECT count(*) AS n FROM pg_prepared_statements"})
+	if rec.rows[0] != `{"n":0}` {
+		t.Errorf("an integrator's query sees the server's statements: %s", rec.rows[0])
+	}
+	_, _, we := run(t, e, wire.QueryRequest{Text: "INSERT INTO t VALUES (1) RETURNING v", Prepare: true})
+	wantKind(t, we, wire.KindDatabase, "read-only transaction")
+	_, _, we = run(t, e, wire.QueryRequest{Text: "SELECT pg_sleep(5) AS s", Prepare: true, TimeoutMS: 100})
+	wantKind(t, we, wire.KindTimeout, "")
+	after, _ := mustRun(t, e, kept)
+	var d struct{ PID, Kept int }
+	json.Unmarshal([]byte(after.rows[0]), &d)
+	if d.PID == b.PID {
+		t.Errorf("the connection of a cancelled statement was reused (pid %d)", d.PID)
 	}
 }
 

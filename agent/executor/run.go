@@ -100,7 +100,10 @@ func (e *Executor) RunOnce(ctx context.Context, req wire.QueryRequest, sink Sink
 	if q.req.Mode.Writes() || q.req.Type == wire.CommandStoredProcedure {
 		q.journal = j
 	}
-	db, txOpts := cat.read, e.eng.readTx()
+	db, txOpts, reset := cat.read, e.eng.readTx(), true
+	if q.req.Prepare && cat.prepared != nil && !q.req.Mode.Writes() && q.req.Type == wire.CommandText {
+		db, reset = cat.prepared, false
+	}
 	if q.req.Mode == wire.ModeNonQuery || q.req.Type == wire.CommandStoredProcedure {
 		// Procedures manage their own transactions (one that rolls back
 		// inside ours would fail), so they run as the database's client
@@ -113,7 +116,7 @@ func (e *Executor) RunOnce(ctx context.Context, req wire.QueryRequest, sink Sink
 	if err != nil {
 		return q.fail(err)
 	}
-	defer e.release(ctx, conn)
+	defer func() { e.release(ctx, conn, reset, q.stmtCtx.Err() != nil) }()
 	switch {
 	case q.req.Type == wire.CommandStoredProcedure:
 		// Looking the procedure up does not hand the write over: a
@@ -132,12 +135,22 @@ func (e *Executor) RunOnce(ctx context.Context, req wire.QueryRequest, sink Sink
 	}
 }
 
-// release resets the session state a request left on conn (see
-// engine.reset) and returns conn to its pool, or discards it when the
-// reset fails. It has cleanupGrace, even after the caller went away.
-func (e *Executor) release(ctx context.Context, conn *sql.Conn) {
+// release returns conn to its pool. With reset it first resets the
+// session state the request left (see engine.reset), discarding conn when
+// that fails, with cleanupGrace even after the caller went away. Without
+// (the pool of the server's own statements), conn goes back as it is,
+// unless its statement was cancelled: a cancel the database received late
+// could stop the next statement, so the connection is discarded.
+func (e *Executor) release(ctx context.Context, conn *sql.Conn, reset, cancelled bool) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupGrace)
 	defer cancel()
+	if !reset {
+		if cancelled {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		_ = conn.Close()
+		return
+	}
 	if err := e.eng.reset(ctx, conn); err != nil {
 		// driver.ErrBadConn from Raw makes database/sql close the
 		// connection instead of pooling it.
@@ -173,9 +186,9 @@ func (e *Executor) prepare(req *wire.QueryRequest) (*catalogue, string, []any, [
 	if werr != nil {
 		return nil, "", nil, nil, werr
 	}
-	if (req.Mode.Writes() || req.Type == wire.CommandStoredProcedure) && !e.allowWrites {
+	if req.Writes() && !e.allowWrites {
 		return nil, "", nil, nil, wire.Errorf(wire.KindForbidden,
-			"this practice has not enabled write access: %s commands and stored procedures are refused", wire.ModeNonQuery)
+			"agent writes disabled: this practice has not enabled write access (--allow-writes): %s commands and stored procedures are refused", wire.ModeNonQuery)
 	}
 	if req.Type == wire.CommandStoredProcedure {
 		if werr := e.eng.procedure(req.Text); werr != nil {

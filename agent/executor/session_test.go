@@ -16,6 +16,9 @@ import (
 func onePool(e *Executor) {
 	for _, c := range e.cats {
 		c.read.SetMaxOpenConns(1)
+		if c.prepared != nil {
+			c.prepared.SetMaxOpenConns(1)
+		}
 		if c.write != nil {
 			c.write.SetMaxOpenConns(1)
 		}

@@ -13,6 +13,12 @@ const (
 	// PathPairings lists the site's pairings (GET, a [PairingsResponse]);
 	// DELETE PathPairings/{integratorId} revokes one (204).
 	PathPairings = "/agent/v1/pairings"
+	// PathWriteGrants records the practice's write grants on the server:
+	// PUT PathWriteGrants/{integratorId} grants the integrator writes at
+	// the site, DELETE revokes them (204 both). The agent keeps its own
+	// record too and enforces it (see package agent/grants): the server's
+	// copy lets it refuse early and advertise only what will work.
+	PathWriteGrants = "/agent/v1/write-grants"
 )
 
 // PairingCodeRequest is the body of POST [PathPairingCodes].

@@ -126,12 +126,32 @@ type QueryRequest struct {
 	// ExecutionID, on a write, makes it run at most once under that id:
 	// a repeat is answered with the first outcome (see [PathExecutions]).
 	ExecutionID string `json:"executionId,omitempty"`
+	// RequestID is the id of the integrator's HTTP request that sent the
+	// query (X-Request-Id), so the agent's log line for the query carries
+	// it; empty for work no request is waiting on. Agents that predate it
+	// ignore it.
+	RequestID string `json:"requestId,omitempty"`
+	// IntegratorID, on a write, is the integrator it is made for: the
+	// agent runs it only when the practice granted that integrator writes
+	// (see [PathWriteGrants]).
+	IntegratorID string `json:"integratorId,omitempty"`
+	// Prepare marks a reader or scalar whose text is the server's own
+	// fixed SQL (a FHIR search), never an integrator's: the agent may keep
+	// it prepared on connections that run nothing else, so the database
+	// plans it once rather than for every page. Values stay parameters.
+	Prepare bool `json:"prepare,omitempty"`
+}
+
+// Writes reports whether q may change data: a nonQuery or a stored
+// procedure, which need the practice's write access and grant.
+func (q *QueryRequest) Writes() bool {
+	return q.Mode.Writes() || q.Type == CommandStoredProcedure
 }
 
 // AtMostOnce reports whether the agent runs q at most once: a write with
 // an execution id.
 func (q *QueryRequest) AtMostOnce() bool {
-	return q.ExecutionID != "" && (q.Mode.Writes() || q.Type == CommandStoredProcedure)
+	return q.ExecutionID != "" && q.Writes()
 }
 
 // Column describes one result column.
@@ -252,6 +272,11 @@ type Info struct {
 	Catalogues    []Catalogue `json:"catalogues"`
 	AllowWrites   bool        `json:"allowWrites"`
 	Concurrency   int         `json:"concurrency"`
+	// Running and Queued are the queries running on the database and
+	// waiting for an execution slot when the agent answered (servers show
+	// them in their metrics; agents that predate them send neither).
+	Running int `json:"running,omitempty"`
+	Queued  int `json:"queued,omitempty"`
 	// PMSType and the practice fields describe the practice management
 	// system, as the passthrough API's site status reports them.
 	PMSType                   string `json:"pmsType,omitempty"`

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -28,7 +29,7 @@ var agentCommand = &command{
 	summary: `Runs and manages the practice agent: it dials out to the server and answers
 its queries on the practice database through the guard (queue, deadlines,
 size caps, read-only unless allow-writes).`,
-	sub:        []*command{agentRun, agentEnroll, agentDoctor, agentInstall, agentUninstall, agentStart, agentStop, agentStatus, agentPairingCode, agentPairings, agentRevoke, agentAudit},
+	sub:        []*command{agentRun, agentEnroll, agentDoctor, agentInstall, agentUninstall, agentStart, agentStop, agentStatus, agentPairingCode, agentPairings, agentRevoke, agentGrantWrites, agentAudit},
 	defaultSub: "run",
 }
 
@@ -76,7 +77,7 @@ func agentFlags(fs *flag.FlagSet) func(requireCredential bool) (*agentSettings, 
 	engine := fs.String("engine", wire.EngineSQLServer, "database engine of --catalogue: sqlserver, postgres or sqlite")
 	var catalogues listFlag
 	fs.Var(&catalogues, "catalogue", "a database as NAME=DSN; repeat for several, the first is the default\n      (sqlserver://bpsrawdata:PASSWORD@SERVER/BPSINSTANCE?database=BPSPatients, postgres://..., or a SQLite file path);\n      without it the database is built from the pms-* settings")
-	allowWrites := fs.Bool("allow-writes", false, "let paired integrators run nonQuery and stored procedure commands")
+	allowWrites := fs.Bool("allow-writes", false, "let the integrators granted writes ('fhirlink agent grant-writes') run nonQuery and stored procedure commands and FHIR writes")
 	concurrency := fs.Int("concurrency", 2, "queries run at once on the database")
 	pmsType := fs.String("pms-type", wire.PMSBestPractice, "the practice management system: BestPractice, Zedmed or D4w")
 	practiceName := fs.String("practice-name", "", "the practice's name, shown in the site status")
@@ -100,6 +101,7 @@ func agentFlags(fs *flag.FlagSet) func(requireCredential bool) (*agentSettings, 
 	logFile := fs.String("log-file", "", "a log file, rotated by size (default: standard error in the foreground, "+defaultLogPath()+" as a service)")
 	logMaxMB := fs.Int("log-max-mb", 10, "rotate the log file past this size")
 	logKeep := fs.Int("log-keep", 5, "rotated log files kept")
+	grantsPath := fs.String("write-grants", "", "the practice's record of the integrators it lets write, which 'fhirlink agent grant-writes' changes\n      (default: write-grants.json next to --config)")
 	journalPath := fs.String("journal", "", "the execution journal, which makes each write run at most once (ids and outcomes only, no patient data)\n      (default: executions.db next to --config, or "+defaultJournalPath()+" for the installed agent's config)")
 
 	return func(requireCredential bool) (*agentSettings, error) {
@@ -131,7 +133,8 @@ func agentFlags(fs *flag.FlagSet) func(requireCredential bool) (*agentSettings, 
 			cfg: agent.Config{
 				ServerURL: *serverURL, SiteID: *siteID, Secret: *secret,
 				Database: db, Concurrency: *concurrency, DrainTimeout: *drain, Journal: journal,
-				PMSType: *pmsType, PracticeName: *practiceName, PracticeManagementSiteID: *pmsSiteID, TimeZone: *timeZone,
+				WriteGrants: cmp.Or(*grantsPath, grantsBeside(*configPath)),
+				PMSType:     *pmsType, PracticeName: *practiceName, PracticeManagementSiteID: *pmsSiteID, TimeZone: *timeZone,
 			},
 			logLevel: *logLevel, logFile: *logFile, logMaxMB: *logMaxMB, logKeep: *logKeep,
 		}, nil
@@ -147,6 +150,12 @@ func journalBeside(configPath string) string {
 	return filepath.Join(filepath.Dir(configPath), "executions.db")
 }
 
+// grantsBeside is the default write grants file of the agent whose config
+// file is configPath: the service reads it, an administrator changes it.
+func grantsBeside(configPath string) string {
+	return filepath.Join(filepath.Dir(configPath), "write-grants.json")
+}
+
 // openLog opens the agent's log: the log file when one is set, else w.
 func (s *agentSettings) openLog(w io.Writer) (*slog.Logger, io.Closer, error) {
 	var closer io.Closer = io.NopCloser(nil)
@@ -157,7 +166,7 @@ func (s *agentSettings) openLog(w io.Writer) (*slog.Logger, io.Closer, error) {
 		}
 		w, closer = f, f
 	}
-	log, err := logger(w, s.logLevel)
+	log, err := logger(w, s.logLevel, "text")
 	if err != nil {
 		closer.Close()
 		return nil, nil, err

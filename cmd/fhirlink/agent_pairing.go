@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"fhirlink/agent"
+	"fhirlink/agent/grants"
 )
 
 // The practice's consent commands. Each talks to the server over HTTPS with
@@ -92,6 +94,71 @@ pairing code to come back.`,
 				return err
 			}
 			fmt.Fprintf(c.stdout, "revoked integrator %s: it can no longer reach this site\n", c.args[0])
+			return nil
+		}
+	},
+}
+
+var agentGrantWrites = &command{
+	name:  "grant-writes",
+	usage: "agent grant-writes --integrator ID [--revoke] [--config PATH]",
+	summary: `Gives a paired integrator writes at this site (bookings, new patients,
+nonQuery and stored procedure commands), or with --revoke takes them back.
+Writes need both the agent's --allow-writes and this grant. The agent keeps
+the grant in its own file (--write-grants, beside the config) and checks it
+for every write, so a change takes effect with the next request, whether the
+agent runs or not; the server is told too, so that it refuses early and
+advertises writes only where they work. Without an argument it lists the
+integrators granted writes.`,
+	flags: func(fs *flag.FlagSet) func(*cmdContext) error {
+		consent := consentFlags(fs)
+		integ := fs.String("integrator", "", "the integrator's id ('fhirlink agent pairings' lists them)")
+		revoke := fs.Bool("revoke", false, "take the integrator's writes back")
+		return func(c *cmdContext) error {
+			file := grants.Open(cmp.Or(fs.Lookup("write-grants").Value.String(), grantsBeside(fs.Lookup("config").Value.String())))
+			if *integ == "" {
+				if *revoke {
+					return errors.New("give the integrator whose writes to revoke: fhirlink agent grant-writes --integrator ID --revoke")
+				}
+				list, err := file.List()
+				if err != nil {
+					return err
+				}
+				if len(list) == 0 {
+					fmt.Fprintf(c.stdout, "no integrator is granted writes (%s)\n", file.Path())
+					return nil
+				}
+				fmt.Fprintf(c.stdout, "%-36s  %s\n", "INTEGRATOR", "GRANTED")
+				for _, g := range list {
+					fmt.Fprintf(c.stdout, "%-36s  %s\n", g.IntegratorID, g.GrantedAt.Local().Format("2006-01-02 15:04:05"))
+				}
+				return nil
+			}
+			cl, err := consent()
+			if err != nil {
+				return err
+			}
+			if *revoke {
+				// The agent's record first: from here on it refuses, even
+				// if the server cannot be told now.
+				if err := file.Revoke(*integ); err != nil {
+					return err
+				}
+				if err := cl.SetWriteGrant(c.ctx, *integ, false); err != nil {
+					return fmt.Errorf("the agent refuses integrator %s's writes from now on, but the server was not told (%w); run the command again", *integ, err)
+				}
+				fmt.Fprintf(c.stdout, "revoked the writes of integrator %s: its next write is refused\n", *integ)
+				return nil
+			}
+			// The server first: it knows the integrator, and refuses an
+			// unknown id before the agent's record names it.
+			if err := cl.SetWriteGrant(c.ctx, *integ, true); err != nil {
+				return err
+			}
+			if err := file.Grant(*integ); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "granted integrator %s writes at site %s (with the agent's --allow-writes)\n", *integ, cl.SiteID)
 			return nil
 		}
 	},

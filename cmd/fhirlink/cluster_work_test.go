@@ -104,9 +104,9 @@ func (f *fleet) download(m exportManifest, nodes ...int) map[string][]string {
 	return out
 }
 
-// exactlyOnce fails unless every resource of got is there once and got
+// sameResourcesOnce fails unless every resource of got is there once and got
 // holds the same resources as want.
-func exactlyOnce(t *testing.T, got, want map[string][]string) {
+func sameResourcesOnce(t *testing.T, got, want map[string][]string) {
 	t.Helper()
 	for typ, lines := range want {
 		seen := map[string]int{}
@@ -142,7 +142,7 @@ func sharedWork(t *testing.T, f *fleet, practice *sql.DB, patients int) {
 			t.Fatalf("exported %d patients (want %d or more), %d conditions, %d error files",
 				len(reference["Patient"]), patients, len(reference["Condition"]), len(m.Error))
 		}
-		exactlyOnce(t, reference, reference)
+		sameResourcesOnce(t, reference, reference)
 		var all []json.RawMessage
 		for _, lines := range reference {
 			for _, l := range lines {
@@ -192,7 +192,7 @@ func sharedWork(t *testing.T, f *fleet, practice *sql.DB, patients int) {
 		}
 		m := f.waitExport(statusPath, living...)
 		got := f.download(m, living...)
-		exactlyOnce(t, got, reference)
+		sameResourcesOnce(t, got, reference)
 		var attempt int
 		state.QueryRow(`SELECT attempt, holder FROM export_jobs WHERE id = $1`, job).Scan(&attempt, &holder)
 		if attempt < 2 || holder == fmt.Sprintf("node%d", dead) {

@@ -171,6 +171,39 @@ func TestConsentCLI(t *testing.T) {
 		t.Fatalf("after the quarantine: %d %s", st, body)
 	}
 
+	// The practice grants Bolt writes, then revokes them: its own record
+	// (beside the config) and the server's follow.
+	grantsFile := filepath.Join(dir, "write-grants.json")
+	writes := func() bool {
+		t.Helper()
+		acc, err := store.Access(context.Background(), boltID, siteID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return acc.WritesGranted
+	}
+	if code, out, errOut := runCmd(t, "agent", "grant-writes", "--config", cfg, "--integrator", boltID); code != 0 || !strings.Contains(out, "granted") {
+		t.Fatalf("grant-writes: %d %s %s", code, out, errOut)
+	}
+	if b, _ := os.ReadFile(grantsFile); !strings.Contains(string(b), boltID) || !writes() {
+		t.Fatalf("after grant-writes: the agent's record %s, the server's %v", b, writes())
+	}
+	if code, out, _ := runCmd(t, "agent", "grant-writes", "--config", cfg); code != 0 || !strings.Contains(out, boltID) {
+		t.Fatalf("grant-writes lists: %d %s", code, out)
+	}
+	if code, _, errOut := runCmd(t, "agent", "grant-writes", "--config", cfg, "--integrator", "no-such-integrator"); code == 0 || !strings.Contains(errOut, "no integrator no-such-integrator") {
+		t.Fatalf("grant-writes of an unknown id: %d %s", code, errOut)
+	}
+	if b, _ := os.ReadFile(grantsFile); strings.Contains(string(b), "no-such-integrator") {
+		t.Fatalf("an unknown id is in the agent's record: %s", b)
+	}
+	if code, out, errOut := runCmd(t, "agent", "grant-writes", "--config", cfg, "--integrator", boltID, "--revoke"); code != 0 || !strings.Contains(out, "revoked") {
+		t.Fatalf("grant-writes --revoke: %d %s %s", code, out, errOut)
+	}
+	if b, _ := os.ReadFile(grantsFile); strings.Contains(string(b), boltID) || writes() {
+		t.Fatalf("after the revocation: the agent's record %s, the server's %v", b, writes())
+	}
+
 	// A rotated credential no longer speaks for the site.
 	runCmd(t, "admin", "site-rotate-secret", db, "--site", siteID)
 	if code, _, errOut := runCmd(t, "agent", "pairings", "--config", cfg); code == 0 || !strings.Contains(errOut, "invalid site credential") {

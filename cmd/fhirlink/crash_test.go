@@ -73,6 +73,7 @@ type procs struct {
 	bin, dir     string
 	listen       string
 	siteID, key  string
+	integratorID string
 	agentArgs    []string
 	proxy        *fhirlinktest.Proxy
 	server       *exec.Cmd
@@ -90,7 +91,7 @@ func startProcs(t *testing.T, engine, dsn string) *procs {
 	p.admin(&site, "site-create", state, "--name", "Crash Practice")
 	p.admin(&in, "integrator-create", state, "--name", "Acme")
 	p.admin(nil, "pair", state, "--integrator", in["integratorId"], "--site", site["siteId"])
-	p.siteID, p.key = site["siteId"], in["primaryKey"]
+	p.siteID, p.key, p.integratorID = site["siteId"], in["primaryKey"], in["integratorId"]
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -106,6 +107,11 @@ func startProcs(t *testing.T, engine, dsn string) *procs {
 	p.agentArgs = []string{"agent", "run", "--config", cfg, "--server", "http://" + p.proxy.Addr(),
 		"--site-id", site["siteId"], "--secret", site["secret"], "--engine", engine,
 		"--catalogue", "BPSPatients=" + dsn, "--allow-writes", "--log-level", "debug"}
+	// The practice grants the integrator writes, as it would.
+	if out, err := exec.Command(p.bin, "agent", "grant-writes", "--config", cfg, "--server", "http://"+p.listen,
+		"--site-id", site["siteId"], "--secret", site["secret"], "--integrator", in["integratorId"]).CombinedOutput(); err != nil {
+		t.Fatalf("grant-writes: %v\n%s", err, out)
+	}
 	p.startAgent()
 	p.waitOnline()
 	return p

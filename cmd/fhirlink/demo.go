@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"fhirlink/mappings/bppremier/bpsynth"
 	"fhirlink/mappings/zedmed/zedsynth"
 	"fhirlink/server"
+	"fhirlink/server/admin"
 	"fhirlink/server/hub"
 	"fhirlink/server/sqlite"
 )
@@ -99,9 +101,11 @@ requests that work as printed.`,
 		fs.IntVar(&o.patients, "patients", bpsynth.Small().Patients, "patients in the synthetic practice")
 		fs.StringVar(&o.pms, "pms", wire.PMSBestPractice, "the practice management system to simulate: BestPractice (Bp Premier) or Zedmed")
 		fs.StringVar(&o.today, "today", "", "the practice's today, YYYY-MM-DD, around which its appointment book is laid out\n      (default: today in the practice's time zone; a reused --dir keeps the book it has)")
+		fs.StringVar(&o.metricsAddr, "metrics-addr", "127.0.0.1:9464", "address of the Prometheus metrics listener (/metrics); empty: none")
 		logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
+		logFormat := fs.String("log-format", "text", "text or json")
 		return func(c *cmdContext) error {
-			log, err := logger(c.stderr, *logLevel)
+			log, err := logger(c.stderr, *logLevel, *logFormat)
 			if err != nil {
 				return err
 			}
@@ -120,6 +124,7 @@ requests that work as printed.`,
 // demoOptions are the demo command's flags.
 type demoOptions struct {
 	listen, dir, pms, today string
+	metricsAddr             string
 	patients                int
 	log                     *slog.Logger
 }
@@ -130,7 +135,10 @@ type demoRun struct {
 	base     string
 	practice *demoPractice
 	examples []demoExample
-	closers  []func() // in the order to run them
+	// consoleLink is a one-time sign-in link to the web console for the
+	// demo practice; stateDB the state store, for making another.
+	consoleLink, stateDB string
+	closers              []func() // in the order to run them
 
 	serveDone chan struct{} // closed when the server has stopped, with serveErr
 	serveErr  error
@@ -222,6 +230,16 @@ func startDemo(ctx context.Context, o demoOptions) (_ *demoRun, err error) {
 		return nil, err
 	}
 	d.base = "http://" + ln.Addr().String()
+	var metricsURL string
+	if o.metricsAddr != "" {
+		mln, err := net.Listen("tcp", o.metricsAddr)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("--metrics-addr: %w", err)
+		}
+		metricsURL = "http://" + mln.Addr().String() + metricsPath
+		d.closers = append(d.closers, serveMetrics(st, mln))
+	}
 	tokenScript, err := seedSMART(ctx, store, o.dir, d.base+"/oauth/token")
 	if err != nil {
 		ln.Close()
@@ -237,6 +255,11 @@ func startDemo(ctx context.Context, o demoOptions) (_ *demoRun, err error) {
 		stopServing()
 		<-d.serveDone
 	})
+
+	adminBase, adminToken, err := serveDemoAdmin(d, st, o.dir)
+	if err != nil {
+		return nil, err
+	}
 
 	agentCtx, stopAgent := context.WithCancel(context.Background())
 	a, err := agent.New(agentCtx, agent.Config{
@@ -258,9 +281,33 @@ func startDemo(ctx context.Context, o demoOptions) (_ *demoRun, err error) {
 	if err != nil {
 		return nil, err
 	}
-	ex.tokenScript = tokenScript
+	ex.tokenScript, ex.metricsURL, ex.adminBase, ex.adminToken = tokenScript, metricsURL, adminBase, adminToken
 	d.examples = demoExamples(d.base, p, ex)
+	d.stateDB = filepath.Join(o.dir, "state.db")
+	link, err := (&admin.Service{Store: store}).ConsoleLink(ctx, admin.ConsoleLinkRequest{SiteID: p.siteID, TTL: "1h", BaseURL: d.base})
+	if err != nil {
+		return nil, err
+	}
+	d.consoleLink = link.URL
 	return d, nil
+}
+
+// serveDemoAdmin serves the admin API on a loopback port of its own, for
+// an operator "demo" whose operators file is in dir, and returns its base
+// URL and the operator's token.
+func serveDemoAdmin(d *demoRun, st *stack, dir string) (base, token string, err error) {
+	operators := filepath.Join(dir, "operators")
+	if token, err = admin.AddOperator(operators, "demo"); err != nil {
+		return "", "", err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", "", err
+	}
+	srv := &http.Server{Handler: st.api.AdminHandler(&admin.Operators{File: operators}), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	d.closers = append(d.closers, func() { srv.Close() })
+	return "http://" + ln.Addr().String(), token, nil
 }
 
 // makePractice creates the synthetic practice database unless it exists.

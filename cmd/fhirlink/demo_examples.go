@@ -24,6 +24,8 @@ const (
 	wantRefused                    // the passthrough error shape
 	wantExport                     // a completed export's manifest, then lines of its first file
 	wantRegistered                 // a registered query's latest result
+	wantMetrics                    // the server's Prometheus metrics, fhirlink's own
+	wantPairings                   // the admin API's list of a site's pairings
 )
 
 // demoExample is one example request the demo prints: a title and shell
@@ -44,6 +46,10 @@ type demoValues struct {
 	week             time.Time // next Monday
 	schedule         string    // a Schedule with free slots in week
 	tokenScript      string
+	metricsURL       string // the metrics listener's /metrics; empty: none
+	// adminBase and adminToken are the demo's admin API and its
+	// operator's token.
+	adminBase, adminToken string
 }
 
 // exampleValues picks values the examples find data with: a surname
@@ -153,7 +159,7 @@ func demoExamples(base string, p *demoPractice, v *demoValues) []demoExample {
 		apptTitle = fmt.Sprintf("Appointments on %s, the next day the practice is open, with their patients", v.apptDay.Format("Monday 2006-01-02"))
 	}
 	registerBody := fmt.Sprintf(`{"name":"patient count","registeredQueryType":"query","frequency":60,"duration":3600,"registerCommand":{"command":{"text":"%s"}}}`, p.countSQL)
-	return []demoExample{
+	examples := []demoExample{
 		{section: "FHIR R4 (AU Core), base " + fb,
 			title: fmt.Sprintf("Patients whose family name starts with %q, 5 per page (follow link[next] for more)", prefix),
 			cmd:   fmt.Sprintf("curl -s '%s/Patient?family=%s&_count=5' %s", fb, prefix, key), want: wantBundle},
@@ -204,8 +210,25 @@ curl -s %s/queries/$q/results/1/stream %s -H 'Accept: application/x-ndjson'`,
   -d '%s' | sed -n 's/^{"id":"\([^"]*\)".*/\1/p')
 until curl -sf %s/queries/registered/$r/results %s; do sleep 1; done`, site, key, ctype, registerBody, site, key),
 			want: wantRegistered},
+
+		{section: "Admin API (for operators), on its own loopback listener; 'fhirlink admin COMMAND --server " + v.adminBase + "'\n" +
+			"with FHIRLINK_ADMIN_TOKEN set runs any admin command through it",
+			title: "The integrators paired with the site",
+			cmd: fmt.Sprintf(`curl -s -X POST %s/admin/v1/pairings -H 'Authorization: Bearer %s' %s \
+  -d '{"siteId":"%s"}'`, v.adminBase, v.adminToken, ctype, p.siteID),
+			want: wantPairings},
 	}
+	if v.metricsURL != "" {
+		examples = append(examples, demoExample{section: "Operators",
+			title: "The server's Prometheus metrics (requests by route and status, latency, agents, quotas, jobs), on their own listener",
+			cmd:   fmt.Sprintf("curl -s %s | grep '^fhirlink_'", v.metricsURL), want: wantMetrics})
+	}
+	return examples
 }
+
+// demoNewLink starts the printed line with the command making another
+// sign-in link.
+const demoNewLink = "Another link: "
 
 // printExamples prints the demo's banner and its examples, each command
 // indented by two spaces.
@@ -217,5 +240,10 @@ func printExamples(w io.Writer, d *demoRun) {
 		}
 		fmt.Fprintf(w, "\n%s:\n  %s\n", e.title, strings.ReplaceAll(e.cmd, "\n", "\n  "))
 	}
+	fmt.Fprintf(w, "\nWeb console, for people: %s/console/\n", d.base)
+	fmt.Fprintf(w, "A practice signs in with its site credential (here site id %s, agent secret %s),\n", d.practice.siteID, demoSiteSecret)
+	fmt.Fprintf(w, "an integrator with an API key (%s), or either with a one-time link. This one signs in\n", demoKey)
+	fmt.Fprintf(w, "the demo practice, once, within an hour (opening it shows a button; only the button uses it):\n%s\n", d.consoleLink)
+	fmt.Fprintf(w, "%sfhirlink admin console-link --database %s --site %s --base-url %s\n", demoNewLink, d.stateDB, d.practice.siteID, d.base)
 	fmt.Fprintf(w, "\nPress Ctrl-C to stop.\n")
 }

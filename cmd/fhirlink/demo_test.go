@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"fhirlink/fhir/fhirvalidate"
+	"fhirlink/server/fhirlinktest"
 )
 
 // TestDemoExamplesWorkVerbatim runs the demo command for each PMS, takes the
@@ -36,7 +37,7 @@ func TestDemoExamplesWorkVerbatim(t *testing.T) {
 			out := startDemoCommand(t, ctx, "--pms", c.pms, "--today", c.today)
 			titles, printed := printedCommands(out)
 			// the examples' checks, by position: they do not depend on the values
-			examples := demoExamples("", demoPractices[c.pms], &demoValues{surname: "X"})
+			examples := demoExamples("", demoPractices[c.pms], &demoValues{surname: "X", metricsURL: "x"})
 			if len(printed) != len(examples) {
 				t.Fatalf("%d commands printed, %d examples:\n%s", len(printed), len(examples), out)
 			}
@@ -55,6 +56,7 @@ func TestDemoExamplesWorkVerbatim(t *testing.T) {
 					checkDemoOutput(t, e.want, got)
 				})
 			}
+			t.Run("console", func(t *testing.T) { checkDemoConsole(t, ctx, out) })
 		})
 	}
 }
@@ -68,7 +70,7 @@ func startDemoCommand(t *testing.T, ctx context.Context, args ...string) string 
 	done := make(chan int, 1)
 	runCtx, stop := context.WithCancel(ctx)
 	go func() {
-		done <- run(runCtx, append([]string{"demo", "--listen", "127.0.0.1:0", "--dir", t.TempDir()}, args...), pw, io.Discard)
+		done <- run(runCtx, append([]string{"demo", "--listen", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--dir", t.TempDir()}, args...), pw, io.Discard)
 		pw.Close()
 	}()
 	t.Cleanup(func() {
@@ -153,6 +155,11 @@ func checkDemoOutput(t *testing.T, want demoWant, got []byte) {
 				t.Fatalf("an error among the rows: %s", l)
 			}
 		}
+	case wantPairings:
+		var p []struct{ IntegratorID string }
+		if err := json.Unmarshal(got, &p); err != nil || len(p) == 0 || p[0].IntegratorID == "" {
+			t.Fatalf("want the site's pairings, got (%v) %s", err, short)
+		}
 	case wantRefused:
 		var e struct {
 			Error struct{ Status int } `json:"error"`
@@ -181,6 +188,15 @@ func checkDemoOutput(t *testing.T, want demoWant, got []byte) {
 			rest = append(rest, l)
 		}
 		checkResources(t, bytes.Join(rest, []byte("\n")))
+	case wantMetrics:
+		// By now every example before this one has been answered.
+		m := fhirlinktest.ParseMetrics(t, got)
+		if v, _ := m.Value("fhirlink_agents_connected"); v != 1 {
+			t.Errorf("want 1 agent connected, got %v:\n%s", v, short)
+		}
+		if v, _ := m.Value("fhirlink_http_requests_total", "route", "/integrator/sites/:siteId/fhir/R4/:type", "code", "200"); v < 1 {
+			t.Errorf("want the FHIR searches counted, got %v:\n%s", v, short)
+		}
 	default:
 		t.Fatalf("no check for %d", want)
 	}

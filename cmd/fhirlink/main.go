@@ -17,6 +17,7 @@ import (
 	_ "time/tzdata" // practice time zones must resolve on Windows servers too
 
 	"fhirlink/agent"
+	"fhirlink/server"
 )
 
 func commands() []*command {
@@ -111,11 +112,20 @@ func firstLine(s string) string {
 	return line
 }
 
-// logger returns a text logger at the given level to w.
-func logger(w io.Writer, level string) (*slog.Logger, error) {
+// logger returns a logger at the given level to w, in format json (one
+// JSON object a line, for log collectors) or text (key=value, for people).
+// Lines logged in a request's context carry its request id.
+func logger(w io.Writer, level, format string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("log level %q: use debug, info, warn or error", level)
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+	opt := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "json":
+		return slog.New(server.LogHandler(slog.NewJSONHandler(w, opt))), nil
+	case "text":
+		return slog.New(server.LogHandler(slog.NewTextHandler(w, opt))), nil
+	}
+	return nil, fmt.Errorf("log format %q: use json or text", format)
 }

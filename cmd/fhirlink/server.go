@@ -13,6 +13,7 @@ import (
 	"fhirlink/server"
 	"fhirlink/server/api"
 	"fhirlink/server/hub"
+	"fhirlink/server/metrics"
 )
 
 var serverCommand = &command{
@@ -27,11 +28,14 @@ it behind a TLS-terminating proxy that passes WebSocket upgrades.`,
 		tlsCert := fs.String("tls-cert", "", "PEM certificate chain file; with --tls-key, serves HTTPS")
 		tlsKey := fs.String("tls-key", "", "PEM private key file")
 		logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+		logFormat := fs.String("log-format", "json", "json (one object a line, for log collectors) or text")
+		metricsAddr := fs.String("metrics-addr", "", "address of a separate listener serving Prometheus metrics at /metrics,\n      e.g. 127.0.0.1:9464 (default: none)")
 		limits := limitFlags(fs)
 		async := asyncFlags(fs)
 		clustered := clusterFlags(fs)
+		adminAPI := adminAPIFlags(fs)
 		return func(c *cmdContext) error {
-			log, err := logger(c.stderr, *logLevel)
+			log, err := logger(c.stderr, *logLevel, *logFormat)
 			if err != nil {
 				return err
 			}
@@ -53,12 +57,25 @@ it behind a TLS-terminating proxy that passes WebSocket upgrades.`,
 			if err != nil {
 				return err
 			}
-			defer stopCluster() // after the workers and the HTTP server, which route through it
+			defer stopCluster() // after the workers and the HTTP servers, which route through it
+			stopAdmin, err := adminAPI(st)
+			if err != nil {
+				return err
+			}
+			defer stopAdmin()
 			stopAsync, err := async(st)
 			if err != nil {
 				return err
 			}
 			defer stopAsync() // before stopLimits: the workers write audit records
+			if *metricsAddr != "" {
+				mln, err := net.Listen("tcp", *metricsAddr)
+				if err != nil {
+					return fmt.Errorf("--metrics-addr: %w", err)
+				}
+				defer serveMetrics(st, mln)()
+				log.Info("metrics listening", "addr", mln.Addr().String(), "path", metricsPath)
+			}
 			ln, err := net.Listen("tcp", *listen)
 			if err != nil {
 				return err
@@ -71,16 +88,37 @@ it behind a TLS-terminating proxy that passes WebSocket upgrades.`,
 
 // stack is a server's parts, wired.
 type stack struct {
-	hub *hub.Hub
-	api *api.Server
-	log *slog.Logger
+	hub     *hub.Hub
+	api     *api.Server
+	log     *slog.Logger
+	metrics *metrics.Metrics
 }
 
 func newStack(store server.Store, log *slog.Logger) *stack {
-	a := &api.Server{Store: store, Logger: log, Mappings: api.DefaultMappings()}
+	m := metrics.New()
+	a := &api.Server{Store: store, Logger: log, Mappings: api.DefaultMappings(), Metrics: m}
 	h := &hub.Hub{Authenticate: a.AuthenticateAgent, Logger: log}
+	m.WatchAgents(h.Agents)
 	a.Hub = h
-	return &stack{hub: h, api: a, log: log}
+	return &stack{hub: h, api: a, log: log, metrics: m}
+}
+
+// metricsPath is where the metrics listener serves.
+const metricsPath = "/metrics"
+
+// serveMetrics serves the stack's metrics at metricsPath on ln, a listener
+// of their own so that they are reachable by the operators' scraper and
+// not by integrators; the function returned stops it.
+func serveMetrics(s *stack, ln net.Listener) (stop func()) {
+	mux := http.NewServeMux()
+	mux.Handle("GET "+metricsPath, s.metrics.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}
 }
 
 // serve serves until ctx is done, then shuts down within a bound.

@@ -1,8 +1,6 @@
 package aucore
 
 import (
-	"encoding/json"
-
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"fhirlink/fhir"
@@ -85,7 +83,7 @@ var AllergyIntolerance = &mappings.Def[AllergyIntoleranceCodes]{
 
 func allergyIntoleranceRow(codes AllergyIntoleranceCodes, row []byte, site mappings.Site) (mappings.Row, error) {
 	var c AllergyIntoleranceRow
-	if err := json.Unmarshal(row, &c); err != nil {
+	if err := mappings.DecodeRow(row, &c); err != nil {
 		return mappings.Row{}, err
 	}
 	a := fm.AllergyIntolerance{

@@ -1,8 +1,6 @@
 package aucore
 
 import (
-	"encoding/json"
-
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"fhirlink/fhir"
@@ -108,7 +106,7 @@ var Appointment = &mappings.Def[AppointmentCodes]{
 
 func appointmentRow(codes AppointmentCodes, row []byte, site mappings.Site) (mappings.Row, error) {
 	var c AppointmentRow
-	if err := json.Unmarshal(row, &c); err != nil {
+	if err := mappings.DecodeRow(row, &c); err != nil {
 		return mappings.Row{}, err
 	}
 	a := fm.Appointment{

@@ -1,8 +1,6 @@
 package aucore
 
 import (
-	"encoding/json"
-
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"fhirlink/fhir"
@@ -94,7 +92,7 @@ var Condition = &mappings.Def[ConditionCodes]{
 
 func conditionRow(codes ConditionCodes, row []byte, site mappings.Site) (mappings.Row, error) {
 	var c ConditionRow
-	if err := json.Unmarshal(row, &c); err != nil {
+	if err := mappings.DecodeRow(row, &c); err != nil {
 		return mappings.Row{}, err
 	}
 	cond := fm.Condition{

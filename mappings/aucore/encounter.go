@@ -1,7 +1,6 @@
 package aucore
 
 import (
-	"encoding/json"
 	"strings"
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
@@ -101,7 +100,7 @@ var Encounter = &mappings.Def[EncounterCodes]{
 
 func encounterRow(codes EncounterCodes, row []byte, site mappings.Site) (mappings.Row, error) {
 	var c EncounterRow
-	if err := json.Unmarshal(row, &c); err != nil {
+	if err := mappings.DecodeRow(row, &c); err != nil {
 		return mappings.Row{}, err
 	}
 	class, ok := codes.Class[int(c.Type)]

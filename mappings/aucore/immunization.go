@@ -1,8 +1,6 @@
 package aucore
 
 import (
-	"encoding/json"
-
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"fhirlink/fhir"
@@ -88,7 +86,7 @@ type immunizationProtocol struct {
 
 func immunizationRow(codes ImmunizationCodes, row []byte, site mappings.Site) (mappings.Row, error) {
 	var c ImmunizationRow
-	if err := json.Unmarshal(row, &c); err != nil {
+	if err := mappings.DecodeRow(row, &c); err != nil {
 		return mappings.Row{}, err
 	}
 	code := fm.CodeableConcept{}

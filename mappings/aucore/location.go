@@ -1,8 +1,6 @@
 package aucore
 
 import (
-	"encoding/json"
-
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"fhirlink/fhir"
@@ -58,7 +56,7 @@ var Location = &mappings.Def[struct{}]{
 
 func locationRow(_ struct{}, row []byte, site mappings.Site) (mappings.Row, error) {
 	var c LocationRow
-	if err := json.Unmarshal(row, &c); err != nil {
+	if err := mappings.DecodeRow(row, &c); err != nil {
 		return mappings.Row{}, err
 	}
 	l := fm.Location{

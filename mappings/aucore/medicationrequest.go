@@ -98,7 +98,7 @@ type medicationRequestJSON struct {
 
 func medicationRequestRow(codes MedicationRequestCodes, row []byte, site mappings.Site) (mappings.Row, error) {
 	var c MedicationRequestRow
-	if err := json.Unmarshal(row, &c); err != nil {
+	if err := mappings.DecodeRow(row, &c); err != nil {
 		return mappings.Row{}, err
 	}
 	m := fm.MedicationRequest{

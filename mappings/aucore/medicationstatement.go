@@ -1,7 +1,6 @@
 package aucore
 
 import (
-	"encoding/json"
 	"strings"
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
@@ -125,7 +124,7 @@ func DosageText(instructions, dose string, details ...string) string {
 
 func medicationStatementRow(codes MedicationStatementCodes, row []byte, site mappings.Site) (mappings.Row, error) {
 	var c MedicationStatementRow
-	if err := json.Unmarshal(row, &c); err != nil {
+	if err := mappings.DecodeRow(row, &c); err != nil {
 		return mappings.Row{}, err
 	}
 	m := fm.MedicationStatement{

@@ -1,7 +1,6 @@
 package aucore
 
 import (
-	"encoding/json"
 	"strings"
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
@@ -171,7 +170,7 @@ func category(code, display string) []fm.CodeableConcept {
 
 func observationRow(codes ObservationCodes, row []byte, site mappings.Site) (mappings.Row, error) {
 	var c ObservationRow
-	if err := json.Unmarshal(row, &c); err != nil {
+	if err := mappings.DecodeRow(row, &c); err != nil {
 		return mappings.Row{}, err
 	}
 	o := fm.Observation{

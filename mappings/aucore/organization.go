@@ -1,8 +1,6 @@
 package aucore
 
 import (
-	"encoding/json"
-
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"fhirlink/fhir"
@@ -65,7 +63,7 @@ func address(c mappings.Cols) mappings.Matcher {
 
 func organizationRow(_ struct{}, row []byte, site mappings.Site) (mappings.Row, error) {
 	var c OrganizationRow
-	if err := json.Unmarshal(row, &c); err != nil {
+	if err := mappings.DecodeRow(row, &c); err != nil {
 		return mappings.Row{}, err
 	}
 	o := fm.Organization{

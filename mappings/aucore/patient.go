@@ -1,7 +1,6 @@
 package aucore
 
 import (
-	"encoding/json"
 	"strings"
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
@@ -128,7 +127,7 @@ var Patient = &mappings.Def[PatientCodes]{
 
 func patientRow(codes PatientCodes, row []byte, site mappings.Site) (mappings.Row, error) {
 	var c PatientRow
-	if err := json.Unmarshal(row, &c); err != nil {
+	if err := mappings.DecodeRow(row, &c); err != nil {
 		return mappings.Row{}, err
 	}
 	p := fm.Patient{

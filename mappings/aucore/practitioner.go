@@ -1,8 +1,6 @@
 package aucore
 
 import (
-	"encoding/json"
-
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"fhirlink/fhir"
@@ -83,7 +81,7 @@ var Practitioner = &mappings.Def[PractitionerCodes]{
 
 func practitionerRow(codes PractitionerCodes, row []byte, site mappings.Site) (mappings.Row, error) {
 	var c PractitionerRow
-	if err := json.Unmarshal(row, &c); err != nil {
+	if err := mappings.DecodeRow(row, &c); err != nil {
 		return mappings.Row{}, err
 	}
 	p := fm.Practitioner{

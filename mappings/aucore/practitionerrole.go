@@ -1,8 +1,6 @@
 package aucore
 
 import (
-	"encoding/json"
-
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"fhirlink/fhir"
@@ -89,7 +87,7 @@ var PractitionerRole = &mappings.Def[PractitionerRoleCodes]{
 
 func practitionerRoleRow(codes PractitionerRoleCodes, row []byte, site mappings.Site) (mappings.Row, error) {
 	var c PractitionerRoleRow
-	if err := json.Unmarshal(row, &c); err != nil {
+	if err := mappings.DecodeRow(row, &c); err != nil {
 		return mappings.Row{}, err
 	}
 	role := RoleOther

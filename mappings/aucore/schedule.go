@@ -1,7 +1,6 @@
 package aucore
 
 import (
-	"encoding/json"
 	"strconv"
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
@@ -68,7 +67,7 @@ var Schedule = &mappings.Def[struct{}]{
 
 func scheduleRow(_ struct{}, row []byte, _ mappings.Site) (mappings.Row, error) {
 	var c ScheduleRow
-	if err := json.Unmarshal(row, &c); err != nil {
+	if err := mappings.DecodeRow(row, &c); err != nil {
 		return mappings.Row{}, err
 	}
 	who := mappings.PersonName(string(c.PractitionerTitle), string(c.PractitionerFirst), string(c.PractitionerFamily))

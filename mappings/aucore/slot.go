@@ -1,7 +1,6 @@
 package aucore
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -96,7 +95,7 @@ func SlotAfter(b *mappings.Builder, after []string) (string, error) {
 // SlotOf turns one slot row into the Slot.
 func SlotOf(row []byte, site mappings.Site) (mappings.Row, error) {
 	var c SlotRow
-	if err := json.Unmarshal(row, &c); err != nil {
+	if err := mappings.DecodeRow(row, &c); err != nil {
 		return mappings.Row{}, fmt.Errorf("mappings: Slot row: %w", err)
 	}
 	if c.Day.IsZero() {
@@ -127,7 +126,7 @@ func SlotOf(row []byte, site mappings.Site) (mappings.Row, error) {
 // SlotCursor is a slot row's cursor: the slot's id.
 func SlotCursor(row []byte) ([]string, error) {
 	var c SlotRow
-	if err := json.Unmarshal(row, &c); err != nil {
+	if err := mappings.DecodeRow(row, &c); err != nil {
 		return nil, fmt.Errorf("mappings: Slot row: %w", err)
 	}
 	return []string{c.key().ID()}, nil

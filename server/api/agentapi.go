@@ -40,7 +40,7 @@ func (s *Server) enroll(c echo.Context) error {
 		return err
 	}
 	s.Hub.Disconnect(siteID)
-	s.log().Info("site enrolled", "site", siteID, "host", req.Hostname, "version", req.Version, "from", c.RealIP())
+	s.log().InfoContext(c.Request().Context(), "site enrolled", "site", siteID, "host", req.Hostname, "version", req.Version, "from", c.RealIP())
 	resp := wire.EnrollResponse{SiteID: siteID, Secret: secret}
 	if site, err := s.Store.Site(ctx, siteID); err == nil {
 		resp.Name, resp.PMSType, resp.PracticeManagementSiteID = site.Name, site.PMSType, site.PracticeManagementSiteID

@@ -27,8 +27,10 @@ import (
 	"fhirlink/server/audit"
 	"fhirlink/server/auth"
 	"fhirlink/server/bulk"
+	"fhirlink/server/console"
 	"fhirlink/server/hub"
 	"fhirlink/server/inflight"
+	"fhirlink/server/metrics"
 	"fhirlink/server/quota"
 	"fhirlink/server/webhook"
 )
@@ -37,8 +39,8 @@ import (
 const maxRequestBytes = 1 << 20
 
 // Agents is what the API needs of the agents' sessions: the endpoint they
-// dial, queries, a site's status and write outcomes, and disconnecting a
-// site. A [hub.Hub] serves the agents connected to this node; a cluster
+// dial, queries, a site's status and write outcomes, disconnecting a
+// site, and pushing settings to its agent (the admin API). A [hub.Hub] serves the agents connected to this node; a cluster
 // router (server/cluster) reaches those of every node.
 type Agents interface {
 	http.Handler // the agents' WebSocket endpoint, wire.PathConnect
@@ -46,6 +48,7 @@ type Agents interface {
 	Status(siteID string) hub.Status
 	Execution(ctx context.Context, siteID, executionID string) (wire.Execution, error)
 	Disconnect(siteID string)
+	PushSettings(ctx context.Context, siteID string, set wire.Settings) (wire.Settings, error)
 }
 
 // Server serves the HTTP API. Set Store, Hub and the options, then use
@@ -54,6 +57,9 @@ type Server struct {
 	Store  server.Store
 	Hub    Agents
 	Logger *slog.Logger
+	// Metrics receives the API's measurements (requests, quota refusals,
+	// audit drops, jobs); nil records none.
+	Metrics *metrics.Metrics
 
 	// Mappings are the FHIR mappings by PMS type (BestPractice, Zedmed).
 	Mappings map[string]*mappings.Mapping
@@ -98,6 +104,11 @@ type Server struct {
 	Async    async.Options
 	Webhooks webhook.Options
 
+	// ConsoleWriteGrants lets practices grant writes per integrator in the
+	// web console; nil (no write grants on this server yet) shows no such
+	// control.
+	ConsoleWriteGrants console.WriteGrants
+
 	// Exports runs FHIR Bulk Data exports (export.go); what is unset is
 	// filled on first use: the state store, the result store (Async.Results,
 	// else a temporary directory) and the run function.
@@ -125,7 +136,7 @@ type rateLimiter interface {
 // CancelInFlight call it, so the fields must be set before any of them.
 func (s *Server) setup() {
 	s.setupOnce.Do(func() {
-		s.auditLog = &audit.Writer{Store: s.Store, Logger: s.log()}
+		s.auditLog = &audit.Writer{Store: s.Store, Logger: s.log(), Metrics: s.Metrics}
 		s.quotas = &quota.Quotas{Store: s.Store, Limits: s.Limits}
 		if s.SharedRate != nil {
 			if l := quota.NewSharedRateLimiter(s.Limits, s.SharedRate, s.log()); l != nil {
@@ -137,7 +148,8 @@ func (s *Server) setup() {
 		s.flights = &inflight.Registry{Store: s.Store, Every: s.SweepInterval, Logger: s.log()}
 		s.webhooks = &webhook.Notifier{Store: s.Store, Options: s.Webhooks, Logger: s.log()}
 		s.async = &async.Runner{Store: s.Store, Agents: s.Hub, Options: s.Async, Flights: s.flights, Webhooks: s.webhooks,
-			Audit: s.auditLog, Quotas: s.quotas, RunTimeout: s.ImmediateTimeout, RunMaxBytes: s.ImmediateMaxBytes, Logger: s.log()}
+			Audit: s.auditLog, Quotas: s.quotas, RunTimeout: s.ImmediateTimeout, RunMaxBytes: s.ImmediateMaxBytes, Logger: s.log(),
+			Metrics: s.Metrics}
 	})
 }
 
@@ -155,10 +167,16 @@ func (s *Server) StartWorkers() (stop func()) {
 		defer close(done)
 		s.webhooks.Run(ctx)
 	}()
+	purged := make(chan struct{})
+	go func() {
+		defer close(purged)
+		s.purgeIdempotencyKeys(ctx)
+	}()
 	return func() {
 		stopQueries()
 		cancel()
 		<-done
+		<-purged
 	}
 }
 
@@ -175,12 +193,14 @@ func (s *Server) Handler() http.Handler {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(recoverer(s.log()), strictQuery)
+	e.Use(s.observe, recoverer(s.log()), strictQuery)
 
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	e.GET(PathOpenAPI, s.serveOpenAPI)
 	e.GET(wire.PathConnect, echo.WrapHandler(s.Hub))
 	s.agentRoutes(e)
 	s.oauthRoutes(e)
+	s.consoleRoutes(e)
 
 	e.GET(PathAgentAudit, s.agentAudit, s.authenticateSite)
 	g := e.Group("/integrator", s.audited, s.authenticate, s.rateLimited)
@@ -203,14 +223,7 @@ func DefaultMappings() map[string]*mappings.Mapping {
 // AuthenticateAgent checks a site credential against the store; it is the
 // hub's Authenticate.
 func (s *Server) AuthenticateAgent(ctx context.Context, siteID, secret string) error {
-	hash, err := s.Store.SiteSecretHash(ctx, siteID)
-	if err != nil {
-		return err
-	}
-	if !server.SecretMatches(secret, hash) {
-		return server.Errorf(server.EUNAUTHORIZED, "wrong site credential")
-	}
-	return nil
+	return server.AuthenticateSite(ctx, s.Store, siteID, secret)
 }
 
 // recoverer turns a panic into a 500 and a log line, except the one that
@@ -223,7 +236,7 @@ func recoverer(log *slog.Logger) echo.MiddlewareFunc {
 					if r == http.ErrAbortHandler {
 						panic(r)
 					}
-					log.Error("panic", "path", c.Path(), "panic", r)
+					log.ErrorContext(c.Request().Context(), "panic", "path", c.Path(), "panic", r)
 					err = errors.New("panic")
 				}
 			}()

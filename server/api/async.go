@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"fhirlink/agent/wire"
 	"fhirlink/server"
 	"fhirlink/server/passthrough"
 )
@@ -53,10 +54,29 @@ func (s *Server) createAsync(c echo.Context) error {
 		return err
 	}
 	auditSQL(c, q.Text, "async "+string(q.Mode))
-	if err := requireQueryScope(c, q); err != nil {
+	if err := s.checkQuery(c, &q); err != nil {
 		return err
 	}
-	obj, err := s.async.Submit(c.Request().Context(), integrator(c).ID, site(c).ID, q, len(body), created)
+	if !q.Writes() {
+		return s.submitAsync(c, q, len(body), created)
+	}
+	return s.idempotent(c, body, func(c echo.Context) error {
+		// The write's query id is its execution id: under an
+		// Idempotency-Key, a retry names the query its first attempt made.
+		q.ID = server.ExecutionID(c.Request().Context())
+		return s.submitAsync(c, q, len(body), created)
+	})
+}
+
+// submitAsync queues a checked async query and answers its object. A
+// query of the id already queued (a retry of the write) is answered as it
+// stands.
+func (s *Server) submitAsync(c echo.Context, q wire.QueryRequest, requestSize int, created time.Time) error {
+	ctx := c.Request().Context()
+	obj, err := s.async.Submit(ctx, integrator(c).ID, site(c).ID, q, requestSize, created)
+	if server.ErrorCode(err) == server.ECONFLICT && q.ID != "" {
+		obj, err = s.async.Get(ctx, integrator(c).ID, site(c).ID, q.ID)
+	}
 	if err != nil {
 		return err
 	}
@@ -161,7 +181,7 @@ func (s *Server) asyncPage(c echo.Context) error {
 	bw.WriteString(`{"data":"`)
 	enc := base64.NewEncoder(base64.StdEncoding, bw)
 	if err := passthrough.CopyArray(enc, r); err != nil {
-		s.log().Error("result page unreadable", "query", rec.ID, "page", p.PageNumber, "err", err)
+		s.log().ErrorContext(c.Request().Context(), "result page unreadable", "query", rec.ID, "page", p.PageNumber, "err", err)
 		panic(http.ErrAbortHandler) // cut off: no client takes a partial page for a whole one
 	}
 	enc.Close()

@@ -46,6 +46,11 @@ type auditNote struct {
 	countable, counted bool
 	// clientGone: the integrator went away before an answer was written.
 	clientGone bool
+	// write: the request is a write; targets is what it names and
+	// outcome what came of it (see server.AuditRecord), derived from the
+	// status when the handler noted none.
+	write            bool
+	targets, outcome string
 }
 
 func noteOf(c echo.Context) *auditNote {
@@ -142,6 +147,19 @@ func (s *Server) record(c echo.Context, n *auditNote, start time.Time, aborted b
 	case strings.Contains(route, "/queries/"): // async and registered queries, their status and results
 		rec.Kind, rec.Interaction, rec.Query = server.AuditPassthrough, n.interaction, n.query
 	}
+	if n.write {
+		rec.Targets, rec.Outcome = n.targets, n.outcome
+		if rec.Outcome == "" {
+			switch {
+			case rec.Status < 300:
+				rec.Outcome = server.WriteCommitted
+			case rec.Status == http.StatusForbidden:
+				rec.Outcome = server.WriteRefused
+			default:
+				rec.Outcome = server.WriteFailed
+			}
+		}
+	}
 	var usage *server.Usage
 	if n.countable && rec.IntegratorID != "" && rec.SiteID != "" {
 		usage = &server.Usage{IntegratorID: rec.IntegratorID, SiteID: rec.SiteID, Day: server.UsageDay(start), Bytes: rec.Bytes}
@@ -211,10 +229,10 @@ func (s *Server) agentAudit(c echo.Context) error {
 func auditFilter(c echo.Context) (server.AuditFilter, error) {
 	var f server.AuditFilter
 	var err error
-	if f.From, err = parseWhen(c.QueryParam("from"), "from"); err != nil {
+	if f.From, err = server.ParseAuditTime(c.QueryParam("from"), "from"); err != nil {
 		return f, err
 	}
-	if f.To, err = parseWhen(c.QueryParam("to"), "to"); err != nil {
+	if f.To, err = server.ParseAuditTime(c.QueryParam("to"), "to"); err != nil {
 		return f, err
 	}
 	if l := c.QueryParam("limit"); l != "" {
@@ -225,18 +243,4 @@ func auditFilter(c echo.Context) (server.AuditFilter, error) {
 		f.Limit = 1000
 	}
 	return f, nil
-}
-
-// parseWhen reads an RFC 3339 time or a YYYY-MM-DD day (its UTC midnight).
-func parseWhen(v, name string) (time.Time, error) {
-	if v == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse(time.DateOnly, v); err == nil {
-		return t, nil
-	}
-	return time.Time{}, server.Errorf(server.EINVALID, "%s %q: use an RFC 3339 time (2026-03-01T09:00:00Z) or a day (2026-03-01)", name, v)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +31,7 @@ func BenchmarkOneRow(b *testing.B) {
 	b.ReportMetric(us(median(direct)), "direct-p50-µs")
 	b.ReportMetric(us(median(through)), "fhirlink-p50-µs")
 	b.ReportMetric(us(median(through)-median(direct)), "added-p50-µs")
+	b.ReportMetric(us(percentile(through, 99)-percentile(direct, 99)), "added-p99-µs")
 }
 
 func BenchmarkTenThousandRows(b *testing.B) {
@@ -123,10 +125,24 @@ func mustJSON(b *testing.B, v any) []byte {
 	return j
 }
 
-func median(ds []time.Duration) time.Duration {
+func median(ds []time.Duration) time.Duration { return percentile(ds, 50) }
+
+// percentile is the p-th percentile of ds (nearest rank).
+func percentile(ds []time.Duration, p int) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
-	return s[len(s)/2]
+	return s[min(len(s)-1, len(s)*p/100)]
+}
+
+// reportRatios reports the p50 and p99 of both sides and their ratios.
+func reportRatios(b *testing.B, direct, through []time.Duration) {
+	for _, p := range []int{50, 99} {
+		d, t := percentile(direct, p), percentile(through, p)
+		q := strconv.Itoa(p)
+		b.ReportMetric(us(d), "direct-p"+q+"-µs")
+		b.ReportMetric(us(t), "fhirlink-p"+q+"-µs")
+		b.ReportMetric(float64(t)/float64(d), "ratio-p"+q)
+	}
 }
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }

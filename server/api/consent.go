@@ -20,6 +20,8 @@ func (s *Server) consentRoutes(e *echo.Echo, g *echo.Group) {
 	e.POST(wire.PathPairingCodes, s.issuePairingCode, s.authenticateSite)
 	e.GET(wire.PathPairings, s.listPairings, s.authenticateSite)
 	e.DELETE(wire.PathPairings+"/:integratorId", s.revokePairing, s.authenticateSite)
+	e.PUT(wire.PathWriteGrants+"/:integratorId", s.setWriteGrant, s.authenticateSite)
+	e.DELETE(wire.PathWriteGrants+"/:integratorId", s.setWriteGrant, s.authenticateSite)
 	g.POST("/pair-site", s.pairSite)
 }
 
@@ -64,7 +66,7 @@ func (s *Server) issuePairingCode(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.log().Info("pairing code issued", "site", siteID, "expires", expires, "by", "practice")
+	s.log().InfoContext(c.Request().Context(), "pairing code issued", "site", siteID, "expires", expires, "by", "practice")
 	return c.JSON(http.StatusCreated, wire.PairingCodeResponse{SiteID: siteID, Code: code, Expires: expires})
 }
 
@@ -95,7 +97,28 @@ func (s *Server) revokePairing(c echo.Context) error {
 	}
 	n := s.CancelInFlight(integratorID, siteID,
 		server.Errorf(server.EFORBIDDEN, "the practice revoked this integrator's pairing with site %s", siteID))
-	s.log().Info("pairing revoked by the practice", "site", siteID, "integrator", integratorID, "cancelled", n)
+	s.log().InfoContext(c.Request().Context(), "pairing revoked by the practice", "site", siteID, "integrator", integratorID, "cancelled", n)
+	return c.NoContent(http.StatusNoContent)
+}
+
+// PUT /agent/v1/write-grants/{integratorId} grants an integrator writes at
+// the calling site, DELETE revokes them; the next write is decided by
+// the new grant (the agent keeps its own record and enforces it too).
+func (s *Server) setWriteGrant(c echo.Context) error {
+	siteID, integratorID := c.Get(ctxSiteID).(string), c.Param("integratorId")
+	ctx := c.Request().Context()
+	var err error
+	if c.Request().Method == http.MethodPut {
+		err = s.Store.GrantWrites(ctx, integratorID, siteID)
+	} else {
+		err = s.Store.RevokeWrites(ctx, integratorID, siteID)
+	}
+	if server.ErrorCode(err) == server.ENOTFOUND {
+		return server.Errorf(server.ENOTFOUND, "no integrator %s: 'fhirlink agent pairings' lists the integrators paired with this site", integratorID)
+	} else if err != nil {
+		return err
+	}
+	s.log().Info("write grant changed by the practice", "site", siteID, "integrator", integratorID, "granted", c.Request().Method == http.MethodPut)
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -113,6 +136,6 @@ func (s *Server) pairSite(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.log().Info("site paired", "site", site.ID, "integrator", in.ID, "from", c.RealIP())
+	s.log().InfoContext(c.Request().Context(), "site paired", "site", site.ID, "integrator", in.ID, "from", c.RealIP())
 	return c.JSON(http.StatusOK, s.statusOf(site))
 }

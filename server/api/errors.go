@@ -15,20 +15,7 @@ import (
 const wwwAuthenticate = `Bearer realm="fhirlink", APIKey header="` + KeyHeader + `"`
 
 // statusOf maps error codes to HTTP statuses.
-var statusOf = map[string]int{
-	server.EINVALID:       http.StatusBadRequest,
-	server.EUNAUTHORIZED:  http.StatusUnauthorized,
-	server.EFORBIDDEN:     http.StatusForbidden,
-	server.ENOTFOUND:      http.StatusNotFound,
-	server.EGONE:          http.StatusGone,
-	server.ECONFLICT:      http.StatusConflict,
-	server.ETOOLARGE:      http.StatusRequestEntityTooLarge,
-	server.ENOTACCEPTABLE: http.StatusNotAcceptable,
-	server.ERATELIMIT:     http.StatusTooManyRequests,
-	server.EUNAVAILABLE:   http.StatusServiceUnavailable,
-	server.ETIMEOUT:       http.StatusGatewayTimeout,
-	server.EINTERNAL:      http.StatusInternalServerError,
-}
+var statusOf = server.HTTPStatus
 
 // errorBody is the passthrough API's request error shape.
 type errorBody struct {
@@ -60,7 +47,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	} else {
 		code := server.ErrorCode(err)
 		if code == server.EINTERNAL {
-			s.log().Error("internal error", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+			s.log().ErrorContext(c.Request().Context(), "internal error", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 		}
 		status, msg = statusOf[code], server.ErrorMessage(err)
 	}
@@ -80,6 +67,7 @@ var issueType = map[string]string{
 	server.ENOTFOUND:      "not-found",
 	server.EGONE:          "deleted",
 	server.ECONFLICT:      "conflict",
+	server.EUNPROCESSABLE: "processing",
 	server.ETOOLARGE:      "too-long",
 	server.ENOTACCEPTABLE: "not-supported",
 	server.ERATELIMIT:     "throttled",
@@ -98,7 +86,7 @@ func (s *Server) fhirError(err error, c echo.Context) {
 		} else {
 			code := server.ErrorCode(err)
 			if code == server.EINTERNAL {
-				s.log().Error("internal error", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+				s.log().ErrorContext(c.Request().Context(), "internal error", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 			}
 			fe = fhir.Errorf(statusOf[code], issueType[code], "%s", server.ErrorMessage(err))
 		}

@@ -21,6 +21,7 @@ import (
 	"fhirlink/server/fhirexport"
 	"fhirlink/server/fhirsearch"
 	"fhirlink/server/hub"
+	"fhirlink/server/metrics"
 	"fhirlink/server/quota"
 )
 
@@ -99,6 +100,9 @@ type exportSpec struct {
 	Query        url.Values `json:"query"`
 	PatientLevel bool       `json:"patientLevel,omitempty"`
 	Base         string     `json:"base"`
+	// RequestID is the kick-off's: the export's queries go to the agent
+	// under it, on whichever node runs them.
+	RequestID string `json:"requestId,omitempty"`
 }
 
 // agentWait is how long a claimed export waits for its site's agent (it
@@ -106,11 +110,20 @@ type exportSpec struct {
 const agentWait = 2 * time.Minute
 
 // runExport runs a stored export on this node: a [bulk.Func].
-func (s *Server) runExport(ctx context.Context, req bulk.Request, out *bulk.Output) error {
+func (s *Server) runExport(ctx context.Context, req bulk.Request, out *bulk.Output) (err error) {
+	ended := s.Metrics.JobStarted(metrics.JobExport)
+	defer func() {
+		state := bulk.Completed
+		if err != nil {
+			state = bulk.Failed
+		}
+		ended(string(state))
+	}()
 	var spec exportSpec
 	if err := json.Unmarshal(req.Spec, &spec); err != nil {
 		return err
 	}
+	ctx = server.WithRequestID(ctx, spec.RequestID)
 	rec, err := s.Store.Site(ctx, req.SiteID)
 	if err != nil {
 		return err
@@ -177,7 +190,8 @@ func (s *Server) exportKickoff(c echo.Context) error {
 	}
 	in := integrator(c)
 	patientLevel := strings.HasSuffix(c.Path(), "/Patient/$export")
-	spec, err := json.Marshal(exportSpec{Query: c.QueryParams(), PatientLevel: patientLevel, Base: site.Base()})
+	spec, err := json.Marshal(exportSpec{Query: c.QueryParams(), PatientLevel: patientLevel, Base: site.Base(),
+		RequestID: server.RequestID(req.Context())})
 	if err != nil {
 		return err
 	}
@@ -192,6 +206,7 @@ func (s *Server) exportKickoff(c echo.Context) error {
 	case err != nil:
 		return err
 	}
+	s.Metrics.JobQueued(metrics.JobExport)
 	c.Response().Header().Set("Content-Location", site.Base()+"/"+exportStatusSegment+"/"+id)
 	return fhirJSON(c, http.StatusAccepted, fhir.Outcome(fhir.SeverityInformation, fhir.IssueInformational,
 		"export accepted; poll the Content-Location for its status"))

@@ -131,7 +131,7 @@ func (s *Server) fhirSearch(c echo.Context) error {
 	if err != nil && r.Started {
 		// Part of the Bundle is out: cut the response, so the client sees
 		// a failure rather than a short Bundle.
-		s.log().Info("FHIR search failed midway", "site", site.ID(), "type", typ, "written", r.Resources, "err", err)
+		s.log().InfoContext(c.Request().Context(), "FHIR search failed midway", "site", site.ID(), "type", typ, "written", r.Resources, "err", err)
 		panic(http.ErrAbortHandler)
 	}
 	return err

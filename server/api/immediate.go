@@ -38,11 +38,13 @@ func readQuery(c echo.Context) ([]byte, *passthrough.Input, error) {
 	return body, &in, nil
 }
 
-// requireQueryScope checks that a token has the passthrough scope q needs:
-// r to read, cud to write.
-func requireQueryScope(c echo.Context, q wire.QueryRequest) error {
-	if passthrough.Writes(q) {
-		return requireScope(c, auth.Passthrough, "cud", "run nonQuery or storedProcedure commands")
+// checkQuery checks that the request may run q: a token's passthrough
+// scope (r to read, cud to write) and, for a write, the agent's writes and
+// the practice's grant (see checkWrite); a write is stamped with its
+// integrator, which the agent checks too.
+func (s *Server) checkQuery(c echo.Context, q *wire.QueryRequest) error {
+	if q.Writes() {
+		return s.passthroughWrite(c, q)
 	}
 	return requireScope(c, auth.Passthrough, "r", "run SQL passthrough queries")
 }
@@ -59,16 +61,27 @@ func (s *Server) immediate(c echo.Context) error {
 		return err
 	}
 	auditSQL(c, q.Text, string(q.Mode))
-	if err := requireQueryScope(c, q); err != nil {
+	if err := s.checkQuery(c, &q); err != nil {
 		return err
 	}
+	if !q.Writes() {
+		return s.runImmediate(c, q, len(body), created)
+	}
+	return s.idempotent(c, body, func(c echo.Context) error {
+		q.ExecutionID = server.ExecutionID(c.Request().Context())
+		return s.runImmediate(c, q, len(body), created)
+	})
+}
+
+// runImmediate runs a checked immediate query and answers it.
+func (s *Server) runImmediate(c echo.Context, q wire.QueryRequest, requestSize int, created time.Time) error {
 	site, integ := site(c), integrator(c)
 	q.ID = uuid.NewString()
 	q.TimeoutMS = orDefault(s.ImmediateTimeout, passthrough.DefaultImmediateTimeout).Milliseconds()
 	q.MaxBytes = s.maxBytes()
 	obj := &passthrough.Object{
 		ID: q.ID, IntegratorID: integ.ID, SiteID: site.ID, Mode: "immediate",
-		MaxTimeInQueue: q.MaxTimeInQueueMS, RequestSize: len(body), CommandSize: len(q.Text),
+		MaxTimeInQueue: q.MaxTimeInQueueMS, RequestSize: requestSize, CommandSize: len(q.Text),
 		CreatedAt: created, StatusTiming: map[string]passthrough.Period{},
 	}
 
@@ -109,6 +122,9 @@ func (s *Server) immediate(c echo.Context) error {
 	obj.StatusTiming["executing"] = passthrough.Period{StartTime: queuedEnd, EndTime: time.Now().UTC()}
 	obj.Metrics = &passthrough.Metrics{SQLExecutionDuration: tr.ExecutionMS}
 	obj.Status = passthrough.StatusSuccessful
+	if tr.Replayed {
+		noteOf(c).outcome = server.WriteReplayed
+	}
 	res := &passthrough.Result{Size: int64(len(data)), Parameters: []wire.Param{}}
 	if q.Mode == wire.ModeNonQuery {
 		res.RowsAffected = tr.RowsAffected
@@ -146,6 +162,9 @@ func (s *Server) failed(c echo.Context, obj *passthrough.Object, err error, sent
 	status, ok := obj.Fail(err, sent, s.log())
 	if !ok {
 		return err
+	}
+	if werr, isWire := errors.AsType[*wire.Error](err); isWire && werr.Kind == wire.KindOutcomeUnknown {
+		noteOf(c).outcome = server.WriteUnknown
 	}
 	if obj.Status == passthrough.StatusExpiredInQueue {
 		c.Response().Header().Set("Retry-After", "5")
@@ -196,7 +215,7 @@ func (s *Server) stream(c echo.Context, obj *passthrough.Object, rows server.Row
 		row := rows.Row()
 		size += int64(len(row))
 		if size > limit {
-			s.abort(obj, passthrough.TooLarge(limit))
+			s.abort(c, obj, passthrough.TooLarge(limit))
 		}
 		bw.Write(row)
 		if err := bw.WriteByte('\n'); err != nil {
@@ -205,7 +224,7 @@ func (s *Server) stream(c echo.Context, obj *passthrough.Object, rows server.Row
 		n++
 	}
 	if err := rows.Err(); err != nil {
-		s.abort(obj, err)
+		s.abort(c, obj, err)
 	}
 	bw.Flush()
 	auditResult(c, obj.ID, n, size)
@@ -214,8 +233,8 @@ func (s *Server) stream(c echo.Context, obj *passthrough.Object, rows server.Row
 	return nil
 }
 
-func (s *Server) abort(obj *passthrough.Object, err error) {
-	s.log().Info("streamed query failed midway", "query", obj.ID, "site", obj.SiteID, "err", err)
+func (s *Server) abort(c echo.Context, obj *passthrough.Object, err error) {
+	s.log().InfoContext(c.Request().Context(), "streamed query failed midway", "query", obj.ID, "site", obj.SiteID, "err", err)
 	panic(http.ErrAbortHandler)
 }
 

@@ -44,9 +44,9 @@ func (s *Server) tokenURL(c echo.Context) string { return s.publicBase(c) + Toke
 func (s *Server) token(c echo.Context) error {
 	err := s.OAuth.ServeToken(c.Response(), c.Request(), s.tokenURL(c))
 	if e, ok := errors.AsType[*auth.Error](err); ok {
-		s.log().Info("token request refused", "error", e.Code, "reason", e.Description, "remote", c.RealIP())
+		s.log().InfoContext(c.Request().Context(), "token request refused", "error", e.Code, "reason", e.Description, "remote", c.RealIP())
 	} else if err != nil {
-		s.log().Error("token request failed", "err", err)
+		s.log().ErrorContext(c.Request().Context(), "token request failed", "err", err)
 	}
 	return nil
 }

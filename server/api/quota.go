@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"fhirlink/server"
+	"fhirlink/server/metrics"
 	"fhirlink/server/quota"
 )
 
@@ -32,6 +33,7 @@ func (s *Server) quota(next echo.HandlerFunc) echo.HandlerFunc {
 		counted, err := s.quotas.Admit(c.Request().Context(), integrator(c).ID, site(c).ID, now)
 		if server.ErrorCode(err) == server.ERATELIMIT {
 			retryAfter(c, quota.UntilReset(now))
+			s.Metrics.QuotaRefused(integrator(c).ID, metrics.LimitDaily)
 		}
 		if err != nil {
 			return err
@@ -51,6 +53,7 @@ func (s *Server) rateLimited(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if wait, err := s.rate.Allow(integrator(c).ID, time.Now()); err != nil {
 			retryAfter(c, wait)
+			s.Metrics.QuotaRefused(integrator(c).ID, metrics.LimitRate)
 			return err
 		}
 		return next(c)

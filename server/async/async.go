@@ -38,6 +38,7 @@ import (
 	"fhirlink/server/audit"
 	"fhirlink/server/hub"
 	"fhirlink/server/inflight"
+	"fhirlink/server/metrics"
 	"fhirlink/server/passthrough"
 	"fhirlink/server/quota"
 	"fhirlink/server/results"
@@ -165,6 +166,8 @@ type Runner struct {
 	RunTimeout  time.Duration
 	RunMaxBytes int64
 	Logger      *slog.Logger
+	// Metrics counts the jobs queued, running and ended; nil counts none.
+	Metrics *metrics.Metrics
 
 	// The node's running work.
 	mu      sync.Mutex
@@ -296,7 +299,11 @@ func (r *Runner) dispatch(ctx context.Context) {
 			r.release(rec.SiteID, rec.ID)
 			continue
 		}
-		r.launch(ctx, rec.SiteID, rec.ID, func(runCtx context.Context) { r.runQuery(runCtx, ctx, rec, doc) })
+		r.launch(ctx, rec.SiteID, rec.ID, func(runCtx context.Context) {
+			ended := r.Metrics.JobStarted(metrics.JobAsync)
+			r.runQuery(runCtx, ctx, rec, doc)
+			ended(doc.Object.Status)
+		})
 	}
 	r.requeueStale(ctx)
 }

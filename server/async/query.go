@@ -13,6 +13,7 @@ import (
 	"fhirlink/agent/wire"
 	"fhirlink/server"
 	"fhirlink/server/hub"
+	"fhirlink/server/metrics"
 	"fhirlink/server/passthrough"
 )
 
@@ -25,7 +26,9 @@ type queryDoc struct {
 }
 
 // Submit queues q (checked by [passthrough.Input.Async]) for integratorID
-// at siteID and returns its query object. requestSize is the request's
+// at siteID and returns its query object. q.ID is the query's id when set
+// (a write's, derived from its idempotency key: [server.ECONFLICT] when
+// that query exists), else a new one. requestSize is the request's
 // byte length and created when it arrived, as the object reports them.
 // It refuses what the site's agent, when connected, says it cannot do.
 func (r *Runner) Submit(ctx context.Context, integratorID, siteID string, q wire.QueryRequest, requestSize int, created time.Time) (*passthrough.Object, error) {
@@ -34,9 +37,12 @@ func (r *Runner) Submit(ctx context.Context, integratorID, siteID string, q wire
 			return nil, err
 		}
 	}
-	q.ID = uuid.NewString()
+	if q.ID == "" {
+		q.ID = uuid.NewString()
+	}
 	q.Priority = wire.PriorityAsync
-	if passthrough.Writes(q) {
+	q.RequestID = server.RequestID(ctx) // the agent logs the run under the request that submitted it
+	if q.Writes() {
 		q.ExecutionID = q.ID // the agent runs the write at most once
 	}
 	obj := &passthrough.Object{
@@ -53,6 +59,7 @@ func (r *Runner) Submit(ctx context.Context, integratorID, siteID string, q wire
 	if err := r.Store.CreateAsyncQuery(ctx, rec); err != nil {
 		return nil, err
 	}
+	r.Metrics.JobQueued(metrics.JobAsync)
 	r.kickDispatch()
 	return obj, nil
 }

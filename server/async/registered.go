@@ -16,6 +16,7 @@ import (
 	"fhirlink/agent/wire"
 	"fhirlink/server"
 	"fhirlink/server/hub"
+	"fhirlink/server/metrics"
 	"fhirlink/server/passthrough"
 	"fhirlink/server/results"
 	"fhirlink/server/webhook"
@@ -345,7 +346,11 @@ func (r *Runner) scheduleRegistered(ctx context.Context) {
 			r.release(rec.SiteID, runKey)
 			continue
 		}
-		r.launch(ctx, rec.SiteID, runKey, func(runCtx context.Context) { r.runRegistered(runCtx, rec.ID, doc.Runs) })
+		r.launch(ctx, rec.SiteID, runKey, func(runCtx context.Context) {
+			ended := r.Metrics.JobStarted(metrics.JobRegistered)
+			r.runRegistered(runCtx, rec.ID, doc.Runs)
+			ended("ran")
+		})
 	}
 }
 

@@ -35,7 +35,7 @@ import (
 // running it, so the query still ends as above.
 func (r *Runner) recoverRun(ctx context.Context, rec *server.AsyncQuery, from string) {
 	var q wire.QueryRequest
-	if from == passthrough.StatusInitialising || json.Unmarshal(rec.Request, &q) != nil || !passthrough.Writes(q) ||
+	if from == passthrough.StatusInitialising || json.Unmarshal(rec.Request, &q) != nil || !q.Writes() ||
 		ctx.Err() != nil || r.Agents.Status(rec.SiteID).Availability != hub.Online {
 		r.requeue(context.WithoutCancel(ctx), rec, from)
 		return
@@ -136,9 +136,11 @@ func (r *Runner) runQuery(ctx, nodeCtx context.Context, rec *server.AsyncQuery, 
 	}
 	// The integrator's access is checked again: pairing, blocks and
 	// quarantine may have changed while the query waited.
-	if acc, err := r.Store.Access(ctx, rec.IntegratorID, rec.SiteID); err != nil || !acc.Allowed() {
+	// A write needs the practice's write grant still (the agent checks it
+	// again, with its own --allow-writes).
+	if acc, err := r.Store.Access(ctx, rec.IntegratorID, rec.SiteID); err != nil || !acc.Allowed() || (q.Writes() && !acc.WritesGranted) {
 		if err == nil {
-			err = acc.Denial(rec.SiteID)
+			err = errors.Join(acc.Denial(rec.SiteID), acc.WriteDenial(rec.SiteID, true))
 		}
 		obj.Status = passthrough.StatusExecutionFailed
 		obj.ErrorDetails = passthrough.OwnError(http.StatusForbidden, server.ErrorMessage(err))
@@ -151,10 +153,11 @@ func (r *Runner) runQuery(ctx, nodeCtx context.Context, rec *server.AsyncQuery, 
 	defer landed()
 	sent := time.Now().UTC()
 	q.Priority = wire.PriorityAsync
-	if passthrough.Writes(q) {
+	if q.Writes() {
 		// Every attempt of the write carries the same id: the agent runs it
 		// at most once.
 		q.ExecutionID = executionID(rec.ID, q)
+		q.IntegratorID = rec.IntegratorID // the agent checks the practice's grant
 	}
 	q.MaxBytes = 0 // unlimited: the rows go to pages
 	q.TimeoutMS = r.Options.timeout().Milliseconds()

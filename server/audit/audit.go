@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"fhirlink/server"
+	"fhirlink/server/metrics"
 )
 
 const (
@@ -39,6 +40,8 @@ type Store interface {
 type Writer struct {
 	Store  Store
 	Logger *slog.Logger
+	// Metrics counts the records dropped; nil counts none.
+	Metrics *metrics.Metrics
 
 	mu      sync.Mutex
 	recs    []*server.AuditRecord
@@ -79,6 +82,9 @@ func (w *Writer) Add(rec *server.AuditRecord, u *server.Usage) {
 	}
 	dropped := w.dropped
 	w.mu.Unlock()
+	if drop {
+		w.Metrics.AuditDropped()
+	}
 	if drop && (dropped == 1 || dropped%1000 == 0) {
 		w.log().Error("audit queue full: records dropped", "dropped", dropped, "path", rec.Path)
 	}

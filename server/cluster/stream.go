@@ -222,6 +222,9 @@ func (r *Router) Query(ctx context.Context, siteID string, q wire.QueryRequest) 
 	if p, _ := r.hub.Presence(siteID); p == hub.Held {
 		return r.hub.Query(ctx, siteID, q)
 	}
+	if q.RequestID == "" {
+		q.RequestID = server.RequestID(ctx) // the holder's context does not carry it
+	}
 	req := queryRequest{Query: q, Window: int64(r.opt.Window)}
 	if dl, ok := ctx.Deadline(); ok {
 		req.TimeoutMS = max(1, time.Until(dl).Milliseconds())

@@ -24,11 +24,13 @@ import (
 
 	"fhirlink/agent"
 	"fhirlink/agent/executor"
+	"fhirlink/agent/grants"
 	"fhirlink/agent/waittest"
 	"fhirlink/agent/wire"
 	"fhirlink/server"
 	"fhirlink/server/api"
 	"fhirlink/server/hub"
+	"fhirlink/server/metrics"
 	"fhirlink/server/results"
 	"fhirlink/server/sqlite"
 )
@@ -37,7 +39,8 @@ import (
 type Options struct {
 	Engine string // postgres, sqlite, ...
 	DSN    string
-	// AllowWrites lets the site run nonQuery commands.
+	// AllowWrites lets the site run nonQuery commands; the paired
+	// integrator is granted writes (Env.GrantWrites) on both sides.
 	AllowWrites bool
 	// Journal is the agent's execution journal file (default: in memory,
 	// which a restarted agent does not keep).
@@ -46,8 +49,9 @@ type Options struct {
 	// Limits of immediate queries (default: the documented ones).
 	ImmediateTimeout  time.Duration
 	ImmediateMaxBytes int64
-	// KeepAlive and UnreachableAfter tune the tunnel's heartbeats.
-	KeepAlive, UnreachableAfter time.Duration
+	// KeepAlive and UnreachableAfter tune the tunnel's heartbeats,
+	// StatusInterval the status heartbeats refreshing the agent's report.
+	KeepAlive, UnreachableAfter, StatusInterval time.Duration
 	// Proxy puts a [Proxy] between agent and server (Env.Proxy).
 	Proxy bool
 	// TimeZone is the practice's zone (default Australia/Sydney).
@@ -59,6 +63,11 @@ type Options struct {
 	// Configure, when set, adjusts the API server before it serves (limits,
 	// for instance).
 	Configure func(*api.Server)
+	// ServerLog and AgentLog, when set, receive the server's log as JSON
+	// lines and the agent's as text lines (as fhirlink server and agent
+	// write them by default), at level info. They must be safe for
+	// concurrent writes.
+	ServerLog, AgentLog io.Writer
 }
 
 // Env is a running server and agent. Everything stops in t.Cleanup.
@@ -76,6 +85,12 @@ type Env struct {
 	Key string
 	// Proxy relays the tunnel when Options.Proxy is set.
 	Proxy *Proxy
+	// Metrics are the server's, served at MetricsURL (each server restart
+	// makes new ones, as a restarted process does).
+	Metrics    *metrics.Metrics
+	metricsURL string
+	// Grants is the agent's record of write grants.
+	Grants *grants.File
 
 	mu          sync.Mutex
 	srv         *http.Server
@@ -102,6 +117,10 @@ func Start(t testing.TB, opt Options) *Env {
 		t.Fatal(err)
 	}
 	e.IntegratorID, e.Key = e.NewIntegrator(true)
+	e.Grants = grants.Open(filepath.Join(t.TempDir(), "write-grants.json"))
+	if opt.AllowWrites {
+		e.GrantWrites(e.IntegratorID)
+	}
 	if e.Results, err = results.NewDir(filepath.Join(t.TempDir(), "results")); err != nil {
 		t.Fatal(err)
 	}
@@ -128,13 +147,32 @@ func (e *Env) URL() string { return "http://" + e.addr }
 // SiteURL is the base of the site's integrator API.
 func (e *Env) SiteURL() string { return e.URL() + "/integrator/sites/" + e.SiteID }
 
+// MetricsURL is where the server's metrics are served.
+func (e *Env) MetricsURL() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.metricsURL
+}
+
 func (e *Env) serve(ln net.Listener) {
 	log := logger()
-	e.API = &api.Server{Store: e.Store, Logger: log, Mappings: api.DefaultMappings(),
+	if e.opt.ServerLog != nil {
+		log = slog.New(server.LogHandler(slog.NewJSONHandler(e.opt.ServerLog, nil)))
+	}
+	m := metrics.New()
+	e.API = &api.Server{Store: e.Store, Logger: log, Mappings: api.DefaultMappings(), Metrics: m,
 		ImmediateTimeout: e.opt.ImmediateTimeout, ImmediateMaxBytes: e.opt.ImmediateMaxBytes}
 	e.Hub = &hub.Hub{Authenticate: e.API.AuthenticateAgent, Logger: log,
-		KeepAlive: e.opt.KeepAlive, UnreachableAfter: e.opt.UnreachableAfter}
+		KeepAlive: e.opt.KeepAlive, UnreachableAfter: e.opt.UnreachableAfter, StatusInterval: e.opt.StatusInterval}
 	e.API.Hub = e.Hub
+	m.WatchAgents(e.Hub.Agents)
+	mln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	msrv := &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go msrv.Serve(mln)
+	e.t.Cleanup(func() { msrv.Close() })
 	e.API.Async.Results = e.Results
 	if e.opt.Configure != nil {
 		e.opt.Configure(e.API)
@@ -144,6 +182,7 @@ func (e *Env) serve(ln net.Listener) {
 	go srv.Serve(ln)
 	e.mu.Lock()
 	e.srv, e.stopWorkers = srv, stopWorkers
+	e.Metrics, e.metricsURL = m, "http://"+mln.Addr().String()+"/metrics"
 	e.mu.Unlock()
 }
 
@@ -185,12 +224,17 @@ func (e *Env) RestartServer() {
 func (e *Env) StartAgent() {
 	e.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
+	agentLog := logger()
+	if e.opt.AgentLog != nil {
+		agentLog = slog.New(slog.NewTextHandler(e.opt.AgentLog, nil))
+	}
 	serverURL := e.URL()
 	if e.Proxy != nil {
 		serverURL = "http://" + e.Proxy.Addr()
 	}
 	a, err := agent.New(ctx, agent.Config{
 		ServerURL: serverURL, SiteID: e.SiteID, Secret: "site-secret", KeepAlive: e.opt.KeepAlive, Journal: e.opt.Journal,
+		WriteGrants: e.Grants.Path(),
 		Database: executor.Config{Engine: e.opt.Engine, AllowWrites: e.opt.AllowWrites,
 			Catalogues: []executor.Catalogue{{Name: cmp.Or(e.opt.Catalogue, "BPSPatients"), DSN: e.opt.DSN, IsDefault: true}}},
 		Concurrency: e.opt.Concurrency, TimeZone: e.opt.TimeZone,
@@ -198,7 +242,7 @@ func (e *Env) StartAgent() {
 		// Tests stop agents with queries still running (pg_sleep): drain
 		// briefly, well inside StopAgent's bound.
 		DrainTimeout: 2 * time.Second,
-		Logger:       logger(),
+		Logger:       agentLog,
 	})
 	if err != nil {
 		cancel()
@@ -283,6 +327,18 @@ func (e *Env) NewIntegrator(paired bool) (id, key string) {
 		}
 	}
 	return id, key
+}
+
+// GrantWrites grants the integrator writes at the site, in the agent's
+// record and the server's, as 'fhirlink agent grant-writes' does.
+func (e *Env) GrantWrites(integratorID string) {
+	e.t.Helper()
+	if err := e.Grants.Grant(integratorID); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.Store.GrantWrites(context.Background(), integratorID, e.SiteID); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 // Do sends a request with the key (if not empty) and returns the status and

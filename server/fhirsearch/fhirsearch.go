@@ -211,6 +211,7 @@ func (l Limits) request(q mappings.Query, mode wire.Mode) wire.QueryRequest {
 		Text: q.SQL, Params: q.Params, Mode: mode, Type: wire.CommandText,
 		Priority: l.Priority, MaxTimeInQueueMS: l.MaxTimeInQueue.Milliseconds(),
 		TimeoutMS: l.Timeout.Milliseconds(), MaxBytes: l.MaxBytes,
+		Prepare: true, // the mapping's SQL, the same text page after page
 	}
 }
 

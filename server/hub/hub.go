@@ -25,6 +25,7 @@ import (
 
 	"fhirlink/agent/wire"
 	"fhirlink/server"
+	"fhirlink/server/metrics"
 )
 
 // Availability values, as the passthrough API's site status spells them.
@@ -173,6 +174,20 @@ func (h *Hub) Status(siteID string) Status {
 		s.Availability = Unreachable
 	}
 	return s
+}
+
+// Agents lists the sessions the hub holds and each agent's load as of its
+// last status heartbeat, for the node's metrics.
+func (h *Hub) Agents() []metrics.Agent {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var list []metrics.Agent
+	for id, st := range h.sites {
+		if st.sess != nil {
+			list = append(list, metrics.Agent{SiteID: id, Running: st.info.Running, Queued: st.info.Queued})
+		}
+	}
+	return list
 }
 
 // ServeHTTP accepts an agent's WebSocket and serves its session until it

@@ -29,8 +29,8 @@ func (h *Hub) Query(ctx context.Context, siteID string, q wire.QueryRequest) (se
 	return rows, nil
 }
 
-// Frames sends a query to a site's agent and returns its answer as the
-// agent streams it: the frames of [wire] (header, rows, trailer), one per
+// Frames sends a query to a site's agent, with the request id ctx carries
+// unless q has one, and returns its answer as the agent streams it: the frames of [wire] (header, rows, trailer), one per
 // line, unread. A cluster node serving another node's query forwards them
 // as they are; [NewRows] reads them. Frames fails as Query does; closing
 // the body before its end cancels the query in the database.
@@ -38,6 +38,9 @@ func (h *Hub) Frames(ctx context.Context, siteID string, q wire.QueryRequest) (i
 	s := h.session(siteID)
 	if s == nil {
 		return nil, errUnavailable(siteID)
+	}
+	if q.RequestID == "" {
+		q.RequestID = server.RequestID(ctx)
 	}
 	body, err := json.Marshal(q)
 	if err != nil {

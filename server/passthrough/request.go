@@ -197,17 +197,11 @@ func (in *Input) Query() (wire.QueryRequest, error) {
 	return q, nil
 }
 
-// Writes reports whether q may change the practice's data: a nonQuery or a
-// stored procedure, which need write access and run at most once.
-func Writes(q wire.QueryRequest) bool {
-	return q.Mode.Writes() || q.Type == wire.CommandStoredProcedure
-}
-
 // CheckAgainstSite refuses what the site's connected agent says it cannot
 // do: writes at a read-only site, an unknown catalogue.
 func CheckAgainstSite(q wire.QueryRequest, info wire.Info) error {
-	if Writes(q) && !info.AllowWrites {
-		return server.Errorf(server.EFORBIDDEN, "this site is read-only: the practice has not enabled writes, so nonQuery and storedProcedure commands are refused")
+	if q.Writes() && !info.AllowWrites {
+		return server.WritesDisabled()
 	}
 	if q.Catalogue == "" {
 		return nil

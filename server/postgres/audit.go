@@ -118,10 +118,10 @@ func (s *Store) AppendAudit(ctx context.Context, recs []*server.AuditRecord) err
 		var b pgx.Batch
 		for _, r := range recs {
 			b.Queue(`INSERT INTO audit_log (at, integrator_id, site_id, method, path, kind, interaction, resource_type,
-				query, query_id, row_count, byte_count, status, duration_us, client_addr)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
+				query, query_id, row_count, byte_count, status, duration_us, client_addr, targets, outcome)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id`,
 				r.Time.UTC(), r.IntegratorID, r.SiteID, r.Method, r.Path, r.Kind, r.Interaction, r.ResourceType,
-				r.Query, r.QueryID, r.Rows, r.Bytes, r.Status, r.DurationUS, r.ClientAddr).
+				r.Query, r.QueryID, r.Rows, r.Bytes, r.Status, r.DurationUS, r.ClientAddr, r.Targets, r.Outcome).
 				QueryRow(func(row pgx.Row) error { return row.Scan(&r.ID) })
 		}
 		return tx.SendBatch(ctx, &b).Close()
@@ -149,7 +149,7 @@ func (s *Store) Audit(ctx context.Context, f server.AuditFilter) ([]*server.Audi
 		add("at < $%d", f.To)
 	}
 	q := `SELECT id, at, integrator_id, site_id, method, path, kind, interaction, resource_type,
-		query, query_id, row_count, byte_count, status, duration_us, client_addr FROM audit_log`
+		query, query_id, row_count, byte_count, status, duration_us, client_addr, targets, outcome FROM audit_log`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -162,7 +162,8 @@ func (s *Store) Audit(ctx context.Context, f server.AuditFilter) ([]*server.Audi
 	out, err := collect(rows, func(row pgx.Row) (*server.AuditRecord, error) {
 		var r server.AuditRecord
 		err := row.Scan(&r.ID, &r.Time, &r.IntegratorID, &r.SiteID, &r.Method, &r.Path, &r.Kind, &r.Interaction,
-			&r.ResourceType, &r.Query, &r.QueryID, &r.Rows, &r.Bytes, &r.Status, &r.DurationUS, &r.ClientAddr)
+			&r.ResourceType, &r.Query, &r.QueryID, &r.Rows, &r.Bytes, &r.Status, &r.DurationUS, &r.ClientAddr,
+			&r.Targets, &r.Outcome)
 		r.Time = r.Time.UTC()
 		return &r, err
 	})

@@ -166,7 +166,40 @@ func (s *Store) Access(ctx context.Context, integratorID, siteID string) (server
 		EXISTS (SELECT 1 FROM pairings WHERE integrator_id = $1 AND site_id = $2),
 		EXISTS (SELECT 1 FROM integrator_blocks WHERE integrator_id = $1 AND site_id = $2 AND $2 <> ''),
 		EXISTS (SELECT 1 FROM integrator_blocks WHERE integrator_id = $1 AND site_id = ''),
-		EXISTS (SELECT 1 FROM sites WHERE id = $2 AND quarantined_at IS NOT NULL)`,
-		integratorID, siteID).Scan(&a.Paired, &a.Blocked, &a.BlockedEverywhere, &a.Quarantined)
+		EXISTS (SELECT 1 FROM sites WHERE id = $2 AND quarantined_at IS NOT NULL),
+		EXISTS (SELECT 1 FROM write_grants WHERE integrator_id = $1 AND site_id = $2)`,
+		integratorID, siteID).Scan(&a.Paired, &a.Blocked, &a.BlockedEverywhere, &a.Quarantined, &a.WritesGranted)
 	return a, err
+}
+
+// GrantWrites implements [server.Store].
+func (s *Store) GrantWrites(ctx context.Context, integratorID, siteID string) error {
+	if err := s.bothExist(ctx, integratorID, siteID); err != nil {
+		return err
+	}
+	_, err := s.pool.Exec(ctx,
+		`INSERT INTO write_grants (integrator_id, site_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+		integratorID, siteID, now())
+	if sqlState(err) == foreignKeyViolation {
+		return server.Errorf(server.ENOTFOUND, "integrator %s or site %s not found", integratorID, siteID)
+	}
+	return err
+}
+
+// RevokeWrites implements [server.Store].
+func (s *Store) RevokeWrites(ctx context.Context, integratorID, siteID string) error {
+	if err := s.bothExist(ctx, integratorID, siteID); err != nil {
+		return err
+	}
+	_, err := s.pool.Exec(ctx, `DELETE FROM write_grants WHERE integrator_id = $1 AND site_id = $2`, integratorID, siteID)
+	return err
+}
+
+// bothExist is [server.ENOTFOUND] unless the integrator and the site exist.
+func (s *Store) bothExist(ctx context.Context, integratorID, siteID string) error {
+	if _, err := s.Integrator(ctx, integratorID); err != nil {
+		return err
+	}
+	_, err := s.Site(ctx, siteID)
+	return err
 }

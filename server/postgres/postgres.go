@@ -214,6 +214,37 @@ var migrations = []string{
 	);
 	CREATE INDEX registered_queries_due ON registered_queries (status, next_run_at);
 	CREATE INDEX registered_queries_owner ON registered_queries (integrator_id, site_id, created_at);`,
+	// Writes: the practice's write grants, the idempotency keys of writes
+	// (response is the first answer as JSON, NULL while there is none) and
+	// what the audit log says of a write.
+	`CREATE TABLE write_grants (
+		integrator_id text NOT NULL REFERENCES integrators (id),
+		site_id text NOT NULL REFERENCES sites (id),
+		created_at timestamptz NOT NULL,
+		PRIMARY KEY (integrator_id, site_id)
+	);
+	CREATE TABLE idempotency_keys (
+		integrator_id text NOT NULL,
+		key text NOT NULL,
+		fingerprint bytea NOT NULL,
+		created_at timestamptz NOT NULL,
+		expires_at timestamptz NOT NULL,
+		response bytea,
+		PRIMARY KEY (integrator_id, key)
+	);
+	CREATE INDEX idempotency_keys_expires_at ON idempotency_keys (expires_at);
+	ALTER TABLE audit_log ADD COLUMN targets text NOT NULL DEFAULT '';
+	ALTER TABLE audit_log ADD COLUMN outcome text NOT NULL DEFAULT '';`,
+	// The web console's one-time sign-in links and sessions, by hash.
+	`CREATE TABLE console_tokens (
+		token_hash bytea PRIMARY KEY,
+		link boolean NOT NULL,
+		role text NOT NULL,
+		subject_id text NOT NULL,
+		credential_hash bytea,
+		expires_at timestamptz NOT NULL
+	);
+	CREATE INDEX console_tokens_expires ON console_tokens (expires_at);`,
 	// FHIR Bulk Data export jobs: at most one running per site, which the
 	// partial unique index guarantees whatever the nodes claiming at once.
 	`CREATE TABLE export_jobs (

@@ -122,7 +122,7 @@ func (s *Store) Usage(ctx context.Context, integratorID, siteID, from, to string
 }
 
 const auditColumns = `id, at_us, integrator_id, site_id, method, path, kind, interaction, resource_type,
-	query, query_id, row_count, byte_count, status, duration_us, client_addr`
+	query, query_id, row_count, byte_count, status, duration_us, client_addr, targets, outcome`
 
 // AppendAudit implements [server.Store].
 func (s *Store) AppendAudit(ctx context.Context, recs []*server.AuditRecord) error {
@@ -135,15 +135,16 @@ func (s *Store) AppendAudit(ctx context.Context, recs []*server.AuditRecord) err
 	}
 	defer tx.Rollback()
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit_log (at_us, integrator_id, site_id, method, path, kind,
-		interaction, resource_type, query, query_id, row_count, byte_count, status, duration_us, client_addr)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		interaction, resource_type, query, query_id, row_count, byte_count, status, duration_us, client_addr, targets, outcome)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
 	defer stmt.Close()
 	for _, r := range recs {
 		res, err := stmt.ExecContext(ctx, r.Time.UnixMicro(), r.IntegratorID, r.SiteID, r.Method, r.Path, r.Kind,
-			r.Interaction, r.ResourceType, r.Query, r.QueryID, r.Rows, r.Bytes, r.Status, r.DurationUS, r.ClientAddr)
+			r.Interaction, r.ResourceType, r.Query, r.QueryID, r.Rows, r.Bytes, r.Status, r.DurationUS, r.ClientAddr,
+			r.Targets, r.Outcome)
 		if err != nil {
 			return err
 		}
@@ -185,7 +186,8 @@ func (s *Store) Audit(ctx context.Context, f server.AuditFilter) ([]*server.Audi
 		var r server.AuditRecord
 		var at int64
 		if err := rows.Scan(&r.ID, &at, &r.IntegratorID, &r.SiteID, &r.Method, &r.Path, &r.Kind, &r.Interaction,
-			&r.ResourceType, &r.Query, &r.QueryID, &r.Rows, &r.Bytes, &r.Status, &r.DurationUS, &r.ClientAddr); err != nil {
+			&r.ResourceType, &r.Query, &r.QueryID, &r.Rows, &r.Bytes, &r.Status, &r.DurationUS, &r.ClientAddr,
+			&r.Targets, &r.Outcome); err != nil {
 			return nil, err
 		}
 		r.Time = time.UnixMicro(at).UTC()

@@ -199,6 +199,38 @@ var migrations = []string{
 	);
 	CREATE INDEX registered_queries_due ON registered_queries (status, next_run_us);
 	CREATE INDEX registered_queries_owner ON registered_queries (integrator_id, site_id, created_us);`,
+	// Writes: the practice's write grants, the idempotency keys of writes
+	// (times in microseconds since 1970; response is the first answer as
+	// JSON, NULL while there is none) and what the audit log says of a
+	// write.
+	`CREATE TABLE write_grants (
+		integrator_id TEXT NOT NULL REFERENCES integrators (id),
+		site_id TEXT NOT NULL REFERENCES sites (id),
+		created_at TEXT NOT NULL,
+		PRIMARY KEY (integrator_id, site_id)
+	);
+	CREATE TABLE idempotency_keys (
+		integrator_id TEXT NOT NULL,
+		key TEXT NOT NULL,
+		fingerprint BLOB NOT NULL,
+		created_us INTEGER NOT NULL,
+		expires_us INTEGER NOT NULL,
+		response BLOB,
+		PRIMARY KEY (integrator_id, key)
+	);
+	CREATE INDEX idempotency_keys_expires ON idempotency_keys (expires_us);
+	ALTER TABLE audit_log ADD COLUMN targets TEXT NOT NULL DEFAULT '';
+	ALTER TABLE audit_log ADD COLUMN outcome TEXT NOT NULL DEFAULT '';`,
+	// The web console's one-time sign-in links and sessions, by hash.
+	`CREATE TABLE console_tokens (
+		token_hash BLOB PRIMARY KEY,
+		link INTEGER NOT NULL,
+		role TEXT NOT NULL,
+		subject_id TEXT NOT NULL,
+		credential_hash BLOB,
+		expires_us INTEGER NOT NULL
+	);
+	CREATE INDEX console_tokens_expires ON console_tokens (expires_us);`,
 	// FHIR Bulk Data export jobs (times in microseconds since 1970): at most
 	// one running per site.
 	`CREATE TABLE export_jobs (

@@ -128,7 +128,8 @@ func runQuotaAudit(t *testing.T, open func(t *testing.T) server.Store) {
 		recs := []*server.AuditRecord{
 			{Time: base, IntegratorID: in, SiteID: site, Method: "POST", Path: "/integrator/sites/" + site + "/queries/immediate",
 				Kind: server.AuditPassthrough, Interaction: "reader", Query: "SELECT 1 AS one", QueryID: uuid.NewString(),
-				Rows: 1, Bytes: 11, Status: 200, DurationUS: 1234, ClientAddr: "192.0.2.7"},
+				Rows: 1, Bytes: 11, Status: 200, DurationUS: 1234, ClientAddr: "192.0.2.7",
+				Targets: "BP_AddAppointment", Outcome: server.WriteCommitted},
 			{Time: base.Add(time.Minute), IntegratorID: in, SiteID: site, Method: "GET", Path: "/integrator/sites/" + site + "/fhir/R4/Patient",
 				Kind: server.AuditFHIR, Interaction: "search-type", ResourceType: "Patient", Query: "family=smi", Rows: 3, Bytes: 4000, Status: 200},
 			{Time: base.Add(2 * time.Minute), SiteID: uuid.NewString(), Method: "GET", Path: "/integrator/sites", Kind: server.AuditOther, Status: 401},

@@ -186,7 +186,9 @@ func Run(t *testing.T, open func(t *testing.T) server.Store) {
 	runConsent(t, open)
 	runQuotaAudit(t, open)
 	runAsync(t, open)
+	runConsole(t, open)
 	runRegistered(t, open)
+	runWrites(t, open)
 	runExports(t, open)
 }
 

@@ -1,0 +1,197 @@
+package console
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"fhirlink/server"
+	"fhirlink/server/admin"
+	"fhirlink/server/hub"
+)
+
+// auditLimit is the most audit records one page shows.
+const auditLimit = 500
+
+// practiceView is the practice page's data.
+type practiceView struct {
+	Site        *server.Site
+	Status      hub.Status
+	Online      bool
+	Pairings    []pairingView
+	WriteGrants bool // the write grant controls are on
+	Audit       auditView
+}
+
+type pairingView struct {
+	*server.Pairing
+	Writes bool
+}
+
+// auditView is the audit log section: the filters as given and the records
+// they select.
+type auditView struct {
+	Integrator, From, To, Outcome string
+	Records                       []auditRow
+	Truncated                     bool
+	Integrators                   map[string]string // id → name, for the filter
+}
+
+type auditRow struct {
+	*server.AuditRecord
+	IntegratorName string
+}
+
+// outcomes are the audit filter's outcomes, by HTTP status.
+var outcomes = map[string]func(status int) bool{
+	"":        func(int) bool { return true },
+	"ok":      func(s int) bool { return s < 400 },
+	"refused": func(s int) bool { return s >= 400 && s < 500 },
+	"failed":  func(s int) bool { return s >= 500 },
+}
+
+// notices are the messages an action's redirect names, by key.
+var notices = map[string]string{
+	"revoked":    "The integrator's pairing is revoked: its next request to this site is refused, and its running queries were cancelled.",
+	"writes-on":  "The integrator may now write at this site (where the agent allows writes).",
+	"writes-off": "The integrator's writes at this site are revoked.",
+}
+
+// GET /console/practice?integrator=&from=&to=&outcome=
+func (c *Console) practicePage(w http.ResponseWriter, r *http.Request, s *session) error {
+	ctx := r.Context()
+	site, err := c.Store.Site(ctx, s.subject)
+	if err != nil {
+		return err
+	}
+	pv := &practiceView{Site: site, Status: c.Agents.Status(site.ID), WriteGrants: c.WriteGrants != nil}
+	pv.Online = pv.Status.Availability == hub.Online
+	pairings, err := c.Admin.Pairings(ctx, admin.SiteRef{SiteID: site.ID})
+	if err != nil {
+		return err
+	}
+	names := map[string]string{}
+	for _, p := range pairings {
+		names[p.IntegratorID] = p.IntegratorName
+		row := pairingView{Pairing: p}
+		if c.WriteGrants != nil {
+			if row.Writes, err = c.WriteGrants.WritesGranted(ctx, p.IntegratorID, site.ID); err != nil {
+				return err
+			}
+		}
+		pv.Pairings = append(pv.Pairings, row)
+	}
+	if pv.Audit, err = c.auditLog(r, site.ID, names); err != nil {
+		return err
+	}
+	c.render(w, http.StatusOK, "practice", &view{Title: site.Name, Who: s.who, CSRF: s.csrf, Notice: notices[r.URL.Query().Get("done")], Data: pv})
+	return nil
+}
+
+// auditLog reads the site's audit records the query's filters select:
+// integrator (an id), from and to (days, both inclusive; default the last
+// 7 days) and outcome (ok, refused, failed).
+func (c *Console) auditLog(r *http.Request, siteID string, names map[string]string) (auditView, error) {
+	q := r.URL.Query()
+	today := time.Now().UTC()
+	av := auditView{Integrator: q.Get("integrator"), From: q.Get("from"), To: q.Get("to"), Outcome: q.Get("outcome"), Integrators: names}
+	if av.From == "" {
+		av.From = today.AddDate(0, 0, -6).Format(time.DateOnly)
+	}
+	if av.To == "" {
+		av.To = today.Format(time.DateOnly)
+	}
+	keep, ok := outcomes[av.Outcome]
+	if !ok {
+		return av, server.Errorf(server.EINVALID, "outcome %q: use ok, refused or failed", av.Outcome)
+	}
+	if av.Integrator != "" {
+		if _, err := uuid.Parse(av.Integrator); err != nil {
+			return av, server.Errorf(server.EINVALID, "integrator %q is not an integrator id", av.Integrator)
+		}
+	}
+	to, err := time.Parse(time.DateOnly, av.To)
+	if err != nil {
+		return av, server.Errorf(server.EINVALID, "to %q: use a day, YYYY-MM-DD", av.To)
+	}
+	recs, err := c.Admin.Audit(r.Context(), admin.AuditQuery{SiteID: siteID, IntegratorID: av.Integrator,
+		From: av.From, To: to.AddDate(0, 0, 1).Format(time.DateOnly), Limit: auditLimit})
+	if err != nil {
+		return av, err
+	}
+	av.Truncated = len(recs) == auditLimit
+	for _, rec := range recs {
+		if !keep(rec.Status) {
+			continue
+		}
+		name, known := names[rec.IntegratorID]
+		if !known && rec.IntegratorID != "" {
+			if in, err := c.Store.Integrator(r.Context(), rec.IntegratorID); err == nil {
+				name = in.Name
+			}
+			names[rec.IntegratorID] = name
+		}
+		av.Records = append(av.Records, auditRow{AuditRecord: rec, IntegratorName: name})
+	}
+	return av, nil
+}
+
+// pairedIntegrator is the form's integratorId, which must be paired with
+// the session's site.
+func (c *Console) pairedIntegrator(r *http.Request, s *session) (string, error) {
+	id := r.PostForm.Get("integratorId")
+	if _, err := uuid.Parse(id); err != nil {
+		return "", server.Errorf(server.EINVALID, "integratorId %q is not an integrator id", id)
+	}
+	ok, err := c.Store.Paired(r.Context(), id, s.subject)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", server.Errorf(server.ENOTFOUND, "integrator %s is not paired with this site", id)
+	}
+	return id, nil
+}
+
+// POST /console/practice/revoke (integratorId): unpairs the integrator from
+// the session's site and cancels its requests in flight there.
+func (c *Console) revoke(w http.ResponseWriter, r *http.Request, s *session) (string, error) {
+	id, err := c.pairedIntegrator(r, s)
+	if err != nil {
+		return "integrator=" + short(r.PostForm.Get("integratorId"), 64), err
+	}
+	if _, err := c.Admin.Unpair(r.Context(), admin.PairRef{IntegratorID: id, SiteID: s.subject}); err != nil {
+		return "integrator=" + id, err
+	}
+	if c.Cancel != nil {
+		c.Cancel(id, s.subject, server.Errorf(server.EFORBIDDEN, "the practice revoked this integrator's pairing with site %s", s.subject))
+	}
+	c.log().Info("pairing revoked in the console", "site", s.subject, "integrator", id)
+	http.Redirect(w, r, Path+"/practice?done=revoked", http.StatusSeeOther)
+	return "integrator=" + id, nil
+}
+
+// POST /console/practice/writes (integratorId, grant=on|off): the
+// practice's write grant for a paired integrator, where the server has
+// write grants (Console.WriteGrants).
+func (c *Console) setWrites(w http.ResponseWriter, r *http.Request, s *session) (string, error) {
+	if c.WriteGrants == nil {
+		return "", server.Errorf(server.ENOTFOUND, "this server has no write grants")
+	}
+	id, err := c.pairedIntegrator(r, s)
+	if err != nil {
+		return "", err
+	}
+	grant := r.PostForm.Get("grant") == "on"
+	detail := "integrator=" + id + " grant=" + r.PostForm.Get("grant")
+	if err := c.WriteGrants.SetWriteGrant(r.Context(), id, s.subject, grant); err != nil {
+		return detail, err
+	}
+	done := "writes-off"
+	if grant {
+		done = "writes-on"
+	}
+	http.Redirect(w, r, Path+"/practice?done="+done, http.StatusSeeOther)
+	return detail, nil
+}
