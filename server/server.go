@@ -109,6 +109,9 @@ type Store interface {
 	// ConsoleStore keeps the web console's sign-in links and sessions.
 	ConsoleStore
 
+	// ExportStore keeps FHIR Bulk Data export jobs.
+	ExportStore
+
 	// CreateEnrollmentCode stores the hash of a one-time enrollment code for
 	// the site siteID, usable until expires. It fails with [ENOTFOUND] when
 	// the site does not exist. A site may have several live codes.

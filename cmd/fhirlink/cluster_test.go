@@ -35,13 +35,15 @@ import (
 // nodes", on loopback.
 type fleet struct {
 	*procs
-	state   string // the shared state store
-	natsURL string
-	nodes   []*exec.Cmd
-	addrs   []string // each node's own address
-	lb      *balancer
-	sites   []string
-	key     string
+	state    string // the shared state store
+	natsURL  string
+	nodes    []*exec.Cmd
+	args     [][]string // each node's command line, to restart it
+	addrs    []string   // each node's own address
+	lb       *balancer
+	sites    []string
+	key      string
+	restarts int
 }
 
 func startFleet(t *testing.T, nodes, sites int, practiceDSN string) *fleet {
@@ -55,9 +57,12 @@ func startFleet(t *testing.T, nodes, sites int, practiceDSN string) *fleet {
 		}
 		f.addrs = append(f.addrs, ln.Addr().String())
 		ln.Close()
-		f.nodes = append(f.nodes, f.start("node", i, "server", "--listen", f.addrs[i], "--database", f.state,
+		// One result store for all: a directory here, a shared file system
+		// or object storage in production.
+		f.args = append(f.args, []string{"server", "--listen", f.addrs[i], "--database", f.state,
 			"--nats", f.natsURL, "--node-id", fmt.Sprintf("node%d", i),
-			"--results-dir", filepath.Join(f.dir, fmt.Sprintf("results%d", i)), "--log-level", "debug", "--rate-limit", "0"))
+			"--results-dir", filepath.Join(f.dir, "results"), "--log-level", "debug", "--rate-limit", "0"})
+		f.nodes = append(f.nodes, f.start("node", i, f.args[i]...))
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -68,13 +73,7 @@ func startFleet(t *testing.T, nodes, sites int, practiceDSN string) *fleet {
 		}
 	})
 	for _, addr := range f.addrs {
-		waittest.For(f.t, 30*time.Second, "node "+addr+" listening", func() bool {
-			resp, err := http.Get("http://" + addr + "/healthz")
-			if err == nil {
-				resp.Body.Close()
-			}
-			return err == nil
-		})
+		f.waitListening(addr)
 	}
 	f.lb = startBalancer(t, f.addrs)
 
@@ -101,6 +100,28 @@ func startFleet(t *testing.T, nodes, sites int, practiceDSN string) *fleet {
 		}
 	}
 	return f
+}
+
+func (f *fleet) waitListening(addr string) {
+	waittest.For(f.t, 30*time.Second, "node "+addr+" listening", func() bool {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
+}
+
+// restart starts node i again (after a kill), as an operator would, and
+// puts it back behind the balancer.
+func (f *fleet) restart(i int) {
+	f.t.Helper()
+	f.restarts++
+	f.nodes[i] = f.start("node", i+10*f.restarts, f.args[i]...)
+	f.waitListening(f.addrs[i])
+	f.lb.mu.Lock()
+	f.lb.down[i] = false
+	f.lb.mu.Unlock()
 }
 
 // call sends a request as the paired integrator to addr (a node or the
@@ -249,9 +270,11 @@ func practiceDB(t *testing.T) (dsn string, db *sql.DB) {
 // them: three server processes on one PostgreSQL and one NATS server behind
 // a load balancer, three agents dialling the balancer. Every kind of request
 // sent to every node reaches every site's agent, whichever node holds it; a
-// paging walk hops nodes page by page; a node killed mid-query fails its
-// requests cleanly (503 + Retry-After, no hang) and its agents come back
-// through other nodes.
+// paging walk hops nodes page by page; an export is polled and downloaded
+// through other nodes, and one whose node is killed mid-way completes on
+// another with every resource once; async queries go on when a node dies;
+// a node killed mid-query fails its requests cleanly (503 + Retry-After, no
+// hang) and its agents come back through other nodes.
 func TestSeveralNodes(t *testing.T) {
 	dsn, db := practiceDB(t)
 	f := startFleet(t, 3, 3, dsn)
@@ -343,6 +366,8 @@ func TestSeveralNodes(t *testing.T) {
 		}
 	})
 	fhirvalidate.Resources(t, fhirOut...)
+
+	sharedWork(t, f, db, patients)
 
 	t.Run("a node killed mid-query", func(t *testing.T) {
 		f.t = t

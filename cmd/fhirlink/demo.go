@@ -22,7 +22,6 @@ import (
 	"fhirlink/mappings/zedmed/zedsynth"
 	"fhirlink/server"
 	"fhirlink/server/admin"
-	"fhirlink/server/bulk"
 	"fhirlink/server/hub"
 	"fhirlink/server/sqlite"
 )
@@ -225,7 +224,6 @@ func startDemo(ctx context.Context, o demoOptions) (_ *demoRun, err error) {
 		return nil, err
 	}
 	d.closers = append(d.closers, stopAsync) // before stopLimits: the workers write audit records
-	st.api.Exports = &bulk.Manager{Dir: filepath.Join(o.dir, "exports")}
 
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {

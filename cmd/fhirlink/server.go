@@ -141,8 +141,8 @@ func serve(ctx context.Context, s *stack, ln net.Listener, certFile, keyFile str
 		return err
 	case <-ctx.Done():
 	}
-	s.hub.Close() // agent sessions are hijacked connections Shutdown does not track
-	s.api.CloseExports()
+	s.api.CloseExports() // first: they hand over as of their last checkpoint, not failing on closed sessions
+	s.hub.Close()        // agent sessions are hijacked connections Shutdown does not track
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutCtx); err != nil {

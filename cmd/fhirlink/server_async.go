@@ -16,11 +16,11 @@ import (
 // stops the workers (queries running on this node are queued again); call
 // it before closing the store.
 func asyncFlags(fs *flag.FlagSet) func(st *stack) (stop func(), err error) {
-	dir := fs.String("results-dir", "fhirlink-results", "directory keeping async query results (one server node; several nodes need a shared one)")
+	dir := fs.String("results-dir", "fhirlink-results", "directory keeping async query results and export files (several server nodes need one they all share)")
 	retention := fs.Duration("async-retention", async.DefaultRetention, "how long async query results are kept once the query ends; then they answer 410")
 	timeout := fs.Duration("async-timeout", async.DefaultTimeout, "execution limit of an async query (queueing and upload not counted)")
 	perSite := fs.Int("async-per-site", async.DefaultPerSite, "async queries this node runs at once for one site (the agent runs them below its interactive work)")
-	s3Endpoint := fs.String("results-s3-endpoint", "", "host[:port] of an S3-compatible object store keeping async results instead of --results-dir\n      (several server nodes); credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the instance role")
+	s3Endpoint := fs.String("results-s3-endpoint", "", "host[:port] of an S3-compatible object store keeping async results and export files instead of --results-dir\n      (several server nodes); credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the instance role")
 	s3Bucket := fs.String("results-s3-bucket", "", "the bucket (it must exist)")
 	s3Prefix := fs.String("results-s3-prefix", "fhirlink", "prefix of every object name in the bucket")
 	s3Region := fs.String("results-s3-region", "", "the bucket's region (default: asked of the service)")

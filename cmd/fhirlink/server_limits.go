@@ -17,7 +17,7 @@ import (
 func limitFlags(fs *flag.FlagSet) func(ctx context.Context, st *stack, store server.Store) (stop func(), err error) {
 	queries := fs.Int64("quota-daily-queries", 100000, "default queries a day per integrator per site (UTC days; 0: unlimited;\n      'fhirlink admin quota' overrides it per integrator)")
 	bytes := fs.Int64("quota-daily-bytes", 10<<30, "default bytes returned a day per integrator per site (0: unlimited)")
-	rate := fs.Float64("rate-limit", 20, "requests per second per integrator, on each server node (0: unlimited)")
+	rate := fs.Float64("rate-limit", 20, "requests per second per integrator (0: unlimited); with --nats on PostgreSQL, across every node, else on each")
 	burst := fs.Int("rate-burst", 40, "requests an integrator may make at once above --rate-limit")
 	trustProxy := fs.Bool("trust-proxy", false, "behind a reverse proxy: audit the client address it appends to X-Forwarded-For")
 	retention := fs.Duration("audit-retention", server.DefaultAuditRetention,

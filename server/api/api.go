@@ -80,12 +80,19 @@ type Server struct {
 	// the store (pairing, blocks, quarantine) and cancelled when refused
 	// (default [inflight.DefaultSweepInterval]).
 	SweepInterval time.Duration
+	// AccessChanged, when set, tells the other nodes that an integrator's
+	// access at a site changed here (server/cluster), so they re-check
+	// their work in flight at once ([Server.RecheckInFlight]).
+	AccessChanged func(integratorID, siteID string)
 
 	// Limits are the default quotas and the rate limit (package quota);
 	// TrustProxy takes the client address recorded in the audit log from
 	// X-Forwarded-For (see audit.go).
 	Limits     quota.Limits
 	TrustProxy bool
+	// SharedRate, when set, keeps the rate limit's buckets for every node
+	// sharing it (quota.SharedRateLimiter); else each node limits alone.
+	SharedRate quota.TokenStore
 
 	keyOnce sync.Once
 	key     []byte
@@ -102,8 +109,9 @@ type Server struct {
 	// control.
 	ConsoleWriteGrants console.WriteGrants
 
-	// Exports runs FHIR Bulk Data exports (export.go); one with a
-	// temporary directory is made on first use when nil.
+	// Exports runs FHIR Bulk Data exports (export.go); what is unset is
+	// filled on first use: the state store, the result store (Async.Results,
+	// else a temporary directory) and the run function.
 	Exports     *bulk.Manager
 	exportsOnce sync.Once
 
@@ -112,10 +120,16 @@ type Server struct {
 	setupOnce sync.Once
 	auditLog  *audit.Writer
 	quotas    *quota.Quotas
-	rate      *quota.RateLimiter // nil: no rate limit
+	rate      rateLimiter // nil: no rate limit
 	flights   *inflight.Registry
 	webhooks  *webhook.Notifier
 	async     *async.Runner
+}
+
+// rateLimiter is a rate limit: one node's (quota.RateLimiter) or every
+// node's (quota.SharedRateLimiter).
+type rateLimiter interface {
+	Allow(key string, now time.Time) (time.Duration, error)
 }
 
 // setup makes the server's parts. Handler, StartWorkers, FlushAudit and
@@ -124,7 +138,13 @@ func (s *Server) setup() {
 	s.setupOnce.Do(func() {
 		s.auditLog = &audit.Writer{Store: s.Store, Logger: s.log(), Metrics: s.Metrics}
 		s.quotas = &quota.Quotas{Store: s.Store, Limits: s.Limits}
-		s.rate = quota.NewRateLimiter(s.Limits)
+		if s.SharedRate != nil {
+			if l := quota.NewSharedRateLimiter(s.Limits, s.SharedRate, s.log()); l != nil {
+				s.rate = l
+			}
+		} else if l := quota.NewRateLimiter(s.Limits); l != nil {
+			s.rate = l
+		}
 		s.flights = &inflight.Registry{Store: s.Store, Every: s.SweepInterval, Logger: s.log()}
 		s.webhooks = &webhook.Notifier{Store: s.Store, Options: s.Webhooks, Logger: s.log()}
 		s.async = &async.Runner{Store: s.Store, Agents: s.Hub, Options: s.Async, Flights: s.flights, Webhooks: s.webhooks,
@@ -139,6 +159,7 @@ func (s *Server) setup() {
 // on this node (they are queued again for any node), and waits for them.
 func (s *Server) StartWorkers() (stop func()) {
 	s.setup()
+	s.exports().Ready() // takes up the exports of nodes that died
 	stopQueries := s.async.Start()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -2,9 +2,13 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +19,8 @@ import (
 	"fhirlink/server"
 	"fhirlink/server/bulk"
 	"fhirlink/server/fhirexport"
+	"fhirlink/server/fhirsearch"
+	"fhirlink/server/hub"
 	"fhirlink/server/metrics"
 	"fhirlink/server/quota"
 )
@@ -26,10 +32,12 @@ import (
 //	DELETE [base]/$export-status/{job}               cancels, removes the files → 202
 //	GET  [base]/$export-file/{job}/{file}            an NDJSON file, streamed from disk
 //
-// The job is a goroutine of the server's [bulk.Manager], apart from the
-// kick-off request, one running per site (later ones queue, up to
-// bulk.DefaultQueuedPerSite, then 429); what it exports and how is
-// package fhirexport's.
+// The job runs in the background on whichever node claims it from the
+// state store ([bulk.Manager]), one running per site (later ones queue, up
+// to bulk.DefaultQueuedPerSite, then 429); what it exports and how is
+// package fhirexport's. The kick-off's parameters are stored with the job,
+// so any node can rebuild the export and resume it from its checkpoint
+// when the node running it dies.
 //
 // Access: kick-off needs search (s) on every exported type for a token; a
 // key has full access. Status and files are the kick-off integrator's
@@ -40,8 +48,8 @@ import (
 // used up). Every request is audited (interaction export, export-status,
 // export-cancel, export-file).
 //
-// State is in the server's memory and the files in its export directory:
-// one node. Jobs end when the server stops.
+// State is in the state store and the files in the result store (the
+// async results' one), so every node answers status and downloads.
 
 const (
 	exportStatusSegment = "$export-status"
@@ -60,14 +68,97 @@ func (s *Server) exportRoutes(f, g *echo.Group) {
 	g.GET(base+exportFileSegment+"/:job/:file", s.exportFile, s.requirePairing)
 }
 
-// exports is the server's export manager, made on first use.
+// exports is the server's export manager, made on first use: what is
+// not set in Exports is filled from the server (its store, the result
+// store, the run function).
 func (s *Server) exports() *bulk.Manager {
 	s.exportsOnce.Do(func() {
 		if s.Exports == nil {
 			s.Exports = &bulk.Manager{}
 		}
+		m := s.Exports
+		if m.Store == nil {
+			m.Store = s.Store
+		}
+		if m.Results == nil {
+			m.Results = s.Async.Results
+		}
+		if m.Logger == nil {
+			m.Logger = s.log()
+		}
+		m.Run = s.runExport
+		m.Wrap = func(ctx context.Context, req bulk.Request) (context.Context, func()) {
+			return s.flights.Add(ctx, req.Owner, req.SiteID)
+		}
 	})
 	return s.Exports
+}
+
+// exportSpec is what a node needs to rebuild an export: the kick-off's
+// parameters.
+type exportSpec struct {
+	Query        url.Values `json:"query"`
+	PatientLevel bool       `json:"patientLevel,omitempty"`
+	Base         string     `json:"base"`
+	// RequestID is the kick-off's: the export's queries go to the agent
+	// under it, on whichever node runs them.
+	RequestID string `json:"requestId,omitempty"`
+}
+
+// agentWait is how long a claimed export waits for its site's agent (it
+// may be reconnecting to another node after its own died).
+const agentWait = 2 * time.Minute
+
+// runExport runs a stored export on this node: a [bulk.Func].
+func (s *Server) runExport(ctx context.Context, req bulk.Request, out *bulk.Output) (err error) {
+	ended := s.Metrics.JobStarted(metrics.JobExport)
+	defer func() {
+		state := bulk.Completed
+		if err != nil {
+			state = bulk.Failed
+		}
+		ended(string(state))
+	}()
+	var spec exportSpec
+	if err := json.Unmarshal(req.Spec, &spec); err != nil {
+		return err
+	}
+	ctx = server.WithRequestID(ctx, spec.RequestID)
+	rec, err := s.Store.Site(ctx, req.SiteID)
+	if err != nil {
+		return err
+	}
+	m, ok := s.Mappings[rec.PMSType]
+	if !ok {
+		return fmt.Errorf("no FHIR mapping for %s", rec.PMSType)
+	}
+	var st hub.Status
+	deadline := time.Now().Add(agentWait)
+	for st = s.Hub.Status(req.SiteID); st.Availability != hub.Online; st = s.Hub.Status(req.SiteID) {
+		if time.Now().After(deadline) {
+			return server.Errorf(server.EUNAVAILABLE, "the practice's agent stayed %s", st.Availability)
+		}
+		out.Progress("waiting for the practice's agent")
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-time.After(time.Second):
+		}
+	}
+	key, err := s.pagingKey(ctx, req.SiteID)
+	if err != nil {
+		return err
+	}
+	site, err := fhirsearch.New(fhirsearch.Config{Querier: s.Hub, SiteID: req.SiteID, Mapping: m,
+		Engine: st.Info.Engine, TimeZone: st.Info.TimeZone, Base: spec.Base, Key: key})
+	if err != nil {
+		return err
+	}
+	exp, err := fhirexport.Parse(site, spec.Query, spec.PatientLevel, false, s.log())
+	if err != nil {
+		return err
+	}
+	return exp.Run(ctx, out)
 }
 
 // CloseExports cancels running exports and waits for them; the server
@@ -98,22 +189,14 @@ func (s *Server) exportKickoff(c echo.Context) error {
 		}
 	}
 	in := integrator(c)
-	reqID := server.RequestID(req.Context())
-	run := func(ctx context.Context, out *bulk.Output) error {
-		ended := s.Metrics.JobStarted(metrics.JobExport)
-		// The export's queries go to the agent under the kick-off's id.
-		err := exp.Run(server.WithRequestID(ctx, reqID), out)
-		state := bulk.Completed
-		if err != nil {
-			state = bulk.Failed
-		}
-		ended(string(state))
+	patientLevel := strings.HasSuffix(c.Path(), "/Patient/$export")
+	spec, err := json.Marshal(exportSpec{Query: c.QueryParams(), PatientLevel: patientLevel, Base: site.Base(),
+		RequestID: server.RequestID(req.Context())})
+	if err != nil {
 		return err
 	}
-	id, err := s.exports().Start(bulk.Request{Owner: in.ID, SiteID: site.ID(), URL: s.publicBase(c) + req.URL.RequestURI(), Types: exp.Types()},
-		run, func(ctx context.Context) (context.Context, func()) {
-			return s.flights.Add(ctx, in.ID, site.ID())
-		})
+	id, err := s.exports().Start(req.Context(), bulk.Request{Owner: in.ID, SiteID: site.ID(), URL: s.publicBase(c) + req.URL.RequestURI(),
+		Types: exp.Types(), Spec: spec})
 	switch {
 	case errors.Is(err, bulk.ErrBusy):
 		retryAfter(c, time.Minute)
@@ -131,7 +214,7 @@ func (s *Server) exportKickoff(c echo.Context) error {
 
 // exportJobOf returns the caller's job named in the URL, at this site.
 func (s *Server) exportJobOf(c echo.Context) (*bulk.Status, error) {
-	st, err := s.exports().Poll(integrator(c).ID, c.Param("job"))
+	st, err := s.exports().Poll(c.Request().Context(), integrator(c).ID, c.Param("job"))
 	if err == nil && st.Request.SiteID != site(c).ID {
 		err = bulk.ErrNotFound
 	}
@@ -199,7 +282,7 @@ func (s *Server) exportCancel(c echo.Context) error {
 	if _, err := s.exportOwned(c); err != nil {
 		return err
 	}
-	if err := s.exports().Delete(integrator(c).ID, c.Param("job")); err != nil {
+	if err := s.exports().Delete(c.Request().Context(), integrator(c).ID, c.Param("job")); err != nil {
 		return exportError(c, err)
 	}
 	return fhirJSON(c, http.StatusAccepted, fhir.Outcome(fhir.SeverityInformation, fhir.IssueInformational, "export cancelled; its files are deleted"))
@@ -208,7 +291,7 @@ func (s *Server) exportCancel(c echo.Context) error {
 // exportOwned checks, without counting as a poll, that the job is the
 // caller's at this site.
 func (s *Server) exportOwned(c echo.Context) (bulk.Request, error) {
-	req, err := s.exports().Owned(integrator(c).ID, c.Param("job"))
+	req, err := s.exports().Owned(c.Request().Context(), integrator(c).ID, c.Param("job"))
 	if err == nil && req.SiteID != site(c).ID {
 		err = bulk.ErrNotFound
 	}
@@ -225,7 +308,7 @@ func (s *Server) exportFile(c echo.Context) error {
 	if a := c.Request().Header.Get("Accept"); a != "" && !strings.Contains(a, "ndjson") && !strings.Contains(a, "*/*") {
 		return fhir.Errorf(http.StatusNotAcceptable, fhir.IssueNotSupported, "export files are application/fhir+ndjson; accept that")
 	}
-	fh, f, err := s.exports().Open(integrator(c).ID, c.Param("job"), c.Param("file"))
+	fh, f, err := s.exports().Open(c.Request().Context(), integrator(c).ID, c.Param("job"), c.Param("file"))
 	if err != nil {
 		return exportError(c, err)
 	}
@@ -243,8 +326,14 @@ func (s *Server) exportFile(c echo.Context) error {
 	n.countable, n.counted = true, true
 	n.rows = f.Count
 	c.Response().Header().Set("Content-Type", "application/fhir+ndjson")
-	http.ServeContent(c.Response(), c.Request(), "", time.Time{}, fh)
-	return nil
+	if rs, ok := fh.(io.ReadSeeker); ok { // a file: ranges are served
+		http.ServeContent(c.Response(), c.Request(), "", time.Time{}, rs)
+		return nil
+	}
+	c.Response().Header().Set("Content-Length", strconv.FormatInt(f.Bytes, 10))
+	c.Response().WriteHeader(http.StatusOK)
+	_, err = io.Copy(c.Response(), fh)
+	return err
 }
 
 // byteQuota refuses a download once the integrator's daily byte quota at

@@ -39,7 +39,7 @@ func BenchmarkFHIRExport(b *testing.B) {
 		b.Run(size.name, func(b *testing.B) {
 			dsn := size.dsn(b)
 			env := fhirlinktest.Start(b, fhirlinktest.Options{Engine: "postgres", DSN: dsn, Configure: func(s *api.Server) {
-				s.Exports = &bulk.Manager{Dir: b.TempDir(), PollInterval: 100 * time.Millisecond}
+				s.Exports = &bulk.Manager{PollInterval: 100 * time.Millisecond}
 			}})
 			for b.Loop() {
 				runtime.GC()

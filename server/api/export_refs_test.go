@@ -67,7 +67,7 @@ func validateExport(t *testing.T, byType map[string][]json.RawMessage) {
 // files referred to patients missing from the Patient file).
 func TestFHIRExportIsSelfContained(t *testing.T) {
 	configure := func(s *api.Server) {
-		s.Exports = &bulk.Manager{Dir: t.TempDir(), PollInterval: exportPoll}
+		s.Exports = &bulk.Manager{PollInterval: exportPoll}
 	}
 	dsn, bpDB := bpPractice(t)
 	bp := fhirlinktest.Start(t, fhirlinktest.Options{Engine: "postgres", DSN: dsn, Configure: configure})

@@ -52,7 +52,7 @@ func exportEnv(t *testing.T, maxFileBytes int64) *fhirlinktest.Env {
 	t.Helper()
 	dsn, _ := bpPractice(t)
 	return fhirlinktest.Start(t, fhirlinktest.Options{Engine: "postgres", DSN: dsn, Configure: func(s *api.Server) {
-		s.Exports = &bulk.Manager{Dir: t.TempDir(), PollInterval: exportPoll, MaxFileBytes: maxFileBytes}
+		s.Exports = &bulk.Manager{PollInterval: exportPoll, MaxFileBytes: maxFileBytes}
 	}})
 }
 

@@ -11,11 +11,24 @@ import (
 
 // CancelInFlight cancels the in-flight requests of an integrator at a site
 // (every site when siteID is empty) on this server process, each answered
-// with cause (a [server.EFORBIDDEN] error). It returns how many it
-// cancelled. See package inflight.
+// with cause (a [server.EFORBIDDEN] error), and announces the change to the
+// other nodes (AccessChanged). It returns how many it cancelled here. See
+// package inflight.
 func (s *Server) CancelInFlight(integratorID, siteID string, cause error) int {
 	s.setup()
+	if s.AccessChanged != nil {
+		s.AccessChanged(integratorID, siteID)
+	}
 	return s.flights.Cancel(integratorID, siteID, cause)
+}
+
+// RecheckInFlight re-reads the access of the integrator's in-flight work at
+// a site (every site when siteID is empty) and cancels what is no longer
+// allowed: another node announced a change. It returns how many it
+// cancelled.
+func (s *Server) RecheckInFlight(integratorID, siteID string) int {
+	s.setup()
+	return s.flights.Recheck(integratorID, siteID)
 }
 
 // inFlight runs next registered as in flight for (integratorID, siteID).

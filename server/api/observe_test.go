@@ -113,7 +113,7 @@ func TestExportJobMetricsAndRequestID(t *testing.T) {
 	dsn, _ := bpPractice(t)
 	var agentLog fhirlinktest.LogBuffer
 	env := fhirlinktest.Start(t, fhirlinktest.Options{Engine: "postgres", DSN: dsn, AgentLog: &agentLog, Configure: func(s *api.Server) {
-		s.Exports = &bulk.Manager{Dir: t.TempDir(), PollInterval: exportPoll}
+		s.Exports = &bulk.Manager{PollInterval: exportPoll}
 	}})
 	status, h, b := env.FHIR(http.MethodGet, "$export?_type=Practitioner", "", "Prefer", "respond-async", api.RequestIDHeader, "export-kick-1")
 	if status != http.StatusAccepted {

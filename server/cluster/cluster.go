@@ -75,6 +75,10 @@ type Options struct {
 	RequestTimeout time.Duration
 	// Logger receives routing events and failures; nil discards them.
 	Logger *slog.Logger
+	// OnAccess is called when another node announces that an
+	// integrator's access at a site changed ([Router.AnnounceAccess]): the
+	// node re-checks its work in flight (api.Server.RecheckInFlight).
+	OnAccess func(integratorID, siteID string)
 }
 
 // Router routes a node's work to the agents of every node. It implements
@@ -149,6 +153,7 @@ func New(h *hub.Hub, nc *nats.Conn, opt Options) (*Router, error) {
 	for subj, handle := range map[string]nats.MsgHandler{
 		opt.Prefix + ".attached":   r.onAttached,
 		opt.Prefix + ".disconnect": r.onDisconnect,
+		opt.Prefix + ".access":     r.onAccess,
 		r.streams + ".*":           r.onStream,
 	} {
 		sub, err := nc.Subscribe(subj, handle)
@@ -349,6 +354,50 @@ func (r *Router) onDisconnect(m *nats.Msg) {
 	}
 }
 
+// AnnounceAccess tells every other node that integratorID's access at
+// siteID (every site when empty) changed: a pairing revoked, a block, a
+// quarantine. Each re-reads that access from the state store and cancels
+// its work in flight no longer allowed, at once rather than at its next
+// sweep (which still catches an announcement lost).
+func (r *Router) AnnounceAccess(integratorID, siteID string) {
+	b, _ := json.Marshal(accessChange{Integrator: integratorID, Site: siteID, Instance: r.instance})
+	if err := r.nc.Publish(r.opt.Prefix+".access", b); err != nil {
+		r.log().Warn("could not announce an access change; other nodes apply it at their next sweep", "integrator", integratorID, "site", siteID, "err", err)
+	}
+}
+
+type accessChange struct {
+	Integrator string `json:"integrator"`
+	Site       string `json:"site,omitempty"`
+	Instance   string `json:"instance"`
+}
+
+func (r *Router) onAccess(m *nats.Msg) {
+	var a accessChange
+	if json.Unmarshal(m.Data, &a) != nil || a.Instance == r.instance || r.opt.OnAccess == nil {
+		return
+	}
+	r.serve(func() { r.opt.OnAccess(a.Integrator, a.Site) }) // the store is read: not on NATS's delivery goroutine
+}
+
+// serve runs work for another node on its own goroutine, which Close
+// waits for; once closed, nothing more is served.
+func (r *Router) serve(work func()) {
+	r.mu.Lock()
+	closed := r.closed
+	if !closed {
+		r.wg.Add(1)
+	}
+	r.mu.Unlock()
+	if closed {
+		return
+	}
+	go func() {
+		defer r.wg.Done()
+		work()
+	}()
+}
+
 // Operations a node asks of a site's holder: the first byte of a request.
 const (
 	opQuery     = 'q'
@@ -367,17 +416,7 @@ func (r *Router) serveSite(siteID string) nats.MsgHandler {
 		if len(m.Data) == 0 {
 			return
 		}
-		r.mu.Lock()
-		closed := r.closed
-		if !closed {
-			r.wg.Add(1)
-		}
-		r.mu.Unlock()
-		if closed {
-			return
-		}
-		go func() {
-			defer r.wg.Done()
+		r.serve(func() {
 			op, body := m.Data[0], m.Data[1:]
 			switch op {
 			case opQuery:
@@ -401,7 +440,7 @@ func (r *Router) serveSite(siteID string) nats.MsgHandler {
 				now, err := r.hub.PushSettings(ctx, siteID, set)
 				r.respond(m, now, err)
 			}
-		}()
+		})
 	}
 }
 

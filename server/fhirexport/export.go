@@ -46,6 +46,7 @@ package fhirexport
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -190,15 +191,26 @@ func inPatientCompartment(res mappings.Resource) bool {
 	return ok && p.Type == fhir.TypeReference && slices.Contains(p.Targets, "Patient")
 }
 
-// Run writes the export through out: a [bulk.Func]. A type that fails is
-// reported in the error file and the export goes on; only a failure to
-// write the files, or ctx ending, fails the whole job.
+// cursor is an export's checkpoint: the index of the type it is at (the
+// length of types for the referenced patients) and, within it, the keyset
+// of the last row recorded.
+type cursor struct {
+	Type  int      `json:"type"`
+	After []string `json:"after,omitempty"`
+}
+
+// errCut ends a query that has streamed for a checkpoint's interval: the
+// rows so far are recorded and the type goes on after them.
+var errCut = errors.New("fhirexport: checkpoint")
+
+// Run writes the export through out: a [bulk.Func]'s work. A type that
+// fails is reported in the error file and the export goes on; only a
+// failure to write the files, or ctx ending, fails the whole job. It
+// records a checkpoint at each type's end and every
+// out.CheckpointDue interval within a type; a job taken over by another
+// node (out.Cursor set) goes on from there, its patient set rebuilt from
+// the files already recorded.
 func (e *Export) Run(ctx context.Context, out *bulk.Output) error {
-	for _, w := range e.warnings {
-		if err := out.Error(fhir.Outcome(fhir.SeverityWarning, fhir.IssueNotSupported, w)); err != nil {
-			return err
-		}
-	}
 	var patientRes mappings.Resource
 	for _, res := range e.types {
 		if res.Decl().Type == "Patient" {
@@ -206,16 +218,38 @@ func (e *Export) Run(ctx context.Context, out *bulk.Output) error {
 			e.patients = &patientSet{written: map[string]struct{}{}, referenced: map[string]struct{}{}}
 		}
 	}
-	var total int64
-	for i, res := range e.types {
-		typ := res.Decl().Type
-		progress := func(n int64) {
-			out.Progress(fmt.Sprintf("exporting %s (type %d of %d); %d resources written", typ, i+1, len(e.types), total+n))
+	var at cursor
+	if c := out.Cursor(); c != "" {
+		if err := json.Unmarshal([]byte(c), &at); err != nil || at.Type > len(e.types) {
+			return fmt.Errorf("fhirexport: unreadable checkpoint %q", c)
 		}
-		progress(0)
+		if err := e.readBack(ctx, out); err != nil {
+			return err
+		}
+		e.log.Info("export: resumed", "site", e.site.ID(), "type", at.Type, "resources", out.Resources())
+	} else {
+		for _, w := range e.warnings {
+			if err := out.Error(fhir.Outcome(fhir.SeverityWarning, fhir.IssueNotSupported, w)); err != nil {
+				return err
+			}
+		}
+		if err := e.checkpoint(out, cursor{}); err != nil {
+			return err
+		}
+	}
+	for i := at.Type; i < len(e.types); i++ {
+		res := e.types[i]
+		typ := res.Decl().Type
+		progress := func() {
+			out.Progress(fmt.Sprintf("exporting %s (type %d of %d); %d resources written", typ, i+1, len(e.types), out.Resources()))
+		}
+		progress()
 		began := time.Now()
-		n, err := e.exportType(ctx, res, out, progress)
-		total += n
+		var after []string
+		if i == at.Type {
+			after = at.After
+		}
+		n, err := e.exportType(ctx, i, after, out, progress)
 		e.log.Info("export: type done", "site", e.site.ID(), "type", typ, "resources", n, "ms", time.Since(began).Milliseconds())
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
@@ -230,18 +264,48 @@ func (e *Export) Run(ctx context.Context, out *bulk.Output) error {
 				return werr
 			}
 		}
+		if err := e.checkpoint(out, cursor{Type: i + 1}); err != nil {
+			return err
+		}
 	}
 	if e.patients != nil {
-		return e.referencedPatients(ctx, patientRes, out, total)
+		return e.referencedPatients(ctx, patientRes, out)
 	}
 	return nil
 }
 
-// exportType writes every resource of res (changed since e.since) and
-// returns how many.
-func (e *Export) exportType(ctx context.Context, res mappings.Resource, out *bulk.Output, progress func(int64)) (written int64, err error) {
+func (e *Export) checkpoint(out *bulk.Output, at cursor) error {
+	b, err := json.Marshal(at)
+	if err != nil {
+		return err
+	}
+	return out.Checkpoint(string(b))
+}
+
+// readBack rebuilds the patient set of a resumed export from the files
+// recorded before its checkpoint.
+func (e *Export) readBack(ctx context.Context, out *bulk.Output) error {
+	if e.patients == nil {
+		return nil
+	}
+	for _, res := range e.types {
+		typ := res.Decl().Type
+		if err := out.ReadBack(ctx, typ, func(line []byte) error {
+			e.patients.note(typ, mappings.ResourceID(line), line)
+			return nil
+		}); err != nil {
+			return fmt.Errorf("fhirexport: reading back the recorded %s files: %w", typ, err)
+		}
+	}
+	return nil
+}
+
+// exportType writes every resource of the i-th type (changed since
+// e.since) after the keyset after, and returns how many.
+func (e *Export) exportType(ctx context.Context, i int, after []string, out *bulk.Output, progress func()) (written int64, err error) {
+	res := e.types[i]
 	decl := res.Decl()
-	search := &fhir.Search{Type: decl.Type, Count: chunkRows, Sort: []fhir.SortKey{{Name: "_id"}}}
+	search := &fhir.Search{Type: decl.Type, Count: chunkRows, Sort: []fhir.SortKey{{Name: "_id"}}, After: after}
 	if e.since != nil {
 		if _, ok := decl.Param("_lastUpdated"); ok {
 			ps, err := fhir.ParseSearch(decl, url.Values{"_lastUpdated": {"ge" + e.since.Format(time.RFC3339Nano)}},
@@ -254,7 +318,7 @@ func (e *Export) exportType(ctx context.Context, res mappings.Resource, out *bul
 	}
 	tries, resumes := 0, 0
 	for range maxChunks {
-		sc, n, err := e.chunk(ctx, res, search, out, true)
+		sc, n, err := e.chunk(ctx, res, search, out, true, true)
 		written += n
 		if sc.Rows > 0 {
 			// The next chunk, or a resumed one, starts after the last row
@@ -268,6 +332,11 @@ func (e *Export) exportType(ctx context.Context, res mappings.Resource, out *bul
 		more := sc.More
 		if err != nil {
 			switch {
+			case errors.Is(err, errCut):
+				if err := e.checkpoint(out, cursor{Type: i, After: search.After}); err != nil {
+					return written, err
+				}
+				more = true
 			case ctx.Err() != nil:
 				return written, ctx.Err()
 			case sc.Rows > 0 && resumable(err) && resumes < maxResumes:
@@ -284,7 +353,7 @@ func (e *Export) exportType(ctx context.Context, res mappings.Resource, out *bul
 				return written, err
 			}
 		}
-		progress(written)
+		progress()
 		if !more {
 			return written, nil
 		}
@@ -294,10 +363,18 @@ func (e *Export) exportType(ctx context.Context, res mappings.Resource, out *bul
 
 // chunk exports one chunk of search: one query streaming up to
 // search.Count rows, each written as it arrives. since applies _since to
-// the rows (the referenced patients are exported whatever it says).
-func (e *Export) chunk(ctx context.Context, res mappings.Resource, search *fhir.Search, out *bulk.Output, since bool) (sc fhirsearch.Scanned, written int64, err error) {
+// the rows (the referenced patients are exported whatever it says). When
+// cut, a query that has streamed rows for a checkpoint's interval ends
+// with errCut before its next row, so the rows so far can be recorded.
+func (e *Export) chunk(ctx context.Context, res mappings.Resource, search *fhir.Search, out *bulk.Output, since, cut bool) (sc fhirsearch.Scanned, written int64, err error) {
 	typ := res.Decl().Type
+	var first time.Time
 	sc, err = e.site.Scan(ctx, res, search, Bulk, func(r mappings.Row) error {
+		if first.IsZero() {
+			first = time.Now()
+		} else if cut && written > 0 && out.CheckpointDue(first) {
+			return errCut
+		}
 		if since && e.since != nil {
 			if lu, ok := lastUpdated(r.Resource); !ok || lu.Before(*e.since) {
 				return nil
@@ -307,7 +384,7 @@ func (e *Export) chunk(ctx context.Context, res mappings.Resource, search *fhir.
 			return err
 		}
 		if e.patients != nil {
-			e.patients.note(typ, r)
+			e.patients.note(typ, r.ID, r.Resource)
 		}
 		written++
 		return nil
@@ -320,12 +397,12 @@ func (e *Export) chunk(ctx context.Context, res mappings.Resource, search *fhir.
 // and deceased patients too, whatever _since says). A referenced patient
 // the practice database no longer has as a live record is reported in the
 // error file, as the reference cannot be resolved.
-func (e *Export) referencedPatients(ctx context.Context, res mappings.Resource, out *bulk.Output, total int64) error {
+func (e *Export) referencedPatients(ctx context.Context, res mappings.Resource, out *bulk.Output) error {
 	missing := e.patients.missing()
 	if len(missing) == 0 {
 		return nil
 	}
-	out.Progress(fmt.Sprintf("exporting %d referenced patients; %d resources written", len(missing), total))
+	out.Progress(fmt.Sprintf("exporting %d referenced patients; %d resources written", len(missing), out.Resources()))
 	var added int64
 	for chunk := range slices.Chunk(missing, refChunk) {
 		search, err := fhirsearch.IDSearch(res, chunk)
@@ -334,7 +411,7 @@ func (e *Export) referencedPatients(ctx context.Context, res mappings.Resource, 
 		}
 		var n int64
 		for attempt := 0; ; attempt++ {
-			_, n, err = e.chunk(ctx, res, search, out, false)
+			_, n, err = e.chunk(ctx, res, search, out, false, false)
 			if err == nil || n > 0 || !transient(err) || attempt == retries || !backoff(ctx, attempt+1) {
 				break
 			}
@@ -350,6 +427,11 @@ func (e *Export) referencedPatients(ctx context.Context, res mappings.Resource, 
 			e.log.Error("export: referenced patients failed", "site", e.site.ID(), "written", added, "err", err)
 			msg := fmt.Sprintf("Patient: %d patients referenced by exported resources could not be added to the Patient file: %s. Export again.", len(missing)-int(added), failure(err))
 			return out.Error(fhir.Outcome(fhir.SeverityError, fhir.IssueException, msg))
+		}
+		// The patients added are in the Patient file, from which a resumed
+		// export rebuilds what is still missing.
+		if err := e.checkpoint(out, cursor{Type: len(e.types)}); err != nil {
+			return err
 		}
 	}
 	e.log.Info("export: referenced patients added", "site", e.site.ID(), "referenced", len(missing), "added", added)
@@ -383,12 +465,13 @@ type patientSet struct {
 	referenced map[string]struct{}
 }
 
-// note records what one exported resource of type typ brings to the set.
-func (ps *patientSet) note(typ string, r mappings.Row) {
+// note records what one exported resource of type typ, id id, brings to
+// the set.
+func (ps *patientSet) note(typ, id string, resource []byte) {
 	if typ == "Patient" {
-		ps.written[r.ID] = struct{}{}
+		ps.written[id] = struct{}{}
 	}
-	patientRefs(r.Resource, func(id string) { ps.referenced[id] = struct{}{} })
+	patientRefs(resource, func(id string) { ps.referenced[id] = struct{}{} })
 }
 
 // missing are the referenced patients not written, in id order.

@@ -19,6 +19,7 @@ import (
 	"fhirlink/server"
 	"fhirlink/server/bulk"
 	"fhirlink/server/fhirsearch"
+	"fhirlink/server/sqlite"
 )
 
 // script answers an export's queries in order: each answer's rows, then
@@ -69,6 +70,12 @@ func patient(id string) string {
 // lines, by type.
 func export(t *testing.T, s *script, query string) map[string][]string {
 	t.Helper()
+	return exportEvery(t, s, query, 0)
+}
+
+// exportEvery is export with a checkpoint every interval (0: the default).
+func exportEvery(t *testing.T, s *script, query string, every time.Duration) map[string][]string {
+	t.Helper()
 	site, err := fhirsearch.New(fhirsearch.Config{Querier: s, SiteID: "s1", Mapping: bppremier.Mapping, Engine: "postgres", Base: "https://x/fhir/R4"})
 	if err != nil {
 		t.Fatal(err)
@@ -78,15 +85,21 @@ func export(t *testing.T, s *script, query string) map[string][]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &bulk.Manager{Dir: t.TempDir(), PollInterval: time.Nanosecond}
+	store, err := sqlite.Open(context.Background(), t.TempDir()+"/state.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	m := &bulk.Manager{Store: store, PollInterval: time.Nanosecond, CheckpointEvery: every,
+		Run: func(ctx context.Context, _ bulk.Request, out *bulk.Output) error { return exp.Run(ctx, out) }}
 	t.Cleanup(m.Close)
-	id, err := m.Start(bulk.Request{Owner: "i", SiteID: "s1", Types: exp.Types()}, exp.Run, nil)
+	id, err := m.Start(context.Background(), bulk.Request{Owner: "i", SiteID: "s1", Types: exp.Types()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var st *bulk.Status
 	waittest.For(t, 30*time.Second, "the export to end", func() bool {
-		if st, err = m.Poll("i", id); err != nil {
+		if st, err = m.Poll(context.Background(), "i", id); err != nil {
 			t.Fatal(err)
 		}
 		return st.State == bulk.Completed || st.State == bulk.Failed
@@ -96,7 +109,7 @@ func export(t *testing.T, s *script, query string) map[string][]string {
 	}
 	out := map[string][]string{}
 	for _, f := range slices.Concat(st.Output, st.Errors) {
-		fh, _, err := m.Open("i", id, f.Name)
+		fh, _, err := m.Open(context.Background(), "i", id, f.Name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -150,5 +163,31 @@ func TestAFailingTypeIsInTheErrorFileAndTheExportGoesOn(t *testing.T) {
 	}
 	if bytes.Contains([]byte(errs), []byte("no such table")) {
 		t.Error("the database's message reached the error file")
+	}
+}
+
+// A type that streams for longer than the checkpoint interval is cut: the
+// rows so far are recorded with the keyset of the last one, and the type
+// goes on in a query after it, so a node taking the export over would
+// resume there. Nothing is lost or repeated at the cuts.
+func TestALongTypeIsCheckpointedByItsKeyset(t *testing.T) {
+	s := &script{answers: []scripted{
+		{rows: []string{patient("1"), patient("2"), patient("3")}}, // cut before 2
+		{rows: []string{patient("2"), patient("3")}},               // cut before 3
+		{rows: []string{patient("3")}},
+	}}
+	got := exportEvery(t, s, "_type=Patient", time.Nanosecond)
+	var ids []string
+	for _, line := range got["Patient"] {
+		ids = append(ids, mappings.ResourceID([]byte(line)))
+	}
+	if strings.Join(ids, ",") != "1,2,3" || len(s.queries) != 3 {
+		t.Fatalf("exported %v in %d queries", ids, len(s.queries))
+	}
+	for i, after := range []string{"1", "2"} {
+		q := s.queries[i+1]
+		if !slices.ContainsFunc(q.Params, func(p wire.Param) bool { return p.Value != nil && *p.Value == after }) {
+			t.Errorf("query %d does not start after patient %s: %s %+v", i+2, after, q.Text, q.Params)
+		}
 	}
 }

@@ -8,8 +8,11 @@
 //   - a change this process makes itself (the practice revoking a pairing
 //     through the agent API) cancels the pair's work on the spot
 //     ([Registry.Cancel]);
-//   - a change made elsewhere (the admin CLI writes to the state store
-//     directly; another server node) is picked up by a sweep that, while
+//   - a change another server node made reaches this one at once when the
+//     nodes share NATS: the node that made it announces it (server/cluster)
+//     and every other node re-reads that pair's access ([Registry.Recheck]);
+//   - any other change (the admin CLI writes to the state store directly),
+//     and an announcement lost, is picked up by a sweep that, while
 //     anything is in flight, re-reads every in-flight pair's access each
 //     interval and cancels the pairs no longer allowed.
 //
@@ -17,7 +20,7 @@
 // tunnel closes the query's stream and the agent cancels the statement).
 // The registry is per server process: with several nodes, each sweeps its
 // own work against the shared store, so a change reaches every node within
-// one interval.
+// one interval even without an announcement.
 package inflight
 
 import (
@@ -102,6 +105,28 @@ func (r *Registry) Cancel(integratorID, siteID string, cause error) int {
 			f.cancel(cause)
 			n++
 		}
+	}
+	return n
+}
+
+// Recheck re-reads, at once, the access of the work in flight of
+// integratorID at siteID (every site when siteID is empty) and cancels
+// what is no longer allowed: what a node does when another tells it that
+// access changed. The store decides, not the message. It returns how many
+// it cancelled.
+func (r *Registry) Recheck(integratorID, siteID string) int {
+	if r.Store == nil {
+		return 0
+	}
+	pairs := r.pairs()
+	for p := range pairs {
+		if p.integratorID != integratorID || (siteID != "" && p.siteID != siteID) {
+			delete(pairs, p)
+		}
+	}
+	n := 0
+	for p, err := range r.sweep(pairs) {
+		n += r.Cancel(p.integratorID, p.siteID, err)
 	}
 	return n
 }

@@ -245,6 +245,31 @@ var migrations = []string{
 		expires_at timestamptz NOT NULL
 	);
 	CREATE INDEX console_tokens_expires ON console_tokens (expires_at);`,
+	// FHIR Bulk Data export jobs: at most one running per site, which the
+	// partial unique index guarantees whatever the nodes claiming at once.
+	`CREATE TABLE export_jobs (
+		id text PRIMARY KEY,
+		integrator_id text NOT NULL,
+		site_id text NOT NULL,
+		state text NOT NULL,
+		request bytea NOT NULL,
+		doc bytea NOT NULL,
+		holder text NOT NULL DEFAULT '',
+		attempt integer NOT NULL DEFAULT 0,
+		created_at timestamptz NOT NULL,
+		updated_at timestamptz NOT NULL,
+		lease_until timestamptz,
+		expires_at timestamptz
+	);
+	CREATE INDEX export_jobs_state ON export_jobs (state, created_at);
+	CREATE INDEX export_jobs_site ON export_jobs (site_id, state);
+	CREATE UNIQUE INDEX export_jobs_one_running ON export_jobs (site_id) WHERE state = 'running';`,
+	// The rate limit's token buckets, shared by every node (quota.SharedRateLimiter).
+	`CREATE TABLE rate_buckets (
+		key text PRIMARY KEY,
+		tokens double precision NOT NULL,
+		at timestamptz NOT NULL
+	);`,
 }
 
 // migrationLock is the key of the transaction-level advisory lock held while

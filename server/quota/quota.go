@@ -12,9 +12,10 @@
 // afterwards (through the audit writer) and a request that crosses the byte
 // cap completes, the next one is refused.
 //
-// The rate limit is a token bucket per integrator (all its sites), held in
-// each server node's memory: behind a load balancer with k nodes an
-// integrator may get up to k times the rate.
+// The rate limit is a token bucket per integrator (all its sites). A lone
+// node holds it in memory ([RateLimiter]); nodes sharing a PostgreSQL store
+// share one bucket per integrator in it, taken from in batches
+// ([SharedRateLimiter]), so the limit is the cluster's, not each node's.
 package quota
 
 import (

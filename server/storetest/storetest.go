@@ -189,6 +189,7 @@ func Run(t *testing.T, open func(t *testing.T) server.Store) {
 	runConsole(t, open)
 	runRegistered(t, open)
 	runWrites(t, open)
+	runExports(t, open)
 }
 
 func mustCode(t *testing.T, want string, err error) {
