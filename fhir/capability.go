@@ -33,6 +33,22 @@ type CapabilityOptions struct {
 	// Patient resource's operation and instantiates of the Bulk Data
 	// server CapabilityStatement. Set it only when the operations work.
 	BulkExport bool
+	// Writes are, by resource type, the write interactions (create,
+	// update, patch) and operations that work at the site: only these are
+	// advertised.
+	Writes map[string]Writes
+}
+
+// Writes are the write interactions and operations of one resource type.
+type Writes struct {
+	Interactions []string
+	Operations   []Operation
+}
+
+// Operation is a resource type's operation (CapabilityStatement
+// rest.resource.operation).
+type Operation struct {
+	Name, Definition, Documentation string
 }
 
 // Canonical URLs of the FHIR Bulk Data Access IG (v2) this server follows.
@@ -194,7 +210,15 @@ func Capability(opt CapabilityOptions, decls []*ResourceDecl) []byte {
 			continue
 		}
 		seen[d.Type] = true
-		rest.Resource = append(rest.Resource, capabilityResource(d))
+		r := capabilityResource(d)
+		w := opt.Writes[d.Type]
+		for _, i := range w.Interactions {
+			r.Interaction = append(r.Interaction, capInteraction{i})
+		}
+		for _, o := range w.Operations {
+			r.Operation = append(r.Operation, capOperation{Name: o.Name, Definition: o.Definition, Documentation: o.Documentation})
+		}
+		rest.Resource = append(rest.Resource, r)
 	}
 	slices.SortFunc(rest.Resource, func(a, b capResource) int { return strings.Compare(a.Type, b.Type) })
 	var instantiates []string
@@ -203,8 +227,8 @@ func Capability(opt CapabilityOptions, decls []*ResourceDecl) []byte {
 		rest.Operation = []capOperation{{Name: "export", Definition: BulkDataExport, Documentation: bulkExportDocumentation}}
 		for i := range rest.Resource {
 			if rest.Resource[i].Type == "Patient" {
-				rest.Resource[i].Operation = []capOperation{{Name: "export", Definition: BulkDataPatientExport,
-					Documentation: "Exports every patient's compartment: Patient and the resources referring to a patient. " + bulkExportDocumentation}}
+				rest.Resource[i].Operation = append(rest.Resource[i].Operation, capOperation{Name: "export", Definition: BulkDataPatientExport,
+					Documentation: "Exports every patient's compartment: Patient and the resources referring to a patient. " + bulkExportDocumentation})
 			}
 		}
 	}

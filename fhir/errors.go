@@ -25,6 +25,8 @@ const (
 	IssueTimeout       = "timeout"
 	IssueThrottled     = "throttled"
 	IssueInformational = "informational"
+	IssueConflict      = "conflict"
+	IssueBusinessRule  = "business-rule"
 )
 
 // Issue severities (OperationOutcome.issue.severity).

@@ -8,6 +8,7 @@ import (
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
+	"fhirlink/agent/wire"
 	"fhirlink/mappings"
 	"fhirlink/mappings/aucore"
 )
@@ -106,3 +107,37 @@ var Appointment = aucore.Appointment.Table(mappings.Impl[aucore.AppointmentCodes
 	Codes:  aucore.AppointmentCodes{Status: appointmentStatus, StatusSQL: appointmentStatusSQL(), TypeSystem: appointmentTypeSystem},
 	Chains: map[string]mappings.ChainTarget{"Patient": Patient},
 })
+
+// appointmentWrites are Zedmed's FHIR writes of appointments, on the
+// assumed schema's booking procedures (zedsynth: ZM_BOOK_APPOINTMENT,
+// ZM_MOVE_APPOINTMENT, ZM_CANCEL_APPOINTMENT), each one transaction that
+// answers RESULT_ID, 0 when the time is taken. Firebird only: the SQLite
+// replica (the demo) has no equivalents.
+var appointmentWrites = &mappings.Writes{
+	Engines: []string{mappings.EngineFirebird},
+	Book: func(_ string, b mappings.Booking) mappings.Write {
+		typ := mappings.NullParam("APPT_TYPE_ID")
+		if b.Type != 0 {
+			typ = mappings.IntParam("APPT_TYPE_ID", b.Type)
+		}
+		return zedWrite("ZM_BOOK_APPOINTMENT", mappings.IntParam("DOCTOR_ID", b.Practitioner), mappings.IntParam("BRANCH_ID", b.Location),
+			mappings.DateParam("APPT_DATE", b.Day), mappings.IntParam("START_SECS", b.Secs), mappings.IntParam("DURATION_SECS", b.Length),
+			mappings.IntParam("PATIENT_ID", b.Patient), typ, mappings.TextParam("REASON", b.Reason))
+	},
+	Move: func(_ string, m mappings.Move) mappings.Write {
+		branch := mappings.NullParam("BRANCH_ID")
+		if m.Location != 0 {
+			branch = mappings.IntParam("BRANCH_ID", m.Location)
+		}
+		return zedWrite("ZM_MOVE_APPOINTMENT", mappings.IntParam("APPT_ID", m.ID), mappings.DateParam("APPT_DATE", m.Day),
+			mappings.IntParam("START_SECS", m.Secs), mappings.IntParam("DOCTOR_ID", m.Practitioner), branch)
+	},
+	Cancel: func(_ string, c mappings.Cancel) mappings.Write {
+		return zedWrite("ZM_CANCEL_APPOINTMENT", mappings.IntParam("APPT_ID", c.ID), mappings.TextParam("CANCEL_REASON", c.Reason))
+	},
+}
+
+// zedWrite is a call of procedure with params, answering RESULT_ID.
+func zedWrite(procedure string, params ...wire.Param) mappings.Write {
+	return mappings.Write{Query: mappings.Query{SQL: procedure, Params: params}, Procedure: true, IDColumn: "RESULT_ID"}
+}
