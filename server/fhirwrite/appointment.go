@@ -179,7 +179,7 @@ func (s *Site) validateBooking(ctx context.Context, a fm.Appointment) (booking, 
 	} else if slots, err = s.slotsOf(ctx, prac, loc, b.start, b.end); err != nil {
 		return b, err
 	}
-	if err := fills(slots, prac, loc, b.start, b.end, 0); err != nil {
+	if err := fills(slots, prac, loc, b.start, b.end, nil); err != nil {
 		return b, err
 	}
 	if err := s.exists(ctx, "Appointment.participant", "Patient", patient); err != nil {
@@ -262,6 +262,9 @@ func reason(a fm.Appointment) (string, error) {
 	}
 	return r, nil
 }
+
+// period is a time from start to end.
+type period struct{ start, end time.Time }
 
 // slot is one Slot of the practice's book.
 type slot struct {
@@ -359,9 +362,9 @@ func (s *Site) scan(ctx context.Context, res mappings.Resource, q url.Values, fn
 }
 
 // fills checks that slots are consecutive slots of prac's schedule (at loc
-// unless 0) from start to end, each free, or busy with appointment self
-// only (a move within its own time).
-func fills(slots []slot, prac, loc int, start, end time.Time, self int) error {
+// unless 0) from start to end, each free, or busy within own, the time a
+// moved appointment has now (nil for a booking).
+func fills(slots []slot, prac, loc int, start, end time.Time, own *period) error {
 	if len(slots) == 0 || !slots[0].start.Equal(start) || !slots[len(slots)-1].end.Equal(end) {
 		return unprocessable("Appointment.start and Appointment.end: %s to %s is not a run of Slots of Practitioner/%d's schedule; "+
 			"take start and end from Slot?schedule=...&status=free", start.Format(time.RFC3339), end.Format(time.RFC3339), prac)
@@ -375,7 +378,7 @@ func fills(slots []slot, prac, loc int, start, end time.Time, self int) error {
 				start.Format(time.RFC3339), end.Format(time.RFC3339))
 		case sl.status == "busy-unavailable":
 			return unprocessable("Appointment.start: Slot/%s is not available for booking (blocked in the practice's book)", sl.id)
-		case sl.status != "free" && self == 0:
+		case sl.status != "free" && (own == nil || !sl.start.Before(own.end) || !sl.end.After(own.start)):
 			return conflict("Slot/%s is already booked; nothing was booked: search the free Slots again", sl.id)
 		}
 	}

@@ -210,7 +210,7 @@ func (s *Site) move(ctx context.Context, id int, old, a fm.Appointment, executio
 	if err != nil {
 		return Result{}, err
 	}
-	if err := fills(slots, prac, loc, start, end, id); err != nil {
+	if err := fills(slots, prac, loc, start, end, &period{oldStart, oldEnd}); err != nil {
 		return Result{}, err
 	}
 	wall := start.In(s.read.Location())

@@ -1,0 +1,373 @@
+package api_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fhirlink/agent/fbtest"
+	"fhirlink/agent/pgtest"
+	"fhirlink/fhir/fhirvalidate"
+	"fhirlink/mappings/bppremier/bpsynth"
+	"fhirlink/mappings/zedmed/zedsynth"
+	"fhirlink/server/fhirlinktest"
+)
+
+// The FHIR write path end to end: a booking integrator's POST, $book,
+// PATCH and PUT through the real tunnel into the practice's booking
+// procedures, each result checked in the database and every resource
+// through the validators.
+
+// bookBook is a practice under a writes test, and how to look at its
+// appointments behind the agent's back.
+type bookBook struct {
+	env *fhirlinktest.Env
+	// total counts the appointment rows; state is one appointment's state
+	// as "live DATE SECS" or "cancelled".
+	total func(t *testing.T) int
+	state func(t *testing.T, id string) string
+}
+
+func bpWriteEnv(t *testing.T, allowWrites bool) (*bookBook, *sql.DB) {
+	t.Helper()
+	dsn := pgtest.DSN(t)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx := context.Background()
+	if err := bpsynth.Apply(ctx, db, "postgres"); err != nil {
+		t.Fatal(err)
+	}
+	if err := bpsynth.Generate(ctx, db, "postgres", bpsynth.Small()); err != nil {
+		t.Fatal(err)
+	}
+	env := fhirlinktest.Start(t, fhirlinktest.Options{Engine: "postgres", DSN: dsn, AllowWrites: allowWrites})
+	return &bookBook{env: env,
+		total: func(t *testing.T) int { return count(t, db, `SELECT count(*) FROM "APPOINTMENTS"`) },
+		state: func(t *testing.T, id string) string {
+			var live int
+			var day string
+			var secs int
+			if err := db.QueryRow(`SELECT "RECORDSTATUS", to_char("APPOINTMENTDATE", 'YYYY-MM-DD'), "APPOINTMENTTIME" FROM "APPOINTMENTS" WHERE "RECORDID" = $1`, id).Scan(&live, &day, &secs); err != nil {
+				t.Fatalf("appointment %s: %v", id, err)
+			}
+			if live != 1 {
+				return "cancelled"
+			}
+			return fmt.Sprintf("live %s %d", day, secs)
+		}}, db
+}
+
+func count(t *testing.T, db *sql.DB, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(q, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// fhirSend sends a FHIR request with a JSON body of the given type.
+func fhirSend(t *testing.T, env *fhirlinktest.Env, method, path, contentType, body string, header ...string) (int, http.Header, []byte) {
+	t.Helper()
+	status, h, resp, err := env.Do(context.Background(), method, env.SiteURL()+"/fhir/R4/"+path, env.Key, []byte(body),
+		append([]string{"Content-Type", contentType}, header...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return status, h, resp
+}
+
+// freeSlot is a free Slot of the practice's book.
+type freeSlot struct {
+	ID, Start, End string
+	Practitioner   string
+}
+
+// freeSlots are free slots of one schedule in the week of 2026-06-15 (the
+// synthetic practice's reference week).
+func freeSlots(t *testing.T, env *fhirlinktest.Env) []freeSlot {
+	t.Helper()
+	schedules := search(t, env, "Schedule?active=true").ids(t, "match")
+	if len(schedules) == 0 {
+		t.Fatal("no active schedule")
+	}
+	for _, sched := range schedules {
+		b := search(t, env, "Slot?schedule=Schedule/"+sched+"&start=ge2026-06-16&start=lt2026-06-23&status=free&_count=50")
+		var out []freeSlot
+		for _, e := range b.Entry {
+			var s struct{ ID, Start, End string }
+			json.Unmarshal(e.Resource, &s)
+			out = append(out, freeSlot{ID: s.ID, Start: s.Start, End: s.End, Practitioner: strings.Split(sched, "-")[0]})
+		}
+		if len(out) >= 8 {
+			return out
+		}
+	}
+	t.Fatal("no schedule with 8 free slots in the week")
+	return nil
+}
+
+func appointmentJSON(s freeSlot, patient string) string {
+	return `{"resourceType":"Appointment","status":"booked","start":"` + s.Start + `","end":"` + s.End + `","description":"Booked online",
+		"participant":[{"actor":{"reference":"Practitioner/` + s.Practitioner + `"},"status":"accepted"},
+		{"actor":{"reference":"Patient/` + patient + `"},"status":"accepted"}]}`
+}
+
+// written checks a write's answer: the status, an Appointment (valid
+// FHIR) and, for a create, its Location; it returns the appointment.
+func written(t *testing.T, env *fhirlinktest.Env, status int, h http.Header, body []byte, want int) map[string]any {
+	t.Helper()
+	if status != want {
+		t.Fatalf("status %d, want %d: %s", status, want, body)
+	}
+	fhirvalidate.Resources(t, body)
+	var a map[string]any
+	if err := json.Unmarshal(body, &a); err != nil || a["resourceType"] != "Appointment" {
+		t.Fatalf("not an Appointment: %s", body)
+	}
+	if want == http.StatusCreated && h.Get("Location") != env.SiteURL()+"/fhir/R4/Appointment/"+a["id"].(string) {
+		t.Fatalf("Location %q for appointment %v", h.Get("Location"), a["id"])
+	}
+	if h.Get("ETag") == "" {
+		t.Errorf("no ETag")
+	}
+	return a
+}
+
+// refused checks a refusal: the status and an OperationOutcome whose
+// diagnostics contain what.
+func refused(t *testing.T, status int, body []byte, want int, what string) {
+	t.Helper()
+	if status != want || !strings.Contains(string(body), `"OperationOutcome"`) || !strings.Contains(string(body), what) {
+		t.Fatalf("status %d %s; want %d with an OperationOutcome saying %q", status, body, want, what)
+	}
+	fhirvalidate.Resources(t, body)
+}
+
+func TestFHIRBookMoveCancelOnBpPostgres(t *testing.T) {
+	bk, _ := bpWriteEnv(t, true)
+	bookingScenario(t, bk)
+}
+
+func TestFHIRBookMoveCancelOnZedmedFirebird(t *testing.T) {
+	dsn := fbtest.DSN(t)
+	db, err := sql.Open("firebirdsql", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	if err := zedsynth.Apply(ctx, db, zedsynth.EngineFirebird); err != nil {
+		t.Fatal(err)
+	}
+	if err := zedsynth.Generate(ctx, db, zedsynth.EngineFirebird, zedsynth.Small()); err != nil {
+		t.Fatal(err)
+	}
+	env := fhirlinktest.Start(t, fhirlinktest.Options{Engine: "firebird", DSN: dsn, PMSType: "Zedmed", Catalogue: zedsynth.CatalogueMain, AllowWrites: true})
+	bookingScenario(t, &bookBook{env: env,
+		total: func(t *testing.T) int { return count(t, db, `SELECT count(*) FROM APPOINTMENT`) },
+		state: func(t *testing.T, id string) string {
+			var status, secs int
+			var day string
+			if err := db.QueryRow(`SELECT STATUS, CAST(APPT_DATE AS VARCHAR(24)), START_SECS FROM APPOINTMENT WHERE APPT_ID = ?`, id).Scan(&status, &day, &secs); err != nil {
+				t.Fatalf("appointment %s: %v", id, err)
+			}
+			if status == 5 {
+				return "cancelled"
+			}
+			return fmt.Sprintf("live %s %d", day, secs)
+		}})
+}
+
+// bookingScenario books, refuses, races, moves and cancels appointments
+// on bk's practice, checking each step in its database.
+func bookingScenario(t *testing.T, bk *bookBook) {
+	env := bk.env
+	slots := freeSlots(t, env)
+	patients := search(t, env, "Patient?_count=2").ids(t, "match")
+	before := bk.total(t)
+
+	// The CapabilityStatement advertises the writes.
+	_, _, meta := env.FHIR(http.MethodGet, "metadata", "")
+	if !strings.Contains(string(meta), `"type":"Appointment"`) || !strings.Contains(string(meta), `{"code":"create"}`) ||
+		!strings.Contains(string(meta), `{"code":"patch"}`) || !strings.Contains(string(meta), `"name":"book"`) {
+		t.Errorf("metadata does not advertise Appointment writes: %.300s", meta)
+	}
+
+	// Bad input is refused and changes nothing.
+	bad := []struct {
+		body   string
+		status int
+		what   string
+	}{
+		{`{"resourceType":"Appointment",`, http.StatusBadRequest, "not JSON"},
+		{`{"resourceType":"Patient"}`, http.StatusBadRequest, "must be an Appointment"},
+		{strings.Replace(appointmentJSON(slots[0], patients[0]), `"booked"`, `"proposed"`, 1), http.StatusUnprocessableEntity, "Appointment.status"},
+		{strings.Replace(appointmentJSON(slots[0], patients[0]), `"Patient/`+patients[0], `"Patient/99999999`, 1), http.StatusUnprocessableEntity, "Patient/99999999 is not known"},
+		{strings.Replace(appointmentJSON(slots[0], patients[0]), `"Patient/`+patients[0], `"Group/1`, 1), http.StatusUnprocessableEntity, "Appointment.participant[1].actor"},
+		{strings.Replace(appointmentJSON(slots[0], patients[0]), `"end":"`+slots[0].End, `"end":"`+slots[0].Start, 1), http.StatusUnprocessableEntity, "Appointment.end"},
+		{strings.Replace(appointmentJSON(slots[0], patients[0]), `"start":"`+slots[0].Start, `"start":"`+slots[0].Start[:14]+"07"+slots[0].Start[16:], 1), http.StatusUnprocessableEntity, "is not a run of Slots"},
+		{strings.Replace(appointmentJSON(slots[0], patients[0]), slots[0].Start, "2026-06-16T09:00:00", 1), http.StatusBadRequest, "Appointment.start"},
+	}
+	for _, c := range bad {
+		status, _, body := fhirSend(t, env, http.MethodPost, "Appointment", "application/fhir+json", c.body)
+		refused(t, status, body, c.status, c.what)
+	}
+	if n := bk.total(t); n != before {
+		t.Fatalf("bad input changed the book: %d appointments, %d before", n, before)
+	}
+
+	// A booking into a free slot, read back; the same slot again is a 409.
+	status, h, body := fhirSend(t, env, http.MethodPost, "Appointment", "application/fhir+json", appointmentJSON(slots[0], patients[0]))
+	a := written(t, env, status, h, body, http.StatusCreated)
+	id := a["id"].(string)
+	if a["status"] != "booked" || a["start"] != slots[0].Start || a["end"] != slots[0].End {
+		t.Fatalf("booked %s", body)
+	}
+	if st := bk.state(t, id); !strings.HasPrefix(st, "live ") {
+		t.Fatalf("appointment %s in the database: %s", id, st)
+	}
+	status, _, body = fhirSend(t, env, http.MethodPost, "Appointment", "application/fhir+json", appointmentJSON(slots[0], patients[1]))
+	refused(t, status, body, http.StatusConflict, "already booked")
+	if n := bk.total(t); n != before+1 {
+		t.Fatalf("%d appointments after one booking and one refused, %d before", n, before)
+	}
+
+	// Concurrent bookings of one slot: exactly one succeeds.
+	const racers = 6
+	var wg sync.WaitGroup
+	statuses := make([]int, racers)
+	bodies := make([][]byte, racers)
+	for i := range racers {
+		wg.Go(func() {
+			statuses[i], _, bodies[i] = fhirSend(t, env, http.MethodPost, "Appointment", "application/fhir+json", appointmentJSON(slots[1], patients[i%2]))
+		})
+	}
+	wg.Wait()
+	won := 0
+	for i, st := range statuses {
+		switch st {
+		case http.StatusCreated:
+			won++
+			fhirvalidate.Resources(t, bodies[i])
+		case http.StatusConflict:
+			fhirvalidate.Resources(t, bodies[i])
+		default:
+			t.Fatalf("racer %d: %d %s", i, st, bodies[i])
+		}
+	}
+	if won != 1 || bk.total(t) != before+2 {
+		t.Fatalf("%d of %d concurrent bookings of one slot succeeded; %d appointments, %d before", won, racers, bk.total(t), before)
+	}
+
+	// $book with a Slot and a Patient.
+	params := `{"resourceType":"Parameters","parameter":[{"name":"slot","valueReference":{"reference":"Slot/` + slots[2].ID + `"}},
+		{"name":"patient","valueReference":{"reference":"Patient/` + patients[1] + `"}}]}`
+	status, h, body = fhirSend(t, env, http.MethodPost, "Appointment/$book", "application/fhir+json", params)
+	booked := written(t, env, status, h, body, http.StatusCreated)
+	bookedID := booked["id"].(string)
+	if booked["start"] != slots[2].Start {
+		t.Fatalf("$book booked %s, want the slot's start %s", body, slots[2].Start)
+	}
+	status, _, body = fhirSend(t, env, http.MethodPost, "Appointment/$book", "application/fhir+json", params)
+	refused(t, status, body, http.StatusConflict, "already booked")
+
+	// A move (PUT with new start and end) to a free slot of the same
+	// length; one to a taken slot is a 409 and moves nothing.
+	target := slots[3]
+	for _, s := range slots[3:] {
+		if slotLen(t, s) == slotLen(t, slots[2]) {
+			target = s
+			break
+		}
+	}
+	stateBefore := bk.state(t, bookedID)
+	booked["start"], booked["end"] = slots[0].Start, slots[0].End
+	put, _ := json.Marshal(booked)
+	status, _, body = fhirSend(t, env, http.MethodPut, "Appointment/"+bookedID, "application/fhir+json", string(put))
+	if slotLen(t, slots[0]) == slotLen(t, slots[2]) {
+		refused(t, status, body, http.StatusConflict, "already booked")
+	}
+	if st := bk.state(t, bookedID); st != stateBefore {
+		t.Fatalf("a refused move changed the appointment: %s, was %s", st, stateBefore)
+	}
+	booked["start"], booked["end"] = target.Start, target.End
+	put, _ = json.Marshal(booked)
+	status, h, body = fhirSend(t, env, http.MethodPut, "Appointment/"+bookedID, "application/fhir+json", string(put))
+	moved := written(t, env, status, h, body, http.StatusOK)
+	if moved["start"] != target.Start || bk.state(t, bookedID) == stateBefore {
+		t.Fatalf("moved to %v, want %s; database %s (was %s)", moved["start"], target.Start, bk.state(t, bookedID), stateBefore)
+	}
+
+	// What cannot be changed is named, and changes nothing.
+	stateBefore = bk.state(t, id)
+	status, _, body = fhirSend(t, env, http.MethodPatch, "Appointment/"+id, "application/json-patch+json", `[{"op":"add","path":"/comment","value":"x"}]`)
+	refused(t, status, body, http.StatusUnprocessableEntity, "Appointment.comment cannot be changed")
+	status, _, body = fhirSend(t, env, http.MethodPatch, "Appointment/"+id, "application/json-patch+json", `[{"op":"replace","path":"/status","value":"arrived"}]`)
+	refused(t, status, body, http.StatusUnprocessableEntity, "Appointment.status")
+	status, _, body = fhirSend(t, env, http.MethodPatch, "Appointment/"+id, "application/json-patch+json", `[{"op":"replace","path":"/status","value":"cancelled"}]`,
+		"If-Match", `W/"1999-01-01T00:00:00+10:00"`)
+	refused(t, status, body, http.StatusPreconditionFailed, "If-Match")
+	if st := bk.state(t, id); st != stateBefore {
+		t.Fatalf("refused patches changed the appointment: %s, was %s", st, stateBefore)
+	}
+
+	// A cancellation by JSON Patch, with the ETag of the current version.
+	var cur struct{ Meta struct{ LastUpdated string } }
+	json.Unmarshal(readBody(t, env, "Appointment/"+id), &cur)
+	etag := `W/"` + cur.Meta.LastUpdated + `"`
+	status, h, body = fhirSend(t, env, http.MethodPatch, "Appointment/"+id, "application/json-patch+json",
+		`[{"op":"replace","path":"/status","value":"cancelled"},{"op":"add","path":"/cancelationReason","value":{"text":"Patient unwell"}}]`, "If-Match", etag)
+	cancelled := written(t, env, status, h, body, http.StatusOK)
+	if cancelled["status"] != "cancelled" || bk.state(t, id) != "cancelled" {
+		t.Fatalf("cancelled %s; database %s", body, bk.state(t, id))
+	}
+	// Its slot is free again: it can be booked.
+	status, h, body = fhirSend(t, env, http.MethodPost, "Appointment", "application/fhir+json", appointmentJSON(slots[0], patients[1]))
+	written(t, env, status, h, body, http.StatusCreated)
+}
+
+func readBody(t *testing.T, env *fhirlinktest.Env, path string) []byte {
+	t.Helper()
+	status, _, body := env.FHIR(http.MethodGet, path, "")
+	if status != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, status, body)
+	}
+	return body
+}
+
+func slotLen(t *testing.T, s freeSlot) time.Duration {
+	t.Helper()
+	start, err1 := time.Parse(time.RFC3339, s.Start)
+	end, err2 := time.Parse(time.RFC3339, s.End)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("slot %+v", s)
+	}
+	return end.Sub(start)
+}
+
+// At a read-only site writes are refused before the agent is asked, and
+// the CapabilityStatement advertises none.
+func TestFHIRWritesRefusedAtReadOnlySite(t *testing.T) {
+	bk, _ := bpWriteEnv(t, false)
+	env := bk.env
+	before := bk.total(t)
+	_, _, meta := env.FHIR(http.MethodGet, "metadata", "")
+	if strings.Contains(string(meta), `{"code":"create"}`) || strings.Contains(string(meta), `"name":"book"`) {
+		t.Errorf("a read-only site advertises writes")
+	}
+	status, _, body := fhirSend(t, env, http.MethodPost, "Appointment", "application/fhir+json", `{"resourceType":"Appointment"}`)
+	refused(t, status, body, http.StatusForbidden, "read-only")
+	if bk.total(t) != before {
+		t.Fatal("a refused write changed the book")
+	}
+}
