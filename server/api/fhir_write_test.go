@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -370,4 +371,34 @@ func TestFHIRWritesRefusedAtReadOnlySite(t *testing.T) {
 	if bk.total(t) != before {
 		t.Fatal("a refused write changed the book")
 	}
+}
+
+func TestFHIRBookMoveCancelOnBpSQLite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "practice.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	if err := bpsynth.Apply(ctx, db, "sqlite"); err != nil {
+		t.Fatal(err)
+	}
+	if err := bpsynth.Generate(ctx, db, "sqlite", bpsynth.Small()); err != nil {
+		t.Fatal(err)
+	}
+	env := fhirlinktest.Start(t, fhirlinktest.Options{Engine: "sqlite", DSN: path, AllowWrites: true})
+	bookingScenario(t, &bookBook{env: env,
+		total: func(t *testing.T) int { return count(t, db, `SELECT count(*) FROM "APPOINTMENTS"`) },
+		state: func(t *testing.T, id string) string {
+			var live, secs int
+			var day string
+			if err := db.QueryRow(`SELECT "RECORDSTATUS", substr("APPOINTMENTDATE", 1, 10), "APPOINTMENTTIME" FROM "APPOINTMENTS" WHERE "RECORDID" = ?`, id).Scan(&live, &day, &secs); err != nil {
+				t.Fatalf("appointment %s: %v", id, err)
+			}
+			if live != 1 {
+				return "cancelled"
+			}
+			return fmt.Sprintf("live %s %d", day, secs)
+		}})
 }
