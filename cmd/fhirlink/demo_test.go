@@ -181,6 +181,12 @@ func checkDemoOutput(t *testing.T, want demoWant, got []byte) {
 			rest = append(rest, l)
 		}
 		checkResources(t, bytes.Join(rest, []byte("\n")))
+	case wantBooked:
+		var a struct{ ResourceType, Status, ID string }
+		if err := json.Unmarshal(got, &a); err != nil || a.ResourceType != "Appointment" || a.Status != "booked" || a.ID == "" {
+			t.Fatalf("want the booked Appointment, got (%v) %s", err, short)
+		}
+		checkResources(t, got)
 	default:
 		t.Fatalf("no check for %d", want)
 	}
