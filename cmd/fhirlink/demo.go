@@ -20,9 +20,9 @@ import (
 	"fhirlink/mappings/bppremier/bpsynth"
 	"fhirlink/mappings/zedmed/zedsynth"
 	"fhirlink/server"
+	"fhirlink/server/api"
 	"fhirlink/server/bulk"
 	"fhirlink/server/hub"
-	"fhirlink/server/api"
 	"fhirlink/server/sqlite"
 )
 
