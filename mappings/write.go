@@ -84,21 +84,22 @@ func (w Write) Request() wire.QueryRequest {
 }
 
 // IntParam, DateParam and TextParam are a write's bound parameters: a
-// stored procedure's by its parameter's name, without the @.
+// stored procedure's by its parameter's name, without the @ (as the
+// Builder names a query's).
 func IntParam(name string, v int) wire.Param {
 	s := strconv.Itoa(v)
-	return wire.Param{Name: "@" + name, Type: ParamInt, Value: &s}
+	return wire.Param{Name: name, Type: ParamInt, Value: &s}
 }
 
 // DateParam is a Date parameter of day (its wall-clock date).
 func DateParam(name string, day time.Time) wire.Param {
 	s := day.Format("2006-01-02")
-	return wire.Param{Name: "@" + name, Type: "Date", Value: &s}
+	return wire.Param{Name: name, Type: "Date", Value: &s}
 }
 
 // TextParam is a VarChar parameter; "" binds NULL.
 func TextParam(name, v string) wire.Param {
-	p := wire.Param{Name: "@" + name, Type: ParamVarChar}
+	p := wire.Param{Name: name, Type: ParamVarChar}
 	if v != "" {
 		p.Value = &v
 	}
@@ -108,5 +109,5 @@ func TextParam(name, v string) wire.Param {
 // NullParam is an Int parameter bound to NULL (a procedure's parameter
 // with a default).
 func NullParam(name string) wire.Param {
-	return wire.Param{Name: "@" + name, Type: ParamInt}
+	return wire.Param{Name: name, Type: ParamInt}
 }
