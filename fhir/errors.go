@@ -27,6 +27,7 @@ const (
 	IssueInformational = "informational"
 	IssueConflict      = "conflict"
 	IssueBusinessRule  = "business-rule"
+	IssueDuplicate     = "duplicate"
 )
 
 // Issue severities (OperationOutcome.issue.severity).

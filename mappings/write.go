@@ -26,6 +26,8 @@ type Writes struct {
 	Book    func(engine string, b Booking) Write
 	Move    func(engine string, m Move) Write
 	Cancel  func(engine string, c Cancel) Write
+	// AddPatient registers a patient; its IDColumn is the new patient's id.
+	AddPatient func(engine string, p NewPatient) Write
 }
 
 // On reports whether the writes are declared for engine.
@@ -60,6 +62,20 @@ type Move struct {
 type Cancel struct {
 	ID     int
 	Reason string
+}
+
+// NewPatient is a validated new patient: text left empty is none, a zero
+// BirthDate unknown. Gender is FHIR's administrative gender ("" for none);
+// Medicare is the 10-digit card number and MedicareIRN the person's
+// reference number on it.
+type NewPatient struct {
+	Family, Given, Middle        string
+	BirthDate                    time.Time
+	Gender                       string
+	HomePhone, MobilePhone       string
+	Email                        string
+	Line1, Line2, City, Postcode string
+	Medicare, MedicareIRN        string
 }
 
 // Write is one write command for the agent.
@@ -104,6 +120,15 @@ func TextParam(name, v string) wire.Param {
 		p.Value = &v
 	}
 	return p
+}
+
+// DateOrNull is DateParam, or a Date parameter bound to NULL for a zero
+// day.
+func DateOrNull(name string, day time.Time) wire.Param {
+	if day.IsZero() {
+		return wire.Param{Name: name, Type: "Date"}
+	}
+	return DateParam(name, day)
 }
 
 // NullParam is an Int parameter bound to NULL (a procedure's parameter

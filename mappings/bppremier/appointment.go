@@ -123,7 +123,8 @@ var Appointment = aucore.Appointment.Table(mappings.Impl[aucore.AppointmentCodes
 	Chains: map[string]mappings.ChainTarget{"Patient": Patient},
 })
 
-// appointmentWrites are Bp's FHIR writes of appointments: its booking
+// writes are Bp's FHIR writes (of appointments, and new
+// patients through BP_AddPatient): its booking
 // procedures (see the reference notes on Bp Premier), each answering the
 // appointment's RECORDID, 0 when the time is taken. On SQL Server a
 // booking is BP_IsAppointmentBooked then BP_AddAppointmentEx in one
@@ -132,11 +133,13 @@ var Appointment = aucore.Appointment.Table(mappings.Impl[aucore.AppointmentCodes
 // PostgreSQL (the replica) BP_AddAppointmentEx does both under its own
 // lock; on SQLite (the demo) the replica's single statements stand for the
 // procedures (bpsynth).
-var appointmentWrites = &mappings.Writes{
+var writes = &mappings.Writes{
 	Engines: []string{mappings.EngineSQLServer, mappings.EnginePostgres, mappings.EngineSQLite},
 	Book:    bookAppointment,
 	Move:    moveAppointment,
 	Cancel:  cancelAppointment,
+
+	AddPatient: addPatient,
 }
 
 // bpLogin is the Bp login fhirlink's writes are recorded as made by

@@ -22,11 +22,11 @@ var writeShapes = []struct {
 	name  string
 	write mappings.Write
 }{
-	{"book", appointmentWrites.Book(mappings.EngineSQLServer, mappings.Booking{Patient: 12, Practitioner: 3, Location: 1,
+	{"book", writes.Book(mappings.EngineSQLServer, mappings.Booking{Patient: 12, Practitioner: 3, Location: 1,
 		Day: time.Date(2026, 6, 16, 0, 0, 0, 0, time.UTC), Secs: 9 * 3600, Length: 900, Reason: "Booked online; it's 'urgent'"})},
-	{"move", appointmentWrites.Move(mappings.EngineSQLServer, mappings.Move{ID: 563, Practitioner: 3, Location: 1,
+	{"move", writes.Move(mappings.EngineSQLServer, mappings.Move{ID: 563, Practitioner: 3, Location: 1,
 		Day: time.Date(2026, 6, 17, 0, 0, 0, 0, time.UTC), Secs: 10*3600 + 900})},
-	{"cancel", appointmentWrites.Cancel(mappings.EngineSQLServer, mappings.Cancel{ID: 563, Reason: "Patient unwell"})},
+	{"cancel", writes.Cancel(mappings.EngineSQLServer, mappings.Cancel{ID: 563, Reason: "Patient unwell"})},
 }
 
 // TestWriteGolden compares the T-SQL of each write with its golden file

@@ -108,12 +108,12 @@ var Appointment = aucore.Appointment.Table(mappings.Impl[aucore.AppointmentCodes
 	Chains: map[string]mappings.ChainTarget{"Patient": Patient},
 })
 
-// appointmentWrites are Zedmed's FHIR writes of appointments, on the
-// assumed schema's booking procedures (zedsynth: ZM_BOOK_APPOINTMENT,
-// ZM_MOVE_APPOINTMENT, ZM_CANCEL_APPOINTMENT), each one transaction that
+// writes are Zedmed's FHIR writes, on the assumed schema's procedures
+// (zedsynth: ZM_BOOK_APPOINTMENT, ZM_MOVE_APPOINTMENT,
+// ZM_CANCEL_APPOINTMENT, ZM_ADD_PATIENT), each one transaction that
 // answers RESULT_ID, 0 when the time is taken. Firebird only: the SQLite
 // replica (the demo) has no equivalents.
-var appointmentWrites = &mappings.Writes{
+var writes = &mappings.Writes{
 	Engines: []string{mappings.EngineFirebird},
 	Book: func(_ string, b mappings.Booking) mappings.Write {
 		typ := mappings.NullParam("APPT_TYPE_ID")
@@ -134,6 +134,13 @@ var appointmentWrites = &mappings.Writes{
 	},
 	Cancel: func(_ string, c mappings.Cancel) mappings.Write {
 		return zedWrite("ZM_CANCEL_APPOINTMENT", mappings.IntParam("APPT_ID", c.ID), mappings.TextParam("CANCEL_REASON", c.Reason))
+	},
+	AddPatient: func(_ string, p mappings.NewPatient) mappings.Write {
+		t := mappings.TextParam
+		return zedWrite("ZM_ADD_PATIENT", t("FIRST_NAME", p.Given), t("MIDDLE_NAME", p.Middle), t("SURNAME", p.Family),
+			t("SEX", genderSex[p.Gender]), mappings.DateOrNull("DOB", p.BirthDate), t("ADDRESS_1", p.Line1), t("ADDRESS_2", p.Line2),
+			t("SUBURB", p.City), t("POSTCODE", p.Postcode), t("HOME_PHONE", p.HomePhone), t("MOBILE_PHONE", p.MobilePhone),
+			t("EMAIL", p.Email), t("MEDICARE_NO", p.Medicare), t("MEDICARE_IRN", p.MedicareIRN))
 	},
 }
 

@@ -159,7 +159,7 @@ func TestFHIRBookMoveCancelOnBpPostgres(t *testing.T) {
 	bookingScenario(t, bk)
 }
 
-func TestFHIRBookMoveCancelOnZedmedFirebird(t *testing.T) {
+func TestFHIRWritesOnZedmedFirebird(t *testing.T) {
 	dsn := fbtest.DSN(t)
 	db, err := sql.Open("firebirdsql", dsn)
 	if err != nil {
@@ -187,6 +187,7 @@ func TestFHIRBookMoveCancelOnZedmedFirebird(t *testing.T) {
 			}
 			return fmt.Sprintf("live %s %d", day, secs)
 		}})
+	patientScenario(t, env, func(t *testing.T) int { return count(t, db, `SELECT count(*) FROM PATIENT`) })
 }
 
 // bookingScenario books, refuses, races, moves and cancels appointments
@@ -373,7 +374,7 @@ func TestFHIRWritesRefusedAtReadOnlySite(t *testing.T) {
 	}
 }
 
-func TestFHIRBookMoveCancelOnBpSQLite(t *testing.T) {
+func TestFHIRWritesOnBpSQLite(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "practice.db")
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
@@ -401,4 +402,90 @@ func TestFHIRBookMoveCancelOnBpSQLite(t *testing.T) {
 			}
 			return fmt.Sprintf("live %s %d", day, secs)
 		}})
+	patientScenario(t, env, func(t *testing.T) int { return count(t, db, `SELECT count(*) FROM "PATIENTS"`) })
+}
+
+// patientScenario registers a patient with a conditional create, retries
+// it (no duplicate), and refuses bad input and ambiguous criteria, each
+// checked by countPatients in the practice's database.
+func patientScenario(t *testing.T, env *fhirlinktest.Env, countPatients func(t *testing.T) int) {
+	before := countPatients(t)
+	_, _, meta := env.FHIR(http.MethodGet, "metadata", "")
+	var cs struct {
+		Rest []struct {
+			Resource []struct {
+				Type        string
+				Interaction []struct{ Code string }
+			}
+		}
+	}
+	json.Unmarshal(meta, &cs)
+	for _, r := range cs.Rest[0].Resource {
+		if r.Type == "Patient" && !strings.Contains(fmt.Sprint(r.Interaction), "create") {
+			t.Errorf("metadata does not advertise Patient create: %v", r.Interaction)
+		}
+	}
+	patient := `{"resourceType":"Patient","name":[{"family":"Quayle-Ng","given":["Harriet","May"]}],"gender":"female","birthDate":"1984-02-29",
+		"identifier":[{"system":"http://ns.electronichealth.net.au/id/medicare-number","value":"29501012011"}],
+		"telecom":[{"system":"phone","value":"0412 345 678","use":"mobile"},{"system":"email","value":"harriet@example.com"}],
+		"address":[{"line":["12 Wattle St"],"city":"Eastwood","postalCode":"2122"}]}`
+	cond := "If-None-Exist"
+	criteria := "identifier=http://ns.electronichealth.net.au/id/medicare-number|29501012011"
+
+	for _, c := range []struct {
+		body, what string
+		status     int
+	}{
+		{`{"resourceType":"Patient"`, "not JSON", http.StatusBadRequest},
+		{`{"resourceType":"Patient","name":[{"given":["A"]}]}`, "Patient.name.family", http.StatusUnprocessableEntity},
+		{strings.Replace(patient, `"1984-02-29"`, `"1984-02"`, 1), "Patient.birthDate", http.StatusUnprocessableEntity},
+		{strings.Replace(patient, `"2122"`, `"21220"`, 1), "Patient.address.postalCode", http.StatusUnprocessableEntity},
+		{strings.Replace(patient, `"29501012011"`, `"123"`, 1), "Patient.identifier[0]", http.StatusUnprocessableEntity},
+		{strings.Replace(patient, `"29501012011"`, `"29501012341"`, 1), "Patient.identifier[0]", http.StatusUnprocessableEntity}, // check digit
+		{strings.Replace(patient, `"female"`, `"woman"`, 1), "not valid FHIR", http.StatusBadRequest},
+	} {
+		status, _, body := fhirSend(t, env, http.MethodPost, "Patient", "application/fhir+json", c.body)
+		refused(t, status, body, c.status, c.what)
+	}
+	if n := countPatients(t); n != before {
+		t.Fatalf("bad input registered patients: %d, %d before", n, before)
+	}
+
+	status, h, body := fhirSend(t, env, http.MethodPost, "Patient", "application/fhir+json", patient, cond, criteria)
+	if status != http.StatusCreated {
+		t.Fatalf("create: %d %s", status, body)
+	}
+	fhirvalidate.Resources(t, body)
+	var p struct {
+		ID   string
+		Name []struct{ Family string }
+	}
+	json.Unmarshal(body, &p)
+	if h.Get("Location") != env.SiteURL()+"/fhir/R4/Patient/"+p.ID || len(p.Name) == 0 || p.Name[0].Family != "Quayle-Ng" {
+		t.Fatalf("Location %q for %s", h.Get("Location"), body)
+	}
+	if n := countPatients(t); n != before+1 {
+		t.Fatalf("%d patients after a create, %d before", n, before)
+	}
+	// The retry finds it and registers nothing; by name and birth date too.
+	for _, crit := range []string{criteria, "family=Quayle-Ng&given=Harriet&birthdate=1984-02-29"} {
+		status, _, again := fhirSend(t, env, http.MethodPost, "Patient", "application/fhir+json", patient, cond, crit)
+		if status != http.StatusOK || !strings.Contains(string(again), `"id":"`+p.ID+`"`) {
+			t.Fatalf("retry with %s: %d %s; want 200 with Patient/%s", crit, status, again, p.ID)
+		}
+		fhirvalidate.Resources(t, again)
+	}
+	// Criteria matching several patients register nothing.
+	status, _, body = fhirSend(t, env, http.MethodPost, "Patient", "application/fhir+json", patient, cond, "gender=female")
+	refused(t, status, body, http.StatusPreconditionFailed, "more than one patient")
+	status, _, body = fhirSend(t, env, http.MethodPost, "Patient", "application/fhir+json", patient, cond, "shoe-size=9")
+	refused(t, status, body, http.StatusBadRequest, "If-None-Exist")
+	if n := countPatients(t); n != before+1 {
+		t.Fatalf("%d patients after retries and refusals, %d before", n, before+1)
+	}
+}
+
+func TestFHIRPatientCreateOnBpPostgres(t *testing.T) {
+	bk, db := bpWriteEnv(t, true)
+	patientScenario(t, bk.env, func(t *testing.T) int { return count(t, db, `SELECT count(*) FROM "PATIENTS"`) })
 }

@@ -27,6 +27,9 @@ func (s *Server) fhirWriteRoutes(f *echo.Group) {
 	f.PUT("/Appointment/:id", s.fhirWrite("Appointment", "u", "change appointments", func(c echo.Context, w *fhirwrite.Site, body []byte, execID string) (fhirwrite.Result, error) {
 		return w.UpdateAppointment(c.Request().Context(), c.Param("id"), body, c.Request().Header.Get("If-Match"), execID)
 	}))
+	f.POST("/Patient", s.fhirWrite("Patient", "c", "register patients", func(c echo.Context, w *fhirwrite.Site, body []byte, execID string) (fhirwrite.Result, error) {
+		return w.CreatePatient(c.Request().Context(), body, c.Request().Header.Get("If-None-Exist"), execID)
+	}))
 	f.PATCH("/Appointment/:id", s.fhirWrite("Appointment", "u", "change appointments", func(c echo.Context, w *fhirwrite.Site, body []byte, execID string) (fhirwrite.Result, error) {
 		return w.PatchAppointment(c.Request().Context(), c.Param("id"), c.Request().Header.Get("Content-Type"), body, c.Request().Header.Get("If-Match"), execID)
 	}))

@@ -87,14 +87,20 @@ func New(read *fhirsearch.Site, q server.Querier) *Site {
 // them and nothing else.
 func Interactions(m *mappings.Mapping, engine, typ string) []string {
 	w := m.Writes
-	if !w.On(engine) || typ != "Appointment" || w.Book == nil {
+	if !w.On(engine) {
 		return nil
 	}
-	out := []string{Create}
-	if w.Move != nil || w.Cancel != nil {
-		out = append(out, Update, Patch)
+	switch {
+	case typ == "Appointment" && w.Book != nil:
+		out := []string{Create}
+		if w.Move != nil || w.Cancel != nil {
+			out = append(out, Update, Patch)
+		}
+		return out
+	case typ == "Patient" && w.AddPatient != nil:
+		return []string{Create}
 	}
-	return out
+	return nil
 }
 
 // Result is a written resource, read back.
