@@ -489,3 +489,49 @@ func TestFHIRPatientCreateOnBpPostgres(t *testing.T) {
 	bk, db := bpWriteEnv(t, true)
 	patientScenario(t, bk.env, func(t *testing.T) int { return count(t, db, `SELECT count(*) FROM "PATIENTS"`) })
 }
+
+// Writes need the scope of their type and interaction: .c to create, .u
+// to change (v1 .write gives both); a token without it is refused with 403
+// naming the scope, and nothing is written.
+func TestFHIRWriteScopes(t *testing.T) {
+	bk, _ := bpWriteEnv(t, true)
+	env := bk.env
+	s := &smart{Env: env, t: t}
+	k := newKey(t, "ES384")
+	client := s.client(env.IntegratorID, "system/*.rs system/Appointment.c system/Patient.write", jwks(t, k), "")
+	slots := freeSlots(t, env)
+	patient := search(t, env, "Patient?_count=1").ids(t, "match")[0]
+	as := func(scope, method, path, ctype, body string) (int, []byte) {
+		t.Helper()
+		tok := s.mustToken(k, client, scope).AccessToken
+		status, _, resp, err := env.Do(context.Background(), method, env.SiteURL()+"/fhir/R4/"+path, "", []byte(body),
+			"Content-Type", ctype, "Authorization", "Bearer "+tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return status, resp
+	}
+	before := bk.total(t)
+	status, body := as("system/Appointment.rs", http.MethodPost, "Appointment", "application/fhir+json", appointmentJSON(slots[0], patient))
+	refused(t, status, body, http.StatusForbidden, "system/Appointment.c")
+	if bk.total(t) != before {
+		t.Fatal("a refused booking booked")
+	}
+	status, body = as("system/Appointment.c", http.MethodPost, "Appointment", "application/fhir+json", appointmentJSON(slots[0], patient))
+	if status != http.StatusCreated {
+		t.Fatalf("booking with system/Appointment.c: %d %s", status, body)
+	}
+	fhirvalidate.Resources(t, body)
+	var a struct{ ID string }
+	json.Unmarshal(body, &a)
+	status, body = as("system/Appointment.c", http.MethodPatch, "Appointment/"+a.ID, "application/json-patch+json", `[{"op":"replace","path":"/status","value":"cancelled"}]`)
+	refused(t, status, body, http.StatusForbidden, "system/Appointment.u")
+	if st := bk.state(t, a.ID); st == "cancelled" {
+		t.Fatal("a refused cancellation cancelled")
+	}
+	status, body = as("system/Patient.write", http.MethodPost, "Patient", "application/fhir+json", `{"resourceType":"Patient","name":[{"family":"Scope","given":["Tess"]}]}`)
+	if status != http.StatusCreated {
+		t.Fatalf("Patient create with system/Patient.write: %d %s", status, body)
+	}
+	fhirvalidate.Resources(t, body)
+}
