@@ -195,7 +195,8 @@ func Capability(opt CapabilityOptions, decls []*ResourceDecl) []byte {
 		security += " SMART Backend Services are supported: get an access token at " + opt.TokenURL +
 			" (client_credentials with a private_key_jwt assertion signed RS384 or ES384) and send it as " +
 			"Authorization: Bearer. Tokens carry SMART v2 system scopes (system/Patient.rs, system/*.rs; v1 .read and .write " +
-			"are accepted): read needs r, search needs s, on the searched type and on every _include'd and _revinclude'd type. " +
+			"are accepted): read needs r, search needs s, on the searched type and on every _include'd and _revinclude'd type; " +
+			"create needs c and update and patch need u on the written type. " +
 			"The API key has full access. The CapabilityStatement needs a credential but no scope."
 		sec.Service = []capCodeableConcept{{Coding: []capCoding{{System: securityServiceCS, Code: "SMART-on-FHIR", Display: "SMART-on-FHIR"}},
 			Text: "OAuth 2.0 client credentials (SMART Backend Services)"}}
