@@ -153,22 +153,13 @@ func bookAppointment(engine string, b mappings.Booking) mappings.Write {
 		mappings.TextParam("reason", b.Reason), mappings.IntParam("loginid", bpLogin), mappings.IntParam("locationid", b.Location),
 		mappings.TextParam("videourl", ""),
 	}
-	w := mappings.Write{Query: mappings.Query{Params: params}, IDColumn: "RECORDID"}
-	switch engine {
-	case mappings.EnginePostgres:
-		w.SQL, w.Procedure = "BP_AddAppointmentEx", true
-	case mappings.EngineSQLite:
-		w.SQL = bpsynth.SQLiteAddAppointment
-	default:
-		w.SQL = tsqlBookLock + `DECLARE @booked TABLE ("Booked" int);
+	return bookWrite(engine, params, "BP_AddAppointmentEx", bpsynth.SQLiteAddAppointment, `DECLARE @booked TABLE ("Booked" int);
 INSERT INTO @booked EXEC BP_IsAppointmentBooked @userid = @practitionerid, @aptdate = @aptdate, @apttime = @apttime;
 IF NOT EXISTS (SELECT 1 FROM @booked WHERE "Booked" <> 0)
     INSERT INTO @made EXEC BP_AddAppointmentEx @aptdate = @aptdate, @apttime = @apttime, @appointmenttype = @appointmenttype,
         @aptlen = @aptlen, @practitionerid = @practitionerid, @patientid = @patientid, @reason = @reason, @loginid = @loginid,
         @locationid = @locationid, @videourl = @videourl;
-` + tsqlAnswer
-	}
-	return w
+`)
 }
 
 func moveAppointment(engine string, m mappings.Move) mappings.Write {
@@ -176,16 +167,25 @@ func moveAppointment(engine string, m mappings.Move) mappings.Write {
 		mappings.IntParam("aptid", m.ID), mappings.DateParam("aptdate", m.Day), mappings.IntParam("apttime", m.Secs),
 		mappings.IntParam("practitionerid", m.Practitioner), mappings.IntParam("locationid", m.Location),
 	}
+	return bookWrite(engine, params, "BP_MoveAppointment", bpsynth.SQLiteMoveAppointment,
+		`INSERT INTO @made EXEC BP_MoveAppointment @aptid = @aptid, @aptdate = @aptdate, @apttime = @apttime,
+    @practitionerid = @practitionerid, @locationid = @locationid;
+`)
+}
+
+// bookWrite is a write of a practitioner's book answering RECORDID: on
+// PostgreSQL a call of procedure, on SQLite the replica's statement
+// sqlite, on SQL Server tsql (which fills @made) inside tsqlBookLock and
+// tsqlAnswer.
+func bookWrite(engine string, params []wire.Param, procedure, sqlite, tsql string) mappings.Write {
 	w := mappings.Write{Query: mappings.Query{Params: params}, IDColumn: "RECORDID"}
 	switch engine {
 	case mappings.EnginePostgres:
-		w.SQL, w.Procedure = "BP_MoveAppointment", true
+		w.SQL, w.Procedure = procedure, true
 	case mappings.EngineSQLite:
-		w.SQL = bpsynth.SQLiteMoveAppointment
+		w.SQL = sqlite
 	default:
-		w.SQL = tsqlBookLock + `INSERT INTO @made EXEC BP_MoveAppointment @aptid = @aptid, @aptdate = @aptdate, @apttime = @apttime,
-    @practitionerid = @practitionerid, @locationid = @locationid;
-` + tsqlAnswer
+		w.SQL = tsqlBookLock + tsql + tsqlAnswer
 	}
 	return w
 }

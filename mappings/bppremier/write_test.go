@@ -3,7 +3,6 @@ package bppremier
 import (
 	"cmp"
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -41,21 +40,7 @@ func TestWriteGolden(t *testing.T) {
 			}
 			b.WriteString("-- " + kind + ", answer column " + cmp.Or(sh.write.IDColumn, "(none)") + "\n")
 			b.WriteString(golden(shape{res: Appointment}, sh.write.Query)[len("-- Appointment?\n"):])
-			got := b.String()
-			path := filepath.Join("testdata", "golden", "writes", sh.name+".sql")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./mappings/bppremier/ -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("T-SQL differs from %s (run with -update if the change is intended):\n--- got\n%s\n--- want\n%s", path, got, want)
-			}
+			checkGolden(t, filepath.Join("testdata", "golden", "writes", sh.name+".sql"), b.String())
 		})
 	}
 }

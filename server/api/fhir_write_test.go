@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"fhirlink/agent/fbtest"
-	"fhirlink/agent/pgtest"
 	"fhirlink/fhir/fhirvalidate"
 	"fhirlink/mappings/bppremier/bpsynth"
 	"fhirlink/mappings/zedmed/zedsynth"
@@ -37,19 +35,7 @@ type bookBook struct {
 
 func bpWriteEnv(t *testing.T, allowWrites bool) (*bookBook, *sql.DB) {
 	t.Helper()
-	dsn := pgtest.DSN(t)
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ctx := context.Background()
-	if err := bpsynth.Apply(ctx, db, "postgres"); err != nil {
-		t.Fatal(err)
-	}
-	if err := bpsynth.Generate(ctx, db, "postgres", bpsynth.Small()); err != nil {
-		t.Fatal(err)
-	}
+	dsn, db := ownBpPractice(t)
 	env := fhirlinktest.Start(t, fhirlinktest.Options{Engine: "postgres", DSN: dsn, AllowWrites: allowWrites})
 	return &bookBook{env: env,
 		total: func(t *testing.T) int { return count(t, db, `SELECT count(*) FROM "APPOINTMENTS"`) },
@@ -160,19 +146,7 @@ func TestFHIRBookMoveCancelOnBpPostgres(t *testing.T) {
 }
 
 func TestFHIRWritesOnZedmedFirebird(t *testing.T) {
-	dsn := fbtest.DSN(t)
-	db, err := sql.Open("firebirdsql", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ctx := context.Background()
-	if err := zedsynth.Apply(ctx, db, zedsynth.EngineFirebird); err != nil {
-		t.Fatal(err)
-	}
-	if err := zedsynth.Generate(ctx, db, zedsynth.EngineFirebird, zedsynth.Small()); err != nil {
-		t.Fatal(err)
-	}
+	dsn, db := zedFirebird(t)
 	env := fhirlinktest.Start(t, fhirlinktest.Options{Engine: "firebird", DSN: dsn, PMSType: "Zedmed", Catalogue: zedsynth.CatalogueMain, AllowWrites: true})
 	bookingScenario(t, &bookBook{env: env,
 		total: func(t *testing.T) int { return count(t, db, `SELECT count(*) FROM APPOINTMENT`) },
