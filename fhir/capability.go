@@ -43,6 +43,8 @@ type CapabilityOptions struct {
 type Writes struct {
 	Interactions []string
 	Operations   []Operation
+	// ConditionalCreate says create takes If-None-Exist.
+	ConditionalCreate bool
 }
 
 // Operation is a resource type's operation (CapabilityStatement
@@ -131,13 +133,14 @@ const (
 )
 
 type capResource struct {
-	Type             string           `json:"type"`
-	SupportedProfile []string         `json:"supportedProfile,omitempty"`
-	Interaction      []capInteraction `json:"interaction"`
-	SearchInclude    []string         `json:"searchInclude,omitempty"`
-	SearchRevInclude []string         `json:"searchRevInclude,omitempty"`
-	SearchParam      []capSearchParam `json:"searchParam,omitempty"`
-	Operation        []capOperation   `json:"operation,omitempty"`
+	Type              string           `json:"type"`
+	SupportedProfile  []string         `json:"supportedProfile,omitempty"`
+	Interaction       []capInteraction `json:"interaction"`
+	ConditionalCreate bool             `json:"conditionalCreate,omitempty"`
+	SearchInclude     []string         `json:"searchInclude,omitempty"`
+	SearchRevInclude  []string         `json:"searchRevInclude,omitempty"`
+	SearchParam       []capSearchParam `json:"searchParam,omitempty"`
+	Operation         []capOperation   `json:"operation,omitempty"`
 }
 
 type capInteraction struct {
@@ -216,6 +219,7 @@ func Capability(opt CapabilityOptions, decls []*ResourceDecl) []byte {
 		for _, i := range w.Interactions {
 			r.Interaction = append(r.Interaction, capInteraction{i})
 		}
+		r.ConditionalCreate = w.ConditionalCreate
 		for _, o := range w.Operations {
 			r.Operation = append(r.Operation, capOperation{Name: o.Name, Definition: o.Definition, Documentation: o.Documentation})
 		}

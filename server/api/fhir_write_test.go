@@ -178,6 +178,7 @@ func bookingScenario(t *testing.T, bk *bookBook) {
 		!strings.Contains(string(meta), `{"code":"patch"}`) || !strings.Contains(string(meta), `"name":"book"`) {
 		t.Errorf("metadata does not advertise Appointment writes: %.300s", meta)
 	}
+	fhirvalidate.Resources(t, meta)
 
 	// Bad input is refused and changes nothing.
 	bad := []struct {
@@ -388,14 +389,15 @@ func patientScenario(t *testing.T, env *fhirlinktest.Env, countPatients func(t *
 	var cs struct {
 		Rest []struct {
 			Resource []struct {
-				Type        string
-				Interaction []struct{ Code string }
+				Type              string
+				Interaction       []struct{ Code string }
+				ConditionalCreate bool
 			}
 		}
 	}
 	json.Unmarshal(meta, &cs)
 	for _, r := range cs.Rest[0].Resource {
-		if r.Type == "Patient" && !strings.Contains(fmt.Sprint(r.Interaction), "create") {
+		if r.Type == "Patient" && (!strings.Contains(fmt.Sprint(r.Interaction), "create") || !r.ConditionalCreate) {
 			t.Errorf("metadata does not advertise Patient create: %v", r.Interaction)
 		}
 	}

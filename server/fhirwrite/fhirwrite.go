@@ -57,8 +57,11 @@ func Capabilities(m *mappings.Mapping, engine string) map[string]fhir.Writes {
 			continue
 		}
 		w := fhir.Writes{Interactions: in}
-		if typ == "Appointment" {
+		switch typ {
+		case "Appointment":
 			w.Operations = []fhir.Operation{BookOperation}
+		case "Patient":
+			w.ConditionalCreate = true
 		}
 		out[typ] = w
 	}
