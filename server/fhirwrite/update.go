@@ -127,6 +127,15 @@ func (s *Site) changeAppointment(ctx context.Context, id string, cur, next []byt
 		return Result{}, unprocessable("%s cannot be changed through fhirlink: only a cancellation (status cancelled, with cancelationReason) "+
 			"or a move (start and end) can", strings.Join(fixed, ", "))
 	}
+	moved := slices.Contains(changed, "start") || slices.Contains(changed, "end")
+	if i := slices.Index(changed, "minutesDuration"); i >= 0 && !moved {
+		// A copy without the derived duration asks for no change; one
+		// with another asks for a length a move cannot give.
+		if is["minutesDuration"] != nil {
+			return Result{}, unprocessable("Appointment.minutesDuration: the length of an appointment cannot be changed")
+		}
+		changed = slices.Delete(changed, i, i+1)
+	}
 	n, _ := strconv.Atoi(id)
 	if len(changed) == 0 {
 		return Result{Status: http.StatusOK, Type: "Appointment", ID: id, Resource: cur, Version: ETag(cur)}, nil
@@ -146,7 +155,7 @@ func (s *Site) changeAppointment(ctx context.Context, id string, cur, next []byt
 		if a.Status != fm.AppointmentStatusCancelled {
 			return Result{}, unprocessable("Appointment.status: it can only be changed to cancelled (with cancelationReason), not to %s", a.Status.Code())
 		}
-		if slices.Contains(changed, "start") || slices.Contains(changed, "end") {
+		if moved {
 			return Result{}, unprocessable("Appointment.start, Appointment.end: a cancellation cannot move the appointment too")
 		}
 		return s.cancel(ctx, n, a, executionID)
