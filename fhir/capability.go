@@ -221,7 +221,7 @@ func Capability(opt CapabilityOptions, decls []*ResourceDecl) []byte {
 		}
 		r.ConditionalCreate = w.ConditionalCreate
 		for _, o := range w.Operations {
-			r.Operation = append(r.Operation, capOperation{Name: o.Name, Definition: o.Definition, Documentation: o.Documentation})
+			r.Operation = append(r.Operation, capOperation(o))
 		}
 		rest.Resource = append(rest.Resource, r)
 	}
