@@ -308,6 +308,21 @@ func bookingScenario(t *testing.T, bk *bookBook) {
 	if cancelled["status"] != "cancelled" || bk.state(t, id) != "cancelled" {
 		t.Fatalf("cancelled %s; database %s", body, bk.state(t, id))
 	}
+	// The race's winner, cancelled by a FHIRPath Patch.
+	var winner string
+	for i, st := range statuses {
+		if st == http.StatusCreated {
+			var w struct{ ID string }
+			json.Unmarshal(bodies[i], &w)
+			winner = w.ID
+		}
+	}
+	status, h, body = fhirSend(t, env, http.MethodPatch, "Appointment/"+winner, "application/fhir+json", `{"resourceType":"Parameters","parameter":[
+		{"name":"operation","part":[{"name":"type","valueCode":"replace"},{"name":"path","valueString":"Appointment.status"},{"name":"value","valueCode":"cancelled"}]}]}`)
+	if a := written(t, env, status, h, body, http.StatusOK); a["status"] != "cancelled" || bk.state(t, winner) != "cancelled" {
+		t.Fatalf("FHIRPath Patch cancel: %s; database %s", body, bk.state(t, winner))
+	}
+
 	// Its slot is free again: it can be booked.
 	status, h, body = fhirSend(t, env, http.MethodPost, "Appointment", "application/fhir+json", appointmentJSON(slots[0], patients[1]))
 	written(t, env, status, h, body, http.StatusCreated)

@@ -90,3 +90,30 @@ func TestETag(t *testing.T) {
 		}
 	}
 }
+
+func TestFHIRPathPatch(t *testing.T) {
+	p, err := fhirPathPatch("Appointment", []byte(`{"resourceType":"Parameters","parameter":[
+		{"name":"operation","part":[{"name":"type","valueCode":"replace"},{"name":"path","valueString":"Appointment.status"},{"name":"value","valueCode":"cancelled"}]},
+		{"name":"operation","part":[{"name":"type","valueCode":"add"},{"name":"path","valueString":"Appointment"},{"name":"name","valueString":"cancelationReason"},
+			{"name":"value","valueCodeableConcept":{"text":"Unwell"}}]},
+		{"name":"operation","part":[{"name":"type","valueCode":"delete"},{"name":"path","valueString":"Appointment.comment"}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := p.Apply([]byte(`{"resourceType":"Appointment","status":"booked","comment":"x"}`))
+	if err != nil || !sameJSON(got, []byte(`{"resourceType":"Appointment","status":"cancelled","cancelationReason":{"text":"Unwell"}}`)) {
+		t.Errorf("applied: %s %v", got, err)
+	}
+	for _, bad := range []string{
+		`{"resourceType":"Parameters","parameter":[{"name":"operation","part":[{"name":"type","valueCode":"replace"},{"name":"path","valueString":"Appointment.participant[0].status"},{"name":"value","valueCode":"declined"}]}]}`,
+		`{"resourceType":"Parameters","parameter":[{"name":"operation","part":[{"name":"type","valueCode":"move"},{"name":"path","valueString":"Appointment.status"}]}]}`,
+		`{"resourceType":"Parameters","parameter":[{"name":"operation","part":[{"name":"type","valueCode":"replace"},{"name":"path","valueString":"Appointment.status"}]}]}`,
+	} {
+		if _, err := fhirPathPatch("Appointment", []byte(bad)); status(err) != http.StatusUnprocessableEntity {
+			t.Errorf("%s: %v; want a 422", bad, err)
+		}
+	}
+	if _, err := fhirPathPatch("Appointment", []byte(`{"resourceType":"Appointment"}`)); status(err) != http.StatusBadRequest {
+		t.Errorf("not Parameters: %v", err)
+	}
+}

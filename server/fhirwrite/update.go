@@ -51,20 +51,29 @@ func (s *Site) UpdateAppointment(ctx context.Context, id string, body []byte, if
 	return s.changeAppointment(ctx, id, cur, body, executionID)
 }
 
-// PatchAppointment is PATCH Appointment/{id} with a JSON Patch (RFC 6902)
-// body, applied to the appointment as it is read now. See
+// PatchAppointment is PATCH Appointment/{id} with a JSON Patch (RFC 6902,
+// Content-Type application/json-patch+json) or a FHIRPath Patch of
+// top-level elements (a Parameters resource, application/fhir+json),
+// applied to the appointment as it is read now. See
 // [Site.changeAppointment] for what may change.
 func (s *Site) PatchAppointment(ctx context.Context, id, contentType string, body []byte, ifMatch, executionID string) (Result, error) {
 	if err := s.supports("Appointment", Patch); err != nil {
 		return Result{}, err
 	}
-	if mt, _, _ := strings.Cut(contentType, ";"); strings.TrimSpace(mt) != JSONPatchType {
+	var patch jsonpatch.Patch
+	var err error
+	switch mt, _, _ := strings.Cut(contentType, ";"); strings.TrimSpace(mt) {
+	case JSONPatchType:
+		if patch, err = jsonpatch.DecodePatch(body); err != nil {
+			return Result{}, invalid("the body is not a JSON Patch: %v", err)
+		}
+	case "application/fhir+json", "application/json+fhir":
+		if patch, err = fhirPathPatch("Appointment", body); err != nil {
+			return Result{}, err
+		}
+	default:
 		return Result{}, fhir.Errorf(http.StatusUnsupportedMediaType, fhir.IssueNotSupported,
-			"PATCH takes a JSON Patch (Content-Type: %s); FHIRPath Patch is not supported", JSONPatchType)
-	}
-	patch, err := jsonpatch.DecodePatch(body)
-	if err != nil {
-		return Result{}, invalid("the body is not a JSON Patch: %v", err)
+			"PATCH takes a JSON Patch (Content-Type: %s) or a FHIRPath Patch Parameters resource (application/fhir+json)", JSONPatchType)
 	}
 	cur, err := s.current(ctx, id, ifMatch)
 	if err != nil {
@@ -72,9 +81,77 @@ func (s *Site) PatchAppointment(ctx context.Context, id, contentType string, bod
 	}
 	next, err := patch.Apply(cur)
 	if err != nil {
-		return Result{}, unprocessable("the JSON Patch does not apply to Appointment/%s: %v", id, err)
+		return Result{}, unprocessable("the patch does not apply to Appointment/%s: %v", id, err)
 	}
 	return s.changeAppointment(ctx, id, cur, next, executionID)
+}
+
+// fhirPathPatch turns a FHIRPath Patch of typ's top-level elements into
+// the JSON Patch that does the same: replace and delete of "typ.elem",
+// add of name elem to "typ". Deeper paths are refused (a 422): the
+// changes an update can make are all of top-level elements.
+func fhirPathPatch(typ string, body []byte) (jsonpatch.Patch, error) {
+	var p struct {
+		ResourceType string `json:"resourceType"`
+		Parameter    []struct {
+			Name string                       `json:"name"`
+			Part []map[string]json.RawMessage `json:"part"`
+		} `json:"parameter"`
+	}
+	if err := json.Unmarshal(body, &p); err != nil || p.ResourceType != "Parameters" {
+		return nil, invalid("a FHIRPath Patch is a Parameters resource of operation parameters")
+	}
+	var ops []map[string]any
+	for i, par := range p.Parameter {
+		if par.Name != "operation" {
+			return nil, invalid("Parameters.parameter[%d]: a FHIRPath Patch has only operation parameters, not %q", i, par.Name)
+		}
+		var kind, path, name string
+		var value json.RawMessage
+		for _, part := range par.Part {
+			var n, text string
+			var v json.RawMessage // the part's value[x]
+			json.Unmarshal(part["name"], &n)
+			for k, raw := range part {
+				if strings.HasPrefix(k, "value") {
+					v = raw
+				}
+			}
+			json.Unmarshal(v, &text)
+			switch n {
+			case "value":
+				value = v
+			case "type":
+				kind = text
+			case "path":
+				path = text
+			case "name":
+				name = text
+			}
+		}
+		elem, top := strings.CutPrefix(path, typ+".")
+		switch {
+		case kind == "replace" && top && validElement(elem) && value != nil:
+			ops = append(ops, map[string]any{"op": "replace", "path": "/" + elem, "value": value})
+		case kind == "delete" && top && validElement(elem):
+			ops = append(ops, map[string]any{"op": "remove", "path": "/" + elem})
+		case kind == "add" && path == typ && validElement(name) && value != nil:
+			ops = append(ops, map[string]any{"op": "add", "path": "/" + name, "value": value})
+		default:
+			return nil, unprocessable("Parameters.parameter[%d]: fhirlink takes FHIRPath Patch replace and delete of %s.{element} and add to %s "+
+				"(top-level elements, with a value[x]), not %s %q", i, typ, typ, kind, path)
+		}
+	}
+	raw, err := json.Marshal(ops)
+	if err != nil {
+		return nil, err
+	}
+	return jsonpatch.DecodePatch(raw)
+}
+
+// validElement reports a FHIR element name (letters only).
+func validElement(name string) bool {
+	return name != "" && strings.IndexFunc(name, func(r rune) bool { return (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') }) < 0
 }
 
 // current reads Appointment/id, checking ifMatch (a weak ETag, see [ETag])
