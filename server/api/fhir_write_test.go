@@ -147,13 +147,26 @@ func TestFHIRBookMoveCancelOnBpPostgres(t *testing.T) {
 
 func TestFHIRWritesOnZedmedFirebird(t *testing.T) {
 	dsn, db := zedFirebird(t)
-	env := fhirlinktest.Start(t, fhirlinktest.Options{Engine: "firebird", DSN: dsn, PMSType: "Zedmed", Catalogue: zedsynth.CatalogueMain, AllowWrites: true})
+	zedWrites(t, fhirlinktest.Start(t, fhirlinktest.Options{Engine: "firebird", DSN: dsn, PMSType: "Zedmed", Catalogue: zedsynth.CatalogueMain, AllowWrites: true}),
+		db, `CAST(APPT_DATE AS VARCHAR(24))`)
+}
+
+// The demo's Zedmed engine: the replica's statements for the procedures.
+func TestFHIRWritesOnZedmedSQLite(t *testing.T) {
+	path, db := zedPractice(t)
+	zedWrites(t, fhirlinktest.Start(t, fhirlinktest.Options{Engine: "sqlite", DSN: path, PMSType: "Zedmed", Catalogue: zedsynth.CatalogueMain, AllowWrites: true}),
+		db, `APPT_DATE`)
+}
+
+// zedWrites runs the booking and patient scenarios on a Zedmed practice;
+// dayText is the SQL of an appointment's date as text.
+func zedWrites(t *testing.T, env *fhirlinktest.Env, db *sql.DB, dayText string) {
 	bookingScenario(t, &bookBook{env: env,
 		total: func(t *testing.T) int { return count(t, db, `SELECT count(*) FROM APPOINTMENT`) },
 		state: func(t *testing.T, id string) string {
 			var status, secs int
 			var day string
-			if err := db.QueryRow(`SELECT STATUS, CAST(APPT_DATE AS VARCHAR(24)), START_SECS FROM APPOINTMENT WHERE APPT_ID = ?`, id).Scan(&status, &day, &secs); err != nil {
+			if err := db.QueryRow(`SELECT STATUS, `+dayText+`, START_SECS FROM APPOINTMENT WHERE APPT_ID = ?`, id).Scan(&status, &day, &secs); err != nil {
 				t.Fatalf("appointment %s: %v", id, err)
 			}
 			if status == 5 {
