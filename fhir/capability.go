@@ -33,6 +33,24 @@ type CapabilityOptions struct {
 	// Patient resource's operation and instantiates of the Bulk Data
 	// server CapabilityStatement. Set it only when the operations work.
 	BulkExport bool
+	// Writes are, by resource type, the write interactions (create,
+	// update, patch) and operations that work at the site: only these are
+	// advertised.
+	Writes map[string]Writes
+}
+
+// Writes are the write interactions and operations of one resource type.
+type Writes struct {
+	Interactions []string
+	Operations   []Operation
+	// ConditionalCreate says create takes If-None-Exist.
+	ConditionalCreate bool
+}
+
+// Operation is a resource type's operation (CapabilityStatement
+// rest.resource.operation).
+type Operation struct {
+	Name, Definition, Documentation string
 }
 
 // Canonical URLs of the FHIR Bulk Data Access IG (v2) this server follows.
@@ -115,13 +133,14 @@ const (
 )
 
 type capResource struct {
-	Type             string           `json:"type"`
-	SupportedProfile []string         `json:"supportedProfile,omitempty"`
-	Interaction      []capInteraction `json:"interaction"`
-	SearchInclude    []string         `json:"searchInclude,omitempty"`
-	SearchRevInclude []string         `json:"searchRevInclude,omitempty"`
-	SearchParam      []capSearchParam `json:"searchParam,omitempty"`
-	Operation        []capOperation   `json:"operation,omitempty"`
+	Type              string           `json:"type"`
+	SupportedProfile  []string         `json:"supportedProfile,omitempty"`
+	Interaction       []capInteraction `json:"interaction"`
+	ConditionalCreate bool             `json:"conditionalCreate,omitempty"`
+	SearchInclude     []string         `json:"searchInclude,omitempty"`
+	SearchRevInclude  []string         `json:"searchRevInclude,omitempty"`
+	SearchParam       []capSearchParam `json:"searchParam,omitempty"`
+	Operation         []capOperation   `json:"operation,omitempty"`
 }
 
 type capInteraction struct {
@@ -179,7 +198,8 @@ func Capability(opt CapabilityOptions, decls []*ResourceDecl) []byte {
 		security += " SMART Backend Services are supported: get an access token at " + opt.TokenURL +
 			" (client_credentials with a private_key_jwt assertion signed RS384 or ES384) and send it as " +
 			"Authorization: Bearer. Tokens carry SMART v2 system scopes (system/Patient.rs, system/*.rs; v1 .read and .write " +
-			"are accepted): read needs r, search needs s, on the searched type and on every _include'd and _revinclude'd type. " +
+			"are accepted): read needs r, search needs s, on the searched type and on every _include'd and _revinclude'd type; " +
+			"create needs c and update and patch need u on the written type. " +
 			"The API key has full access. The CapabilityStatement needs a credential but no scope."
 		sec.Service = []capCodeableConcept{{Coding: []capCoding{{System: securityServiceCS, Code: "SMART-on-FHIR", Display: "SMART-on-FHIR"}},
 			Text: "OAuth 2.0 client credentials (SMART Backend Services)"}}
@@ -194,7 +214,16 @@ func Capability(opt CapabilityOptions, decls []*ResourceDecl) []byte {
 			continue
 		}
 		seen[d.Type] = true
-		rest.Resource = append(rest.Resource, capabilityResource(d))
+		r := capabilityResource(d)
+		w := opt.Writes[d.Type]
+		for _, i := range w.Interactions {
+			r.Interaction = append(r.Interaction, capInteraction{i})
+		}
+		r.ConditionalCreate = w.ConditionalCreate
+		for _, o := range w.Operations {
+			r.Operation = append(r.Operation, capOperation(o))
+		}
+		rest.Resource = append(rest.Resource, r)
 	}
 	slices.SortFunc(rest.Resource, func(a, b capResource) int { return strings.Compare(a.Type, b.Type) })
 	var instantiates []string
@@ -203,8 +232,8 @@ func Capability(opt CapabilityOptions, decls []*ResourceDecl) []byte {
 		rest.Operation = []capOperation{{Name: "export", Definition: BulkDataExport, Documentation: bulkExportDocumentation}}
 		for i := range rest.Resource {
 			if rest.Resource[i].Type == "Patient" {
-				rest.Resource[i].Operation = []capOperation{{Name: "export", Definition: BulkDataPatientExport,
-					Documentation: "Exports every patient's compartment: Patient and the resources referring to a patient. " + bulkExportDocumentation}}
+				rest.Resource[i].Operation = append(rest.Resource[i].Operation, capOperation{Name: "export", Definition: BulkDataPatientExport,
+					Documentation: "Exports every patient's compartment: Patient and the resources referring to a patient. " + bulkExportDocumentation})
 			}
 		}
 	}

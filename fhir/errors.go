@@ -25,6 +25,9 @@ const (
 	IssueTimeout       = "timeout"
 	IssueThrottled     = "throttled"
 	IssueInformational = "informational"
+	IssueConflict      = "conflict"
+	IssueBusinessRule  = "business-rule"
+	IssueDuplicate     = "duplicate"
 )
 
 // Issue severities (OperationOutcome.issue.severity).

@@ -130,6 +130,20 @@ func Medicare(number, irn, expiry string) (id fm.Identifier, ok bool) {
 	return id, true
 }
 
+// ValidMedicare reports whether n is a Medicare card number: 10 digits,
+// the first 2 to 6, the 9th the check digit of the first 8 (weights 1, 3,
+// 7, 9, 1, 3, 7, 9, modulo 10).
+func ValidMedicare(n string) bool {
+	if len(n) != 10 || Digits(n) != n || n[0] < '2' || n[0] > '6' {
+		return false
+	}
+	sum := 0
+	for i, w := range []int{1, 3, 7, 9, 1, 3, 7, 9} {
+		sum += int(n[i]-'0') * w
+	}
+	return sum%10 == int(n[8]-'0')
+}
+
 // MedicareExpiry reads a card expiry as a FHIR dateTime (YYYY-MM, or
 // YYYY-MM-DD for temporary cards); "" when it cannot be read.
 func MedicareExpiry(s string) string {

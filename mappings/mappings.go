@@ -62,6 +62,8 @@ type Resource interface {
 type Mapping struct {
 	PMSType   string // as the server's site records it: BestPractice, Zedmed
 	Resources []Resource
+	// Writes are the FHIR writes the PMS takes (nil: none).
+	Writes *Writes
 }
 
 // Resource returns the resource of the given FHIR type.

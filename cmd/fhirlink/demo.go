@@ -22,6 +22,7 @@ import (
 	"fhirlink/mappings/zedmed/zedsynth"
 	"fhirlink/server"
 	"fhirlink/server/admin"
+	"fhirlink/server/api"
 	"fhirlink/server/hub"
 	"fhirlink/server/sqlite"
 )
@@ -49,6 +50,13 @@ type demoPractice struct {
 	// SQL choosing the examples' values: a live patient's id, and the
 	// surnames of live patients, the most common first.
 	livePatientSQL, surnameSQL string
+}
+
+// allowsWrites reports whether the PMS's mapping takes FHIR writes on the
+// demo's engine: the demo's agent then allows writes, and the demo prints
+// a booking.
+func (p *demoPractice) allowsWrites() bool {
+	return api.DefaultMappings()[p.pmsType].Writes.On(wire.EngineSQLite)
 }
 
 var demoPractices = map[string]*demoPractice{
@@ -264,7 +272,7 @@ func startDemo(ctx context.Context, o demoOptions) (_ *demoRun, err error) {
 	agentCtx, stopAgent := context.WithCancel(context.Background())
 	a, err := agent.New(agentCtx, agent.Config{
 		ServerURL: d.base, SiteID: p.siteID, Secret: demoSiteSecret,
-		Database: executor.Config{Engine: wire.EngineSQLite, Catalogues: catalogues},
+		Database: executor.Config{Engine: wire.EngineSQLite, Catalogues: catalogues, AllowWrites: p.allowsWrites()},
 		PMSType:  p.pmsType, PracticeName: p.name,
 		PracticeManagementSiteID: p.pmsSiteID, TimeZone: p.timeZone, Logger: o.log,
 	})

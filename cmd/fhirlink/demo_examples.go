@@ -26,6 +26,7 @@ const (
 	wantRegistered                 // a registered query's latest result
 	wantMetrics                    // the server's Prometheus metrics, fhirlink's own
 	wantPairings                   // the admin API's list of a site's pairings
+	wantBooked                     // a booked Appointment
 )
 
 // demoExample is one example request the demo prints: a title and shell
@@ -45,6 +46,7 @@ type demoValues struct {
 	apptToday        bool      // apptDay is today (else the next day the practice is open)
 	week             time.Time // next Monday
 	schedule         string    // a Schedule with free slots in week
+	slot             demoEntry // its first free slot in week
 	tokenScript      string
 	metricsURL       string // the metrics listener's /metrics; empty: none
 	// adminBase and adminToken are the demo's admin API and its
@@ -73,11 +75,11 @@ func (p *demoPractice) exampleValues(ctx context.Context, practiceDB, base strin
 	fhirBase := base + "/integrator/sites/" + p.siteID + "/fhir/R4/"
 	for i := range 7 {
 		day := today.AddDate(0, 0, i)
-		ids, err := demoSearch(ctx, fhirBase+"Appointment?_count=1&date="+day.Format(time.DateOnly))
+		found, err := demoSearch(ctx, fhirBase+"Appointment?_count=1&date="+day.Format(time.DateOnly))
 		if err != nil {
 			return nil, err
 		}
-		if len(ids) > 0 {
+		if len(found) > 0 {
 			v.apptDay, v.apptToday = day, i == 0
 			break
 		}
@@ -87,12 +89,12 @@ func (p *demoPractice) exampleValues(ctx context.Context, practiceDB, base strin
 		return nil, err
 	}
 	for _, s := range schedules {
-		free, err := demoSearch(ctx, fhirBase+"Slot?_count=1&status=free&"+slotRange(s, v.week))
+		free, err := demoSearch(ctx, fhirBase+"Slot?_count=1&status=free&"+slotRange(s.ID, v.week))
 		if err != nil {
 			return nil, err
 		}
 		if len(free) > 0 {
-			v.schedule = s
+			v.schedule, v.slot = s.ID, free[0]
 			break
 		}
 	}
@@ -113,9 +115,13 @@ func slotRange(schedule string, monday time.Time) string {
 		"&start=lt" + monday.AddDate(0, 0, 7).Format(time.DateOnly)
 }
 
-// demoSearch runs a FHIR search with the demo's key and returns the ids of
-// the resources found.
-func demoSearch(ctx context.Context, u string) ([]string, error) {
+// demoEntry is what the examples take of a resource found: its id and, for
+// a Slot, its start and end.
+type demoEntry struct{ ID, Start, End string }
+
+// demoSearch runs a FHIR search with the demo's key and returns the
+// resources found.
+func demoSearch(ctx context.Context, u string) ([]demoEntry, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, err
@@ -132,17 +138,17 @@ func demoSearch(ctx context.Context, u string) ([]string, error) {
 	}
 	var b struct {
 		Entry []struct {
-			Resource struct{ ID string } `json:"resource"`
+			Resource demoEntry `json:"resource"`
 		} `json:"entry"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&b); err != nil {
 		return nil, fmt.Errorf("%s: %w", u, err)
 	}
-	ids := make([]string, len(b.Entry))
+	found := make([]demoEntry, len(b.Entry))
 	for i, e := range b.Entry {
-		ids[i] = e.Resource.ID
+		found[i] = e.Resource
 	}
-	return ids, nil
+	return found, nil
 }
 
 // demoExamples are the examples the demo prints, in order.
@@ -195,8 +201,10 @@ curl -s "$(echo "$manifest" | grep -o '"url":"[^"]*"' | head -n 1 | cut -d '"' -
 			want: wantNDJSON},
 		{title: "A scalar", cmd: fmt.Sprintf(`curl -s -X POST %s/queries/immediate %s %s \
   -d '{"command":{"text":"%s","executionMode":"scalar"}}'`, site, key, ctype, p.countSQL), want: wantRows},
-		{title: "A write, refused because the practice has not allowed writes", cmd: fmt.Sprintf(`curl -s -X POST %s/queries/immediate %s %s \
-  -d '{"command":{"text":"%s","executionMode":"nonQuery"}}'`, site, key, ctype, p.deleteSQL), want: wantRefused},
+		{title: "A write, refused because the access token's scopes only read (system/*.rs system/passthrough.read)",
+			cmd: fmt.Sprintf(`TOKEN=$(sh %s)
+curl -s -X POST %s/queries/immediate -H "Authorization: Bearer $TOKEN" %s \
+  -d '{"command":{"text":"%s","executionMode":"nonQuery"}}'`, v.tokenScript, site, ctype, p.deleteSQL), want: wantRefused},
 		{title: "An async query: create it, poll its status while it runs, then stream its first page as NDJSON",
 			cmd: fmt.Sprintf(`q=$(curl -s -X POST %s/queries/async %s %s \
   -d '%s' | sed -n 's/^{"id":"\([^"]*\)".*/\1/p')
@@ -218,12 +226,32 @@ until curl -sf %s/queries/registered/$r/results %s; do sleep 1; done`, site, key
   -d '{"siteId":"%s"}'`, v.adminBase, v.adminToken, ctype, p.siteID),
 			want: wantPairings},
 	}
+	if p.allowsWrites() {
+		examples = append(examples, demoExample{
+			section: "FHIR writes (the demo practice allows them)",
+			title: fmt.Sprintf("Book the first free slot of next week, Slot/%s, for Patient/%s (run again, it answers 409: the slot is taken)",
+				v.slot.ID, v.patient),
+			cmd: fmt.Sprintf(`curl -s -X POST %s/Appointment %s -H 'Content-Type: application/fhir+json' \
+  -d '%s'`, fb, key, bookingBody(v)),
+			want: wantBooked})
+	}
 	if v.metricsURL != "" {
 		examples = append(examples, demoExample{section: "Operators",
 			title: "The server's Prometheus metrics (requests by route and status, latency, agents, quotas, jobs), on their own listener",
 			cmd:   fmt.Sprintf("curl -s %s | grep '^fhirlink_'", v.metricsURL), want: wantMetrics})
 	}
 	return examples
+}
+
+// bookingBody is the Appointment of the booking example: v's patient in
+// v's slot, with the practitioner and location of its schedule.
+func bookingBody(v *demoValues) string {
+	prac, loc, _ := strings.Cut(v.schedule, "-")
+	return `{"resourceType":"Appointment","status":"booked","start":"` + v.slot.Start + `","end":"` + v.slot.End + `",` +
+		`"description":"Booked online","participant":[` +
+		`{"actor":{"reference":"Practitioner/` + prac + `"},"status":"accepted"},` +
+		`{"actor":{"reference":"Location/` + loc + `"},"status":"accepted"},` +
+		`{"actor":{"reference":"Patient/` + v.patient + `"},"status":"accepted"}]}`
 }
 
 // demoNewLink starts the printed line with the command making another

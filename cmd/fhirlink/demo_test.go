@@ -197,6 +197,12 @@ func checkDemoOutput(t *testing.T, want demoWant, got []byte) {
 		if v, _ := m.Value("fhirlink_http_requests_total", "route", "/integrator/sites/:siteId/fhir/R4/:type", "code", "200"); v < 1 {
 			t.Errorf("want the FHIR searches counted, got %v:\n%s", v, short)
 		}
+	case wantBooked:
+		var a struct{ ResourceType, Status, ID string }
+		if err := json.Unmarshal(got, &a); err != nil || a.ResourceType != "Appointment" || a.Status != "booked" || a.ID == "" {
+			t.Fatalf("want the booked Appointment, got (%v) %s", err, short)
+		}
+		checkResources(t, got)
 	default:
 		t.Fatalf("no check for %d", want)
 	}

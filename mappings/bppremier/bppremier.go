@@ -31,6 +31,7 @@ const PMSType = wire.PMSBestPractice
 var Mapping = &mappings.Mapping{
 	PMSType:   PMSType,
 	Resources: []mappings.Resource{Patient, Practitioner, PractitionerRole, Organization, Location, Appointment, Schedule, Slot, Observation, Condition, AllergyIntolerance, MedicationStatement, MedicationRequest, Immunization, Encounter},
+	Writes:    writes,
 }
 
 // funcs are the SQL templates' functions: clinical is the practitioner

@@ -161,21 +161,7 @@ func TestGolden(t *testing.T) {
 		}
 		names[sh.name] = true
 		t.Run(sh.name, func(t *testing.T) {
-			got := golden(sh, sh.render(t, mappings.EngineSQLServer))
-			path := filepath.Join(dir, sh.name+".sql")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./mappings/bppremier/ -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("T-SQL differs from %s (run with -update if the change is intended):\n--- got\n%s\n--- want\n%s", path, got, want)
-			}
+			checkGolden(t, filepath.Join(dir, sh.name+".sql"), golden(sh, sh.render(t, mappings.EngineSQLServer)))
 		})
 	}
 	// No golden file outlives its shape.
@@ -189,5 +175,24 @@ func TestGolden(t *testing.T) {
 			}
 			t.Errorf("%s has no shape in golden_test.go; delete it or run with -update", f)
 		}
+	}
+}
+
+// checkGolden compares got with the golden file at path, or with -update
+// writes it there.
+func checkGolden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./mappings/bppremier/ -update)", err)
+	}
+	if got != string(want) {
+		t.Errorf("T-SQL differs from %s (run with -update if the change is intended):\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }

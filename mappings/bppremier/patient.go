@@ -4,9 +4,13 @@ import (
 	_ "embed"
 	"strconv"
 	"strings"
+	"time"
+
+	"fhirlink/agent/wire"
 
 	"fhirlink/mappings"
 	"fhirlink/mappings/aucore"
+	"fhirlink/mappings/bppremier/bpsynth"
 )
 
 //go:embed patient.sql
@@ -160,4 +164,33 @@ func recordNumber(system, scopeExpr string, systemOnly bool) mappings.Identifier
 			return scoped(b, scope, b.Dialect.Trim(patientCols["record_no"])+" <> ''")
 		},
 	}
+}
+
+// genderSexCode is the SEXCODE of each FHIR gender a new patient is
+// registered with (0, not stated, for none). ASSUMED, like the synthetic
+// database's numbers: Bp's SEX texts are seen, their numbers are not.
+var genderSexCode = map[string]int{"male": 1, "female": 2, "other": 3}
+
+// addPatient is BP_AddPatient with every parameter the procedure takes
+// (blank or 0 for what FHIR did not give); on SQLite, the replica's
+// statement. It answers the new INTERNALID.
+func addPatient(engine string, p mappings.NewPatient) mappings.Write {
+	text := mappings.TextParam
+	params := []wire.Param{
+		mappings.IntParam("titlecode", 0), text("firstname", p.Given), text("middlename", p.Middle), text("surname", p.Family),
+		text("preferredname", ""), text("address1", p.Line1), text("address2", p.Line2), text("city", p.City),
+		text("postcode", p.Postcode), text("postaladdress", ""), text("postalcity", ""), text("postalpostcode", ""),
+		mappings.DateOrNull("dob", p.BirthDate), mappings.IntParam("sexcode", genderSexCode[p.Gender]),
+		text("homephone", p.HomePhone), text("workphone", ""), text("mobilephone", p.MobilePhone),
+		text("medicareno", p.Medicare), text("medicarelineno", p.MedicareIRN), text("medicareexpiry", ""),
+		mappings.IntParam("pensioncode", 0), text("pensionno", ""), mappings.DateOrNull("pensionexpiry", time.Time{}),
+		mappings.IntParam("dvacode", 0), text("dvano", ""), text("recordno", ""), text("externalid", ""), text("email", p.Email),
+		mappings.IntParam("headoffamilyid", 0), mappings.IntParam("ethniccode", 0), mappings.IntParam("consentsmsreminder", 0),
+		mappings.IntParam("nextofkinid", 0),
+	}
+	w := mappings.Write{Query: mappings.Query{SQL: "BP_AddPatient", Params: params}, Procedure: true, IDColumn: "INTERNALID"}
+	if engine == mappings.EngineSQLite {
+		w.SQL, w.Procedure = bpsynth.SQLiteAddPatient, false
+	}
+	return w
 }

@@ -8,8 +8,10 @@ import (
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
+	"fhirlink/agent/wire"
 	"fhirlink/mappings"
 	"fhirlink/mappings/aucore"
+	"fhirlink/mappings/zedmed/zedsynth"
 )
 
 //go:embed appointment.sql
@@ -106,3 +108,49 @@ var Appointment = aucore.Appointment.Table(mappings.Impl[aucore.AppointmentCodes
 	Codes:  aucore.AppointmentCodes{Status: appointmentStatus, StatusSQL: appointmentStatusSQL(), TypeSystem: appointmentTypeSystem},
 	Chains: map[string]mappings.ChainTarget{"Patient": Patient},
 })
+
+// writes are Zedmed's FHIR writes, on the assumed schema's procedures
+// (zedsynth: ZM_BOOK_APPOINTMENT, ZM_MOVE_APPOINTMENT,
+// ZM_CANCEL_APPOINTMENT, ZM_ADD_PATIENT), each one transaction that
+// answers RESULT_ID, 0 when the time is taken; on SQLite (the demo) the
+// replica's single statements that stand for them.
+var writes = &mappings.Writes{
+	Engines: []string{mappings.EngineFirebird, mappings.EngineSQLite},
+	Book: func(engine string, b mappings.Booking) mappings.Write {
+		typ := mappings.NullParam("APPT_TYPE_ID")
+		if b.Type != 0 {
+			typ = mappings.IntParam("APPT_TYPE_ID", b.Type)
+		}
+		return zedWrite(engine, "ZM_BOOK_APPOINTMENT", zedsynth.SQLiteBookAppointment, mappings.IntParam("DOCTOR_ID", b.Practitioner),
+			mappings.IntParam("BRANCH_ID", b.Location), mappings.DateParam("APPT_DATE", b.Day), mappings.IntParam("START_SECS", b.Secs),
+			mappings.IntParam("DURATION_SECS", b.Length), mappings.IntParam("PATIENT_ID", b.Patient), typ, mappings.TextParam("REASON", b.Reason))
+	},
+	Move: func(engine string, m mappings.Move) mappings.Write {
+		branch := mappings.NullParam("BRANCH_ID")
+		if m.Location != 0 {
+			branch = mappings.IntParam("BRANCH_ID", m.Location)
+		}
+		return zedWrite(engine, "ZM_MOVE_APPOINTMENT", zedsynth.SQLiteMoveAppointment, mappings.IntParam("APPT_ID", m.ID),
+			mappings.DateParam("APPT_DATE", m.Day), mappings.IntParam("START_SECS", m.Secs), mappings.IntParam("DOCTOR_ID", m.Practitioner), branch)
+	},
+	Cancel: func(engine string, c mappings.Cancel) mappings.Write {
+		return zedWrite(engine, "ZM_CANCEL_APPOINTMENT", zedsynth.SQLiteCancelAppointment, mappings.IntParam("APPT_ID", c.ID),
+			mappings.TextParam("CANCEL_REASON", c.Reason))
+	},
+	AddPatient: func(engine string, p mappings.NewPatient) mappings.Write {
+		t := mappings.TextParam
+		return zedWrite(engine, "ZM_ADD_PATIENT", zedsynth.SQLiteAddPatient, t("FIRST_NAME", p.Given), t("MIDDLE_NAME", p.Middle),
+			t("SURNAME", p.Family), t("SEX", genderSex[p.Gender]), mappings.DateOrNull("DOB", p.BirthDate), t("ADDRESS_1", p.Line1),
+			t("ADDRESS_2", p.Line2), t("SUBURB", p.City), t("POSTCODE", p.Postcode), t("HOME_PHONE", p.HomePhone),
+			t("MOBILE_PHONE", p.MobilePhone), t("EMAIL", p.Email), t("MEDICARE_NO", p.Medicare), t("MEDICARE_IRN", p.MedicareIRN))
+	},
+}
+
+// zedWrite is a call of procedure with params, answering RESULT_ID; on
+// SQLite the statement sqlite.
+func zedWrite(engine, procedure, sqlite string, params ...wire.Param) mappings.Write {
+	if engine == mappings.EngineSQLite {
+		return mappings.Write{Query: mappings.Query{SQL: sqlite, Params: params}, IDColumn: "RESULT_ID"}
+	}
+	return mappings.Write{Query: mappings.Query{SQL: procedure, Params: params}, Procedure: true, IDColumn: "RESULT_ID"}
+}

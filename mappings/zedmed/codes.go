@@ -79,6 +79,10 @@ func role(typ int) aucore.Role {
 // PATIENT.SEX and the FHIR gender of each; anything else is unknown.
 var sexGender = map[string]string{"M": "male", "F": "female", "X": "other"}
 
+// genderSex is the PATIENT.SEX a new patient of each FHIR gender is
+// registered with (none for unknown).
+var genderSex = map[string]string{"male": "M", "female": "F", "other": "X"}
+
 func gender(sex string) string {
 	if g, ok := sexGender[strings.ToUpper(strings.TrimSpace(sex))]; ok {
 		return g

@@ -32,6 +32,7 @@ const PMSType = wire.PMSZedmed
 var Mapping = &mappings.Mapping{
 	PMSType:   PMSType,
 	Resources: []mappings.Resource{Patient, Practitioner, PractitionerRole, Organization, Location, Appointment, Schedule, Slot, Condition, Observation, AllergyIntolerance, MedicationStatement, MedicationRequest, Immunization, Encounter},
+	Writes:    writes,
 }
 
 // funcs are the SQL templates' functions: t names a table, c a column (with its alias),

@@ -13,6 +13,7 @@ import (
 	"fhirlink/fhir"
 	"fhirlink/mappings"
 	"fhirlink/server/fhirsearch"
+	"fhirlink/server/fhirwrite"
 	"fhirlink/server/hub"
 )
 
@@ -22,6 +23,7 @@ const fhirBase = "/fhir/R4"
 func (s *Server) fhirRoutes(g *echo.Group) {
 	f := g.Group("/sites/:siteId"+fhirBase, s.requirePairing, s.quota)
 	f.GET("/metadata", s.fhirMetadata)
+	s.fhirWriteRoutes(f)
 	s.exportRoutes(f, g)
 	f.GET("/:type", s.fhirSearch)
 	f.POST("/:type/_search", s.fhirSearch)
@@ -87,8 +89,12 @@ func (s *Server) fhirMetadata(c echo.Context) error {
 	for _, r := range m.Resources {
 		decls = append(decls, r.Decl())
 	}
+	var writes map[string]fhir.Writes
+	if engine, ok := s.siteWrites(site(c).ID); ok {
+		writes = fhirwrite.Capabilities(m, engine)
+	}
 	return fhirJSON(c, http.StatusOK, fhir.Capability(fhir.CapabilityOptions{Base: base, Software: "fhirlink",
-		APIKeyHeader: KeyHeader, TokenURL: s.tokenURL(c), BulkExport: s.exports().Ready()}, decls))
+		APIKeyHeader: KeyHeader, TokenURL: s.tokenURL(c), BulkExport: s.exports().Ready(), Writes: writes}, decls))
 }
 
 // GET .../fhir/R4/{type} and POST .../fhir/R4/{type}/_search

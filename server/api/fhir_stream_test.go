@@ -12,9 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"fhirlink/agent/pgtest"
 	"fhirlink/fhir/fhirvalidate"
-	"fhirlink/mappings/bppremier/bpsynth"
 	"fhirlink/server/api"
 	"fhirlink/server/fhirlinktest"
 )
@@ -36,19 +34,8 @@ const gateLock = 4242
 // scan reaches them rather than after a sort.
 func gatedPractice(t *testing.T, at int) (dsn string, db *sql.DB, lock *sql.Conn) {
 	t.Helper()
-	dsn = pgtest.DSN(t)
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	dsn, db = ownBpPractice(t)
 	ctx := context.Background()
-	if err := bpsynth.Apply(ctx, db, "postgres"); err != nil {
-		t.Fatal(err)
-	}
-	if err := bpsynth.Generate(ctx, db, "postgres", bpsynth.Small()); err != nil {
-		t.Fatal(err)
-	}
 	var stop int
 	if err := db.QueryRow(`SELECT "INTERNALID" FROM "PATIENTS" WHERE "RECORDSTATUS" = 1 ORDER BY "INTERNALID" OFFSET $1 LIMIT 1`, at).Scan(&stop); err != nil {
 		t.Fatal(err)
@@ -77,7 +64,8 @@ func gatedPractice(t *testing.T, at int) (dsn string, db *sql.DB, lock *sql.Conn
 			t.Fatalf("%s: %v", stmt, err)
 		}
 	}
-	if lock, err = db.Conn(ctx); err != nil {
+	lock, err := db.Conn(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { lock.Close() })

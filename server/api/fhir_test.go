@@ -54,6 +54,26 @@ func bpPractice(t *testing.T) (string, *sql.DB) {
 	return practiceDSN, db
 }
 
+// ownBpPractice is a PostgreSQL database of the test's own holding the
+// small synthetic Bp Premier practice, for tests that change it.
+func ownBpPractice(t *testing.T) (string, *sql.DB) {
+	t.Helper()
+	dsn := pgtest.DSN(t)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx := context.Background()
+	if err := bpsynth.Apply(ctx, db, "postgres"); err != nil {
+		t.Fatal(err)
+	}
+	if err := bpsynth.Generate(ctx, db, "postgres", bpsynth.Small()); err != nil {
+		t.Fatal(err)
+	}
+	return dsn, db
+}
+
 // keep lends a test to pgtest.DSN without its cleanup: a shared database
 // outlives the test that made it (the cluster goes at the end anyway).
 type keep struct{ testing.TB }

@@ -15,16 +15,16 @@ import (
 	"fhirlink/server/fhirlinktest"
 )
 
-// TestZedmedOnFirebirdEndToEnd runs a Zedmed practice on a real Firebird 3
-// through the whole path: the agent's firebird engine behind the tunnel,
-// the Zedmed mapping on the server, FHIR and passthrough.
-func TestZedmedOnFirebirdEndToEnd(t *testing.T) {
+// zedFirebird is a Firebird database of the test's own holding the small
+// synthetic Zedmed practice.
+func zedFirebird(t *testing.T) (string, *sql.DB) {
+	t.Helper()
 	dsn := fbtest.DSN(t)
 	db, err := sql.Open("firebirdsql", dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	ctx := context.Background()
 	if err := zedsynth.Apply(ctx, db, zedsynth.EngineFirebird); err != nil {
 		t.Fatal(err)
@@ -32,6 +32,14 @@ func TestZedmedOnFirebirdEndToEnd(t *testing.T) {
 	if err := zedsynth.Generate(ctx, db, zedsynth.EngineFirebird, zedsynth.Small()); err != nil {
 		t.Fatal(err)
 	}
+	return dsn, db
+}
+
+// TestZedmedOnFirebirdEndToEnd runs a Zedmed practice on a real Firebird 3
+// through the whole path: the agent's firebird engine behind the tunnel,
+// the Zedmed mapping on the server, FHIR and passthrough.
+func TestZedmedOnFirebirdEndToEnd(t *testing.T) {
+	dsn, db := zedFirebird(t)
 	env := fhirlinktest.Start(t, fhirlinktest.Options{Engine: "firebird", DSN: dsn, PMSType: "Zedmed", Catalogue: zedsynth.CatalogueMain})
 
 	want := dbIDs(t, db, `SELECT CAST(PATIENT_ID AS VARCHAR(12)) FROM PATIENT WHERE DELETED = 0 AND UPPER(SURNAME) STARTING WITH 'S'`)

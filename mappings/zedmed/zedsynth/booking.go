@@ -2,8 +2,8 @@ package zedsynth
 
 import "strconv"
 
-// Booking on the assumed schema: the insert that books an appointment, and the updates that
-// move and cancel one, as PSQL procedures of the Firebird replica (Apply creates them). Like
+// Booking on the assumed schema: the insert that books an appointment, the updates that
+// move and cancel one, and the insert that registers a patient (ZM_ADD_PATIENT), as PSQL procedures of the Firebird replica (Apply creates them). Like
 // the schema they are this package's design, not Zedmed's: a caller names them in a
 // storedProcedure command (ZM_BOOK_APPOINTMENT, ...) with the parameters below, and the agent
 // binds those by name. Each is an executable procedure whose output row is RESULT_ID: the
@@ -55,6 +55,31 @@ const taken = `EXISTS (SELECT 1 FROM APPOINTMENT a WHERE a.DOCTOR_ID = :DOCTOR_I
 var bookingDDL = []string{
 	`CREATE EXCEPTION ZM_BOOKING 'booking refused'`,
 	`CREATE SEQUENCE APPT_SEQ`,
+	`CREATE SEQUENCE PATIENT_SEQ`,
+
+	// ZM_ADD_PATIENT registers a live, active patient (STATUS 1, ATSI 9: not stated) from the parameters and
+	// answers the new PATIENT_ID; text left out is NULL, SEX is M, F or X. A blank SURNAME is
+	// an error. Like Bp's BP_AddPatient it does not look for an existing patient: a caller
+	// that must not duplicate one searches first. New ids come from PATIENT_SEQ, moved past
+	// the generated ids on first use.
+	`CREATE PROCEDURE ZM_ADD_PATIENT (FIRST_NAME VARCHAR(40), MIDDLE_NAME VARCHAR(40), SURNAME VARCHAR(40), SEX VARCHAR(1),
+    DOB DATE, ADDRESS_1 VARCHAR(80), ADDRESS_2 VARCHAR(80), SUBURB VARCHAR(60), POSTCODE VARCHAR(4),
+    HOME_PHONE VARCHAR(20), MOBILE_PHONE VARCHAR(20), EMAIL VARCHAR(100), MEDICARE_NO VARCHAR(10), MEDICARE_IRN VARCHAR(1))
+  RETURNS (RESULT_ID INTEGER)
+AS
+  DECLARE M INTEGER;
+BEGIN
+  IF (COALESCE(TRIM(SURNAME), '') = '') THEN
+    EXCEPTION ZM_BOOKING 'a surname is required';
+  RESULT_ID = GEN_ID(PATIENT_SEQ, 1);
+  SELECT COALESCE(MAX(PATIENT_ID), 0) FROM PATIENT INTO :M;
+  IF (RESULT_ID <= M) THEN
+    RESULT_ID = GEN_ID(PATIENT_SEQ, M - RESULT_ID + 1);
+  INSERT INTO PATIENT (PATIENT_ID, FIRST_NAME, MIDDLE_NAME, SURNAME, SEX, DOB, ADDRESS_1, ADDRESS_2, SUBURB, POSTCODE,
+      HOME_PHONE, MOBILE_PHONE, EMAIL, MEDICARE_NO, MEDICARE_IRN, ATSI, STATUS, CREATED_AT, DELETED)
+    VALUES (:RESULT_ID, :FIRST_NAME, :MIDDLE_NAME, :SURNAME, :SEX, :DOB, :ADDRESS_1, :ADDRESS_2, :SUBURB, :POSTCODE,
+      :HOME_PHONE, :MOBILE_PHONE, :EMAIL, :MEDICARE_NO, :MEDICARE_IRN, 9, 1, LOCALTIMESTAMP, 0);
+END`,
 
 	// ZM_BOOK_APPOINTMENT books PATIENT_ID with DOCTOR_ID at BRANCH_ID on APPT_DATE at
 	// START_SECS (seconds after midnight) for DURATION_SECS (NULL or 0: the type's length).

@@ -42,7 +42,9 @@
 //
 // On Firebird, Apply also creates booking procedures of the assumed schema (booking.go):
 // ZM_BOOK_APPOINTMENT, ZM_MOVE_APPOINTMENT and ZM_CANCEL_APPOINTMENT, which a storedProcedure
-// command calls, each safe against concurrent bookings of one doctor's book.
+// command calls, each safe against concurrent bookings of one doctor's book, and
+// ZM_ADD_PATIENT, which registers a patient (the FHIR mapping's Patient create). On SQLite,
+// which has no procedures, a single statement stands for each (booking_sqlite.go).
 //
 // Small() is a 200-patient practice, Benchmark() a 50,000-patient one. The same Options give
 // the same rows on every engine. Nothing depends on the wall clock: dates lie around
