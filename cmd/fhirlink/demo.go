@@ -17,6 +17,7 @@ import (
 
 	"fhirlink/agent"
 	"fhirlink/agent/executor"
+	"fhirlink/agent/grants"
 	"fhirlink/agent/wire"
 	"fhirlink/mappings/bppremier/bpsynth"
 	"fhirlink/mappings/zedmed/zedsynth"
@@ -269,12 +270,19 @@ func startDemo(ctx context.Context, o demoOptions) (_ *demoRun, err error) {
 		return nil, err
 	}
 
+	// The practice's own record of the grant, which the agent enforces.
+	writeGrants := filepath.Join(o.dir, "write-grants.json")
+	if p.allowsWrites() {
+		if err := grants.Open(writeGrants).Grant(demoIntegratorID); err != nil {
+			return nil, err
+		}
+	}
 	agentCtx, stopAgent := context.WithCancel(context.Background())
 	a, err := agent.New(agentCtx, agent.Config{
 		ServerURL: d.base, SiteID: p.siteID, Secret: demoSiteSecret,
 		Database: executor.Config{Engine: wire.EngineSQLite, Catalogues: catalogues, AllowWrites: p.allowsWrites()},
 		PMSType:  p.pmsType, PracticeName: p.name,
-		PracticeManagementSiteID: p.pmsSiteID, TimeZone: p.timeZone, Logger: o.log,
+		PracticeManagementSiteID: p.pmsSiteID, TimeZone: p.timeZone, Logger: o.log, WriteGrants: writeGrants,
 	})
 	if err != nil {
 		stopAgent()
@@ -336,8 +344,9 @@ func makePractice(ctx context.Context, path string, patients int, today time.Tim
 	return bpsynth.Generate(ctx, db, bpsynth.EngineSQLite, opt)
 }
 
-// seedDemo creates the demo site, integrator, keys and pairing (again on a
-// reused --dir: conflicts are fine).
+// seedDemo creates the demo site, integrator, keys and pairing, and where
+// the demo practice allows writes the server's copy of its write grant to
+// the integrator (again on a reused --dir: conflicts are fine).
 func seedDemo(ctx context.Context, st server.Store, p *demoPractice) error {
 	ok := func(err error) error {
 		if err != nil && server.ErrorCode(err) != server.ECONFLICT {
@@ -355,7 +364,13 @@ func seedDemo(ctx context.Context, st server.Store, p *demoPractice) error {
 	if err := st.SetIntegratorKey(ctx, demoIntegratorID, server.KeyPrimary, server.HashSecret(demoKey)); err != nil {
 		return err
 	}
-	return st.Pair(ctx, demoIntegratorID, p.siteID)
+	if err := st.Pair(ctx, demoIntegratorID, p.siteID); err != nil {
+		return err
+	}
+	if !p.allowsWrites() {
+		return nil
+	}
+	return ok(st.GrantWrites(ctx, demoIntegratorID, p.siteID))
 }
 
 func waitOnline(ctx context.Context, h *hub.Hub, siteID string) error {

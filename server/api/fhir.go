@@ -90,7 +90,7 @@ func (s *Server) fhirMetadata(c echo.Context) error {
 		decls = append(decls, r.Decl())
 	}
 	var writes map[string]fhir.Writes
-	if engine, ok := s.siteWrites(site(c).ID); ok {
+	if engine, ok := s.siteWrites(c); ok {
 		writes = fhirwrite.Capabilities(m, engine)
 	}
 	return fhirJSON(c, http.StatusOK, fhir.Capability(fhir.CapabilityOptions{Base: base, Software: "fhirlink",

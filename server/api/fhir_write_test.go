@@ -15,6 +15,7 @@ import (
 	"fhirlink/fhir/fhirvalidate"
 	"fhirlink/mappings/bppremier/bpsynth"
 	"fhirlink/mappings/zedmed/zedsynth"
+	"fhirlink/server/api"
 	"fhirlink/server/fhirlinktest"
 )
 
@@ -339,6 +340,35 @@ func bookingScenario(t *testing.T, bk *bookBook) {
 	// Its slot is free again: it can be booked.
 	status, h, body = fhirSend(t, env, http.MethodPost, "Appointment", "application/fhir+json", appointmentJSON(slots[0], patients[1]))
 	written(t, env, status, h, body, http.StatusCreated)
+
+	// Exactly once under an Idempotency-Key: a repeat is the first answer
+	// from the state store; and a retry whose stored answer is gone (the
+	// server died before it kept it, so the handler runs again) reaches
+	// the agent under the same execution id, which answers the first
+	// booking's outcome: the same appointment, not a second one, and not
+	// a 409 for the slot the first run took.
+	last := slots[len(slots)-1]
+	if last == target || len(slots) < 5 {
+		t.Fatalf("want a free slot beyond the ones used, of %d", len(slots))
+	}
+	total := bk.total(t)
+	keyed := appointmentJSON(last, patients[0])
+	status, h, body = fhirSend(t, env, http.MethodPost, "Appointment", "application/fhir+json", keyed, api.IdempotencyKeyHeader, "booking-"+last.ID)
+	first := written(t, env, status, h, body, http.StatusCreated)
+	status, h, again := fhirSend(t, env, http.MethodPost, "Appointment", "application/fhir+json", keyed, api.IdempotencyKeyHeader, "booking-"+last.ID)
+	if status != http.StatusCreated || h.Get(api.IdempotentReplayedHeader) != "true" || string(again) != string(body) {
+		t.Fatalf("repeat under the key: %d replayed=%q %s; want the first answer %s", status, h.Get(api.IdempotentReplayedHeader), again, body)
+	}
+	if _, err := env.Store.PurgeIdempotencyKeys(context.Background(), time.Now().Add(48*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	status, h, body = fhirSend(t, env, http.MethodPost, "Appointment", "application/fhir+json", keyed, api.IdempotencyKeyHeader, "booking-"+last.ID)
+	if rerun := written(t, env, status, h, body, http.StatusCreated); rerun["id"] != first["id"] || h.Get(api.IdempotentReplayedHeader) == "true" {
+		t.Fatalf("retry run again under the key: %s (replayed=%q); want Appointment/%v again from the agent", body, h.Get(api.IdempotentReplayedHeader), first["id"])
+	}
+	if n := bk.total(t); n != total+1 {
+		t.Fatalf("%d appointments after one booking sent three times under one key, %d before", n, total)
+	}
 }
 
 func readBody(t *testing.T, env *fhirlinktest.Env, path string) []byte {

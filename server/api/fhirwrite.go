@@ -1,54 +1,49 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net/http"
 
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
-	"fhirlink/fhir"
 	"fhirlink/server"
 	"fhirlink/server/fhirwrite"
 	"fhirlink/server/hub"
 )
 
-// fhirWriteRoutes are every FHIR write route, each through [Server.fhirWrite]:
-// the one place that decides who may write.
+// fhirWriteRoutes are every FHIR write route, each through
+// [Server.writeGuard] (scope, the practice's consent, Idempotency-Key,
+// audit) and [Server.fhirWrite] (the answer).
 func (s *Server) fhirWriteRoutes(f *echo.Group) {
-	f.POST("/Appointment", s.fhirWrite("Appointment", "c", "book appointments", func(c echo.Context, w *fhirwrite.Site, body []byte, execID string) (fhirwrite.Result, error) {
+	f.POST("/Appointment", s.fhirWrite(func(c echo.Context, w *fhirwrite.Site, body []byte, execID string) (fhirwrite.Result, error) {
 		return w.CreateAppointment(c.Request().Context(), body, execID)
-	}))
-	f.POST("/Appointment/$book", s.fhirWrite("Appointment", "c", "book appointments", func(c echo.Context, w *fhirwrite.Site, body []byte, execID string) (fhirwrite.Result, error) {
+	}), s.writeGuard("Appointment", "create"))
+	f.POST("/Appointment/$book", s.fhirWrite(func(c echo.Context, w *fhirwrite.Site, body []byte, execID string) (fhirwrite.Result, error) {
 		return w.BookSlot(c.Request().Context(), body, execID)
-	}))
-	f.PUT("/Appointment/:id", s.fhirWrite("Appointment", "u", "change appointments", func(c echo.Context, w *fhirwrite.Site, body []byte, execID string) (fhirwrite.Result, error) {
+	}), s.writeGuard("Appointment", "create"))
+	f.PUT("/Appointment/:id", s.fhirWrite(func(c echo.Context, w *fhirwrite.Site, body []byte, execID string) (fhirwrite.Result, error) {
 		return w.UpdateAppointment(c.Request().Context(), c.Param("id"), body, c.Request().Header.Get("If-Match"), execID)
-	}))
-	f.POST("/Patient", s.fhirWrite("Patient", "c", "register patients", func(c echo.Context, w *fhirwrite.Site, body []byte, execID string) (fhirwrite.Result, error) {
-		return w.CreatePatient(c.Request().Context(), body, c.Request().Header.Get("If-None-Exist"), execID)
-	}))
-	f.PATCH("/Appointment/:id", s.fhirWrite("Appointment", "u", "change appointments", func(c echo.Context, w *fhirwrite.Site, body []byte, execID string) (fhirwrite.Result, error) {
+	}), s.writeGuard("Appointment", "update"))
+	f.PATCH("/Appointment/:id", s.fhirWrite(func(c echo.Context, w *fhirwrite.Site, body []byte, execID string) (fhirwrite.Result, error) {
 		return w.PatchAppointment(c.Request().Context(), c.Param("id"), c.Request().Header.Get("Content-Type"), body, c.Request().Header.Get("If-Match"), execID)
-	}))
+	}), s.writeGuard("Appointment", "patch"))
+	f.POST("/Patient", s.fhirWrite(func(c echo.Context, w *fhirwrite.Site, body []byte, execID string) (fhirwrite.Result, error) {
+		return w.CreatePatient(c.Request().Context(), body, c.Request().Header.Get("If-None-Exist"), execID)
+	}), s.writeGuard("Patient", "create"))
 }
 
 // writeFunc is one FHIR write interaction: the request's body, and the
 // execution id that makes the agent run its write at most once.
 type writeFunc func(c echo.Context, w *fhirwrite.Site, body []byte, executionID string) (fhirwrite.Result, error)
 
-// fhirWrite wraps a write interaction on typ with the checks every write
-// needs: the scope (perms on typ, SMART v2 .c or .u; v1 .write covers
-// both) and a site whose agent allows writes; then it reads the body,
-// runs fn and answers its resource (201 with Location, or 200) with its
-// ETag.
-func (s *Server) fhirWrite(typ, perms, what string, fn writeFunc) echo.HandlerFunc {
+// fhirWrite answers a write interaction that [Server.writeGuard] let
+// through: it reads the body, runs fn under the request's execution id
+// (the same for a retry under one Idempotency-Key, so the agent runs the
+// write once) and answers its resource (201 with Location, or 200) with
+// its ETag.
+func (s *Server) fhirWrite(fn writeFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if err := requireScope(c, typ, perms, what); err != nil {
-			return err
-		}
 		w, err := s.fhirWriteSite(c)
 		if err != nil {
 			return err
@@ -60,7 +55,7 @@ func (s *Server) fhirWrite(typ, perms, what string, fn writeFunc) echo.HandlerFu
 			}
 			return server.Errorf(server.EINVALID, "could not read the request body")
 		}
-		res, err := fn(c, w, body, newExecutionID(c.Request().Context()))
+		res, err := fn(c, w, body, server.ExecutionID(c.Request().Context()))
 		if err != nil {
 			return err
 		}
@@ -76,28 +71,23 @@ func (s *Server) fhirWrite(typ, perms, what string, fn writeFunc) echo.HandlerFu
 	}
 }
 
-// newExecutionID is the id a write runs under at the agent, at most once:
-// a fresh one for now (an idempotency key would give the same id to a
-// retry).
-func newExecutionID(context.Context) string { return uuid.NewString() }
-
-// fhirWriteSite is the site's writes, when its agent is online and allows
-// writes.
+// fhirWriteSite is the site's writes for the calling integrator (the
+// guard checked that it may write there).
 func (s *Server) fhirWriteSite(c echo.Context) (*fhirwrite.Site, error) {
 	read, err := s.fhirSite(c)
 	if err != nil {
 		return nil, err
 	}
-	if !s.Hub.Status(read.ID()).Info.AllowWrites {
-		return nil, fhir.Errorf(http.StatusForbidden, fhir.IssueForbidden,
-			"this site is read-only: the practice has not enabled writes (the agent's --allow-writes), so FHIR writes are refused")
-	}
-	return fhirwrite.New(read, s.Hub), nil
+	return fhirwrite.New(read, s.Hub, integrator(c).ID), nil
 }
 
-// siteWrites reports whether the site's agent is online and allows writes,
-// and its engine: what the CapabilityStatement needs to advertise writes.
-func (s *Server) siteWrites(siteID string) (string, bool) {
-	st := s.Hub.Status(siteID)
-	return st.Info.Engine, st.Availability == hub.Online && st.Info.AllowWrites
+// siteWrites reports whether the calling integrator may write at the
+// site now (its agent allows writes, the practice granted them) and the
+// site's engine: what the CapabilityStatement needs to advertise writes.
+func (s *Server) siteWrites(c echo.Context) (string, bool) {
+	st := s.Hub.Status(site(c).ID)
+	if st.Availability != hub.Online {
+		return "", false
+	}
+	return st.Info.Engine, s.WriteDenial(c.Request().Context(), integrator(c).ID, site(c).ID) == nil
 }

@@ -126,7 +126,7 @@ func (s *Site) book(ctx context.Context, b booking, executionID string) (Result,
 		return Result{}, err
 	}
 	if id == 0 {
-		return Result{}, conflict("the time %s to %s with Practitioner/%d was booked meanwhile; nothing was booked: search the free Slots again",
+		return Result{}, conflict("the time %s to %s with Practitioner/%d is already booked; nothing was booked: search the free Slots again",
 			b.start.Format(time.RFC3339), b.end.Format(time.RFC3339), b.Practitioner)
 	}
 	return s.readBack(ctx, http.StatusCreated, "Appointment", id)
@@ -362,8 +362,13 @@ func (s *Site) scan(ctx context.Context, res mappings.Resource, q url.Values, fn
 }
 
 // fills checks that slots are consecutive slots of prac's schedule (at loc
-// unless 0) from start to end, each free, or busy within own, the time a
-// moved appointment has now (nil for a booking).
+// unless 0) from start to end, none blocked, and for a move (own, the time
+// the appointment has now) each free or busy within own. A booking (own
+// nil) of a busy slot is left to the practice system's procedure, which
+// answers "taken" on its own: a booking retried under its Idempotency-Key
+// after the first run committed sees its own appointment in the slot, and
+// must reach the agent, which answers the first run's outcome, rather than
+// be refused here.
 func fills(slots []slot, prac, loc int, start, end time.Time, own *period) error {
 	if len(slots) == 0 || !slots[0].start.Equal(start) || !slots[len(slots)-1].end.Equal(end) {
 		return unprocessable("Appointment.start and Appointment.end: %s to %s is not a run of Slots of Practitioner/%d's schedule; "+
@@ -378,7 +383,7 @@ func fills(slots []slot, prac, loc int, start, end time.Time, own *period) error
 				start.Format(time.RFC3339), end.Format(time.RFC3339))
 		case sl.status == "busy-unavailable":
 			return unprocessable("Appointment.start: Slot/%s is not available for booking (blocked in the practice's book)", sl.id)
-		case sl.status != "free" && (own == nil || !sl.start.Before(own.end) || !sl.end.After(own.start)):
+		case sl.status != "free" && own != nil && (!sl.start.Before(own.end) || !sl.end.After(own.start)):
 			return conflict("Slot/%s is already booked; nothing was booked: search the free Slots again", sl.id)
 		}
 	}

@@ -74,15 +74,18 @@ var Limits = fhirsearch.Limits{Priority: wire.PriorityInteractive, MaxTimeInQueu
 
 // Site runs FHIR writes on one site.
 type Site struct {
-	read    *fhirsearch.Site
-	querier server.Querier
-	engine  string
-	writes  *mappings.Writes
+	read       *fhirsearch.Site
+	querier    server.Querier
+	integrator string
+	engine     string
+	writes     *mappings.Writes
 }
 
-// New returns the writes of the site read reads, sent through q.
-func New(read *fhirsearch.Site, q server.Querier) *Site {
-	return &Site{read: read, querier: q, engine: read.Dialect().Engine(), writes: read.Mapping().Writes}
+// New returns the writes integratorID makes at the site read reads, sent
+// through q. The agent runs a write only for an integrator the practice
+// granted writes, so each carries the integrator's id.
+func New(read *fhirsearch.Site, q server.Querier, integratorID string) *Site {
+	return &Site{read: read, querier: q, integrator: integratorID, engine: read.Dialect().Engine(), writes: read.Mapping().Writes}
 }
 
 // Interactions are the write interactions the site's PMS declares for
@@ -134,7 +137,7 @@ func (s *Site) supports(typ, interaction string) error {
 // there is no row. A write without IDColumn reads no row.
 func (s *Site) run(ctx context.Context, w mappings.Write, executionID string) (int, error) {
 	q := w.Request()
-	q.ID, q.ExecutionID = executionID, executionID
+	q.ID, q.ExecutionID, q.IntegratorID = executionID, executionID, s.integrator
 	q.Priority, q.MaxTimeInQueueMS, q.TimeoutMS, q.MaxBytes = Limits.Priority, Limits.MaxTimeInQueue.Milliseconds(), Limits.Timeout.Milliseconds(), Limits.MaxBytes
 	rows, err := s.querier.Query(ctx, s.read.ID(), q)
 	if err != nil {

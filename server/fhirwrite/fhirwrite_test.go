@@ -61,9 +61,12 @@ func TestFills(t *testing.T) {
 		own        *period
 		want       int
 	}{
-		"not on the grid":     {ok, at(9, 5), at(9, 30), nil, http.StatusUnprocessableEntity},
-		"a gap":               {[]slot{sl(9, 0, "free"), sl(9, 30, "free")}, at(9, 0), at(9, 45), nil, http.StatusUnprocessableEntity},
-		"taken":               {[]slot{sl(9, 0, "free"), sl(9, 15, "busy")}, at(9, 0), at(9, 30), nil, http.StatusConflict},
+		"not on the grid": {ok, at(9, 5), at(9, 30), nil, http.StatusUnprocessableEntity},
+		"a gap":           {[]slot{sl(9, 0, "free"), sl(9, 30, "free")}, at(9, 0), at(9, 45), nil, http.StatusUnprocessableEntity},
+		// a booking of a busy slot is the procedure's to refuse (a retry
+		// under an Idempotency-Key sees its own first run there)
+		"taken, booked":       {[]slot{sl(9, 0, "free"), sl(9, 15, "busy")}, at(9, 0), at(9, 30), nil, 0},
+		"taken, moved":        {[]slot{sl(9, 0, "free"), sl(9, 15, "busy")}, at(9, 0), at(9, 30), &period{at(10, 0), at(10, 30)}, http.StatusConflict},
 		"blocked":             {[]slot{sl(9, 0, "busy-unavailable")}, at(9, 0), at(9, 15), nil, http.StatusUnprocessableEntity},
 		"one free slot":       {[]slot{sl(9, 0, "free")}, at(9, 0), at(9, 15), nil, 0},
 		"own time, moved":     {[]slot{sl(9, 0, "busy"), sl(9, 15, "free")}, at(9, 0), at(9, 30), &period{at(8, 45), at(9, 15)}, 0},
