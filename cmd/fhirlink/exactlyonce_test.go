@@ -30,11 +30,12 @@ type bookSlot struct {
 	user, patient int
 	day           string // YYYY-MM-DD
 	secs          int    // seconds after midnight
+	length        int    // seconds
 }
 
 // booking is one way of booking a slot through fhirlink, as the fault tests send and retry
 // it: the request for a slot (its method, path under the site and body) and the appointment
-// id its answer names (0 for none). The FHIR POST Appointment of issue 12 is one more.
+// id its answer names (0 for none).
 type booking struct {
 	name    string
 	request func(s bookSlot) (method, path string, body []byte)
@@ -44,6 +45,32 @@ type booking struct {
 // bookings are the ways of booking the fault tests prove exactly once.
 var bookings = []booking{
 	{"passthrough storedProcedure BP_AddAppointment", passthroughBooking, passthroughBooked},
+	{"FHIR POST Appointment", fhirBooking, fhirBooked},
+}
+
+// fhirBooking is the FHIR booking of s: an Appointment of s's patient with s's practitioner in
+// the slot, at the practice's wall-clock time (the agent's default zone).
+func fhirBooking(s bookSlot) (string, string, []byte) {
+	zone, _ := time.LoadLocation("Australia/Sydney")
+	day, _ := time.ParseInLocation(time.DateOnly, s.day, zone)
+	start := day.Add(time.Duration(s.secs) * time.Second)
+	body, _ := json.Marshal(map[string]any{"resourceType": "Appointment", "status": "booked",
+		"start": start.Format(time.RFC3339), "end": start.Add(time.Duration(s.length) * time.Second).Format(time.RFC3339),
+		"participant": []map[string]any{
+			{"actor": map[string]string{"reference": fmt.Sprintf("Practitioner/%d", s.user)}, "status": "accepted"},
+			{"actor": map[string]string{"reference": fmt.Sprintf("Patient/%d", s.patient)}, "status": "accepted"}}})
+	return http.MethodPost, "/fhir/R4/Appointment", body
+}
+
+func fhirBooked(t *testing.T, status int, body []byte) int {
+	t.Helper()
+	var a struct{ ResourceType, ID string }
+	if err := json.Unmarshal(body, &a); err != nil || status != http.StatusCreated || a.ResourceType != "Appointment" {
+		t.Fatalf("booking answered %d %s", status, body)
+	}
+	checkResources(t, body)
+	n, _ := strconv.Atoi(a.ID)
+	return n
 }
 
 // passthroughBooking is the practice's own procedure called through the passthrough API, the
@@ -53,7 +80,7 @@ func passthroughBooking(s bookSlot) (string, string, []byte) {
 		return map[string]any{"name": "@" + name, "type": typ, "value": fmt.Sprint(v)}
 	}
 	body, _ := json.Marshal(map[string]any{"command": map[string]any{"text": "BP_AddAppointment", "type": "storedProcedure",
-		"parameters": []map[string]any{param("aptdate", "Date", s.day), param("apttime", "Int", s.secs), param("aptlen", "Int", 900),
+		"parameters": []map[string]any{param("aptdate", "Date", s.day), param("apttime", "Int", s.secs), param("aptlen", "Int", s.length),
 			param("practitionerid", "Int", s.user), param("patientid", "Int", s.patient), param("loginid", "Int", 1)}}})
 	return http.MethodPost, "/queries/immediate", body
 }
@@ -78,13 +105,13 @@ type bookingPractice struct {
 	dsn           string
 	db            *sql.DB
 	user, patient int
-	next          int // the next quarter hour handed out
+	used          map[string]bool // the slots handed out, by day and time
 }
 
 func newBookingPractice(t *testing.T) *bookingPractice {
 	t.Helper()
 	ctx := context.Background()
-	b := &bookingPractice{dsn: pgtest.DSN(t)}
+	b := &bookingPractice{dsn: pgtest.DSN(t), used: map[string]bool{}}
 	db, err := sql.Open("pgx", b.dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -106,16 +133,31 @@ func newBookingPractice(t *testing.T) *bookingPractice {
 	return b
 }
 
-// slot hands out a quarter hour free by construction: a day past the generated book.
+// slot hands out a free slot of the practitioner's sessions (BP_GetFreeAppointments, which
+// the FHIR Slots agree with) on a day past the generated book, none handed out twice.
 func (b *bookingPractice) slot(t *testing.T) bookSlot {
 	t.Helper()
-	s := bookSlot{user: b.user, patient: b.patient, day: bpsynth.DefaultToday.AddDate(0, 0, 90).Format(time.DateOnly), secs: 8*3600 + b.next*900}
-	b.next++
-	var taken bool
-	if err := b.db.QueryRow(`SELECT bp_slot_taken($1, $2::date, $3, 900)`, s.user, s.day, s.secs).Scan(&taken); err != nil || taken {
-		t.Fatalf("slot %+v taken %v (%v)", s, taken, err)
+	for d := 90; d < 120; d++ {
+		day := bpsynth.DefaultToday.AddDate(0, 0, d).Format(time.DateOnly)
+		rows, err := b.db.Query(`SELECT "AppointmentTime", "AppointmentLength" FROM BP_GetFreeAppointments($1, $2::date)`, b.user, day)
+		if err != nil {
+			continue // a day away
+		}
+		for rows.Next() {
+			s := bookSlot{user: b.user, patient: b.patient, day: day}
+			if err := rows.Scan(&s.secs, &s.length); err != nil {
+				t.Fatal(err)
+			}
+			if key := fmt.Sprint(day, s.secs); !b.used[key] {
+				b.used[key] = true
+				rows.Close()
+				return s
+			}
+		}
+		rows.Close()
 	}
-	return s
+	t.Fatalf("no free slot of practitioner %d in the 30 days past the generated book", b.user)
+	return bookSlot{}
 }
 
 // appointments are the ids of the live appointments at s.
