@@ -268,7 +268,7 @@ func practiceDB(t *testing.T) (dsn string, db *sql.DB) {
 
 // TestSeveralNodes is issue 11's routing and failure as an operator runs
 // them: three server processes on one PostgreSQL and one NATS server behind
-// a load balancer, three agents dialling the balancer. Every kind of request
+// a load balancer, twenty agents dialling the balancer. Every kind of request
 // sent to every node reaches every site's agent, whichever node holds it; a
 // paging walk hops nodes page by page; an export is polled and downloaded
 // through other nodes, and one whose node is killed mid-way completes on
@@ -277,7 +277,7 @@ func practiceDB(t *testing.T) (dsn string, db *sql.DB) {
 // hang) and its agents come back through other nodes.
 func TestSeveralNodes(t *testing.T) {
 	dsn, db := practiceDB(t)
-	f := startFleet(t, 3, 3, dsn)
+	f := startFleet(t, 3, 20, dsn)
 	var fhirOut []json.RawMessage
 	var patients int
 	if err := db.QueryRow(`SELECT count(*) FROM "PATIENTS" WHERE "RECORDSTATUS" = 1`).Scan(&patients); err != nil {
