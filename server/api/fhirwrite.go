@@ -1,8 +1,6 @@
 package api
 
 import (
-	"errors"
-	"io"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -38,7 +36,7 @@ func (s *Server) fhirWriteRoutes(f *echo.Group) {
 type writeFunc func(c echo.Context, w *fhirwrite.Site, body []byte, executionID string) (fhirwrite.Result, error)
 
 // fhirWrite answers a write interaction that [Server.writeGuard] let
-// through: it reads the body, runs fn under the request's execution id
+// through: it runs fn on the body the guard read under the request's execution id
 // (the same for a retry under one Idempotency-Key, so the agent runs the
 // write once) and answers its resource (201 with Location, or 200) with
 // its ETag.
@@ -48,13 +46,7 @@ func (s *Server) fhirWrite(fn writeFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, maxRequestBytes))
-		if err != nil {
-			if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-				return server.Errorf(server.ETOOLARGE, "request body over %d bytes", maxRequestBytes)
-			}
-			return server.Errorf(server.EINVALID, "could not read the request body")
-		}
+		body, _ := c.Get(ctxWriteBody).([]byte)
 		res, err := fn(c, w, body, server.ExecutionID(c.Request().Context()))
 		if err != nil {
 			return err

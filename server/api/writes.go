@@ -100,6 +100,11 @@ func requireWriteScope(c echo.Context, resourceType, interaction string) error {
 	return requireScope(c, resourceType, perms, interaction+" "+resourceType)
 }
 
+// ctxWriteBody holds a FHIR write's request body, read once by
+// [Server.writeGuard] (it fingerprints it for the Idempotency-Key) for the
+// handler.
+const ctxWriteBody = "fhirlink.writeBody"
+
 // writeGuard is the middleware of a FHIR write route: interaction
 // (create, update, patch) of resourceType. It checks the scope, the
 // agent's writes and the practice's grant, then runs the route under the
@@ -116,7 +121,7 @@ func (s *Server) writeGuard(resourceType, interaction string) echo.MiddlewareFun
 			if err != nil {
 				return server.Errorf(server.ETOOLARGE, "request body over %d bytes", maxRequestBytes)
 			}
-			c.Request().Body = io.NopCloser(bytes.NewReader(body))
+			c.Set(ctxWriteBody, body)
 			noteOf(c).interaction = interaction
 			auditTargets(c, bodyTargets(body)...)
 			return s.idempotent(c, body, next)
