@@ -81,5 +81,5 @@ func (s *Server) siteWrites(c echo.Context) (string, bool) {
 	if st.Availability != hub.Online {
 		return "", false
 	}
-	return st.Info.Engine, s.WriteDenial(c.Request().Context(), integrator(c).ID, site(c).ID) == nil
+	return st.Info.Engine, s.writeDenial(c.Request().Context(), integrator(c).ID, site(c).ID, st) == nil
 }

@@ -56,6 +56,12 @@ const writeBound = 10 * time.Minute
 // grant for this integrator, or the pairing itself. The FHIR
 // CapabilityStatement asks it to advertise writes only where they work.
 func (s *Server) WriteDenial(ctx context.Context, integratorID, siteID string) error {
+	return s.writeDenial(ctx, integratorID, siteID, s.Hub.Status(siteID))
+}
+
+// writeDenial is [Server.WriteDenial] given the site's status, which in a
+// cluster may cost a round trip to the node holding its agent.
+func (s *Server) writeDenial(ctx context.Context, integratorID, siteID string, st hub.Status) error {
 	acc, err := s.Store.Access(ctx, integratorID, siteID)
 	if err != nil {
 		return err
@@ -63,14 +69,9 @@ func (s *Server) WriteDenial(ctx context.Context, integratorID, siteID string) e
 	if err := acc.Denial(siteID); err != nil {
 		return err
 	}
-	return acc.WriteDenial(siteID, s.agentAllowsWrites(siteID))
-}
-
-// agentAllowsWrites is what the site's connected agent reports; true when
-// none is connected (the agent refuses on its own when it comes).
-func (s *Server) agentAllowsWrites(siteID string) bool {
-	st := s.Hub.Status(siteID)
-	return st.Availability != hub.Online || st.Info.AllowWrites
+	// What the connected agent reports; an offline site is not refused
+	// for it (its agent refuses on its own when it comes).
+	return acc.WriteDenial(siteID, st.Availability != hub.Online || st.Info.AllowWrites)
 }
 
 // checkWrite refuses a write at the request's site that the token's scope
