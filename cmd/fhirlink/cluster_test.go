@@ -24,7 +24,7 @@ import (
 	"fhirlink/agent/waittest"
 	"fhirlink/agent/wire"
 	"fhirlink/fhir/fhirvalidate"
-	"fhirlink/mappings/bppremier/bpsynth"
+	"fhirlink/mappings/bppremier/bpsynth/synthtest"
 	"fhirlink/server/cluster/natstest"
 	"fhirlink/server/fhirlinktest"
 )
@@ -250,20 +250,8 @@ func (b *balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // practiceDB is a synthetic Bp Premier practice on PostgreSQL, which every
 // site's agent serves.
 func practiceDB(t *testing.T) (dsn string, db *sql.DB) {
-	dsn = pgtest.DSN(t)
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ctx := context.Background()
-	if err := bpsynth.Apply(ctx, db, "postgres"); err != nil {
-		t.Fatal(err)
-	}
-	if err := bpsynth.Generate(ctx, db, "postgres", bpsynth.Small()); err != nil {
-		t.Fatal(err)
-	}
-	return dsn, db
+	t.Helper()
+	return synthtest.PostgresPractice(t)
 }
 
 // TestSeveralNodes is issue 11's routing and failure as an operator runs

@@ -18,9 +18,9 @@ import (
 
 	"github.com/google/uuid"
 
-	"fhirlink/agent/pgtest"
 	"fhirlink/agent/waittest"
 	"fhirlink/mappings/bppremier/bpsynth"
+	"fhirlink/mappings/bppremier/bpsynth/synthtest"
 	"fhirlink/server/api"
 	"fhirlink/server/fhirlinktest"
 )
@@ -110,20 +110,8 @@ type bookingPractice struct {
 
 func newBookingPractice(t *testing.T) *bookingPractice {
 	t.Helper()
-	ctx := context.Background()
-	b := &bookingPractice{dsn: pgtest.DSN(t), used: map[string]bool{}}
-	db, err := sql.Open("pgx", b.dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	b.db = db
-	if err := bpsynth.Apply(ctx, db, bpsynth.EnginePostgres); err != nil {
-		t.Fatal(err)
-	}
-	if err := bpsynth.Generate(ctx, db, bpsynth.EnginePostgres, bpsynth.Small()); err != nil {
-		t.Fatal(err)
-	}
+	dsn, db := synthtest.PostgresPractice(t)
+	b := &bookingPractice{dsn: dsn, db: db, used: map[string]bool{}}
 	if err := db.QueryRow(`SELECT min("USERID") FROM "USERS" WHERE "RECORDSTATUS" = 1`).Scan(&b.user); err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"fhirlink/agent/pgtest"
 	"fhirlink/fhir/fhirvalidate"
 	"fhirlink/mappings/bppremier/bpsynth"
+	"fhirlink/mappings/bppremier/bpsynth/synthtest"
 	"fhirlink/server/fhirlinktest"
 )
 
@@ -58,20 +59,7 @@ func bpPractice(t *testing.T) (string, *sql.DB) {
 // small synthetic Bp Premier practice, for tests that change it.
 func ownBpPractice(t *testing.T) (string, *sql.DB) {
 	t.Helper()
-	dsn := pgtest.DSN(t)
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ctx := context.Background()
-	if err := bpsynth.Apply(ctx, db, "postgres"); err != nil {
-		t.Fatal(err)
-	}
-	if err := bpsynth.Generate(ctx, db, "postgres", bpsynth.Small()); err != nil {
-		t.Fatal(err)
-	}
-	return dsn, db
+	return synthtest.PostgresPractice(t)
 }
 
 // keep lends a test to pgtest.DSN without its cleanup: a shared database

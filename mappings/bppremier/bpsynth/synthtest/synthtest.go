@@ -6,6 +6,7 @@ package synthtest
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -13,10 +14,12 @@ import (
 	"testing"
 
 	"fhirlink/agent/executor"
+	"fhirlink/agent/pgtest"
 	"fhirlink/agent/wire"
 	"fhirlink/fhir"
 	"fhirlink/fhir/fhirvalidate"
 	"fhirlink/mappings"
+	"fhirlink/mappings/bppremier/bpsynth"
 )
 
 // Reader searches one practice through a mapping.
@@ -124,4 +127,25 @@ func Race(t testing.TB, n int, meet func(), book func() (int, error)) int {
 		t.Fatalf("%d of %d concurrent bookings of one slot succeeded (ids %v); want exactly 1", booked, n, ids)
 	}
 	return id
+}
+
+// PostgresPractice is a PostgreSQL database of the test's own (agent/pgtest) holding the small
+// synthetic Bp Premier practice with its procedures, for tests that change it: its DSN and an
+// open handle, closed when the test ends.
+func PostgresPractice(t testing.TB) (string, *sql.DB) {
+	t.Helper()
+	dsn := pgtest.DSN(t)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx := context.Background()
+	if err := bpsynth.Apply(ctx, db, bpsynth.EnginePostgres); err != nil {
+		t.Fatal(err)
+	}
+	if err := bpsynth.Generate(ctx, db, bpsynth.EnginePostgres, bpsynth.Small()); err != nil {
+		t.Fatal(err)
+	}
+	return dsn, db
 }
