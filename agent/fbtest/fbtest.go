@@ -47,6 +47,8 @@ import (
 	"time"
 
 	_ "github.com/nakagami/firebirdsql" // registers firebirdsql_createdb
+
+	"fhirlink/agent/apttest"
 )
 
 // Files of the Debian firebird3.0-server package.
@@ -174,7 +176,7 @@ func start() (*server, error) {
 			return nil, fmt.Errorf("the Firebird 3 server (%s, %s) is not installed: "+
 				"install it, e.g. `sudo apt-get install -y %s` on Debian", serverBin, rootGlob, aptPackage)
 		}
-		if err := aptInstall(); err != nil {
+		if err := apttest.Install(aptPackage, installTimeout); err != nil {
 			return nil, err
 		}
 		if root = fbRoot(); root == "" {
@@ -261,28 +263,6 @@ func fbRoot() string {
 		}
 	}
 	return ""
-}
-
-// aptInstall installs the server package, refreshing the package lists only
-// when the first attempt fails (a fresh machine may have none).
-func aptInstall() error {
-	ctx, cancel := context.WithTimeout(context.Background(), installTimeout)
-	defer cancel()
-	aptGet := func(args ...string) error {
-		cmd := exec.CommandContext(ctx, "apt-get", args...)
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("apt-get %v: %v\n%s", args, err, out)
-		}
-		return nil
-	}
-	if aptGet("install", "-y", aptPackage) == nil {
-		return nil
-	}
-	if err := aptGet("update"); err != nil {
-		return err
-	}
-	return aptGet("install", "-y", aptPackage)
 }
 
 // env is the environment of the server and of the embedded isql: the

@@ -31,6 +31,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"fhirlink/agent/apttest"
 )
 
 // Bounds on every wait, so that a broken machine fails tests instead of hanging them.
@@ -90,7 +92,7 @@ func start() (*server, error) {
 			return nil, fmt.Errorf("the PostgreSQL server (initdb, postgres) is not in /usr/lib/postgresql/*/bin " +
 				"nor on PATH: install it, e.g. `sudo apt-get install -y postgresql` on Debian")
 		}
-		if err := aptInstall(); err != nil {
+		if err := apttest.Install("postgresql", installTimeout); err != nil {
 			return nil, err
 		}
 		if bin = binDir(); bin == "" {
@@ -178,28 +180,6 @@ func binDir() string {
 		}
 	}
 	return ""
-}
-
-// aptInstall installs the postgresql package, refreshing the package lists
-// only when the first attempt fails (a fresh machine may have none).
-func aptInstall() error {
-	ctx, cancel := context.WithTimeout(context.Background(), installTimeout)
-	defer cancel()
-	aptGet := func(args ...string) error {
-		cmd := exec.CommandContext(ctx, "apt-get", args...)
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("apt-get %v: %v\n%s", args, err, out)
-		}
-		return nil
-	}
-	if aptGet("install", "-y", "postgresql") == nil {
-		return nil
-	}
-	if err := aptGet("update"); err != nil {
-		return err
-	}
-	return aptGet("install", "-y", "postgresql")
 }
 
 func (s *server) waitReady() error {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"fhirlink/agent/apttest"
 )
 
 // chromiumPath is Debian's Chromium, which the browser test drives.
@@ -29,7 +31,7 @@ func needChromium(t *testing.T) {
 	}
 	err := fmt.Errorf("%s is missing and FHIRLINK_NO_INSTALL is set or this is not root: install it with `apt-get install -y chromium`", chromiumPath)
 	if os.Geteuid() == 0 && os.Getenv("FHIRLINK_NO_INSTALL") == "" {
-		err = aptInstall("chromium")
+		err = apttest.Install("chromium", 10*time.Minute)
 	}
 	if err == nil {
 		if _, err = os.Stat(chromiumPath); err == nil {
@@ -40,28 +42,6 @@ func needChromium(t *testing.T) {
 		t.Fatalf("the browser test needs Debian's chromium (CI=true, so it must run): %v", err)
 	}
 	t.Skipf("skipping the browser test: Debian's chromium could not be installed (%v); under CI=true this fails", err)
-}
-
-// aptInstall installs a Debian package, refreshing the package lists only
-// when the first attempt fails (a fresh machine may have none).
-func aptInstall(pkg string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	aptGet := func(args ...string) error {
-		cmd := exec.CommandContext(ctx, "apt-get", args...)
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("apt-get %v: %v\n%s", args, err, out)
-		}
-		return nil
-	}
-	if aptGet("install", "-y", pkg) == nil {
-		return nil
-	}
-	if err := aptGet("update"); err != nil {
-		return err
-	}
-	return aptGet("install", "-y", pkg)
 }
 
 // needPlaywright installs the harness's npm packages from its lock file
