@@ -250,3 +250,17 @@ func TestEnrollmentExpiryWithinMicrosecond(t *testing.T) {
 		t.Fatalf("redeem a microsecond earlier: %q, %v", id, err)
 	}
 }
+
+func TestCredentialChanges(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	st := open(t, dsn)
+	storetest.CredentialChanges(t, st, func(id string) error {
+		conn, err := pgx.Connect(context.Background(), dsn)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(context.Background())
+		_, err = conn.Exec(context.Background(), `DELETE FROM sites WHERE id = $1`, id)
+		return err
+	})
+}
