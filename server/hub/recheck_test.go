@@ -80,7 +80,9 @@ func startSweepEnv(t *testing.T, agents int, configure func(*Hub)) *sweepEnv {
 	t.Cleanup(func() { db.Close() })
 	e := &sweepEnv{st: &countingStore{Store: base}, db: db}
 	e.h = &Hub{KeepAlive: time.Second, CredentialCheck: 50 * time.Millisecond, CredentialChanges: e.st.CredentialChanges,
-		Authenticate: func(ctx context.Context, siteID, secret string) error { return server.AuthenticateSite(ctx, e.st, siteID, secret) }}
+		Authenticate: func(ctx context.Context, siteID, secret string) error {
+			return server.AuthenticateSite(ctx, e.st, siteID, secret)
+		}}
 	if configure != nil {
 		configure(e.h)
 	}
