@@ -29,16 +29,20 @@ import (
 // its router.
 type apiNode struct {
 	api *api.Server
+	hub *hub.Hub
 	r   *cluster.Router
 	url string
 }
 
-func startAPINode(t *testing.T, store server.Store, natsURL string) *apiNode {
+// startAPINode starts a node whose hub sweeps the agents' credentials every
+// credentialCheck.
+func startAPINode(t *testing.T, store server.Store, natsURL string, credentialCheck time.Duration) *apiNode {
 	t.Helper()
-	// The sweep is slowed to an hour: only the announcement can cancel
-	// work in time.
+	// The in-flight sweep is slowed to an hour: only the announcement can
+	// cancel work in time.
 	a := &api.Server{Store: store, Mappings: api.DefaultMappings(), SweepInterval: time.Hour, ImmediateTimeout: time.Minute}
-	h := &hub.Hub{KeepAlive: 200 * time.Millisecond, UnreachableAfter: time.Second, Authenticate: a.AuthenticateAgent}
+	h := &hub.Hub{KeepAlive: 200 * time.Millisecond, UnreachableAfter: time.Second, Authenticate: a.AuthenticateAgent,
+		CredentialChanges: store.CredentialChanges, CredentialCheck: credentialCheck}
 	nc, err := cluster.Connect(natsURL, t.Name(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +58,7 @@ func startAPINode(t *testing.T, store server.Store, natsURL string) *apiNode {
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
 	t.Cleanup(h.Close)
-	return &apiNode{api: a, r: r, url: srv.URL}
+	return &apiNode{api: a, hub: h, r: r, url: srv.URL}
 }
 
 // A query in flight at node A, through the agent held by node B, is
@@ -77,7 +81,7 @@ func TestRevocationAtOneNodeCancelsWorkInFlightOnAnother(t *testing.T) {
 	}
 	defer db.Close()
 	natsURL := natstest.URL(t)
-	nodes := []*apiNode{startAPINode(t, store, natsURL), startAPINode(t, store, natsURL), startAPINode(t, store, natsURL)}
+	nodes := []*apiNode{startAPINode(t, store, natsURL, time.Hour), startAPINode(t, store, natsURL, time.Hour), startAPINode(t, store, natsURL, time.Hour)}
 
 	site := &server.Site{ID: uuid.NewString(), Name: "Harbour Medical", PMSType: wire.PMSBestPractice}
 	if err := store.CreateSite(ctx, site, server.HashSecret("secret")); err != nil {
