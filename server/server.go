@@ -72,6 +72,14 @@ type Store interface {
 	// SiteSecretHash returns the hash of the site's agent credential.
 	SiteSecretHash(ctx context.Context, id string) ([]byte, error)
 	SetSiteSecretHash(ctx context.Context, id string, hash []byte) error
+	// CredentialChanges returns the ids of the sites whose agent credential
+	// changed (its hash replaced by any means, or the site's row deleted)
+	// at or after since, by the store's clock, and that clock now. A
+	// change is remembered for [CredentialChangesKept]. A change in a
+	// transaction that commits later than it started may carry a time
+	// before the now of a call that does not see it yet: ask again from a
+	// little before the now returned (see hub's credential sweep).
+	CredentialChanges(ctx context.Context, since time.Time) (siteIDs []string, now time.Time, err error)
 
 	CreateIntegrator(ctx context.Context, in *Integrator) error
 	Integrator(ctx context.Context, id string) (*Integrator, error)
@@ -131,6 +139,10 @@ type Store interface {
 
 	Close() error
 }
+
+// CredentialChangesKept is how long a store remembers a change of a site's
+// agent credential for [Store.CredentialChanges].
+const CredentialChangesKept = time.Hour
 
 // NewSecret returns a fresh random credential (256 bits, URL-safe text) and
 // the hash to store in its place.

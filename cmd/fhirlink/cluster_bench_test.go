@@ -24,6 +24,7 @@ import (
 	"fhirlink/agent/wire"
 	"fhirlink/server"
 	"fhirlink/server/cluster/natstest"
+	"fhirlink/server/fhirlinktest"
 	"fhirlink/server/sqlite"
 )
 
@@ -32,7 +33,9 @@ import (
 // (every 5 s, the default) for 15 s, alone and as a node routing through
 // NATS (which adds a subscription per site). The agents are light: the real
 // tunnel client serving only GET /v1/info, in the benchmark's process, so
-// the figures are the server's alone. Printed, not asserted.
+// the figures are the server's alone, with the state store reads a second
+// the credential check makes (from the server's metrics). Printed, not
+// asserted.
 //
 // 10,000 sessions need 10,000 descriptors in each process and 10,000
 // ephemeral ports towards one address: the benchmark raises its soft
@@ -100,8 +103,14 @@ func benchAgents(b *testing.B, bin, dir, state string, sites []string, name stri
 	}
 	addr := ln.Addr().String()
 	ln.Close()
+	mln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	metricsAddr := mln.Addr().String()
+	mln.Close()
 	srv := p.start(name, len(sites), append([]string{"server", "--listen", addr, "--database", state,
-		"--results-dir", filepath.Join(dir, "results"), "--log-level", "warn"}, extra...)...)
+		"--metrics-addr", metricsAddr, "--results-dir", filepath.Join(dir, "results"), "--log-level", "warn"}, extra...)...)
 	defer p.kill(srv)
 	waittest.For(b, 20*time.Second, "the server listening", func() bool {
 		resp, err := http.Get("http://" + addr + "/healthz")
@@ -140,9 +149,9 @@ func benchAgents(b *testing.B, bin, dir, state string, sites []string, name stri
 		b.Fatalf("%d agents not connected within 10 minutes", len(sites))
 	}
 	connectTook := time.Since(began)
-	cpu0, at0 := cpuTicks(b, srv.Process.Pid), time.Now()
+	cpu0, reads0, at0 := cpuTicks(b, srv.Process.Pid), credentialReads(b, metricsAddr), time.Now()
 	time.Sleep(15 * time.Second) // the measured period: three heartbeats each
-	cpu1, at1 := cpuTicks(b, srv.Process.Pid), time.Now()
+	cpu1, reads1, at1 := cpuTicks(b, srv.Process.Pid), credentialReads(b, metricsAddr), time.Now()
 	held := rssKB(b, srv.Process.Pid)
 	b.ReportMetric(float64(sockets(b, srv.Process.Pid)), "sockets")
 	b.ReportMetric(float64(idle)/1024, "idle-RSS-MB")
@@ -151,6 +160,17 @@ func benchAgents(b *testing.B, bin, dir, state string, sites []string, name stri
 	// /proc/pid/stat counts in clock ticks of 1/100 s (USER_HZ on Linux).
 	b.ReportMetric(100*float64(cpu1-cpu0)/100/at1.Sub(at0).Seconds(), "CPU-%")
 	b.ReportMetric(connectTook.Seconds(), "connect-s")
+	b.ReportMetric((reads1-reads0)/at1.Sub(at0).Seconds(), "store-reads/s")
+}
+
+// credentialReads is the server's count of the state store reads made to
+// re-check its agents' credentials, from its metrics.
+func credentialReads(b *testing.B, metricsAddr string) float64 {
+	n, ok := fhirlinktest.Scrape(b, "http://"+metricsAddr+"/metrics").Value("fhirlink_agent_credential_reads_total")
+	if !ok {
+		b.Fatal("no fhirlink_agent_credential_reads_total in the server's metrics")
+	}
+	return n
 }
 
 // sockets is how many sockets a process has open: its agent sessions,

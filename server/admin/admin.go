@@ -27,15 +27,18 @@ import (
 	"fhirlink/server/auth"
 )
 
-// Agents pushes settings to a site's agent: a hub.Hub for the agents of
-// this node, a cluster.Router for those of any node.
+// Agents pushes settings to a site's agent and closes its session: a
+// hub.Hub for the agents of this node, a cluster.Router for those of any
+// node.
 type Agents interface {
 	PushSettings(ctx context.Context, siteID string, set wire.Settings) (wire.Settings, error)
+	Disconnect(siteID string)
 }
 
 // Service runs the operations on Store. Agents is nil where no server runs
 // (the CLI on the store): pushing settings then fails with
-// [server.EUNAVAILABLE].
+// [server.EUNAVAILABLE], and a rotated credential closes its agent's
+// session at the serving nodes' next credential sweep (server/hub).
 type Service struct {
 	Store  server.Store
 	Agents Agents
@@ -113,7 +116,9 @@ type SiteRef struct {
 }
 
 // RotateSiteSecret replaces a site's agent secret at once; the old one
-// stops working and a connected agent is disconnected within a keepalive.
+// stops working. A connected agent is disconnected at once through Agents
+// (on every node, for a cluster router), else within a keepalive by the
+// serving nodes' credential sweep.
 func (s *Service) RotateSiteSecret(ctx context.Context, r SiteRef) (*SiteSecret, error) {
 	if err := required("siteId", r.SiteID); err != nil {
 		return nil, err
@@ -121,6 +126,9 @@ func (s *Service) RotateSiteSecret(ctx context.Context, r SiteRef) (*SiteSecret,
 	secret, hash := server.NewSecret()
 	if err := s.Store.SetSiteSecretHash(ctx, r.SiteID, hash); err != nil {
 		return nil, err
+	}
+	if s.Agents != nil {
+		s.Agents.Disconnect(r.SiteID)
 	}
 	return &SiteSecret{SiteID: r.SiteID, Secret: secret}, nil
 }

@@ -90,7 +90,8 @@ type Server struct {
 	// X-Forwarded-For (see audit.go).
 	Limits     quota.Limits
 	TrustProxy bool
-	// SharedRate, when set, keeps the rate limit's buckets for every node
+	// SharedRate, when set, keeps the rate limit's buckets, and those of
+	// the $export poll interval (bulk.Manager.PollTokens), for every node
 	// sharing it (quota.SharedRateLimiter); else each node limits alone.
 	SharedRate quota.TokenStore
 

@@ -70,7 +70,7 @@ func (s *Server) exportRoutes(f, g *echo.Group) {
 
 // exports is the server's export manager, made on first use: what is
 // not set in Exports is filled from the server (its store, the result
-// store, the run function).
+// store, the shared buckets of the poll interval, the run function).
 func (s *Server) exports() *bulk.Manager {
 	s.exportsOnce.Do(func() {
 		if s.Exports == nil {
@@ -85,6 +85,9 @@ func (s *Server) exports() *bulk.Manager {
 		}
 		if m.Logger == nil {
 			m.Logger = s.log()
+		}
+		if m.PollTokens == nil {
+			m.PollTokens = s.SharedRate
 		}
 		m.Run = s.runExport
 		m.Wrap = func(ctx context.Context, req bulk.Request) (context.Context, func()) {

@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"fhirlink/server"
+	"fhirlink/server/quota"
 	"fhirlink/server/results"
 )
 
@@ -136,9 +137,15 @@ type Manager struct {
 	// Expiry is how long a completed or failed job's files stay.
 	Expiry time.Duration
 	// PollInterval is the least time between two status requests of a
-	// running job (Retry-After); polling faster is refused. Each node
-	// enforces it for the polls it answers.
+	// running job (Retry-After); polling faster is refused: by each node
+	// for the polls it answers, or with PollTokens by all of them at once.
 	PollInterval time.Duration
+	// PollTokens, when set, keeps each job's poll interval in a token
+	// bucket every node shares (the PostgreSQL store's, as the integrator
+	// rate limit does), so that a client polling through a round-robin
+	// balancer is held to the interval, not to one poll per node in it.
+	// A node that cannot reach the bucket answers the poll.
+	PollTokens quota.TokenStore
 	// QueuedPerSite bounds the exports of a site waiting or running.
 	QueuedPerSite int
 	// Lease is how long a running job stays its node's without being
@@ -316,8 +323,8 @@ type PollError struct{ Wait time.Duration }
 func (e *PollError) Error() string { return fmt.Sprintf("bulk: polled too soon; retry in %v", e.Wait) }
 
 // Poll returns the status of owner's job id. While the job is queued or
-// running, a poll of this node sooner than PollInterval after its previous
-// one fails with a *PollError.
+// running, a poll sooner than PollInterval after the previous one (of this
+// node, or of any node with PollTokens) fails with a *PollError.
 func (m *Manager) Poll(ctx context.Context, owner, id string) (*Status, error) {
 	j, req, d, err := m.load(ctx, owner, id)
 	if err != nil {
@@ -325,15 +332,9 @@ func (m *Manager) Poll(ctx context.Context, owner, id string) (*Status, error) {
 	}
 	st := State(j.State)
 	if st == Queued || st == Running {
-		now := time.Now()
-		m.mu.Lock()
-		last, ok := m.polls[id]
-		if since := now.Sub(last); ok && since < m.PollInterval {
-			m.mu.Unlock()
-			return nil, &PollError{Wait: m.PollInterval - since}
+		if wait := m.tooSoon(ctx, id, time.Now()); wait > 0 {
+			return nil, &PollError{Wait: wait}
 		}
-		m.polls[id] = now
-		m.mu.Unlock()
 	}
 	s := &Status{ID: j.ID, Request: req, State: st, Created: j.CreatedAt, TransactionTime: d.TxTime,
 		Finished: d.Finished, ExpiresAt: j.ExpiresAt, Progress: d.Progress, Resources: d.Resources,
@@ -459,6 +460,31 @@ func (m *Manager) claim() bool {
 		m.run(ctx, j)
 	})
 	return true
+}
+
+// tooSoon records a poll of job id at now and returns how long the poller
+// should have waited, 0 when it waited long enough.
+func (m *Manager) tooSoon(ctx context.Context, id string, now time.Time) time.Duration {
+	if m.PollTokens != nil {
+		rate := 1 / m.PollInterval.Seconds()
+		taken, left, err := m.PollTokens.TakeRateTokens(ctx, "poll:"+id, rate, 1, 1, now)
+		if err != nil {
+			m.Logger.Warn("export poll interval: the shared bucket is unreachable; poll answered", "job", id, "err", err)
+			return 0
+		}
+		if taken == 0 {
+			return max(time.Nanosecond, time.Duration((1-left)/rate*float64(time.Second)))
+		}
+		return 0
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	last, ok := m.polls[id]
+	if since := now.Sub(last); ok && since < m.PollInterval {
+		return m.PollInterval - since
+	}
+	m.polls[id] = now
+	return 0
 }
 
 // sweep removes the jobs that expired, and the poll times of jobs no one

@@ -23,22 +23,29 @@ import (
 	"fhirlink/server/fhirlinktest"
 	"fhirlink/server/hub"
 	"fhirlink/server/postgres"
+	"fhirlink/server/quota"
 )
 
 // apiNode is a whole server node: the API over a shared store, its hub and
 // its router.
 type apiNode struct {
 	api *api.Server
+	hub *hub.Hub
 	r   *cluster.Router
 	url string
 }
 
-func startAPINode(t *testing.T, store server.Store, natsURL string) *apiNode {
+// startAPINode starts a node whose hub sweeps the agents' credentials every
+// credentialCheck. On PostgreSQL, the nodes share the rate limit's and the
+// export poll interval's buckets, as `fhirlink server --nats` does.
+func startAPINode(t *testing.T, store server.Store, natsURL string, credentialCheck time.Duration) *apiNode {
 	t.Helper()
-	// The sweep is slowed to an hour: only the announcement can cancel
-	// work in time.
+	// The in-flight sweep is slowed to an hour: only the announcement can
+	// cancel work in time.
 	a := &api.Server{Store: store, Mappings: api.DefaultMappings(), SweepInterval: time.Hour, ImmediateTimeout: time.Minute}
-	h := &hub.Hub{KeepAlive: 200 * time.Millisecond, UnreachableAfter: time.Second, Authenticate: a.AuthenticateAgent}
+	a.SharedRate, _ = store.(quota.TokenStore)
+	h := &hub.Hub{KeepAlive: 200 * time.Millisecond, UnreachableAfter: time.Second, Authenticate: a.AuthenticateAgent,
+		CredentialChanges: store.CredentialChanges, CredentialCheck: credentialCheck}
 	nc, err := cluster.Connect(natsURL, t.Name(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +61,38 @@ func startAPINode(t *testing.T, store server.Store, natsURL string) *apiNode {
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
 	t.Cleanup(h.Close)
-	return &apiNode{api: a, r: r, url: srv.URL}
+	return &apiNode{api: a, hub: h, r: r, url: srv.URL}
+}
+
+// pairedSite creates a site paired with a new integrator, whose agent runs
+// on the practice database practiceDSN and dials nodeURL until the test
+// ends; it returns the site's id and the integrator's key.
+func pairedSite(t *testing.T, store server.Store, nodeURL, practiceDSN string) (siteID, key string) {
+	t.Helper()
+	ctx := context.Background()
+	site := &server.Site{ID: uuid.NewString(), Name: "Harbour Medical", PMSType: wire.PMSBestPractice}
+	if err := store.CreateSite(ctx, site, server.HashSecret("secret")); err != nil {
+		t.Fatal(err)
+	}
+	in := &server.Integrator{ID: uuid.NewString(), Name: "Acme"}
+	key, keyHash := server.NewSecret()
+	for _, err := range []error{store.CreateIntegrator(ctx, in), store.SetIntegratorKey(ctx, in.ID, server.KeyPrimary, keyHash), store.Pair(ctx, in.ID, site.ID)} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	actx, stopAgent := context.WithCancel(ctx)
+	a, err := agent.New(actx, agent.Config{ServerURL: nodeURL, SiteID: site.ID, Secret: "secret",
+		Database:     executor.Config{Engine: "postgres", Catalogues: []executor.Catalogue{{Name: "practice", DSN: practiceDSN, IsDefault: true}}},
+		ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond, KeepAlive: 200 * time.Millisecond, DrainTimeout: time.Second})
+	if err != nil {
+		stopAgent()
+		t.Fatal(err)
+	}
+	agentDone := make(chan struct{})
+	go func() { defer close(agentDone); defer a.Close(); a.Run(actx) }()
+	t.Cleanup(func() { stopAgent(); <-agentDone })
+	return site.ID, key
 }
 
 // A query in flight at node A, through the agent held by node B, is
@@ -77,31 +115,11 @@ func TestRevocationAtOneNodeCancelsWorkInFlightOnAnother(t *testing.T) {
 	}
 	defer db.Close()
 	natsURL := natstest.URL(t)
-	nodes := []*apiNode{startAPINode(t, store, natsURL), startAPINode(t, store, natsURL), startAPINode(t, store, natsURL)}
+	nodes := []*apiNode{startAPINode(t, store, natsURL, time.Hour), startAPINode(t, store, natsURL, time.Hour), startAPINode(t, store, natsURL, time.Hour)}
 
-	site := &server.Site{ID: uuid.NewString(), Name: "Harbour Medical", PMSType: wire.PMSBestPractice}
-	if err := store.CreateSite(ctx, site, server.HashSecret("secret")); err != nil {
-		t.Fatal(err)
-	}
-	in := &server.Integrator{ID: uuid.NewString(), Name: "Acme"}
-	key, keyHash := server.NewSecret()
-	for _, err := range []error{store.CreateIntegrator(ctx, in), store.SetIntegratorKey(ctx, in.ID, server.KeyPrimary, keyHash), store.Pair(ctx, in.ID, site.ID)} {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	actx, stopAgent := context.WithCancel(ctx)
-	a, err := agent.New(actx, agent.Config{ServerURL: nodes[1].url, SiteID: site.ID, Secret: "secret",
-		Database:     executor.Config{Engine: "postgres", Catalogues: []executor.Catalogue{{Name: "practice", DSN: practice, IsDefault: true}}},
-		ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond, KeepAlive: 200 * time.Millisecond, DrainTimeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	agentDone := make(chan struct{})
-	go func() { defer close(agentDone); defer a.Close(); a.Run(actx) }()
-	defer func() { stopAgent(); <-agentDone }()
+	siteID, key := pairedSite(t, store, nodes[1].url, practice)
 	waittest.For(t, 15*time.Second, "the site online at node A", func() bool {
-		return nodes[0].r.Status(site.ID).Availability == hub.Online
+		return nodes[0].r.Status(siteID).Availability == hub.Online
 	})
 
 	type answer struct {
@@ -115,7 +133,7 @@ func TestRevocationAtOneNodeCancelsWorkInFlightOnAnother(t *testing.T) {
 		qctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		defer cancel()
 		start := time.Now()
-		status, _, b, err := fhirlinktest.Do(qctx, http.MethodPost, nodes[0].url+"/integrator/sites/"+site.ID+"/queries/immediate", key,
+		status, _, b, err := fhirlinktest.Do(qctx, http.MethodPost, nodes[0].url+"/integrator/sites/"+siteID+"/queries/immediate", key,
 			fhirlinktest.Command("SELECT pg_sleep(30) AS revoked_marker"))
 		done <- answer{status, b, time.Since(start), err}
 	}()
@@ -126,11 +144,15 @@ func TestRevocationAtOneNodeCancelsWorkInFlightOnAnother(t *testing.T) {
 	}
 	waittest.For(t, 15*time.Second, "the statement running in the practice database", func() bool { return running() == 1 })
 
+	in, err := store.IntegratorByKeyHash(ctx, server.HashSecret(key))
+	if err != nil {
+		t.Fatal(err)
+	}
 	req, err := http.NewRequest(http.MethodDelete, nodes[2].url+"/agent/v1/pairings/"+in.ID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.SetBasicAuth(site.ID, "secret")
+	req.SetBasicAuth(siteID, "secret")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

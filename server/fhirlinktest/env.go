@@ -162,7 +162,7 @@ func (e *Env) serve(ln net.Listener) {
 	m := metrics.New()
 	e.API = &api.Server{Store: e.Store, Logger: log, Mappings: api.DefaultMappings(), Metrics: m,
 		ImmediateTimeout: e.opt.ImmediateTimeout, ImmediateMaxBytes: e.opt.ImmediateMaxBytes}
-	e.Hub = &hub.Hub{Authenticate: e.API.AuthenticateAgent, Logger: log,
+	e.Hub = &hub.Hub{Authenticate: e.API.AuthenticateAgent, CredentialChanges: e.Store.CredentialChanges, Logger: log, Metrics: m,
 		KeepAlive: e.opt.KeepAlive, UnreachableAfter: e.opt.UnreachableAfter, StatusInterval: e.opt.StatusInterval}
 	e.API.Hub = e.Hub
 	m.WatchAgents(e.Hub.Agents)

@@ -47,10 +47,16 @@ type Hub struct {
 	// 60 s); UnreachableAfter how long a silent site stays offline before it
 	// is unreachable (default 2 min).
 	KeepAlive, StatusInterval, UnreachableAfter time.Duration
-	// CredentialCheck is how often a session's credential is re-validated
-	// with Authenticate, closing the session once it is refused (default:
-	// KeepAlive). See recheck.go.
-	CredentialCheck time.Duration
+	// CredentialChanges asks the state store which sites' agent
+	// credentials changed since a time ([server.Store.CredentialChanges]);
+	// the hub asks every CredentialCheck (default: KeepAlive) and
+	// re-validates the sessions of those sites with Authenticate, closing
+	// those refused. See recheck.go. Nil: sessions are never re-checked.
+	CredentialChanges func(ctx context.Context, since time.Time) (siteIDs []string, now time.Time, err error)
+	CredentialCheck   time.Duration
+	// Metrics counts the store reads of the credential sweep; nil counts
+	// none.
+	Metrics *metrics.Metrics
 	// Notify, when set, is called after a site's session attached or
 	// detached and after the hub forgot a site, so that a cluster router
 	// can announce which sites this node holds (see [Hub.Presence]). It is
@@ -59,8 +65,13 @@ type Hub struct {
 	// rather than trust the order of calls.
 	Notify func(siteID string)
 
-	mu    sync.Mutex
-	sites map[string]*siteState
+	// changesKept and overlap override server.CredentialChangesKept and
+	// sweepOverlap (tests).
+	changesKept, overlap time.Duration
+
+	mu        sync.Mutex
+	sites     map[string]*siteState
+	stopSweep chan struct{} // closed to stop the credential sweep; nil while none runs
 }
 
 type siteState struct {
@@ -73,6 +84,7 @@ type siteState struct {
 
 // session is one connected agent.
 type session struct {
+	secret string // the credential it connected with, re-validated by the sweep
 	ys     *yamux.Session
 	client *http.Client
 	conn   *recordingConn
@@ -217,7 +229,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		conn.Close()
 		return
 	}
-	s := &session{ys: ys, conn: conn, client: &http.Client{Transport: &http.Transport{
+	s := &session{secret: secret, ys: ys, conn: conn, client: &http.Client{Transport: &http.Transport{
 		DialContext:         func(context.Context, string, string) (net.Conn, error) { return ys.Open() },
 		MaxIdleConnsPerHost: 16,
 		IdleConnTimeout:     time.Minute,
@@ -232,7 +244,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.attach(siteID, s, info)
-	go h.recheck(ctx, siteID, secret, s)
+	h.startSweep()
 	h.log().Info("agent connected", "site", siteID, "version", info.Version, "engine", info.Engine, "from", r.RemoteAddr)
 	h.heartbeat(ctx, siteID, s)
 	clean := conn.closedCleanly()
@@ -338,10 +350,14 @@ func (h *Hub) Disconnect(siteID string) {
 	}
 }
 
-// Close closes every session.
+// Close closes every session and stops the credential sweep.
 func (h *Hub) Close() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.stopSweep != nil {
+		close(h.stopSweep)
+		h.stopSweep = nil
+	}
 	for _, st := range h.sites {
 		if st.sess != nil {
 			st.sess.ys.Close()

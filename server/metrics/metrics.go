@@ -2,9 +2,9 @@
 // fhirlink exports is defined here, once, and the rest of the server reports
 // to it through a few narrow hooks ([Metrics.ObserveRequest],
 // [Metrics.QuotaRefused], [Metrics.AuditDropped], [Metrics.JobQueued],
-// [Metrics.JobStarted], [Metrics.WatchAgents]). Operators scrape it at
-// /metrics on a listener of its own (fhirlink server --metrics-addr); the
-// names and labels are documented in server/README.md.
+// [Metrics.JobStarted], [Metrics.WatchAgents], [Metrics.CredentialReads]).
+// Operators scrape it at /metrics on a listener of its own (fhirlink server
+// --metrics-addr); the names and labels are documented in server/README.md.
 //
 // Each [Metrics] has its own registry rather than Prometheus's global one,
 // so several servers in one process (tests, a demo) do not clash. A nil
@@ -64,6 +64,7 @@ type Metrics struct {
 	jobsQueued   *prometheus.CounterVec
 	jobsRunning  *prometheus.GaugeVec
 	jobsEnded    *prometheus.CounterVec
+	credReads    prometheus.Counter
 
 	agentsMu sync.Mutex
 	agents   func() []Agent
@@ -103,11 +104,15 @@ func New() *Metrics {
 			Name: "fhirlink_jobs_ended_total",
 			Help: "Job runs that ended on this node, by kind and the state they ended in.",
 		}, []string{"kind", "state"}),
+		credReads: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "fhirlink_agent_credential_reads_total",
+			Help: "State store reads made to re-check the credentials of the agents connected to this node.",
+		}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.latency, m.quota, m.auditDropped, m.jobsQueued, m.jobsRunning, m.jobsEnded,
+		m.requests, m.latency, m.quota, m.auditDropped, m.jobsQueued, m.jobsRunning, m.jobsEnded, m.credReads,
 		agentCollector{m},
 	)
 	return m
@@ -162,6 +167,15 @@ func (m *Metrics) AuditDropped() {
 		return
 	}
 	m.auditDropped.Inc()
+}
+
+// CredentialReads counts n state store reads of the agents' credential
+// sweep (server/hub): one a sweep, plus one per session re-validated.
+func (m *Metrics) CredentialReads(n int) {
+	if m == nil {
+		return
+	}
+	m.credReads.Add(float64(n))
 }
 
 // JobQueued counts a job of kind accepted by this node.

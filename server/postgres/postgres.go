@@ -270,6 +270,26 @@ var migrations = []string{
 		tokens double precision NOT NULL,
 		at timestamptz NOT NULL
 	);`,
+	// Changes of the sites' agent credentials (a secret replaced, a site
+	// deleted), noted by trigger whatever made them, for the servers'
+	// credential sweep (Store.CredentialChanges); kept an hour
+	// (server.CredentialChangesKept), the trigger deleting older ones.
+	`CREATE TABLE credential_changes (
+		site_id text NOT NULL,
+		changed_at timestamptz NOT NULL
+	);
+	CREATE INDEX credential_changes_at ON credential_changes (changed_at);
+	CREATE FUNCTION note_credential_change() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		IF TG_OP = 'UPDATE' AND NEW.secret_hash IS NOT DISTINCT FROM OLD.secret_hash THEN
+			RETURN NULL;
+		END IF;
+		DELETE FROM credential_changes WHERE changed_at < clock_timestamp() - interval '1 hour';
+		INSERT INTO credential_changes (site_id, changed_at) VALUES (OLD.id, clock_timestamp());
+		RETURN NULL;
+	END $$;
+	CREATE TRIGGER sites_credential_changed AFTER UPDATE OF secret_hash OR DELETE ON sites
+		FOR EACH ROW EXECUTE FUNCTION note_credential_change();`,
 }
 
 // migrationLock is the key of the transaction-level advisory lock held while
@@ -426,6 +446,15 @@ func (s *Store) SiteSecretHash(ctx context.Context, id string) ([]byte, error) {
 // SetSiteSecretHash implements [server.Store].
 func (s *Store) SetSiteSecretHash(ctx context.Context, id string, hash []byte) error {
 	return s.updateOne(ctx, "site "+id, `UPDATE sites SET secret_hash = $1 WHERE id = $2`, hash, id)
+}
+
+// CredentialChanges implements [server.Store], in one round trip.
+func (s *Store) CredentialChanges(ctx context.Context, since time.Time) ([]string, time.Time, error) {
+	var ids []string
+	var at time.Time
+	err := s.pool.QueryRow(ctx, `SELECT now(), ARRAY(SELECT DISTINCT site_id FROM credential_changes WHERE changed_at >= $1)`, since).
+		Scan(&at, &ids)
+	return ids, at.UTC(), err
 }
 
 // CreateIntegrator implements [server.Store].

@@ -250,3 +250,50 @@ func TestEnrollmentExpiryWithinMicrosecond(t *testing.T) {
 		t.Fatalf("redeem a microsecond earlier: %q, %v", id, err)
 	}
 }
+
+func TestCredentialChanges(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	st := open(t, dsn)
+	storetest.CredentialChanges(t, st, func(id string) error {
+		conn, err := pgx.Connect(context.Background(), dsn)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(context.Background())
+		_, err = conn.Exec(context.Background(), `DELETE FROM sites WHERE id = $1`, id)
+		return err
+	})
+}
+
+// A new bucket deletes those left untouched for a day (one a job, for the
+// export poll interval, would otherwise pile up) and keeps the others.
+func TestIdleRateBucketsDeleted(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.DSN(t)
+	st := open(t, dsn)
+	t0 := time.Now()
+	for key, at := range map[string]time.Time{"poll:old": t0, "poll:recent": t0.Add(2 * time.Hour)} {
+		if _, _, err := st.TakeRateTokens(ctx, key, 0.2, 1, 1, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := st.TakeRateTokens(ctx, "poll:new", 0.2, 1, 1, t0.Add(25*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT key FROM rate_buckets ORDER BY key`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 2 || keys[0] != "poll:new" || keys[1] != "poll:recent" {
+		t.Fatalf("buckets left: %v, want poll:new and poll:recent", keys)
+	}
+}

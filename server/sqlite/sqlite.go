@@ -250,7 +250,32 @@ var migrations = []string{
 	CREATE INDEX export_jobs_state ON export_jobs (state, created_us);
 	CREATE INDEX export_jobs_site ON export_jobs (site_id, state);
 	CREATE UNIQUE INDEX export_jobs_one_running ON export_jobs (site_id) WHERE state = 'running';`,
+	// Changes of the sites' agent credentials (a secret replaced, a site
+	// deleted), noted by trigger whatever made them, for the servers'
+	// credential sweep (Store.CredentialChanges). Times in microseconds
+	// since 1970 by the database's clock; kept an hour
+	// (server.CredentialChangesKept), the trigger deleting older ones.
+	`CREATE TABLE credential_changes (
+		site_id TEXT NOT NULL,
+		changed_us INTEGER NOT NULL
+	);
+	CREATE INDEX credential_changes_at ON credential_changes (changed_us);
+	CREATE TRIGGER sites_secret_changed AFTER UPDATE OF secret_hash ON sites
+	WHEN NEW.secret_hash IS NOT OLD.secret_hash
+	BEGIN
+		DELETE FROM credential_changes WHERE changed_us < ` + sqlNowUS + ` - 3600000000;
+		INSERT INTO credential_changes (site_id, changed_us) VALUES (OLD.id, ` + sqlNowUS + `);
+	END;
+	CREATE TRIGGER sites_deleted AFTER DELETE ON sites
+	BEGIN
+		DELETE FROM credential_changes WHERE changed_us < ` + sqlNowUS + ` - 3600000000;
+		INSERT INTO credential_changes (site_id, changed_us) VALUES (OLD.id, ` + sqlNowUS + `);
+	END;`,
 }
+
+// sqlNowUS is SQLite's clock in microseconds since 1970 (julianday counts
+// days from 4714 BC; 2440587.5 of them end in 1970).
+const sqlNowUS = `CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)`
 
 // maxConns bounds a file store's connections.
 const maxConns = 8
@@ -392,6 +417,28 @@ func (s *Store) SiteSecretHash(ctx context.Context, id string) ([]byte, error) {
 // SetSiteSecretHash implements [server.Store].
 func (s *Store) SetSiteSecretHash(ctx context.Context, id string, hash []byte) error {
 	return s.updateOne(ctx, "site "+id, `UPDATE sites SET secret_hash = ? WHERE id = ?`, hash, id)
+}
+
+// CredentialChanges implements [server.Store].
+func (s *Store) CredentialChanges(ctx context.Context, since time.Time) ([]string, time.Time, error) {
+	var at int64
+	if err := s.db.QueryRowContext(ctx, `SELECT `+sqlNowUS).Scan(&at); err != nil {
+		return nil, time.Time{}, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT site_id FROM credential_changes WHERE changed_us >= ?`, since.UnixMicro())
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, time.Time{}, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, time.UnixMicro(at).UTC(), rows.Err()
 }
 
 // CreateIntegrator implements [server.Store].

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"testing"
 
@@ -40,4 +41,22 @@ func TestReopenKeepsState(t *testing.T) {
 	if in, err := st.Integrator(ctx, "i1"); err != nil || in.Name != "Acme" {
 		t.Fatalf("after reopen: %v, %v", in, err)
 	}
+}
+
+func TestCredentialChanges(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	st, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	storetest.CredentialChanges(t, st, func(id string) error {
+		_, err := db.Exec(`DELETE FROM sites WHERE id = ?`, id)
+		return err
+	})
 }

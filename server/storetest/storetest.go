@@ -204,3 +204,52 @@ func mustCode(t *testing.T, want string, err error) {
 		t.Fatalf("error %v (code %q), want code %q", err, got, want)
 	}
 }
+
+// CredentialChanges checks [server.Store.CredentialChanges] on st: a
+// secret replaced (by the operator or by an enrollment) and a site deleted
+// are reported from the store's clock on, and nothing before. deleteSite
+// deletes a site's row by hand (the store has no operation for it), as an
+// operator might in SQL.
+func CredentialChanges(t *testing.T, st server.Store, deleteSite func(id string) error) {
+	ctx := context.Background()
+	sites := map[string]string{}
+	for _, name := range []string{"rotated", "enrolled", "deleted", "untouched"} {
+		site := &server.Site{ID: uuid.NewString(), Name: name, PMSType: wire.PMSBestPractice}
+		_, hash := server.NewSecret()
+		mustCode(t, "", st.CreateSite(ctx, site, hash))
+		sites[name] = site.ID
+	}
+	ids, since, err := st.CredentialChanges(ctx, time.Time{})
+	mustCode(t, "", err)
+	if len(ids) != 0 || since.IsZero() {
+		t.Fatalf("before any change: %v at %v", ids, since)
+	}
+
+	_, hash := server.NewSecret()
+	mustCode(t, "", st.SetSiteSecretHash(ctx, sites["rotated"], hash))
+	codeHash := server.HashEnrollmentCode("2222-2222")
+	mustCode(t, "", st.CreateEnrollmentCode(ctx, sites["enrolled"], codeHash, time.Now().Add(time.Hour)))
+	_, hash = server.NewSecret()
+	if _, err := st.RedeemEnrollmentCode(ctx, codeHash, hash, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := deleteSite(sites["deleted"]); err != nil {
+		t.Fatal(err)
+	}
+
+	ids, now, err := st.CredentialChanges(ctx, since)
+	mustCode(t, "", err)
+	got := map[string]bool{}
+	for _, id := range ids {
+		got[id] = true
+	}
+	if len(ids) != 3 || !got[sites["rotated"]] || !got[sites["enrolled"]] || !got[sites["deleted"]] {
+		t.Fatalf("changes since %v: %v; want the rotated, enrolled and deleted sites %v", since, ids, sites)
+	}
+	if now.Before(since) {
+		t.Fatalf("the store's clock went back: %v then %v", since, now)
+	}
+	if ids, _, err := st.CredentialChanges(ctx, now.Add(time.Minute)); err != nil || len(ids) != 0 {
+		t.Fatalf("changes after the last: %v, %v", ids, err)
+	}
+}
