@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -26,7 +27,10 @@ type practiceView struct {
 
 type pairingView struct {
 	*server.Pairing
-	Writes bool
+	// Writes is the server's copy of the integrator's write grant;
+	// AgentWrites whether the agent's last report lists it (the record
+	// that decides).
+	Writes, AgentWrites bool
 }
 
 // auditView is the audit log section: the filters as given and the records
@@ -54,8 +58,10 @@ var outcomes = map[string]func(status int) bool{
 // notices are the messages an action's redirect names, by key.
 var notices = map[string]string{
 	"revoked":    "The integrator's pairing is revoked: its next request to this site is refused, and its running queries were cancelled.",
-	"writes-on":  "The integrator may now write at this site (where the agent allows writes).",
-	"writes-off": "The integrator's writes at this site are revoked.",
+	"writes-on":  "The agent granted the integrator writes: it may write at this site (where the agent allows writes).",
+	"writes-off": "The integrator's writes at this site are revoked, at the agent and on the server.",
+	"writes-off-pending": "The server refuses the integrator's writes from now on. The agent is not connected and still lists the grant: " +
+		"the server revokes it there as soon as the agent connects again.",
 }
 
 // GET /console/practice?integrator=&from=&to=&outcome=
@@ -74,7 +80,7 @@ func (c *Console) practicePage(w http.ResponseWriter, r *http.Request, s *sessio
 	names := map[string]string{}
 	for _, p := range pairings {
 		names[p.IntegratorID] = p.IntegratorName
-		row := pairingView{Pairing: p}
+		row := pairingView{Pairing: p, AgentWrites: slices.Contains(pv.Status.Info.WriteGrants, p.IntegratorID)}
 		if c.WriteGrants != nil {
 			if row.Writes, err = c.WriteGrants.WritesGranted(ctx, p.IntegratorID, site.ID); err != nil {
 				return err
@@ -172,9 +178,9 @@ func (c *Console) revoke(w http.ResponseWriter, r *http.Request, s *session) (st
 	return "integrator=" + id, nil
 }
 
-// POST /console/practice/writes (integratorId, grant=on|off): the
-// practice's write grant for a paired integrator, where the server has
-// write grants (Console.WriteGrants).
+// POST /console/practice/writes (integratorId, grant=on|off): grants or
+// revokes a paired integrator's writes, at the site's agent and on the
+// server (Console.WriteGrants).
 func (c *Console) setWrites(w http.ResponseWriter, r *http.Request, s *session) (string, error) {
 	if c.WriteGrants == nil {
 		return "", server.Errorf(server.ENOTFOUND, "this server has no write grants")
@@ -183,15 +189,27 @@ func (c *Console) setWrites(w http.ResponseWriter, r *http.Request, s *session) 
 	if err != nil {
 		return "", err
 	}
-	grant := r.PostForm.Get("grant") == "on"
+	var grant bool
+	switch r.PostForm.Get("grant") {
+	case "on":
+		grant = true
+	case "off":
+	default:
+		return "integrator=" + id, server.Errorf(server.EINVALID, "grant %q: use on or off", short(r.PostForm.Get("grant"), 16))
+	}
 	detail := "integrator=" + id + " grant=" + r.PostForm.Get("grant")
-	if err := c.WriteGrants.SetWriteGrant(r.Context(), id, s.subject, grant); err != nil {
+	told, err := c.WriteGrants.SetWriteGrant(r.Context(), id, s.subject, grant)
+	if err != nil {
 		return detail, err
 	}
 	done := "writes-off"
-	if grant {
+	switch {
+	case grant:
 		done = "writes-on"
+	case !told:
+		done, detail = "writes-off-pending", detail+" agent=offline"
 	}
+	c.log().Info("write grant changed in the console", "site", s.subject, "integrator", id, "granted", grant, "agentTold", told)
 	http.Redirect(w, r, Path+"/practice?done="+done, http.StatusSeeOther)
 	return detail, nil
 }

@@ -58,6 +58,12 @@ type Hub struct {
 	// at once and out of order: read the site's state again with Presence
 	// rather than trust the order of calls.
 	Notify func(siteID string)
+	// Connected, when set, is called in a goroutine of its own each time a
+	// site's session opens here, with the agent's first report, so that
+	// the API can bring the agent in line with what changed while it was
+	// away (write grants revoked in the console). It must return on its
+	// own: the hub does not wait for it.
+	Connected func(siteID string, info wire.Info)
 
 	mu    sync.Mutex
 	sites map[string]*siteState
@@ -232,6 +238,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.attach(siteID, s, info)
+	if h.Connected != nil {
+		go h.Connected(siteID, info)
+	}
 	go h.recheck(ctx, siteID, secret, s)
 	h.log().Info("agent connected", "site", siteID, "version", info.Version, "engine", info.Engine, "from", r.RemoteAddr)
 	h.heartbeat(ctx, siteID, s)
