@@ -28,8 +28,8 @@ type practiceView struct {
 type pairingView struct {
 	*server.Pairing
 	// Writes is the server's copy of the integrator's write grant;
-	// AgentWrites whether the agent's last report lists it (the record
-	// that decides).
+	// AgentWrites whether the agent's last report lists it (its record
+	// decides), which shows a revocation the agent has yet to hear of.
 	Writes, AgentWrites bool
 }
 
