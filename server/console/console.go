@@ -193,7 +193,7 @@ func (c *Console) audit(r *http.Request, start time.Time, action string, sess *s
 		return
 	}
 	rec := &server.AuditRecord{Time: start.UTC(), Method: r.Method, Path: r.URL.Path, Kind: server.AuditConsole,
-		Interaction: action, Query: detail, Status: status, DurationUS: time.Since(start).Microseconds()}
+		Interaction: action, Query: detail, Status: status, DurationUS: time.Since(start).Microseconds(), RequestID: server.RequestID(r.Context())}
 	if c.ClientAddr != nil {
 		rec.ClientAddr = c.ClientAddr(r)
 	}

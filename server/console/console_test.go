@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -522,5 +523,60 @@ func TestWriteGrantControls(t *testing.T) {
 	}
 	if rec := e.records(t, "write-grant"); len(rec) != 2 || rec[0].Status != http.StatusNotFound || rec[0].SiteID != e.SiteID {
 		t.Fatalf("write-grant records: %+v", rec)
+	}
+}
+
+// The practice's audit log shows the newest records first, 500 a page,
+// with a link to the older ones that keeps the filters; each record shows
+// its request id.
+func TestAuditPageNewestFirst(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	var recs []*server.AuditRecord
+	for i := range 501 { // i seconds old: /old/0 is the newest
+		recs = append(recs, &server.AuditRecord{Time: now.Add(-time.Duration(i+60) * time.Second), IntegratorID: e.idB, SiteID: e.SiteID,
+			Method: "GET", Path: fmt.Sprintf("/old/%d", i), Kind: server.AuditOther, Status: 200, RequestID: fmt.Sprintf("req-%d", i)})
+	}
+	if err := e.Store.AppendAudit(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser(t)
+	b.signIn("practice", "siteId", e.SiteID, "secret", "site-secret")
+	if err := e.API.FlushAudit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, h, page := b.get("/console/practice?integrator=" + e.idB)
+	first := regexp.MustCompile(`<code>GET (/old/\d+)</code>`).FindAllStringSubmatch(page, -1)
+	if len(first) != 500 || first[0][1] != "/old/0" || first[499][1] != "/old/499" || !strings.Contains(page, "request req-0<") {
+		t.Fatalf("first page: %d records, from %v", len(first), first[:min(len(first), 1)])
+	}
+	older := regexp.MustCompile(`<a id="older" href="([^"]+)">`).FindStringSubmatch(page)
+	if older == nil {
+		t.Fatalf("no link to the older records:\n%s", page[len(page)-2000:])
+	}
+	link := strings.ReplaceAll(older[1], "&amp;", "&")
+	if !strings.Contains(link, "integrator="+e.idB) {
+		t.Fatalf("the link %s drops the filter", link)
+	}
+	_, _, page = b.get(link)
+	rest := regexp.MustCompile(`<code>GET (/old/\d+)</code>`).FindAllStringSubmatch(page, -1)
+	if len(rest) != 1 || rest[0][1] != "/old/500" || strings.Contains(page, `id="older"`) {
+		t.Fatalf("second page: %v", rest)
+	}
+	if status, _, _ := b.get("/console/practice?older=x.1"); status != http.StatusBadRequest {
+		t.Fatalf("a bad older: %d", status)
+	}
+
+	// The console's own actions carry their request id, as answered.
+	in := e.records(t, "sign-in")
+	if len(in) != 1 || !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(in[0].RequestID) {
+		t.Fatalf("sign-in record: %+v", in)
+	}
+	if id := h.Get("X-Request-Id"); id == "" || id == in[0].RequestID {
+		t.Fatalf("the page's request id %q (the sign-in's %q)", id, in[0].RequestID)
+	}
+	if _, _, page = b.get("/console/practice"); !strings.Contains(page, "request "+in[0].RequestID+"<") {
+		t.Fatal("the page does not show the sign-in's request id")
 	}
 }

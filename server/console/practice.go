@@ -1,8 +1,12 @@
 package console
 
 import (
+	"html/template"
 	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -34,12 +38,15 @@ type pairingView struct {
 }
 
 // auditView is the audit log section: the filters as given and the records
-// they select.
+// they select, newest first.
 type auditView struct {
 	Integrator, From, To, Outcome string
 	Records                       []auditRow
-	Truncated                     bool
-	Integrators                   map[string]string // id → name, for the filter
+	// Older is the link to the next page (the records before this one's
+	// last), when there may be more: the console's path and a query
+	// string of escaped values.
+	Older       template.URL
+	Integrators map[string]string // id → name, for the filter
 }
 
 type auditRow struct {
@@ -95,9 +102,10 @@ func (c *Console) practicePage(w http.ResponseWriter, r *http.Request, s *sessio
 	return nil
 }
 
-// auditLog reads the site's audit records the query's filters select:
-// integrator (an id), from and to (days, both inclusive; default the last
-// 7 days) and outcome (ok, refused, failed).
+// auditLog reads the site's audit records the query's filters select,
+// newest first: integrator (an id), from and to (days, both inclusive;
+// default the last 7 days), outcome (ok, refused, failed) and older (the
+// place to continue from, as the previous page's Older link gives it).
 func (c *Console) auditLog(r *http.Request, siteID string, names map[string]string) (auditView, error) {
 	q := r.URL.Query()
 	today := time.Now().UTC()
@@ -117,16 +125,35 @@ func (c *Console) auditLog(r *http.Request, siteID string, names map[string]stri
 			return av, server.Errorf(server.EINVALID, "integrator %q is not an integrator id", av.Integrator)
 		}
 	}
+	from, err := time.Parse(time.DateOnly, av.From)
+	if err != nil {
+		return av, server.Errorf(server.EINVALID, "from %q: use a day, YYYY-MM-DD", av.From)
+	}
 	to, err := time.Parse(time.DateOnly, av.To)
 	if err != nil {
 		return av, server.Errorf(server.EINVALID, "to %q: use a day, YYYY-MM-DD", av.To)
 	}
-	recs, err := c.Admin.Audit(r.Context(), admin.AuditQuery{SiteID: siteID, IntegratorID: av.Integrator,
-		From: av.From, To: to.AddDate(0, 0, 1).Format(time.DateOnly), Limit: auditLimit})
+	f := server.AuditFilter{SiteID: siteID, IntegratorID: av.Integrator, From: from, To: to.AddDate(0, 0, 1), Limit: auditLimit, Newest: true}
+	if older := q.Get("older"); older != "" {
+		if f.Before, err = parseCursor(older); err != nil {
+			return av, err
+		}
+	}
+	recs, err := c.Store.Audit(r.Context(), f)
 	if err != nil {
 		return av, err
 	}
-	av.Truncated = len(recs) == auditLimit
+	if len(recs) == auditLimit {
+		last := recs[len(recs)-1]
+		next := url.Values{"from": {av.From}, "to": {av.To}, "older": {formatCursor(last)}}
+		if av.Integrator != "" {
+			next.Set("integrator", av.Integrator)
+		}
+		if av.Outcome != "" {
+			next.Set("outcome", av.Outcome)
+		}
+		av.Older = template.URL(Path + "/practice?" + next.Encode())
+	}
 	for _, rec := range recs {
 		if !keep(rec.Status) {
 			continue
@@ -141,6 +168,23 @@ func (c *Console) auditLog(r *http.Request, siteID string, names map[string]stri
 		av.Records = append(av.Records, auditRow{AuditRecord: rec, IntegratorName: name})
 	}
 	return av, nil
+}
+
+// formatCursor is a record's place in the log, for an Older link:
+// microseconds since 1970, a dot, the record's id.
+func formatCursor(rec *server.AuditRecord) string {
+	return strconv.FormatInt(rec.Time.UnixMicro(), 10) + "." + strconv.FormatInt(rec.ID, 10)
+}
+
+// parseCursor reads what formatCursor wrote.
+func parseCursor(v string) (server.AuditCursor, error) {
+	us, id, ok := strings.Cut(v, ".")
+	t, err1 := strconv.ParseInt(us, 10, 64)
+	n, err2 := strconv.ParseInt(id, 10, 64)
+	if !ok || err1 != nil || err2 != nil || n <= 0 {
+		return server.AuditCursor{}, server.Errorf(server.EINVALID, "older %q is not a place in the audit log: follow the page's Older records link", short(v, 64))
+	}
+	return server.AuditCursor{Time: time.UnixMicro(t).UTC(), ID: n}, nil
 }
 
 // pairedIntegrator is the form's integratorId, which must be paired with

@@ -270,6 +270,8 @@ var migrations = []string{
 		tokens double precision NOT NULL,
 		at timestamptz NOT NULL
 	);`,
+	// Each audit record's request id (X-Request-Id).
+	`ALTER TABLE audit_log ADD COLUMN request_id text NOT NULL DEFAULT '';`,
 }
 
 // migrationLock is the key of the transaction-level advisory lock held while

@@ -250,6 +250,8 @@ var migrations = []string{
 	CREATE INDEX export_jobs_state ON export_jobs (state, created_us);
 	CREATE INDEX export_jobs_site ON export_jobs (site_id, state);
 	CREATE UNIQUE INDEX export_jobs_one_running ON export_jobs (site_id) WHERE state = 'running';`,
+	// Each audit record's request id (X-Request-Id).
+	`ALTER TABLE audit_log ADD COLUMN request_id TEXT NOT NULL DEFAULT '';`,
 }
 
 // maxConns bounds a file store's connections.
