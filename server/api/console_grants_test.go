@@ -32,14 +32,16 @@ type grantEnv struct {
 	other, key string
 	slots      []freeSlot
 	patient    string
+	agentLog   *fhirlinktest.LogBuffer
 }
 
 func startGrants(t *testing.T, consoleGrants bool) *grantEnv {
 	t.Helper()
 	path, _ := zedPractice(t)
+	var agentLog fhirlinktest.LogBuffer
 	env := fhirlinktest.Start(t, fhirlinktest.Options{Engine: "sqlite", DSN: path, PMSType: "Zedmed", Catalogue: zedsynth.CatalogueMain,
-		AllowWrites: true, ConsoleGrants: consoleGrants, StatusInterval: 200 * time.Millisecond})
-	g := &grantEnv{env: env, slots: freeSlots(t, env), patient: search(t, env, "Patient?_count=1").ids(t, "match")[0]}
+		AllowWrites: true, ConsoleGrants: consoleGrants, StatusInterval: 200 * time.Millisecond, AgentLog: &agentLog})
+	g := &grantEnv{env: env, slots: freeSlots(t, env), patient: search(t, env, "Patient?_count=1").ids(t, "match")[0], agentLog: &agentLog}
 	g.other, g.key = env.NewIntegrator(true)
 	return g
 }
@@ -148,6 +150,9 @@ func TestConsoleGrantsWrites(t *testing.T) {
 	}
 	if agent, srv := g.granted(t); !agent || !srv {
 		t.Fatalf("after the grant: agent %v, server %v; want both", agent, srv)
+	}
+	if !strings.Contains(g.agentLog.String(), `msg="write grant changed" integrator=`+g.other+` granted=true source=console`) {
+		t.Fatalf("the agent's log does not show the console's grant:\n%s", g.agentLog.String())
 	}
 	status, body := g.book(t, 0)
 	if status != http.StatusCreated {
@@ -270,6 +275,9 @@ func TestConsoleGrantsWithAgentOffline(t *testing.T) {
 		agent, _ := g.granted(t)
 		return !agent
 	})
+	if !strings.Contains(g.agentLog.String(), `msg="write grant changed" integrator=`+g.other+` granted=false source=reconnect`) {
+		t.Fatalf("the agent's log does not show the sync's revocation:\n%s", g.agentLog.String())
+	}
 	if ok, _ := g.env.Grants.Granted(g.env.IntegratorID); !ok {
 		t.Fatal("the sync revoked a grant the server holds")
 	}
