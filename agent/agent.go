@@ -11,9 +11,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/google/uuid"
 
 	"fhirlink/agent/executor"
 	"fhirlink/agent/grants"
@@ -44,6 +47,13 @@ type Config struct {
 	// (see package grants), read again for each write. Empty grants
 	// nobody: with AllowWrites, every write is still refused.
 	WriteGrants string
+	// ConsoleGrants lets the practice grant writes from the server's web
+	// console as well as with 'fhirlink agent grant-writes': the server
+	// relays a grant made there ([wire.PathGrants]) and the agent records
+	// it in WriteGrants. Off, the agent refuses such a grant, so the
+	// server cannot grant writes on its own; a revocation from the console
+	// is applied either way.
+	ConsoleGrants bool
 
 	// Practice metadata reported in the site status.
 	PMSType                   string
@@ -216,7 +226,54 @@ func (a *Agent) Handler() http.Handler {
 	mux.HandleFunc("POST "+wire.PathQuery, a.serveQuery)
 	mux.HandleFunc("POST "+wire.PathSettings, a.serveSettings)
 	mux.HandleFunc("GET "+wire.PathExecutions+"/{id}", a.serveExecution)
+	mux.HandleFunc("POST "+wire.PathGrants, a.serveGrant)
 	return mux
+}
+
+// serveGrant applies a write grant change the server relays from the web
+// console: a revocation always, a grant only with Config.ConsoleGrants.
+func (a *Agent) serveGrant(w http.ResponseWriter, r *http.Request) {
+	var ch wire.WriteGrantChange
+	if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&ch); err != nil || uuid.Validate(ch.IntegratorID) != nil {
+		writeError(w, wire.Errorf(wire.KindInvalid, "malformed write grant change: send {\"integratorId\": a UUID, \"granted\": true|false}"))
+		return
+	}
+	if ch.Granted && !a.cfg.ConsoleGrants {
+		a.log.Warn("write grant from the server refused: console grants are off", "integrator", ch.IntegratorID, "source", ch.Source)
+		writeError(w, wire.Errorf(wire.KindForbidden,
+			"the practice's agent does not take write grants from the console (it runs without --console-grants): "+
+				"grant them at the practice server with 'fhirlink agent grant-writes --integrator %s'", ch.IntegratorID))
+		return
+	}
+	change := a.grant.Revoke
+	if ch.Granted {
+		change = a.grant.Grant
+	}
+	if err := change(ch.IntegratorID); err != nil {
+		a.log.Error("write grants", "err", err)
+		writeError(w, wire.Errorf(wire.KindInternal, "the practice's record of write grants cannot be changed; see the agent's log"))
+		return
+	}
+	list, err := a.grant.List()
+	if err != nil {
+		a.log.Error("write grants", "err", err)
+		writeError(w, wire.Errorf(wire.KindInternal, "the practice's record of write grants cannot be read; see the agent's log"))
+		return
+	}
+	a.log.Info("write grant changed", "integrator", ch.IntegratorID, "granted", ch.Granted, "source", ch.Source)
+	st := wire.WriteGrantState{IntegratorID: ch.IntegratorID, WriteGrants: grantedIDs(list),
+		AllowWrites: a.cfg.Database.AllowWrites, ConsoleGrants: a.cfg.ConsoleGrants}
+	st.Granted = slices.Contains(st.WriteGrants, ch.IntegratorID)
+	writeJSON(w, http.StatusOK, st)
+}
+
+// grantedIDs are the integrators of a list of grants.
+func grantedIDs(list []grants.Grant) []string {
+	ids := make([]string, len(list))
+	for i, g := range list {
+		ids[i] = g.IntegratorID
+	}
+	return ids
 }
 
 // serveExecution answers what the journal knows of an execution id.
@@ -326,6 +383,10 @@ func (a *Agent) serveInfo(w http.ResponseWriter, r *http.Request) {
 		a.log.Warn("database info", "err", err)
 	}
 	running, queued := a.Load()
+	granted, err := a.grant.List()
+	if err != nil {
+		a.log.Warn("write grants", "err", err)
+	}
 	writeJSON(w, http.StatusOK, wire.Info{
 		Protocol:                  wire.Version,
 		Version:                   Version,
@@ -333,6 +394,8 @@ func (a *Agent) serveInfo(w http.ResponseWriter, r *http.Request) {
 		EngineVersion:             version,
 		Catalogues:                catalogues,
 		AllowWrites:               a.cfg.Database.AllowWrites,
+		ConsoleGrants:             a.cfg.ConsoleGrants,
+		WriteGrants:               grantedIDs(granted),
 		Concurrency:               a.Settings().Concurrency,
 		Running:                   running,
 		Queued:                    queued,

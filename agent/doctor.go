@@ -50,7 +50,7 @@ func Doctor(ctx context.Context, cfg Config, hc *http.Client) []Check {
 	out = append(out, checkConfig(cfg))
 	out = append(out, checkDatabase(ctx, cfg.Database)...)
 	if cfg.Database.AllowWrites {
-		out = append(out, checkGrants(cfg.WriteGrants))
+		out = append(out, checkGrants(cfg.WriteGrants, cfg.ConsoleGrants))
 	}
 	if cfg.ServerURL != "" {
 		out = append(out, checkServer(ctx, cfg.ServerURL, hc)...)
@@ -59,8 +59,18 @@ func Doctor(ctx context.Context, cfg Config, hc *http.Client) []Check {
 }
 
 // checkGrants reports the practice's write grants: who may write, or why
-// nobody can.
-func checkGrants(path string) Check {
+// nobody can, and whether the web console may grant them too.
+func checkGrants(path string, console bool) Check {
+	c := checkGrantList(path)
+	if console {
+		c.Detail += "; the server's web console may grant writes too (--console-grants)"
+	} else {
+		c.Detail += "; only 'fhirlink agent grant-writes' grants writes (the web console may only revoke them; --console-grants lets it grant)"
+	}
+	return c
+}
+
+func checkGrantList(path string) Check {
 	c := Check{Name: "write grants"}
 	list, err := grants.Open(path).List()
 	switch {
@@ -69,11 +79,7 @@ func checkGrants(path string) Check {
 	case len(list) == 0:
 		c.Verdict, c.Detail, c.Fix = Warn, "writes are allowed but no integrator is granted them, so every write is refused", "grant a paired integrator writes: 'fhirlink agent grant-writes --integrator ID'"
 	default:
-		ids := make([]string, len(list))
-		for i, g := range list {
-			ids[i] = g.IntegratorID
-		}
-		c.Verdict, c.Detail = OK, fmt.Sprintf("%d integrator(s) may write: %s", len(list), strings.Join(ids, ", "))
+		c.Verdict, c.Detail = OK, fmt.Sprintf("%d integrator(s) may write: %s", len(list), strings.Join(grantedIDs(list), ", "))
 	}
 	return c
 }

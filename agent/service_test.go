@@ -353,9 +353,15 @@ func TestDoctor(t *testing.T) {
 		t.Errorf("writes allowed, nobody granted: %+v", v)
 	}
 	grants.Open(rw.WriteGrants).Grant("integrator-1")
-	if v := byName(agent.Doctor(ctx, rw, nil))["write grants"]; v.Verdict != agent.OK || !strings.Contains(v.Detail, "integrator-1") {
+	if v := byName(agent.Doctor(ctx, rw, nil))["write grants"]; v.Verdict != agent.OK || !strings.Contains(v.Detail, "integrator-1") ||
+		!strings.Contains(v.Detail, "the web console may only revoke them") {
 		t.Errorf("one integrator granted: %+v", v)
 	}
+	rw.ConsoleGrants = true
+	if v := byName(agent.Doctor(ctx, rw, nil))["write grants"]; v.Verdict != agent.OK || !strings.Contains(v.Detail, "web console may grant writes too (--console-grants)") {
+		t.Errorf("console grants on: %+v", v)
+	}
+	rw.ConsoleGrants = false
 	os.WriteFile(rw.WriteGrants, []byte("{"), 0o644)
 	if v := byName(agent.Doctor(ctx, rw, nil))["write grants"]; v.Verdict != agent.Fail {
 		t.Errorf("unreadable grants: %+v", v)

@@ -44,6 +44,9 @@ type AuditRecord struct {
 	Status     int    `json:"status"`
 	DurationUS int64  `json:"durationUs"`
 	ClientAddr string `json:"clientAddr,omitempty"`
+	// RequestID is the request's X-Request-Id (see [RequestID]), which
+	// the server's log lines and the agent's for its queries carry too.
+	RequestID string `json:"requestId,omitempty"`
 }
 
 // Kinds of audited requests.
@@ -79,6 +82,19 @@ type AuditFilter struct {
 	IntegratorID string
 	From, To     time.Time
 	Limit        int
+	// Newest orders the answer newest first, so that Limit keeps the
+	// latest records of the range rather than the earliest.
+	Newest bool
+	// Before, when its ID is set, keeps only the records that come before
+	// it in the log's order (by Time, then ID): the next page of a Newest
+	// listing starts before its last record.
+	Before AuditCursor
+}
+
+// AuditCursor is a record's place in the log's order.
+type AuditCursor struct {
+	Time time.Time
+	ID   int64
 }
 
 // ParseAuditTime reads a bound of an audit query: an RFC 3339 time, or a
@@ -126,7 +142,8 @@ type AuditStore interface {
 	// AppendAudit adds records to the log in one transaction, setting their
 	// IDs. Records keep the Time they carry.
 	AppendAudit(ctx context.Context, recs []*AuditRecord) error
-	// Audit returns the records matching f, oldest first.
+	// Audit returns the records matching f, oldest first (newest first
+	// with f.Newest).
 	Audit(ctx context.Context, f AuditFilter) ([]*AuditRecord, error)
 	// PruneAudit deletes at most limit of the records older than before and
 	// returns how many it deleted. It refuses (EINVALID) a before less than

@@ -48,3 +48,43 @@ type PairingsResponse struct {
 	SiteID   string    `json:"siteId"`
 	Pairings []Pairing `json:"pairings"`
 }
+
+// PathGrants is the agent's endpoint through which the server relays a
+// practice's write grant change made in the web console: POST a
+// [WriteGrantChange], get the [WriteGrantState] then in force. The agent
+// applies a grant only when the practice opted in (the agent's
+// --console-grants) and answers [KindForbidden] otherwise, changing
+// nothing; it applies a revocation always, since it only narrows access.
+// Its own record (package agent/grants) stays the one that decides.
+const PathGrants = "/v1/write-grants"
+
+// Sources of a write grant change, as the agent logs them.
+const (
+	// GrantSourceConsole: the practice changed it in the web console.
+	GrantSourceConsole = "console"
+	// GrantSourceSync: the server revoked at the agent, when it
+	// connected, a grant its own copy no longer holds (a revocation made
+	// in the console while the agent was offline).
+	GrantSourceSync = "reconnect"
+)
+
+// WriteGrantChange is the body of POST [PathGrants].
+type WriteGrantChange struct {
+	IntegratorID string `json:"integratorId"`
+	Granted      bool   `json:"granted"`
+	// Source says where the change comes from (GrantSource*), for the
+	// agent's log.
+	Source string `json:"source"`
+}
+
+// WriteGrantState is the agent's answer to a [WriteGrantChange]: whether
+// the integrator is granted writes in the agent's record now, and what the
+// agent allows.
+type WriteGrantState struct {
+	IntegratorID string `json:"integratorId"`
+	Granted      bool   `json:"granted"`
+	// WriteGrants are every integrator the agent's record grants now.
+	WriteGrants   []string `json:"writeGrants"`
+	AllowWrites   bool     `json:"allowWrites"`
+	ConsoleGrants bool     `json:"consoleGrants"`
+}

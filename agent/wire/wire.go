@@ -271,7 +271,15 @@ type Info struct {
 	EngineVersion string      `json:"engineVersion"` // as the database reports it
 	Catalogues    []Catalogue `json:"catalogues"`
 	AllowWrites   bool        `json:"allowWrites"`
-	Concurrency   int         `json:"concurrency"`
+	// ConsoleGrants is set when the practice lets the web console grant
+	// writes (the agent's --console-grants; see [PathGrants]).
+	ConsoleGrants bool `json:"consoleGrants,omitempty"`
+	// WriteGrants are the integrators the agent's record grants writes
+	// (package agent/grants), so the server can show them and revoke at
+	// the agent what its own copy no longer holds; agents that predate it
+	// send none.
+	WriteGrants []string `json:"writeGrants,omitempty"`
+	Concurrency int      `json:"concurrency"`
 	// Running and Queued are the queries running on the database and
 	// waiting for an execution slot when the agent answered (servers show
 	// them in their metrics; agents that predate them send neither).

@@ -78,6 +78,7 @@ func agentFlags(fs *flag.FlagSet) func(requireCredential bool) (*agentSettings, 
 	var catalogues listFlag
 	fs.Var(&catalogues, "catalogue", "a database as NAME=DSN; repeat for several, the first is the default\n      (sqlserver://bpsrawdata:PASSWORD@SERVER/BPSINSTANCE?database=BPSPatients, postgres://..., or a SQLite file path);\n      without it the database is built from the pms-* settings")
 	allowWrites := fs.Bool("allow-writes", false, "let the integrators granted writes ('fhirlink agent grant-writes') run nonQuery and stored procedure commands and FHIR writes")
+	consoleGrants := fs.Bool("console-grants", false, "let the practice grant integrators writes from the server's web console too (it may always revoke them there);\n      without it only 'fhirlink agent grant-writes' grants, so the server cannot grant writes on its own")
 	concurrency := fs.Int("concurrency", 2, "queries run at once on the database")
 	pmsType := fs.String("pms-type", wire.PMSBestPractice, "the practice management system: BestPractice, Zedmed or D4w")
 	practiceName := fs.String("practice-name", "", "the practice's name, shown in the site status")
@@ -133,8 +134,8 @@ func agentFlags(fs *flag.FlagSet) func(requireCredential bool) (*agentSettings, 
 			cfg: agent.Config{
 				ServerURL: *serverURL, SiteID: *siteID, Secret: *secret,
 				Database: db, Concurrency: *concurrency, DrainTimeout: *drain, Journal: journal,
-				WriteGrants: cmp.Or(*grantsPath, grantsBeside(*configPath)),
-				PMSType:     *pmsType, PracticeName: *practiceName, PracticeManagementSiteID: *pmsSiteID, TimeZone: *timeZone,
+				WriteGrants: cmp.Or(*grantsPath, grantsBeside(*configPath)), ConsoleGrants: *consoleGrants,
+				PMSType: *pmsType, PracticeName: *practiceName, PracticeManagementSiteID: *pmsSiteID, TimeZone: *timeZone,
 			},
 			logLevel: *logLevel, logFile: *logFile, logMaxMB: *logMaxMB, logKeep: *logKeep,
 		}, nil

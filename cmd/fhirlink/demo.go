@@ -283,6 +283,8 @@ func startDemo(ctx context.Context, o demoOptions) (_ *demoRun, err error) {
 		Database: executor.Config{Engine: wire.EngineSQLite, Catalogues: catalogues, AllowWrites: p.allowsWrites()},
 		PMSType:  p.pmsType, PracticeName: p.name,
 		PracticeManagementSiteID: p.pmsSiteID, TimeZone: p.timeZone, Logger: o.log, WriteGrants: writeGrants,
+		// The demo practice manages its write grants in the console too.
+		ConsoleGrants: p.allowsWrites(),
 	})
 	if err != nil {
 		stopAgent()

@@ -97,7 +97,7 @@ type stack struct {
 func newStack(store server.Store, log *slog.Logger) *stack {
 	m := metrics.New()
 	a := &api.Server{Store: store, Logger: log, Mappings: api.DefaultMappings(), Metrics: m}
-	h := &hub.Hub{Authenticate: a.AuthenticateAgent, CredentialChanges: store.CredentialChanges, Logger: log, Metrics: m}
+	h := &hub.Hub{Authenticate: a.AuthenticateAgent, CredentialChanges: store.CredentialChanges, Connected: a.SyncWriteGrants, Logger: log, Metrics: m}
 	m.WatchAgents(h.Agents)
 	a.Hub = h
 	return &stack{hub: h, api: a, log: log, metrics: m}

@@ -33,7 +33,7 @@ func (s *Server) AdminHandler(ops *admin.Operators) http.Handler {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.adminError
-	e.Use(recoverer(s.log()), strictQuery)
+	e.Use(requestID, recoverer(s.log()), strictQuery)
 	e.GET(PathOpenAPI, s.adminOpenAPI)
 	g := e.Group(admin.PathPrefix[:len(admin.PathPrefix)-1], s.adminAudited, s.operator(ops))
 	for _, o := range admin.Ops {
@@ -102,7 +102,7 @@ func (s *Server) adminAudited(next echo.HandlerFunc) echo.HandlerFunc {
 			Interaction: truncate(strings.TrimPrefix(c.Path(), admin.PathPrefix), 64), SiteID: truncate(ref.SiteID, 64),
 			Query:  truncate("operator="+name+" "+compact.String(), auditQueryMax),
 			Status: c.Response().Status, Bytes: c.Response().Size, DurationUS: time.Since(start).Microseconds(),
-			ClientAddr: s.clientAddr(req),
+			ClientAddr: s.clientAddr(req), RequestID: server.RequestID(req.Context()),
 		}, nil)
 		return nil
 	}

@@ -27,7 +27,6 @@ import (
 	"fhirlink/server/audit"
 	"fhirlink/server/auth"
 	"fhirlink/server/bulk"
-	"fhirlink/server/console"
 	"fhirlink/server/hub"
 	"fhirlink/server/inflight"
 	"fhirlink/server/metrics"
@@ -40,7 +39,9 @@ const maxRequestBytes = 1 << 20
 
 // Agents is what the API needs of the agents' sessions: the endpoint they
 // dial, queries, a site's status and write outcomes, disconnecting a
-// site, and pushing settings to its agent (the admin API). A [hub.Hub] serves the agents connected to this node; a cluster
+// site, pushing settings to its agent (the admin API) and relaying a
+// write grant change from the console. A [hub.Hub] serves the agents
+// connected to this node; a cluster
 // router (server/cluster) reaches those of every node.
 type Agents interface {
 	http.Handler // the agents' WebSocket endpoint, wire.PathConnect
@@ -49,6 +50,7 @@ type Agents interface {
 	Execution(ctx context.Context, siteID, executionID string) (wire.Execution, error)
 	Disconnect(siteID string)
 	PushSettings(ctx context.Context, siteID string, set wire.Settings) (wire.Settings, error)
+	SetWriteGrant(ctx context.Context, siteID string, ch wire.WriteGrantChange) (wire.WriteGrantState, error)
 }
 
 // Server serves the HTTP API. Set Store, Hub and the options, then use
@@ -104,11 +106,6 @@ type Server struct {
 	// StartWorkers and its stop function.
 	Async    async.Options
 	Webhooks webhook.Options
-
-	// ConsoleWriteGrants lets practices grant writes per integrator in the
-	// web console; nil (no write grants on this server yet) shows no such
-	// control.
-	ConsoleWriteGrants console.WriteGrants
 
 	// Exports runs FHIR Bulk Data exports (export.go); what is unset is
 	// filled on first use: the state store, the result store (Async.Results,

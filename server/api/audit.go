@@ -108,7 +108,7 @@ func (s *Server) record(c echo.Context, n *auditNote, start time.Time, aborted b
 	rec := &server.AuditRecord{
 		Time: start.UTC(), Method: req.Method, Path: req.URL.Path, Kind: server.AuditOther,
 		Status: resp.Status, DurationUS: time.Since(start).Microseconds(), ClientAddr: s.clientAddr(req),
-		Rows: n.rows, Bytes: resp.Size, QueryID: n.queryID,
+		Rows: n.rows, Bytes: resp.Size, QueryID: n.queryID, RequestID: server.RequestID(req.Context()),
 	}
 	switch {
 	case aborted && !resp.Committed:

@@ -1,7 +1,10 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -138,4 +141,105 @@ func (s *Server) pairSite(c echo.Context) error {
 	}
 	s.log().InfoContext(c.Request().Context(), "site paired", "site", site.ID, "integrator", in.ID, "from", c.RealIP())
 	return c.JSON(http.StatusOK, s.statusOf(site))
+}
+
+// consoleGrants are the console's write grant controls
+// (console.WriteGrants): the site's agent keeps the record that decides,
+// so a change is asked of it through the tunnel, and the server's copy
+// follows what the agent did.
+type consoleGrants struct{ s *Server }
+
+// WritesGranted reads the server's copy of a grant.
+func (g consoleGrants) WritesGranted(ctx context.Context, integratorID, siteID string) (bool, error) {
+	a, err := g.s.Store.Access(ctx, integratorID, siteID)
+	return a.WritesGranted, err
+}
+
+// SetWriteGrant grants (when the agent takes grants from the console) or
+// revokes an integrator's writes at the site's agent and in the server's
+// copy. A grant changes nothing unless the agent applied it first; a
+// revocation changes the server's copy first and reports agentTold false
+// when the agent cannot be told now (it is told when it next connects,
+// [Server.SyncWriteGrants]).
+func (g consoleGrants) SetWriteGrant(ctx context.Context, integratorID, siteID string, granted bool) (agentTold bool, err error) {
+	s := g.s
+	ch := wire.WriteGrantChange{IntegratorID: integratorID, Granted: granted, Source: wire.GrantSourceConsole}
+	if !granted {
+		// From here on the server refuses the integrator's writes, even
+		// before the agent hears of it.
+		if err := s.Store.RevokeWrites(ctx, integratorID, siteID); err != nil {
+			return false, err
+		}
+		_, err := s.Hub.SetWriteGrant(ctx, siteID, ch)
+		if server.ErrorCode(err) == server.EUNAVAILABLE {
+			s.log().InfoContext(ctx, "write grant revoked in the console; the agent is told when it connects", "site", siteID, "integrator", integratorID)
+			return false, nil
+		}
+		if err != nil {
+			return false, agentGrantError(err)
+		}
+		s.log().InfoContext(ctx, "write grant revoked in the console", "site", siteID, "integrator", integratorID)
+		return true, nil
+	}
+	st, err := s.Hub.SetWriteGrant(ctx, siteID, ch)
+	switch {
+	case server.ErrorCode(err) == server.EUNAVAILABLE:
+		return false, server.Errorf(server.EUNAVAILABLE, "the practice's agent is not connected, so writes were not granted and nothing changed: "+
+			"grant them once it is online, or at the practice server with 'fhirlink agent grant-writes --integrator %s'", integratorID)
+	case err != nil:
+		return false, agentGrantError(err)
+	case !st.Granted:
+		return false, fmt.Errorf("the agent of site %s answered a grant of %s without granting it", siteID, integratorID)
+	}
+	if err := s.Store.GrantWrites(ctx, integratorID, siteID); err != nil {
+		// Take the agent's grant back, so the two agree; were that lost
+		// too, the next connection's sync removes it.
+		if _, uerr := s.Hub.SetWriteGrant(ctx, siteID, wire.WriteGrantChange{IntegratorID: integratorID, Source: wire.GrantSourceConsole}); uerr != nil {
+			s.log().WarnContext(ctx, "write grant not recorded and not undone at the agent", "site", siteID, "integrator", integratorID, "err", uerr)
+		}
+		return true, err
+	}
+	s.log().InfoContext(ctx, "write grant given in the console", "site", siteID, "integrator", integratorID)
+	return true, nil
+}
+
+// agentGrantError is what the console shows of an agent's failure to
+// change a grant: its refusal as is, anything else as internal.
+func agentGrantError(err error) error {
+	if werr, ok := errors.AsType[*wire.Error](err); ok {
+		if werr.Kind == wire.KindForbidden || werr.Kind == wire.KindInvalid {
+			return &server.Error{Code: server.EFORBIDDEN, Message: werr.Message}
+		}
+		return fmt.Errorf("the agent failed the write grant change: %w", werr)
+	}
+	return err
+}
+
+// syncTimeout bounds [Server.SyncWriteGrants].
+const syncTimeout = 30 * time.Second
+
+// SyncWriteGrants revokes, at a site's agent that just connected (info is
+// its first report), each write grant its record lists that the server's
+// copy does not hold: a revocation made in the console while the agent was
+// offline. It only ever revokes: a grant needs the agent's consent
+// (--console-grants) or the practice at its server. Set it as the hub's
+// Connected.
+func (s *Server) SyncWriteGrants(siteID string, info wire.Info) {
+	ctx, cancel := context.WithTimeout(context.Background(), syncTimeout)
+	defer cancel()
+	for _, id := range info.WriteGrants {
+		a, err := s.Store.Access(ctx, id, siteID)
+		if err != nil {
+			s.log().Warn("write grant sync", "site", siteID, "err", err)
+			return
+		}
+		if a.WritesGranted {
+			continue
+		}
+		if _, err := s.Hub.SetWriteGrant(ctx, siteID, wire.WriteGrantChange{IntegratorID: id, Source: wire.GrantSourceSync}); err != nil {
+			s.log().Warn("write grant sync: the agent did not revoke", "site", siteID, "integrator", id, "err", err)
+			return
+		}
+		s.log().Info("write grant revoked at the agent on connection: the server's copy no longer holds it", "site", siteID, "integrator", id)
+	}
 }

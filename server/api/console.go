@@ -18,7 +18,7 @@ func (s *Server) consoleRoutes(e *echo.Echo) {
 		Store: s.Store, Admin: &admin.Service{Store: s.Store, Agents: s.Hub}, Agents: s.Hub, Quotas: s.quotas,
 		Audit:      func(rec *server.AuditRecord) { s.auditLog.Add(rec, nil) },
 		ClientAddr: s.clientAddr, Cancel: s.CancelInFlight, TrustProxy: s.TrustProxy, Logger: s.log(),
-		WriteGrants: s.ConsoleWriteGrants,
+		WriteGrants: consoleGrants{s},
 	}
 	h := echo.WrapHandler(c.Handler())
 	e.Any(console.Path, h)

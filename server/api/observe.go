@@ -24,14 +24,8 @@ const RequestIDHeader = "X-Request-Id"
 func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
+		setRequestID(c)
 		req := c.Request()
-		id := req.Header.Get(RequestIDHeader)
-		if !server.ValidRequestID(id) {
-			id = server.NewRequestID()
-		}
-		c.Response().Header().Set(RequestIDHeader, id)
-		ctx := server.WithRequestID(req.Context(), id)
-		c.SetRequest(req.WithContext(ctx))
 		route := c.Path()
 		if route == wire.PathConnect {
 			return next(c) // an agent's session, logged by the hub: not a request that ends
@@ -53,11 +47,33 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			if site := c.Param("siteId"); site != "" {
 				attrs = append(attrs, slog.String("site", truncate(site, 64)))
 			}
-			s.log().LogAttrs(ctx, level, "request", attrs...)
+			s.log().LogAttrs(req.Context(), level, "request", attrs...)
 		}()
 		if err := next(c); err != nil {
 			c.Error(err)
 		}
 		return nil
+	}
+}
+
+// setRequestID gives the request its id: the client's X-Request-Id when
+// it is sane, else a new one; it answers it in the same header and puts
+// it in the request's context.
+func setRequestID(c echo.Context) {
+	req := c.Request()
+	id := req.Header.Get(RequestIDHeader)
+	if !server.ValidRequestID(id) {
+		id = server.NewRequestID()
+	}
+	c.Response().Header().Set(RequestIDHeader, id)
+	c.SetRequest(req.WithContext(server.WithRequestID(req.Context(), id)))
+}
+
+// requestID is [setRequestID] as a middleware, for the admin listener
+// (the main one's observe sets it).
+func requestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		setRequestID(c)
+		return next(c)
 	}
 }

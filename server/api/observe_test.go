@@ -258,3 +258,49 @@ func agentLine(log, id string) string {
 	}
 	return ""
 }
+
+// TestRequestIDInAuditRecords: each audit record keeps its request's id,
+// the client's or the one the server made, and the practice's audit API
+// returns it, so the record, the logs and the answer's header meet.
+func TestRequestIDInAuditRecords(t *testing.T) {
+	env, _ := start(t, fhirlinktest.Options{})
+	ids := map[string]string{} // request id → path
+	for _, sent := range []string{"audit-req-1", ""} {
+		var header []string
+		if sent != "" {
+			header = []string{api.RequestIDHeader, sent}
+		}
+		status, h, b, err := env.Do(t.Context(), http.MethodGet, env.SiteURL()+"/fhir/R4/metadata", env.Key, nil, header...)
+		if err != nil || status != http.StatusOK {
+			t.Fatalf("metadata: %d %v %s", status, err, b)
+		}
+		ids[h.Get(api.RequestIDHeader)] = "/integrator/sites/" + env.SiteID + "/fhir/R4/metadata"
+	}
+	if _, ok := ids["audit-req-1"]; !ok || len(ids) != 2 {
+		t.Fatalf("answered ids %v", ids)
+	}
+	if err := env.API.FlushAudit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, env.URL()+api.PathAgentAudit, nil)
+	req.SetBasicAuth(env.SiteID, "site-secret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got struct {
+		Records []struct{ Path, RequestID string }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("audit: %d %v", resp.StatusCode, err)
+	}
+	for _, r := range got.Records {
+		if p, ok := ids[r.RequestID]; ok && p == r.Path {
+			delete(ids, r.RequestID)
+		}
+	}
+	if len(ids) != 0 {
+		t.Fatalf("no audit record with request ids %v in %+v", ids, got.Records)
+	}
+}

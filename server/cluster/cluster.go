@@ -404,6 +404,8 @@ const (
 	opStatus    = 's'
 	opExecution = 'e'
 	opSettings  = 'p'
+	// opWriteGrant relays a write grant change from the console.
+	opWriteGrant = 'w'
 )
 
 // agentCallTimeout bounds an execution lookup or a settings push that this
@@ -430,18 +432,42 @@ func (r *Router) serveSite(siteID string) nats.MsgHandler {
 				ex, err := r.hub.Execution(ctx, siteID, string(body))
 				r.respond(m, ex, err)
 			case opSettings:
-				var set wire.Settings
-				if err := json.Unmarshal(body, &set); err != nil {
-					r.respond(m, nil, err)
-					return
-				}
-				ctx, cancel := context.WithTimeout(r.ctx, agentCallTimeout)
-				defer cancel()
-				now, err := r.hub.PushSettings(ctx, siteID, set)
-				r.respond(m, now, err)
+				serveControl(r, m, siteID, body, r.hub.PushSettings)
+			case opWriteGrant:
+				serveControl(r, m, siteID, body, r.hub.SetWriteGrant)
 			}
 		})
 	}
+}
+
+// serveControl runs, for another node, a control call to the agent of a
+// site this node holds (settings, a write grant): body is its JSON input.
+func serveControl[In, Out any](r *Router, m *nats.Msg, siteID string, body []byte, call func(context.Context, string, In) (Out, error)) {
+	var in In
+	if err := json.Unmarshal(body, &in); err != nil {
+		r.respond(m, nil, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.ctx, agentCallTimeout)
+	defer cancel()
+	out, err := call(ctx, siteID, in)
+	r.respond(m, out, err)
+}
+
+// control makes a control call to a site's agent wherever it is: through
+// this node's hub (local) when it holds the site, else through the node
+// holding it, which runs op (see serveControl).
+func control[In, Out any](r *Router, ctx context.Context, siteID string, op byte, in In, local func(context.Context, string, In) (Out, error)) (Out, error) {
+	if p, _ := r.hub.Presence(siteID); p == hub.Held {
+		return local(ctx, siteID, in)
+	}
+	var out Out
+	body, err := json.Marshal(in)
+	if err != nil {
+		return out, err
+	}
+	err = r.askHolder(ctx, siteID, op, body, &out)
+	return out, err
 }
 
 type statusReply struct {
@@ -555,16 +581,17 @@ func (r *Router) Execution(ctx context.Context, siteID, executionID string) (wir
 // PushSettings sends settings to a site's agent wherever it is (see
 // [hub.Hub.PushSettings]).
 func (r *Router) PushSettings(ctx context.Context, siteID string, set wire.Settings) (wire.Settings, error) {
-	if p, _ := r.hub.Presence(siteID); p == hub.Held {
-		return r.hub.PushSettings(ctx, siteID, set)
+	return control(r, ctx, siteID, opSettings, set, r.hub.PushSettings)
+}
+
+// SetWriteGrant relays a write grant change to a site's agent wherever it
+// is (see [hub.Hub.SetWriteGrant]).
+func (r *Router) SetWriteGrant(ctx context.Context, siteID string, ch wire.WriteGrantChange) (wire.WriteGrantState, error) {
+	st, err := control(r, ctx, siteID, opWriteGrant, ch, r.hub.SetWriteGrant)
+	if err == nil {
+		r.forgetOnline(siteID) // the cached report lists the grants before the change
 	}
-	body, err := json.Marshal(set)
-	if err != nil {
-		return wire.Settings{}, err
-	}
-	var now wire.Settings
-	err = r.askHolder(ctx, siteID, opSettings, body, &now)
-	return now, err
+	return st, err
 }
 
 // askHolder asks the node holding a site's live session to run op; no

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -77,7 +78,7 @@ func startNodeKeepAlive(t testing.TB, natsURL string, opt Options, keepAlive tim
 func startAgent(t testing.TB, serverURL, site, dsn string) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := agent.New(ctx, agent.Config{ServerURL: serverURL, SiteID: site, Secret: "secret",
+	a, err := agent.New(ctx, agent.Config{ServerURL: serverURL, SiteID: site, Secret: "secret", WriteGrants: filepath.Join(t.TempDir(), "write-grants.json"),
 		Database:     executor.Config{Engine: "postgres", AllowWrites: true, Catalogues: []executor.Catalogue{{Name: "practice", DSN: dsn, IsDefault: true}}},
 		ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond, KeepAlive: 200 * time.Millisecond,
 		DrainTimeout: time.Second})
@@ -414,8 +415,8 @@ func TestStaleSessionClosed(t *testing.T) {
 	waitStatus(t, b, site, hub.Online)
 }
 
-// Disconnect, settings and execution lookups reach the agent wherever its
-// session is.
+// Disconnect, settings, write grant changes and execution lookups reach
+// the agent wherever its session is.
 func TestHubCallsAcrossNodes(t *testing.T) {
 	p := startPair(t, testOptions)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -423,6 +424,18 @@ func TestHubCallsAcrossNodes(t *testing.T) {
 	set, err := p.b.r.PushSettings(ctx, p.site, wire.Settings{Concurrency: 3})
 	if err != nil || set.Concurrency != 3 {
 		t.Fatalf("settings pushed through b: %+v, %v", set, err)
+	}
+	// A write grant change from the console: the agent's refusal of a
+	// grant (no --console-grants) crosses nodes as it is; a revocation
+	// it applies.
+	integ := uuid.NewString()
+	_, err = p.b.r.SetWriteGrant(ctx, p.site, wire.WriteGrantChange{IntegratorID: integ, Granted: true, Source: wire.GrantSourceConsole})
+	if werr, ok := errors.AsType[*wire.Error](err); !ok || werr.Kind != wire.KindForbidden || !strings.Contains(werr.Message, "--console-grants") {
+		t.Fatalf("grant through b: %v, want the agent's refusal", err)
+	}
+	st, err := p.b.r.SetWriteGrant(ctx, p.site, wire.WriteGrantChange{IntegratorID: integ, Source: wire.GrantSourceConsole})
+	if err != nil || st.IntegratorID != integ || st.Granted || st.ConsoleGrants || !st.AllowWrites {
+		t.Fatalf("revocation through b: %+v, %v", st, err)
 	}
 	id := uuid.NewString()
 	ex, err := p.b.r.Execution(ctx, p.site, id)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"fhirlink/agent/apttest"
+	"fhirlink/server/fhirlinktest"
 )
 
 // chromiumPath is Debian's Chromium, which the browser test drives.
@@ -71,20 +72,26 @@ func needPlaywright(t *testing.T) {
 }
 
 // TestConsoleInChromium drives the console in headless Chromium: a practice
-// signs in with its site credential and revokes an integrator, whose next
-// request to the API is refused; an integrator signs in with its key and
+// signs in with its site credential, grants an integrator writes (its
+// agent takes grants from the console), whose write then succeeds, and
+// revokes them, whose next write is refused; it revokes that integrator,
+// whose next request to the API is refused; an integrator signs in with its key and
 // rotates it, after which the old key fails and the new one works.
 // FHIRLINK_SCREENSHOTS=DIR keeps screenshots of the pages there.
 func TestConsoleInChromium(t *testing.T) {
 	needChromium(t)
 	needPlaywright(t)
-	e := start(t)
+	e := startWith(t, fhirlinktest.Options{AllowWrites: true, ConsoleGrants: true})
 	if got := e.apiStatus(t, e.keyB, e.SiteID); got != http.StatusOK {
 		t.Fatalf("integrator B before the revocation: %d", got)
 	}
-	cfg, _ := json.Marshal(map[string]string{
-		"base": e.URL(), "siteId": e.SiteID, "secret": "site-secret", "revoke": e.idB, "key": e.Key,
-		"userDataDir": t.TempDir(), "shots": os.Getenv("FHIRLINK_SCREENSHOTS"),
+	write := func(table string) map[string]any {
+		return map[string]any{"url": e.SiteURL() + "/queries/immediate",
+			"body": map[string]any{"command": map[string]any{"text": "CREATE TABLE " + table + " (n int)", "executionMode": "nonQuery"}}}
+	}
+	cfg, _ := json.Marshal(map[string]any{
+		"base": e.URL(), "siteId": e.SiteID, "secret": "site-secret", "revoke": e.idB, "revokeKey": e.keyB, "key": e.Key,
+		"write": write("granted_write"), "userDataDir": t.TempDir(), "shots": os.Getenv("FHIRLINK_SCREENSHOTS"),
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -97,8 +104,10 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Fatalf("the browser run failed: %v\n%s", err, stderr.String())
 	}
 	var got struct {
-		Who, Availability, Notice, NewKey string
-		ListedBefore, ListedAfter, Sites  int
+		Who, Availability, Notice, NewKey                       string
+		GrantNotice, WritesGranted, RevokeNotice, WritesRevoked string
+		ListedBefore, ListedAfter, Sites                        int
+		WriteAfterGrant, WriteAfterRevoke                       int
 	}
 	if err := json.Unmarshal(stdout, &got); err != nil {
 		t.Fatalf("the browser run printed %q: %v", stdout, err)
@@ -106,6 +115,16 @@ func TestConsoleInChromium(t *testing.T) {
 	if got.Who != "Test Practice" || got.Availability != "online" || got.ListedBefore != 1 || got.ListedAfter != 0 ||
 		!strings.Contains(got.Notice, "revoked") || got.Sites != 1 {
 		t.Fatalf("what the pages showed: %+v", got)
+	}
+	if got.WritesGranted != "granted" || !strings.Contains(got.GrantNotice, "granted the integrator writes") || got.WriteAfterGrant != http.StatusOK ||
+		got.WritesRevoked != "not granted" || !strings.Contains(got.RevokeNotice, "writes at this site are revoked") || got.WriteAfterRevoke != http.StatusForbidden {
+		t.Fatalf("granting and revoking writes: %+v", got)
+	}
+	if ok, err := e.Grants.Granted(e.idB); err != nil || ok {
+		t.Fatalf("the agent's record still grants B: %v %v", ok, err)
+	}
+	if rec := e.records(t, "write-grant"); len(rec) != 2 || rec[0].Query != "integrator="+e.idB+" grant=on" || rec[1].Query != "integrator="+e.idB+" grant=off" {
+		t.Fatalf("write-grant records: %+v", rec)
 	}
 	if status := e.apiStatus(t, e.keyB, e.SiteID); status != http.StatusForbidden {
 		t.Fatalf("the revoked integrator's next request: %d, want 403", status)

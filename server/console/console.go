@@ -4,8 +4,8 @@
 // one-time sign-in link an operator made ('fhirlink admin console-link').
 //
 // A practice sees whether its agent is connected, the integrators paired
-// with it (and revokes them), and its audit log with filters; an integrator
-// sees its sites, its usage against its quotas, its keys (and rotates
+// with it (and revokes them, or grants and revokes their writes), and its
+// audit log with filters; an integrator sees its sites, its usage against its quotas, its keys (and rotates
 // them), its SMART clients and its webhook deliveries. Whose data a page
 // shows comes from the session, never from the request (an integrator id a
 // form gives only narrows it within the session's site), so no one sees or
@@ -15,7 +15,7 @@
 // value) from files embedded in the binary: no script, no build step. Forms
 // POST with a CSRF token; the session cookie is HttpOnly, SameSite=Strict
 // and Secure over TLS, and the session expires on the server. Every action
-// (sign-in, sign-out, revoke, rotate) is audited (Kind console).
+// (sign-in, sign-out, revoke, write-grant, rotate) is audited (Kind console).
 package console
 
 import (
@@ -44,13 +44,21 @@ type Agents interface {
 	Status(siteID string) hub.Status
 }
 
-// WriteGrants, when the server has them, lets a practice grant and revoke
-// writes per paired integrator from the console. The practice's write
-// grants are being added apart from the console; until they are wired in
-// (Console.WriteGrants nil) the console shows no such control.
+// WriteGrants lets a practice grant and revoke writes per paired
+// integrator from the console. The site's agent keeps the record that
+// decides (its write-grants.json), so a change is asked of the agent and
+// the server's copy follows: a grant happens only when the agent is
+// connected and takes grants from the console (its --console-grants); a
+// revocation always does, on the server at once and at the agent now or
+// when it next connects.
 type WriteGrants interface {
+	// WritesGranted reads the server's copy of a grant.
 	WritesGranted(ctx context.Context, integratorID, siteID string) (bool, error)
-	SetWriteGrant(ctx context.Context, integratorID, siteID string, granted bool) error
+	// SetWriteGrant changes the grant at the agent and on the server.
+	// agentTold is false for a revocation the agent could not be told of
+	// now; a grant the agent did not apply is an error, and changed
+	// nothing.
+	SetWriteGrant(ctx context.Context, integratorID, siteID string, granted bool) (agentTold bool, err error)
 }
 
 // Console serves the web console. Set the fields, then use [Console.Handler].
@@ -185,7 +193,7 @@ func (c *Console) audit(r *http.Request, start time.Time, action string, sess *s
 		return
 	}
 	rec := &server.AuditRecord{Time: start.UTC(), Method: r.Method, Path: r.URL.Path, Kind: server.AuditConsole,
-		Interaction: action, Query: detail, Status: status, DurationUS: time.Since(start).Microseconds()}
+		Interaction: action, Query: detail, Status: status, DurationUS: time.Since(start).Microseconds(), RequestID: server.RequestID(r.Context())}
 	if c.ClientAddr != nil {
 		rec.ClientAddr = c.ClientAddr(r)
 	}

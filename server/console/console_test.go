@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -12,7 +13,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,7 +22,6 @@ import (
 	"fhirlink/agent/wire"
 	"fhirlink/server"
 	"fhirlink/server/admin"
-	"fhirlink/server/api"
 	"fhirlink/server/console"
 	"fhirlink/server/fhirlinktest"
 )
@@ -36,16 +35,20 @@ type env struct {
 	keyC, idC      string
 }
 
-func start(t *testing.T, configure ...func(*api.Server)) *env {
+func start(t *testing.T) *env {
+	t.Helper()
+	return startWith(t, fhirlinktest.Options{})
+}
+
+// startWith is start with the agent's and server's options (its database
+// is always a new empty SQLite file).
+func startWith(t *testing.T, opt fhirlinktest.Options) *env {
 	t.Helper()
 	db := filepath.Join(t.TempDir(), "practice.db")
 	if err := os.WriteFile(db, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	opt := fhirlinktest.Options{Engine: wire.EngineSQLite, DSN: db}
-	if len(configure) > 0 {
-		opt.Configure = configure[0]
-	}
+	opt.Engine, opt.DSN = wire.EngineSQLite, db
 	e := &env{Env: fhirlinktest.Start(t, opt)}
 	e.idB, e.keyB = e.NewIntegrator(true)
 	ctx := context.Background()
@@ -499,62 +502,81 @@ func TestValuesEscaped(t *testing.T) {
 	}
 }
 
-// grants is a [console.WriteGrants] in memory: the write grants the server
-// keeps are not on this branch, so the test checks the console's side of
-// the hook alone.
-type grants struct {
-	mu sync.Mutex
-	m  map[string]bool
-}
-
-func (g *grants) WritesGranted(_ context.Context, integratorID, siteID string) (bool, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.m[integratorID+"/"+siteID], nil
-}
-
-func (g *grants) SetWriteGrant(_ context.Context, integratorID, siteID string, granted bool) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.m[integratorID+"/"+siteID] = granted
-	return nil
-}
-
-// With write grants wired in, the practice page has a grant control per
-// paired integrator, which changes that integrator's grant at this site
-// only; without them (the other tests) it has none and the action is 404.
-func TestWriteGrantHook(t *testing.T) {
-	g := &grants{m: map[string]bool{}}
-	e := start(t, func(s *api.Server) { s.ConsoleWriteGrants = g })
+// The practice page has a write grant control per paired integrator
+// (server/api's console grant tests drive them end to end); it acts only
+// on this site's integrators.
+func TestWriteGrantControls(t *testing.T) {
+	e := start(t)
 	b := e.browser(t)
 	b.signIn("practice", "siteId", e.SiteID, "secret", "site-secret")
 	if _, _, page := b.get("/console/practice"); strings.Count(page, "Grant writes") != 2 {
 		t.Fatalf("want a grant control per integrator:\n%s", page)
 	}
 	csrf := b.csrf("/console/practice")
-	if status, _, _ := b.post("/console/practice/writes", url.Values{"csrf": {csrf}, "integratorId": {e.idC}, "grant": {"on"}}); status != http.StatusNotFound {
-		t.Fatalf("granting another site's integrator: %d", status)
+	for _, grant := range []string{"on", "off"} {
+		if status, _, _ := b.post("/console/practice/writes", url.Values{"csrf": {csrf}, "integratorId": {e.idC}, "grant": {grant}}); status != http.StatusNotFound {
+			t.Fatalf("grant=%s for another site's integrator: %d", grant, status)
+		}
 	}
-	if status, h, _ := b.post("/console/practice/writes", url.Values{"csrf": {csrf}, "integratorId": {e.idB}, "grant": {"on"}}); status != http.StatusSeeOther || h.Get("Location") != "/console/practice?done=writes-on" {
-		t.Fatalf("grant: %d", status)
+	if a, err := e.Store.Access(context.Background(), e.idC, e.site2); err != nil || a.WritesGranted {
+		t.Fatalf("the other site's grant: %+v %v", a, err)
 	}
-	if ok, _ := g.WritesGranted(context.Background(), e.idB, e.SiteID); !ok || len(g.m) != 1 {
-		t.Fatalf("grants after granting B: %v", g.m)
-	}
-	if _, _, page := b.get("/console/practice?done=writes-on"); !strings.Contains(page, "Revoke writes") || !strings.Contains(page, "may now write") {
-		t.Fatalf("the page after granting:\n%s", page)
-	}
-	if rec := e.records(t, "write-grant"); len(rec) != 2 || rec[1].Query != "integrator="+e.idB+" grant=on" {
+	if rec := e.records(t, "write-grant"); len(rec) != 2 || rec[0].Status != http.StatusNotFound || rec[0].SiteID != e.SiteID {
 		t.Fatalf("write-grant records: %+v", rec)
 	}
+}
 
-	plain := start(t)
-	pb := plain.browser(t)
-	pb.signIn("practice", "siteId", plain.SiteID, "secret", "site-secret")
-	if _, _, page := pb.get("/console/practice"); strings.Contains(page, "Grant writes") {
-		t.Fatal("a grant control without write grants")
+// The practice's audit log shows the newest records first, 500 a page,
+// with a link to the older ones that keeps the filters; each record shows
+// its request id.
+func TestAuditPageNewestFirst(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	var recs []*server.AuditRecord
+	for i := range 501 { // i seconds old: /old/0 is the newest
+		recs = append(recs, &server.AuditRecord{Time: now.Add(-time.Duration(i+60) * time.Second), IntegratorID: e.idB, SiteID: e.SiteID,
+			Method: "GET", Path: fmt.Sprintf("/old/%d", i), Kind: server.AuditOther, Status: 200, RequestID: fmt.Sprintf("req-%d", i)})
 	}
-	if status, _, _ := pb.post("/console/practice/writes", url.Values{"csrf": {pb.csrf("/console/practice")}, "integratorId": {plain.idB}, "grant": {"on"}}); status != http.StatusNotFound {
-		t.Fatalf("granting without write grants: %d", status)
+	if err := e.Store.AppendAudit(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser(t)
+	b.signIn("practice", "siteId", e.SiteID, "secret", "site-secret")
+	if err := e.API.FlushAudit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, h, page := b.get("/console/practice?integrator=" + e.idB)
+	first := regexp.MustCompile(`<code>GET (/old/\d+)</code>`).FindAllStringSubmatch(page, -1)
+	if len(first) != 500 || first[0][1] != "/old/0" || first[499][1] != "/old/499" || !strings.Contains(page, "request req-0<") {
+		t.Fatalf("first page: %d records, from %v", len(first), first[:min(len(first), 1)])
+	}
+	older := regexp.MustCompile(`<a id="older" href="([^"]+)">`).FindStringSubmatch(page)
+	if older == nil {
+		t.Fatalf("no link to the older records:\n%s", page[len(page)-2000:])
+	}
+	link := strings.ReplaceAll(older[1], "&amp;", "&")
+	if !strings.Contains(link, "integrator="+e.idB) {
+		t.Fatalf("the link %s drops the filter", link)
+	}
+	_, _, page = b.get(link)
+	rest := regexp.MustCompile(`<code>GET (/old/\d+)</code>`).FindAllStringSubmatch(page, -1)
+	if len(rest) != 1 || rest[0][1] != "/old/500" || strings.Contains(page, `id="older"`) {
+		t.Fatalf("second page: %v", rest)
+	}
+	if status, _, _ := b.get("/console/practice?older=x.1"); status != http.StatusBadRequest {
+		t.Fatalf("a bad older: %d", status)
+	}
+
+	// The console's own actions carry their request id, as answered.
+	in := e.records(t, "sign-in")
+	if len(in) != 1 || !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(in[0].RequestID) {
+		t.Fatalf("sign-in record: %+v", in)
+	}
+	if id := h.Get("X-Request-Id"); id == "" || id == in[0].RequestID {
+		t.Fatalf("the page's request id %q (the sign-in's %q)", id, in[0].RequestID)
+	}
+	if _, _, page = b.get("/console/practice"); !strings.Contains(page, "request "+in[0].RequestID+"<") {
+		t.Fatal("the page does not show the sign-in's request id")
 	}
 }

@@ -1,7 +1,12 @@
 package console
 
 import (
+	"html/template"
 	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -26,16 +31,22 @@ type practiceView struct {
 
 type pairingView struct {
 	*server.Pairing
-	Writes bool
+	// Writes is the server's copy of the integrator's write grant;
+	// AgentWrites whether the agent's last report lists it (its record
+	// decides), which shows a revocation the agent has yet to hear of.
+	Writes, AgentWrites bool
 }
 
 // auditView is the audit log section: the filters as given and the records
-// they select.
+// they select, newest first.
 type auditView struct {
 	Integrator, From, To, Outcome string
 	Records                       []auditRow
-	Truncated                     bool
-	Integrators                   map[string]string // id → name, for the filter
+	// Older is the link to the next page (the records before this one's
+	// last), when there may be more: the console's path and a query
+	// string of escaped values.
+	Older       template.URL
+	Integrators map[string]string // id → name, for the filter
 }
 
 type auditRow struct {
@@ -54,8 +65,10 @@ var outcomes = map[string]func(status int) bool{
 // notices are the messages an action's redirect names, by key.
 var notices = map[string]string{
 	"revoked":    "The integrator's pairing is revoked: its next request to this site is refused, and its running queries were cancelled.",
-	"writes-on":  "The integrator may now write at this site (where the agent allows writes).",
-	"writes-off": "The integrator's writes at this site are revoked.",
+	"writes-on":  "The agent granted the integrator writes: it may write at this site (where the agent allows writes).",
+	"writes-off": "The integrator's writes at this site are revoked, at the agent and on the server.",
+	"writes-off-pending": "The server refuses the integrator's writes from now on. The agent is not connected and still lists the grant: " +
+		"the server revokes it there as soon as the agent connects again.",
 }
 
 // GET /console/practice?integrator=&from=&to=&outcome=
@@ -74,7 +87,7 @@ func (c *Console) practicePage(w http.ResponseWriter, r *http.Request, s *sessio
 	names := map[string]string{}
 	for _, p := range pairings {
 		names[p.IntegratorID] = p.IntegratorName
-		row := pairingView{Pairing: p}
+		row := pairingView{Pairing: p, AgentWrites: slices.Contains(pv.Status.Info.WriteGrants, p.IntegratorID)}
 		if c.WriteGrants != nil {
 			if row.Writes, err = c.WriteGrants.WritesGranted(ctx, p.IntegratorID, site.ID); err != nil {
 				return err
@@ -89,9 +102,10 @@ func (c *Console) practicePage(w http.ResponseWriter, r *http.Request, s *sessio
 	return nil
 }
 
-// auditLog reads the site's audit records the query's filters select:
-// integrator (an id), from and to (days, both inclusive; default the last
-// 7 days) and outcome (ok, refused, failed).
+// auditLog reads the site's audit records the query's filters select,
+// newest first: integrator (an id), from and to (days, both inclusive;
+// default the last 7 days), outcome (ok, refused, failed) and older (the
+// place to continue from, as the previous page's Older link gives it).
 func (c *Console) auditLog(r *http.Request, siteID string, names map[string]string) (auditView, error) {
 	q := r.URL.Query()
 	today := time.Now().UTC()
@@ -111,16 +125,35 @@ func (c *Console) auditLog(r *http.Request, siteID string, names map[string]stri
 			return av, server.Errorf(server.EINVALID, "integrator %q is not an integrator id", av.Integrator)
 		}
 	}
+	from, err := time.Parse(time.DateOnly, av.From)
+	if err != nil {
+		return av, server.Errorf(server.EINVALID, "from %q: use a day, YYYY-MM-DD", av.From)
+	}
 	to, err := time.Parse(time.DateOnly, av.To)
 	if err != nil {
 		return av, server.Errorf(server.EINVALID, "to %q: use a day, YYYY-MM-DD", av.To)
 	}
-	recs, err := c.Admin.Audit(r.Context(), admin.AuditQuery{SiteID: siteID, IntegratorID: av.Integrator,
-		From: av.From, To: to.AddDate(0, 0, 1).Format(time.DateOnly), Limit: auditLimit})
+	f := server.AuditFilter{SiteID: siteID, IntegratorID: av.Integrator, From: from, To: to.AddDate(0, 0, 1), Limit: auditLimit, Newest: true}
+	if older := q.Get("older"); older != "" {
+		if f.Before, err = parseCursor(older); err != nil {
+			return av, err
+		}
+	}
+	recs, err := c.Store.Audit(r.Context(), f)
 	if err != nil {
 		return av, err
 	}
-	av.Truncated = len(recs) == auditLimit
+	if len(recs) == auditLimit {
+		last := recs[len(recs)-1]
+		next := url.Values{"from": {av.From}, "to": {av.To}, "older": {formatCursor(last)}}
+		if av.Integrator != "" {
+			next.Set("integrator", av.Integrator)
+		}
+		if av.Outcome != "" {
+			next.Set("outcome", av.Outcome)
+		}
+		av.Older = template.URL(Path + "/practice?" + next.Encode())
+	}
 	for _, rec := range recs {
 		if !keep(rec.Status) {
 			continue
@@ -135,6 +168,23 @@ func (c *Console) auditLog(r *http.Request, siteID string, names map[string]stri
 		av.Records = append(av.Records, auditRow{AuditRecord: rec, IntegratorName: name})
 	}
 	return av, nil
+}
+
+// formatCursor is a record's place in the log, for an Older link:
+// microseconds since 1970, a dot, the record's id.
+func formatCursor(rec *server.AuditRecord) string {
+	return strconv.FormatInt(rec.Time.UnixMicro(), 10) + "." + strconv.FormatInt(rec.ID, 10)
+}
+
+// parseCursor reads what formatCursor wrote.
+func parseCursor(v string) (server.AuditCursor, error) {
+	us, id, ok := strings.Cut(v, ".")
+	t, err1 := strconv.ParseInt(us, 10, 64)
+	n, err2 := strconv.ParseInt(id, 10, 64)
+	if !ok || err1 != nil || err2 != nil || n <= 0 {
+		return server.AuditCursor{}, server.Errorf(server.EINVALID, "older %q is not a place in the audit log: follow the page's Older records link", short(v, 64))
+	}
+	return server.AuditCursor{Time: time.UnixMicro(t).UTC(), ID: n}, nil
 }
 
 // pairedIntegrator is the form's integratorId, which must be paired with
@@ -172,9 +222,9 @@ func (c *Console) revoke(w http.ResponseWriter, r *http.Request, s *session) (st
 	return "integrator=" + id, nil
 }
 
-// POST /console/practice/writes (integratorId, grant=on|off): the
-// practice's write grant for a paired integrator, where the server has
-// write grants (Console.WriteGrants).
+// POST /console/practice/writes (integratorId, grant=on|off): grants or
+// revokes a paired integrator's writes, at the site's agent and on the
+// server (Console.WriteGrants).
 func (c *Console) setWrites(w http.ResponseWriter, r *http.Request, s *session) (string, error) {
 	if c.WriteGrants == nil {
 		return "", server.Errorf(server.ENOTFOUND, "this server has no write grants")
@@ -183,15 +233,27 @@ func (c *Console) setWrites(w http.ResponseWriter, r *http.Request, s *session) 
 	if err != nil {
 		return "", err
 	}
-	grant := r.PostForm.Get("grant") == "on"
+	var grant bool
+	switch r.PostForm.Get("grant") {
+	case "on":
+		grant = true
+	case "off":
+	default:
+		return "integrator=" + id, server.Errorf(server.EINVALID, "grant %q: use on or off", short(r.PostForm.Get("grant"), 16))
+	}
 	detail := "integrator=" + id + " grant=" + r.PostForm.Get("grant")
-	if err := c.WriteGrants.SetWriteGrant(r.Context(), id, s.subject, grant); err != nil {
+	told, err := c.WriteGrants.SetWriteGrant(r.Context(), id, s.subject, grant)
+	if err != nil {
 		return detail, err
 	}
 	done := "writes-off"
-	if grant {
+	switch {
+	case grant:
 		done = "writes-on"
+	case !told:
+		done, detail = "writes-off-pending", detail+" agent=offline"
 	}
+	c.log().Info("write grant changed in the console", "site", s.subject, "integrator", id, "granted", grant, "agentTold", told)
 	http.Redirect(w, r, Path+"/practice?done="+done, http.StatusSeeOther)
 	return detail, nil
 }

@@ -42,6 +42,9 @@ type Options struct {
 	// AllowWrites lets the site run nonQuery commands; the paired
 	// integrator is granted writes (Env.GrantWrites) on both sides.
 	AllowWrites bool
+	// ConsoleGrants lets the console grant writes at the agent
+	// (--console-grants).
+	ConsoleGrants bool
 	// Journal is the agent's execution journal file (default: in memory,
 	// which a restarted agent does not keep).
 	Journal     string
@@ -162,7 +165,7 @@ func (e *Env) serve(ln net.Listener) {
 	m := metrics.New()
 	e.API = &api.Server{Store: e.Store, Logger: log, Mappings: api.DefaultMappings(), Metrics: m,
 		ImmediateTimeout: e.opt.ImmediateTimeout, ImmediateMaxBytes: e.opt.ImmediateMaxBytes}
-	e.Hub = &hub.Hub{Authenticate: e.API.AuthenticateAgent, CredentialChanges: e.Store.CredentialChanges, Logger: log, Metrics: m,
+	e.Hub = &hub.Hub{Authenticate: e.API.AuthenticateAgent, CredentialChanges: e.Store.CredentialChanges, Connected: e.API.SyncWriteGrants, Logger: log, Metrics: m,
 		KeepAlive: e.opt.KeepAlive, UnreachableAfter: e.opt.UnreachableAfter, StatusInterval: e.opt.StatusInterval}
 	e.API.Hub = e.Hub
 	m.WatchAgents(e.Hub.Agents)
@@ -234,7 +237,7 @@ func (e *Env) StartAgent() {
 	}
 	a, err := agent.New(ctx, agent.Config{
 		ServerURL: serverURL, SiteID: e.SiteID, Secret: "site-secret", KeepAlive: e.opt.KeepAlive, Journal: e.opt.Journal,
-		WriteGrants: e.Grants.Path(),
+		WriteGrants: e.Grants.Path(), ConsoleGrants: e.opt.ConsoleGrants,
 		Database: executor.Config{Engine: e.opt.Engine, AllowWrites: e.opt.AllowWrites,
 			Catalogues: []executor.Catalogue{{Name: cmp.Or(e.opt.Catalogue, "BPSPatients"), DSN: e.opt.DSN, IsDefault: true}}},
 		Concurrency: e.opt.Concurrency, TimeZone: e.opt.TimeZone,

@@ -64,6 +64,12 @@ type Hub struct {
 	// at once and out of order: read the site's state again with Presence
 	// rather than trust the order of calls.
 	Notify func(siteID string)
+	// Connected, when set, is called in a goroutine of its own each time a
+	// site's session opens here, with the agent's first report, so that
+	// the API can bring the agent in line with what changed while it was
+	// away (write grants revoked in the console). It must return on its
+	// own: the hub does not wait for it.
+	Connected func(siteID string, info wire.Info)
 
 	// changesKept and overlap override server.CredentialChangesKept and
 	// sweepOverlap (tests).
@@ -245,6 +251,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.attach(siteID, s, info)
 	h.startSweep()
+	if h.Connected != nil {
+		go h.Connected(siteID, info)
+	}
 	h.log().Info("agent connected", "site", siteID, "version", info.Version, "engine", info.Engine, "from", r.RemoteAddr)
 	h.heartbeat(ctx, siteID, s)
 	clean := conn.closedCleanly()

@@ -118,10 +118,10 @@ func (s *Store) AppendAudit(ctx context.Context, recs []*server.AuditRecord) err
 		var b pgx.Batch
 		for _, r := range recs {
 			b.Queue(`INSERT INTO audit_log (at, integrator_id, site_id, method, path, kind, interaction, resource_type,
-				query, query_id, row_count, byte_count, status, duration_us, client_addr, targets, outcome)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id`,
+				query, query_id, row_count, byte_count, status, duration_us, client_addr, targets, outcome, request_id)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id`,
 				r.Time.UTC(), r.IntegratorID, r.SiteID, r.Method, r.Path, r.Kind, r.Interaction, r.ResourceType,
-				r.Query, r.QueryID, r.Rows, r.Bytes, r.Status, r.DurationUS, r.ClientAddr, r.Targets, r.Outcome).
+				r.Query, r.QueryID, r.Rows, r.Bytes, r.Status, r.DurationUS, r.ClientAddr, r.Targets, r.Outcome, r.RequestID).
 				QueryRow(func(row pgx.Row) error { return row.Scan(&r.ID) })
 		}
 		return tx.SendBatch(ctx, &b).Close()
@@ -148,13 +148,21 @@ func (s *Store) Audit(ctx context.Context, f server.AuditFilter) ([]*server.Audi
 	if !f.To.IsZero() {
 		add("at < $%d", f.To)
 	}
+	if f.Before.ID != 0 {
+		args = append(args, f.Before.Time.UTC(), f.Before.ID)
+		where = append(where, fmt.Sprintf("(at, id) < ($%d, $%d)", len(args)-1, len(args)))
+	}
 	q := `SELECT id, at, integrator_id, site_id, method, path, kind, interaction, resource_type,
-		query, query_id, row_count, byte_count, status, duration_us, client_addr, targets, outcome FROM audit_log`
+		query, query_id, row_count, byte_count, status, duration_us, client_addr, targets, outcome, request_id FROM audit_log`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	args = append(args, f.EffectiveLimit())
-	q += fmt.Sprintf(" ORDER BY at, id LIMIT $%d", len(args))
+	order := "at, id"
+	if f.Newest {
+		order = "at DESC, id DESC"
+	}
+	q += fmt.Sprintf(" ORDER BY %s LIMIT $%d", order, len(args))
 	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -163,7 +171,7 @@ func (s *Store) Audit(ctx context.Context, f server.AuditFilter) ([]*server.Audi
 		var r server.AuditRecord
 		err := row.Scan(&r.ID, &r.Time, &r.IntegratorID, &r.SiteID, &r.Method, &r.Path, &r.Kind, &r.Interaction,
 			&r.ResourceType, &r.Query, &r.QueryID, &r.Rows, &r.Bytes, &r.Status, &r.DurationUS, &r.ClientAddr,
-			&r.Targets, &r.Outcome)
+			&r.Targets, &r.Outcome, &r.RequestID)
 		r.Time = r.Time.UTC()
 		return &r, err
 	})

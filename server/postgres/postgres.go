@@ -290,6 +290,8 @@ var migrations = []string{
 	END $$;
 	CREATE TRIGGER sites_credential_changed AFTER UPDATE OF secret_hash OR DELETE ON sites
 		FOR EACH ROW EXECUTE FUNCTION note_credential_change();`,
+	// Each audit record's request id (X-Request-Id).
+	`ALTER TABLE audit_log ADD COLUMN request_id text NOT NULL DEFAULT '';`,
 }
 
 // migrationLock is the key of the transaction-level advisory lock held while

@@ -122,7 +122,7 @@ func (s *Store) Usage(ctx context.Context, integratorID, siteID, from, to string
 }
 
 const auditColumns = `id, at_us, integrator_id, site_id, method, path, kind, interaction, resource_type,
-	query, query_id, row_count, byte_count, status, duration_us, client_addr, targets, outcome`
+	query, query_id, row_count, byte_count, status, duration_us, client_addr, targets, outcome, request_id`
 
 // AppendAudit implements [server.Store].
 func (s *Store) AppendAudit(ctx context.Context, recs []*server.AuditRecord) error {
@@ -135,8 +135,8 @@ func (s *Store) AppendAudit(ctx context.Context, recs []*server.AuditRecord) err
 	}
 	defer tx.Rollback()
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit_log (at_us, integrator_id, site_id, method, path, kind,
-		interaction, resource_type, query, query_id, row_count, byte_count, status, duration_us, client_addr, targets, outcome)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		interaction, resource_type, query, query_id, row_count, byte_count, status, duration_us, client_addr, targets, outcome, request_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
@@ -144,7 +144,7 @@ func (s *Store) AppendAudit(ctx context.Context, recs []*server.AuditRecord) err
 	for _, r := range recs {
 		res, err := stmt.ExecContext(ctx, r.Time.UnixMicro(), r.IntegratorID, r.SiteID, r.Method, r.Path, r.Kind,
 			r.Interaction, r.ResourceType, r.Query, r.QueryID, r.Rows, r.Bytes, r.Status, r.DurationUS, r.ClientAddr,
-			r.Targets, r.Outcome)
+			r.Targets, r.Outcome, r.RequestID)
 		if err != nil {
 			return err
 		}
@@ -171,11 +171,18 @@ func (s *Store) Audit(ctx context.Context, f server.AuditFilter) ([]*server.Audi
 	if !f.To.IsZero() {
 		where, args = append(where, "at_us < ?"), append(args, f.To.UnixMicro())
 	}
+	if f.Before.ID != 0 {
+		where, args = append(where, "(at_us, id) < (?, ?)"), append(args, f.Before.Time.UnixMicro(), f.Before.ID)
+	}
 	q := `SELECT ` + auditColumns + ` FROM audit_log`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY at_us, id LIMIT ?"
+	if f.Newest {
+		q += " ORDER BY at_us DESC, id DESC LIMIT ?"
+	} else {
+		q += " ORDER BY at_us, id LIMIT ?"
+	}
 	rows, err := s.db.QueryContext(ctx, q, append(args, f.EffectiveLimit())...)
 	if err != nil {
 		return nil, err
@@ -187,7 +194,7 @@ func (s *Store) Audit(ctx context.Context, f server.AuditFilter) ([]*server.Audi
 		var at int64
 		if err := rows.Scan(&r.ID, &at, &r.IntegratorID, &r.SiteID, &r.Method, &r.Path, &r.Kind, &r.Interaction,
 			&r.ResourceType, &r.Query, &r.QueryID, &r.Rows, &r.Bytes, &r.Status, &r.DurationUS, &r.ClientAddr,
-			&r.Targets, &r.Outcome); err != nil {
+			&r.Targets, &r.Outcome, &r.RequestID); err != nil {
 			return nil, err
 		}
 		r.Time = time.UnixMicro(at).UTC()

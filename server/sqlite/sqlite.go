@@ -271,6 +271,8 @@ var migrations = []string{
 		DELETE FROM credential_changes WHERE changed_us < ` + sqlNowUS + ` - 3600000000;
 		INSERT INTO credential_changes (site_id, changed_us) VALUES (OLD.id, ` + sqlNowUS + `);
 	END;`,
+	// Each audit record's request id (X-Request-Id).
+	`ALTER TABLE audit_log ADD COLUMN request_id TEXT NOT NULL DEFAULT '';`,
 }
 
 // sqlNowUS is SQLite's clock in microseconds since 1970 (julianday counts

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"sort"
 	"sync"
@@ -129,7 +130,7 @@ func runQuotaAudit(t *testing.T, open func(t *testing.T) server.Store) {
 			{Time: base, IntegratorID: in, SiteID: site, Method: "POST", Path: "/integrator/sites/" + site + "/queries/immediate",
 				Kind: server.AuditPassthrough, Interaction: "reader", Query: "SELECT 1 AS one", QueryID: uuid.NewString(),
 				Rows: 1, Bytes: 11, Status: 200, DurationUS: 1234, ClientAddr: "192.0.2.7",
-				Targets: "BP_AddAppointment", Outcome: server.WriteCommitted},
+				Targets: "BP_AddAppointment", Outcome: server.WriteCommitted, RequestID: "req-7f3a.1:b_c"},
 			{Time: base.Add(time.Minute), IntegratorID: in, SiteID: site, Method: "GET", Path: "/integrator/sites/" + site + "/fhir/R4/Patient",
 				Kind: server.AuditFHIR, Interaction: "search-type", ResourceType: "Patient", Query: "family=smi", Rows: 3, Bytes: 4000, Status: 200},
 			{Time: base.Add(2 * time.Minute), SiteID: uuid.NewString(), Method: "GET", Path: "/integrator/sites", Kind: server.AuditOther, Status: 401},
@@ -162,6 +163,46 @@ func runQuotaAudit(t *testing.T, open func(t *testing.T) server.Store) {
 		}
 		if lim, _ := st.Audit(ctx, server.AuditFilter{Limit: 2}); len(lim) != 2 || lim[0].ID != recs[0].ID {
 			t.Fatalf("limit 2 = %d records", len(lim))
+		}
+	})
+
+	t.Run("audit log newest first, page by page", func(t *testing.T) {
+		st := open(t)
+		site, in := fixture(t, st)
+		base := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+		// Five records, two of them at the same instant: the order is by
+		// time, then id.
+		var recs []*server.AuditRecord
+		for _, min := range []int{0, 1, 1, 2, 3} {
+			recs = append(recs, &server.AuditRecord{Time: base.Add(time.Duration(min) * time.Minute), IntegratorID: in, SiteID: site,
+				Method: "GET", Path: "/x", Kind: server.AuditOther, Status: 200})
+		}
+		mustCode(t, "", st.AppendAudit(ctx, recs))
+		ids := func(list []*server.AuditRecord) []int64 {
+			var out []int64
+			for _, r := range list {
+				out = append(out, r.ID-recs[0].ID)
+			}
+			return out
+		}
+		f := server.AuditFilter{SiteID: site, Newest: true, Limit: 2, To: base.Add(time.Hour)}
+		var pages [][]int64
+		for range 4 {
+			page, err := st.Audit(ctx, f)
+			mustCode(t, "", err)
+			pages = append(pages, ids(page))
+			if len(page) == 0 {
+				break
+			}
+			last := page[len(page)-1]
+			f.Before = server.AuditCursor{Time: last.Time, ID: last.ID}
+		}
+		if fmt.Sprint(pages) != "[[4 3] [2 1] [0] []]" {
+			t.Fatalf("pages newest first: %v", pages)
+		}
+		oldest, _ := st.Audit(ctx, server.AuditFilter{SiteID: site, Limit: 2, Before: server.AuditCursor{Time: recs[2].Time, ID: recs[2].ID}})
+		if fmt.Sprint(ids(oldest)) != "[0 1]" {
+			t.Fatalf("oldest first before the third: %v", ids(oldest))
 		}
 	})
 

@@ -2,10 +2,13 @@
 // practice and then as an integrator would, for the Go test
 // TestConsoleInChromium. The test gives, as one JSON argument: base (the
 // server's URL), siteId and secret (the practice's site credential),
-// revoke (the id of the integrator to revoke), key (an integrator's API
+// revoke (the id of the integrator to grant writes, revoke them, then
+// revoke), revokeKey (its API key) and write (the passthrough write it
+// tries after each, as URL and JSON body), key (another integrator's API
 // key), userDataDir (a new empty directory) and shots (a directory for
 // screenshots, or empty for none). It prints one JSON object: what the
-// pages showed, and the new key the rotation showed.
+// pages showed, the write's status after the grant and after the
+// revocation, and the new key the rotation showed.
 import { chromium } from 'playwright-core';
 
 const cfg = JSON.parse(process.argv[2]);
@@ -37,6 +40,24 @@ try {
   out.availability = await page.textContent('#availability');
   out.listedBefore = await page.locator(`tr[data-integrator="${cfg.revoke}"]`).count();
   await shot('practice');
+
+  // It grants that integrator writes, whose write then succeeds, and
+  // revokes them, after which it is refused.
+  const row = `tr[data-integrator="${cfg.revoke}"]`;
+  const write = async () => (await fetch(cfg.write.url, {
+    method: 'POST', body: JSON.stringify(cfg.write.body),
+    headers: { 'Content-Type': 'application/json', 'Ocp-Apim-Subscription-Key': cfg.revokeKey },
+  })).status;
+  await submit(`${row} form[action="/console/practice/writes"] button`, '**/console/practice?done=writes-on');
+  out.grantNotice = await page.textContent('.notice');
+  out.writesGranted = (await page.textContent(`${row} .writes`)).trim();
+  out.writeAfterGrant = await write();
+  await shot('writes-granted');
+  await submit(`${row} form[action="/console/practice/writes"] button`, '**/console/practice?done=writes-off');
+  out.revokeNotice = await page.textContent('.notice');
+  out.writesRevoked = (await page.textContent(`${row} .writes`)).trim();
+  out.writeAfterRevoke = await write();
+
   await submit(`tr[data-integrator="${cfg.revoke}"] button.danger`, '**/console/practice?done=revoked');
   out.notice = await page.textContent('.notice');
   out.listedAfter = await page.locator(`tr[data-integrator="${cfg.revoke}"]`).count();
