@@ -250,6 +250,24 @@ var migrations = []string{
 	CREATE INDEX export_jobs_state ON export_jobs (state, created_us);
 	CREATE INDEX export_jobs_site ON export_jobs (site_id, state);
 	CREATE UNIQUE INDEX export_jobs_one_running ON export_jobs (site_id) WHERE state = 'running';`,
+	// The access version (server.Store.AccessVersion), counted by triggers.
+	accessVersionMigration(),
+}
+
+// accessTables are the tables whose rows decide who may reach what: every
+// change to them counts in access_version.
+var accessTables = []string{"sites", "integrators", "integrator_keys", "pairings", "integrator_blocks", "write_grants", "quotas"}
+
+func accessVersionMigration() string {
+	var b strings.Builder
+	b.WriteString("CREATE TABLE access_version (n INTEGER NOT NULL);\nINSERT INTO access_version VALUES (0);\n")
+	for _, t := range accessTables {
+		for _, ev := range []string{"INSERT", "UPDATE", "DELETE"} {
+			fmt.Fprintf(&b, "CREATE TRIGGER %s_access_%s AFTER %s ON %s BEGIN UPDATE access_version SET n = n + 1; END;\n",
+				t, strings.ToLower(ev), ev, t)
+		}
+	}
+	return b.String()
 }
 
 // maxConns bounds a file store's connections.
@@ -473,6 +491,13 @@ func (s *Store) Pair(ctx context.Context, integratorID, siteID string) error {
 		`INSERT INTO pairings (integrator_id, site_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
 		integratorID, siteID, now())
 	return err
+}
+
+// AccessVersion implements [server.Store].
+func (s *Store) AccessVersion(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, `SELECT n FROM access_version`).Scan(&n)
+	return n, err
 }
 
 // Unpair implements [server.Store].
