@@ -25,6 +25,16 @@ type Sink interface {
 	Row(row []byte) error
 }
 
+// Ender is a [Sink] told the outcome as soon as it is known: what Run is
+// about to return. It is called before the request's connection is reset
+// (PostgreSQL's DISCARD ALL, a round trip) and goes back to its pool, so
+// that the end of the answer does not wait for the reset. It is not called
+// when Run fails before a connection is taken.
+type Ender interface {
+	Sink
+	End(tr wire.Trailer, err error)
+}
+
 // cleanupGrace bounds the work after a statement has ended or been
 // cancelled: waiting for the database to confirm the cancel and rolling the
 // transaction back. A connection that needs longer is discarded.
@@ -116,17 +126,37 @@ func (e *Executor) RunOnce(ctx context.Context, req wire.QueryRequest, sink Sink
 	if err != nil {
 		return q.fail(err)
 	}
-	defer func() { e.release(ctx, conn, reset, q.stmtCtx.Err() != nil) }()
+	// Whether the statement was cancelled is read when it ended, before an
+	// Ender's answer lets the caller go (and cancel the request's context).
+	var cancelled *bool
+	defer func() {
+		c := q.stmtCtx.Err() != nil
+		if cancelled != nil {
+			c = *cancelled
+		}
+		e.release(ctx, conn, reset, c)
+	}()
+	tr, err := q.dispatch(conn, txOpts, text, args, params)
+	ended := q.stmtCtx.Err() != nil
+	cancelled = &ended
+	if en, ok := sink.(Ender); ok {
+		en.End(tr, err)
+	}
+	return tr, err
+}
+
+// dispatch runs the request on conn as its mode and type say.
+func (q *query) dispatch(conn *sql.Conn, txOpts *sql.TxOptions, text string, args []any, params []param) (wire.Trailer, error) {
 	switch {
 	case q.req.Type == wire.CommandStoredProcedure:
 		// Looking the procedure up does not hand the write over: a
 		// failure here leaves no trace in the journal.
-		text, args, err := e.eng.call(stmtCtx, conn, text, params)
+		text, args, err := q.eng.call(q.stmtCtx, conn, text, params)
 		if err != nil {
 			return q.fail(err)
 		}
 		return q.write(conn, text, args)
-	case q.req.Mode == wire.ModeNonQuery && e.eng.returnsRows(text):
+	case q.req.Mode == wire.ModeNonQuery && q.eng.returnsRows(text):
 		return q.write(conn, text, args)
 	case q.req.Mode == wire.ModeNonQuery:
 		return q.exec(conn, text, args)

@@ -190,3 +190,39 @@ func TestSQLServerResetsReusedConnections(t *testing.T) {
 		t.Errorf("%d resets over %d uses of %d connection(s), want one per reuse", got, 2*n, s.Connections())
 	}
 }
+
+// ender is a recorder told the outcome (Ender), which runs check then.
+type ender struct {
+	recorder
+	ended int
+	check func()
+}
+
+func (e *ender) End(wire.Trailer, error) { e.ended++; e.check() }
+
+// The answer ends (Ender.End) before the connection is reset, so that it
+// does not wait for the reset's round trip; the reset still happens before
+// Run returns and the connection is reused.
+func TestPostgresEndsBeforeReset(t *testing.T) {
+	e, admin := newPostgres(t, false)
+	onePool(e)
+	sessions := func() int {
+		var n int
+		if err := admin.QueryRow(context.Background(),
+			"SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ending'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	var atEnd int
+	sink := &ender{check: func() { atEnd = sessions() }}
+	if _, err := e.Run(context.Background(), wire.QueryRequest{Text: "SELECT set_config('application_name', 'ending', false) AS a", TimeoutMS: 30000}, sink); err != nil {
+		t.Fatal(err)
+	}
+	if sink.ended != 1 || atEnd != 1 {
+		t.Fatalf("End called %d times, seeing %d sessions still set by the request; want 1 and 1 (before the reset)", sink.ended, atEnd)
+	}
+	if n := sessions(); n != 0 {
+		t.Fatalf("%d sessions keep the request's setting after Run returned; want 0 (reset)", n)
+	}
+}
