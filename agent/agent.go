@@ -390,16 +390,34 @@ func (a *Agent) serveQuery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	sink := &frameSink{rw: w, queued: time.Since(queued), startedAt: time.Now(), req: &req, log: a.log}
+	sink := &frameSink{rw: w, queued: time.Since(queued), startedAt: time.Now()}
 	var j executor.Journal
 	if claim != nil {
 		j = claim
 	}
 	trailer, err := a.exec.RunOnce(r.Context(), req, sink, j)
-	if !sink.ended { // failed before the database was reached
-		sink.End(trailer, err)
+	if err != nil {
+		werr := asWireError(err)
+		if werr.Kind != wire.KindCanceled {
+			a.log.Info("query failed", "id", req.ID, "requestId", req.RequestID, "kind", werr.Kind, "err", werr.Message)
+		}
+		if !sink.started {
+			werr.QueuedMS = sink.queued.Milliseconds()
+			writeError(w, werr)
+			return
+		}
+		trailer.Error = werr
 	}
-	// Returning sends the chunked terminator.
+	if err == nil {
+		// One line per query, for the practice's IT and the server's
+		// operators: no SQL text and no values, which may be patient data.
+		a.log.Info("query", "id", req.ID, "requestId", req.RequestID, "mode", req.Mode, "priority", req.Priority,
+			"rows", trailer.Rows, "bytes", trailer.Bytes, "queuedMs", sink.queued.Milliseconds(), "executionMs", trailer.ExecutionMS)
+	}
+	sink.fw.Trailer(trailer)
+	// Returning ends the response with one write: the frames still buffered
+	// and the chunked terminator together.
+	sink.fw.Flush()
 }
 
 // frameSink writes a result as frames (see package wire) as the executor
@@ -410,37 +428,6 @@ type frameSink struct {
 	queued    time.Duration
 	startedAt time.Time
 	started   bool
-	ended     bool
-	req       *wire.QueryRequest
-	log       *slog.Logger
-}
-
-// End sends the end of the answer (the trailer, or the error) as soon as
-// the executor knows it, before the database connection is reset.
-func (s *frameSink) End(trailer wire.Trailer, err error) {
-	s.ended = true
-	defer http.NewResponseController(s.rw).Flush() // now, not when the handler returns
-	req := s.req
-	if err != nil {
-		werr := asWireError(err)
-		if werr.Kind != wire.KindCanceled {
-			s.log.Info("query failed", "id", req.ID, "requestId", req.RequestID, "kind", werr.Kind, "err", werr.Message)
-		}
-		if !s.started {
-			werr.QueuedMS = s.queued.Milliseconds()
-			writeError(s.rw, werr)
-			return
-		}
-		trailer.Error = werr
-	}
-	if err == nil {
-		// One line per query, for the practice's IT and the server's
-		// operators: no SQL text and no values, which may be patient data.
-		s.log.Info("query", "id", req.ID, "requestId", req.RequestID, "mode", req.Mode, "priority", req.Priority,
-			"rows", trailer.Rows, "bytes", trailer.Bytes, "queuedMs", s.queued.Milliseconds(), "executionMs", trailer.ExecutionMS)
-	}
-	s.fw.Trailer(trailer)
-	s.fw.Flush()
 }
 
 func (s *frameSink) Header(h wire.Header) error {

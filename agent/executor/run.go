@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"fhirlink/agent/wire"
@@ -23,16 +24,6 @@ import (
 type Sink interface {
 	Header(h wire.Header) error
 	Row(row []byte) error
-}
-
-// Ender is a [Sink] told the outcome as soon as it is known: what Run is
-// about to return. It is called before the request's connection is reset
-// (PostgreSQL's DISCARD ALL, a round trip) and goes back to its pool, so
-// that the end of the answer does not wait for the reset. It is not called
-// when Run fails before a connection is taken.
-type Ender interface {
-	Sink
-	End(tr wire.Trailer, err error)
 }
 
 // cleanupGrace bounds the work after a statement has ended or been
@@ -122,46 +113,85 @@ func (e *Executor) RunOnce(ctx context.Context, req wire.QueryRequest, sink Sink
 	}
 	// One connection for the whole request, so that what the request
 	// leaves in its session is reset before anyone else gets it.
+	if reset && db.Stats().Idle == 0 {
+		// A connection being reset will be back in a moment: cheaper to
+		// wait for it than to open another.
+		e.resets.wait(stmtCtx)
+	}
 	conn, err := db.Conn(stmtCtx)
 	if err != nil {
 		return q.fail(err)
 	}
-	// Whether the statement was cancelled is read when it ended, before an
-	// Ender's answer lets the caller go (and cancel the request's context).
-	var cancelled *bool
 	defer func() {
-		c := q.stmtCtx.Err() != nil
-		if cancelled != nil {
-			c = *cancelled
+		cancelled := q.stmtCtx.Err() != nil
+		if !reset {
+			e.release(ctx, conn, false, cancelled)
+			return
 		}
-		e.release(ctx, conn, reset, c)
+		// The reset is a round trip to the database (PostgreSQL's DISCARD
+		// ALL): run it once the answer is on its way, not before its
+		// trailer. The connection goes back to its pool only after it.
+		e.resets.begin()
+		go func() {
+			defer e.resets.end()
+			e.release(ctx, conn, true, cancelled)
+		}()
 	}()
-	tr, err := q.dispatch(conn, txOpts, text, args, params)
-	ended := q.stmtCtx.Err() != nil
-	cancelled = &ended
-	if en, ok := sink.(Ender); ok {
-		en.End(tr, err)
-	}
-	return tr, err
-}
-
-// dispatch runs the request on conn as its mode and type say.
-func (q *query) dispatch(conn *sql.Conn, txOpts *sql.TxOptions, text string, args []any, params []param) (wire.Trailer, error) {
 	switch {
 	case q.req.Type == wire.CommandStoredProcedure:
 		// Looking the procedure up does not hand the write over: a
 		// failure here leaves no trace in the journal.
-		text, args, err := q.eng.call(q.stmtCtx, conn, text, params)
+		text, args, err := e.eng.call(stmtCtx, conn, text, params)
 		if err != nil {
 			return q.fail(err)
 		}
 		return q.write(conn, text, args)
-	case q.req.Mode == wire.ModeNonQuery && q.eng.returnsRows(text):
+	case q.req.Mode == wire.ModeNonQuery && e.eng.returnsRows(text):
 		return q.write(conn, text, args)
 	case q.req.Mode == wire.ModeNonQuery:
 		return q.exec(conn, text, args)
 	default:
 		return q.read(conn, txOpts, text, args)
+	}
+}
+
+// resetting counts the connections being reset after their request, so
+// that a request finding no idle connection waits for one of them rather
+// than opening another, and Close waits for them all.
+type resetting struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed when n drops to 0
+}
+
+func (r *resetting) begin() {
+	r.mu.Lock()
+	if r.n == 0 {
+		r.idle = make(chan struct{})
+	}
+	r.n++
+	r.mu.Unlock()
+}
+
+func (r *resetting) end() {
+	r.mu.Lock()
+	if r.n--; r.n == 0 {
+		close(r.idle)
+	}
+	r.mu.Unlock()
+}
+
+// wait returns once no reset is running, or ctx is done.
+func (r *resetting) wait(ctx context.Context) {
+	r.mu.Lock()
+	n, idle := r.n, r.idle
+	r.mu.Unlock()
+	if n == 0 {
+		return
+	}
+	select {
+	case <-idle:
+	case <-ctx.Done():
 	}
 }
 

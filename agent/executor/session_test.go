@@ -2,12 +2,17 @@ package executor
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"fhirlink/agent/tdstest"
+	"fhirlink/agent/waittest"
 	"fhirlink/agent/wire"
 )
 
@@ -191,38 +196,37 @@ func TestSQLServerResetsReusedConnections(t *testing.T) {
 	}
 }
 
-// ender is a recorder told the outcome (Ender), which runs check then.
-type ender struct {
-	recorder
-	ended int
-	check func()
+// gatedReset holds each reset until gate closes.
+type gatedReset struct {
+	engine
+	gate chan struct{}
 }
 
-func (e *ender) End(wire.Trailer, error) { e.ended++; e.check() }
+func (g gatedReset) reset(ctx context.Context, conn *sql.Conn) error {
+	<-g.gate
+	return g.engine.reset(ctx, conn)
+}
 
-// The answer ends (Ender.End) before the connection is reset, so that it
-// does not wait for the reset's round trip; the reset still happens before
-// Run returns and the connection is reused.
-func TestPostgresEndsBeforeReset(t *testing.T) {
-	e, admin := newPostgres(t, false)
+// Run returns, and the answer's trailer goes out, without waiting for the
+// connection's reset (a round trip); the reset still runs before the
+// connection is used again, and Close waits for it.
+func TestPostgresAnswersBeforeReset(t *testing.T) {
+	e, _ := newPostgres(t, false)
 	onePool(e)
-	sessions := func() int {
-		var n int
-		if err := admin.QueryRow(context.Background(),
-			"SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ending'").Scan(&n); err != nil {
-			t.Fatal(err)
+	gate := make(chan struct{})
+	open := sync.OnceFunc(func() { close(gate) })
+	t.Cleanup(open) // before the executor closes, should the test fail
+	e.eng = gatedReset{engine: e.eng, gate: gate}
+	var returned atomic.Bool
+	go func() {
+		if _, err := e.Run(context.Background(), wire.QueryRequest{Text: "SELECT set_config('application_name', 'leak', false) AS a", TimeoutMS: 30000}, &recorder{}); err == nil {
+			returned.Store(true)
 		}
-		return n
-	}
-	var atEnd int
-	sink := &ender{check: func() { atEnd = sessions() }}
-	if _, err := e.Run(context.Background(), wire.QueryRequest{Text: "SELECT set_config('application_name', 'ending', false) AS a", TimeoutMS: 30000}, sink); err != nil {
-		t.Fatal(err)
-	}
-	if sink.ended != 1 || atEnd != 1 {
-		t.Fatalf("End called %d times, seeing %d sessions still set by the request; want 1 and 1 (before the reset)", sink.ended, atEnd)
-	}
-	if n := sessions(); n != 0 {
-		t.Fatalf("%d sessions keep the request's setting after Run returned; want 0 (reset)", n)
+	}()
+	waittest.For(t, 10*time.Second, "Run to return while its connection's reset waits", returned.Load)
+	open()
+	rec, _ := mustRun(t, e, wire.QueryRequest{Text: "SELECT current_setting('application_name') AS app"})
+	if rec.rows[0] != `{"app":""}` {
+		t.Fatalf("the next request on the connection sees %s; want it reset", rec.rows[0])
 	}
 }
