@@ -33,7 +33,7 @@ const (
 	// join the first batch. A usage count (the bytes a request returned)
 	// reaches the store that much later, so a byte quota may be crossed by
 	// the requests of that interval.
-	Linger = 50 * time.Millisecond
+	Linger = 200 * time.Millisecond
 )
 
 // Store is what the writer needs of the state store.
