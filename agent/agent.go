@@ -373,6 +373,7 @@ func replay(w http.ResponseWriter, req wire.QueryRequest, prior *wire.Execution)
 	}
 	sink.fw.Trailer(tr)
 	sink.fw.Flush()
+	sink.fw.Release()
 }
 
 func (a *Agent) serveInfo(w http.ResponseWriter, r *http.Request) {
@@ -481,6 +482,7 @@ func (a *Agent) serveQuery(w http.ResponseWriter, r *http.Request) {
 	// Returning ends the response with one write: the frames still buffered
 	// and the chunked terminator together.
 	sink.fw.Flush()
+	sink.fw.Release()
 }
 
 // frameSink writes a result as frames (see package wire) as the executor

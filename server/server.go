@@ -94,6 +94,15 @@ type Store interface {
 	Unpair(ctx context.Context, integratorID, siteID string) error
 	Paired(ctx context.Context, integratorID, siteID string) (bool, error)
 
+	// AccessVersion is a number that changes (grows) with every change to
+	// what decides who may reach what: integrators and their keys, sites
+	// (their quarantine), pairings, blocks, write grants and quota
+	// overrides, whoever made it (any node, the admin CLI on the store;
+	// triggers in the store count them). What a node keeps in memory of
+	// those (package accesscache) is current while the number stays the
+	// same.
+	AccessVersion(ctx context.Context) (int64, error)
+
 	// OAuthStore keeps SMART clients, client assertion ids and the server's
 	// token signing keys.
 	OAuthStore

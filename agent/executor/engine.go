@@ -46,7 +46,8 @@ type engine interface {
 	// changed (RETURNING, OUTPUT), so that it runs as a query whose rows
 	// stream (see returning.go).
 	returnsRows(text string) bool
-	// reset runs after every request on the connection it used, before the
+	// reset runs after every request on the connection it used (once Run
+	// has returned, beside the answer going out), before the
 	// connection goes back to the pool: it undoes, or detects, the session
 	// state the request may have left (settings, temp tables, attached
 	// databases, variables, an open transaction), so that nothing of one

@@ -53,6 +53,9 @@ type Executor struct {
 	eng         engine
 	allowWrites bool
 	cats        []*catalogue // in configuration order; the default is marked
+	// resets are the connections being reset after their request's answer
+	// (see RunOnce); Close waits for them.
+	resets resetting
 }
 
 // catalogue is an open Catalogue.
@@ -153,8 +156,10 @@ func checkCatalogues(cs []Catalogue) *wire.Error {
 	return nil
 }
 
-// Close closes every database handle.
+// Close waits for the connections being reset, then closes every database
+// handle.
 func (e *Executor) Close() error {
+	e.resets.wait(context.Background())
 	var errs []error
 	for _, c := range e.cats {
 		errs = append(errs, c.read.Close())

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"fhirlink/agent/wire"
@@ -112,11 +113,30 @@ func (e *Executor) RunOnce(ctx context.Context, req wire.QueryRequest, sink Sink
 	}
 	// One connection for the whole request, so that what the request
 	// leaves in its session is reset before anyone else gets it.
+	if reset && db.Stats().Idle == 0 {
+		// A connection being reset will be back in a moment: cheaper to
+		// wait for it than to open another.
+		e.resets.wait(stmtCtx)
+	}
 	conn, err := db.Conn(stmtCtx)
 	if err != nil {
 		return q.fail(err)
 	}
-	defer func() { e.release(ctx, conn, reset, q.stmtCtx.Err() != nil) }()
+	defer func() {
+		cancelled := q.stmtCtx.Err() != nil
+		if !reset {
+			e.release(ctx, conn, false, cancelled)
+			return
+		}
+		// The reset is a round trip to the database (PostgreSQL's DISCARD
+		// ALL): run it once the answer is on its way, not before its
+		// trailer. The connection goes back to its pool only after it.
+		e.resets.begin()
+		go func() {
+			defer e.resets.end()
+			e.release(ctx, conn, true, cancelled)
+		}()
+	}()
 	switch {
 	case q.req.Type == wire.CommandStoredProcedure:
 		// Looking the procedure up does not hand the write over: a
@@ -132,6 +152,46 @@ func (e *Executor) RunOnce(ctx context.Context, req wire.QueryRequest, sink Sink
 		return q.exec(conn, text, args)
 	default:
 		return q.read(conn, txOpts, text, args)
+	}
+}
+
+// resetting counts the connections being reset after their request, so
+// that a request finding no idle connection waits for one of them rather
+// than opening another, and Close waits for them all.
+type resetting struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed when n drops to 0
+}
+
+func (r *resetting) begin() {
+	r.mu.Lock()
+	if r.n == 0 {
+		r.idle = make(chan struct{})
+	}
+	r.n++
+	r.mu.Unlock()
+}
+
+func (r *resetting) end() {
+	r.mu.Lock()
+	if r.n--; r.n == 0 {
+		close(r.idle)
+	}
+	r.mu.Unlock()
+}
+
+// wait returns once no reset is running, or ctx is done.
+func (r *resetting) wait(ctx context.Context) {
+	r.mu.Lock()
+	n, idle := r.n, r.idle
+	r.mu.Unlock()
+	if n == 0 {
+		return
+	}
+	select {
+	case <-idle:
+	case <-ctx.Done():
 	}
 }
 

@@ -2,12 +2,17 @@ package executor
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"fhirlink/agent/tdstest"
+	"fhirlink/agent/waittest"
 	"fhirlink/agent/wire"
 )
 
@@ -188,5 +193,40 @@ func TestSQLServerResetsReusedConnections(t *testing.T) {
 	}
 	if got := s.Resets() - before; got < 2*n-1 || s.Connections() != 1 {
 		t.Errorf("%d resets over %d uses of %d connection(s), want one per reuse", got, 2*n, s.Connections())
+	}
+}
+
+// gatedReset holds each reset until gate closes.
+type gatedReset struct {
+	engine
+	gate chan struct{}
+}
+
+func (g gatedReset) reset(ctx context.Context, conn *sql.Conn) error {
+	<-g.gate
+	return g.engine.reset(ctx, conn)
+}
+
+// Run returns, and the answer's trailer goes out, without waiting for the
+// connection's reset (a round trip); the reset still runs before the
+// connection is used again, and Close waits for it.
+func TestPostgresAnswersBeforeReset(t *testing.T) {
+	e, _ := newPostgres(t, false)
+	onePool(e)
+	gate := make(chan struct{})
+	open := sync.OnceFunc(func() { close(gate) })
+	t.Cleanup(open) // before the executor closes, should the test fail
+	e.eng = gatedReset{engine: e.eng, gate: gate}
+	var returned atomic.Bool
+	go func() {
+		if _, err := e.Run(context.Background(), wire.QueryRequest{Text: "SELECT set_config('application_name', 'leak', false) AS a", TimeoutMS: 30000}, &recorder{}); err == nil {
+			returned.Store(true)
+		}
+	}()
+	waittest.For(t, 10*time.Second, "Run to return while its connection's reset waits", returned.Load)
+	open()
+	rec, _ := mustRun(t, e, wire.QueryRequest{Text: "SELECT current_setting('application_name') AS app"})
+	if rec.rows[0] != `{"app":""}` {
+		t.Fatalf("the next request on the connection sees %s; want it reset", rec.rows[0])
 	}
 }

@@ -6,6 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
+)
+
+// Buffers of frame writers and readers, kept between answers: at 64 and
+// 128 KB, allocating one per query was most of a 1-row query's garbage.
+var (
+	writerPool sync.Pool // *bufio.Writer
+	readerPool sync.Pool // *bufio.Reader
 )
 
 // FrameWriter writes a query answer as frames (see the package
@@ -16,9 +24,22 @@ type FrameWriter struct {
 }
 
 // NewFrameWriter returns a FrameWriter buffering size bytes in front of w, so
-// that many small rows leave the agent as few large writes.
+// that many small rows leave the agent as few large writes. Release it once
+// flushed.
 func NewFrameWriter(w io.Writer, size int) *FrameWriter {
+	if bw, ok := writerPool.Get().(*bufio.Writer); ok && bw.Size() == size {
+		bw.Reset(w)
+		return &FrameWriter{bw: bw}
+	}
 	return &FrameWriter{bw: bufio.NewWriterSize(w, size)}
+}
+
+// Release hands the writer's buffer on to the next FrameWriter; w must not
+// be used after.
+func (w *FrameWriter) Release() {
+	w.bw.Reset(nil)
+	writerPool.Put(w.bw)
+	w.bw = nil
 }
 
 // Header writes the header frame.
@@ -65,9 +86,22 @@ type FrameReader struct {
 }
 
 // NewFrameReader returns a FrameReader reading r through a buffer of size
-// bytes. A frame longer than the buffer is still read whole.
+// bytes. A frame longer than the buffer is still read whole. Release it once
+// done.
 func NewFrameReader(r io.Reader, size int) *FrameReader {
+	if br, ok := readerPool.Get().(*bufio.Reader); ok && br.Size() == size {
+		br.Reset(r)
+		return &FrameReader{br: br}
+	}
 	return &FrameReader{br: bufio.NewReaderSize(r, size)}
+}
+
+// Release hands the reader's buffer on to the next FrameReader; r, and the
+// rows it returned, must not be used after.
+func (r *FrameReader) Release() {
+	r.br.Reset(nil)
+	readerPool.Put(r.br)
+	r.br = nil
 }
 
 // Header reads the first frame, which must be the header.

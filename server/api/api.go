@@ -23,6 +23,7 @@ import (
 	"fhirlink/mappings/bppremier"
 	"fhirlink/mappings/zedmed"
 	"fhirlink/server"
+	"fhirlink/server/accesscache"
 	"fhirlink/server/async"
 	"fhirlink/server/audit"
 	"fhirlink/server/auth"
@@ -116,6 +117,7 @@ type Server struct {
 	// The parts doing the work behind the routes, each in its own
 	// package, made once from the fields above by setup.
 	setupOnce sync.Once
+	cache     *accesscache.Cache // the store, with what requests check kept in memory
 	auditLog  *audit.Writer
 	quotas    *quota.Quotas
 	rate      rateLimiter // nil: no rate limit
@@ -134,8 +136,9 @@ type rateLimiter interface {
 // CancelInFlight call it, so the fields must be set before any of them.
 func (s *Server) setup() {
 	s.setupOnce.Do(func() {
+		s.cache = accesscache.New(s.Store)
 		s.auditLog = &audit.Writer{Store: s.Store, Logger: s.log(), Metrics: s.Metrics}
-		s.quotas = &quota.Quotas{Store: s.Store, Limits: s.Limits}
+		s.quotas = &quota.Quotas{Store: s.cache, Limits: s.Limits}
 		if s.SharedRate != nil {
 			if l := quota.NewSharedRateLimiter(s.Limits, s.SharedRate, s.log()); l != nil {
 				s.rate = l
@@ -143,7 +146,7 @@ func (s *Server) setup() {
 		} else if l := quota.NewRateLimiter(s.Limits); l != nil {
 			s.rate = l
 		}
-		s.flights = &inflight.Registry{Store: s.Store, Every: s.SweepInterval, Logger: s.log()}
+		s.flights = &inflight.Registry{Store: s.cache, Every: s.SweepInterval, Logger: s.log()}
 		s.webhooks = &webhook.Notifier{Store: s.Store, Options: s.Webhooks, Logger: s.log()}
 		s.async = &async.Runner{Store: s.Store, Agents: s.Hub, Options: s.Async, Flights: s.flights, Webhooks: s.webhooks,
 			Audit: s.auditLog, Quotas: s.quotas, RunTimeout: s.ImmediateTimeout, RunMaxBytes: s.ImmediateMaxBytes, Logger: s.log(),

@@ -21,6 +21,13 @@ const (
 // scopes, which the routes check; a key has full access.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		// One read of the store's access version; the key, the site, the
+		// access and the quotas then come from memory while it holds.
+		ctx, err := s.cache.Pin(c.Request().Context())
+		if err != nil {
+			return err
+		}
+		c.SetRequest(c.Request().WithContext(ctx))
 		key := c.Request().Header.Get(KeyHeader)
 		if authz := c.Request().Header.Get("Authorization"); authz != "" {
 			if key != "" {
@@ -34,7 +41,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if key == "" {
 			return server.Errorf(server.EUNAUTHORIZED, "missing credential: send your integrator key in the %s header, or a SMART access token as Authorization: Bearer", KeyHeader)
 		}
-		in, err := s.Store.IntegratorByKeyHash(c.Request().Context(), server.HashSecret(key))
+		in, err := s.cache.IntegratorByKeyHash(ctx, server.HashSecret(key))
 		if err != nil {
 			if server.ErrorCode(err) == server.EUNAUTHORIZED {
 				return server.Errorf(server.EUNAUTHORIZED, "invalid %s: the key is unknown or was rotated", KeyHeader)
@@ -57,12 +64,12 @@ func (s *Server) requirePairing(next echo.HandlerFunc) echo.HandlerFunc {
 			return server.Errorf(server.EINVALID, "site id %q is not a UUID", id)
 		}
 		ctx := c.Request().Context()
-		site, err := s.Store.Site(ctx, id)
+		site, err := s.cache.Site(ctx, id)
 		if err != nil {
 			return err
 		}
 		in := integrator(c)
-		acc, err := s.Store.Access(ctx, in.ID, site.ID)
+		acc, err := s.cache.Access(ctx, in.ID, site.ID)
 		if err != nil {
 			return err
 		}

@@ -376,3 +376,63 @@ func TestRotatedCredentialDisconnectsAgent(t *testing.T) {
 		t.Fatalf("old secret at the tunnel endpoint: %s", resp.Status)
 	}
 }
+
+// The key, the pairing and the site a request checks are kept in memory
+// (package accesscache); a change written to the store behind the server's
+// back, as the admin CLI or another node writes it, still refuses the very
+// next request, with no query in flight and no announcement to wait for.
+func TestCachedAccessRefusedAtOnce(t *testing.T) {
+	env, _ := start(t, fhirlinktest.Options{})
+	ctx := context.Background()
+	st := env.Store
+	in, key := env.NewIntegrator(true)
+	ok := func(what, key string) {
+		t.Helper()
+		for range 2 { // the second is answered from memory
+			if status, body := immediateAs(t, env, key, "SELECT 1 AS one"); status != http.StatusOK {
+				t.Fatalf("%s: %d %s", what, status, body)
+			}
+		}
+	}
+	refused := func(what, key string, want int, msg string) {
+		t.Helper()
+		if status, body := immediateAs(t, env, key, "SELECT 1 AS one"); status != want || !strings.Contains(body, msg) {
+			t.Fatalf("%s: %d %s; want %d %q", what, status, body, want, msg)
+		}
+	}
+
+	ok("paired", key)
+	if err := st.Unpair(ctx, in, env.SiteID); err != nil {
+		t.Fatal(err)
+	}
+	refused("right after unpairing", key, http.StatusForbidden, "not paired")
+	if err := st.Pair(ctx, in, env.SiteID); err != nil {
+		t.Fatal(err)
+	}
+
+	ok("paired again", key)
+	newKey, hash := server.NewSecret()
+	if err := st.SetIntegratorKey(ctx, in, server.KeyPrimary, hash); err != nil {
+		t.Fatal(err)
+	}
+	refused("the rotated key", key, http.StatusUnauthorized, "unknown or was rotated")
+
+	ok("the new key", newKey)
+	if err := st.Block(ctx, in, env.SiteID); err != nil {
+		t.Fatal(err)
+	}
+	refused("right after the block", newKey, http.StatusForbidden, "blocked from site")
+	if err := st.Unblock(ctx, in, env.SiteID); err != nil {
+		t.Fatal(err)
+	}
+
+	ok("unblocked", newKey)
+	if err := st.SetQuarantined(ctx, env.SiteID, true); err != nil {
+		t.Fatal(err)
+	}
+	refused("right after the quarantine", newKey, http.StatusForbidden, "quarantined")
+	if err := st.SetQuarantined(ctx, env.SiteID, false); err != nil {
+		t.Fatal(err)
+	}
+	ok("after the quarantine", newKey)
+}

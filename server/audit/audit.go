@@ -5,7 +5,10 @@
 // A request hands its record to [Writer.Add] (a few hundred nanoseconds);
 // the writer, started when the queue gets work and ending when it is empty,
 // appends records and usage (bytes, and queries not counted up front) in
-// one round trip per batch. The queue is bounded ([QueueMax]): when the
+// one round trip per batch. It first waits [Linger] for more records to
+// join the batch ([Writer.Flush] and a full batch cut the wait short), so
+// that requests one after another share a store write instead of each
+// paying its own commit. The queue is bounded ([QueueMax]): when the
 // store cannot keep up, records beyond it are dropped and the loss is
 // logged, rather than slowing or failing requests. A failed write is logged
 // with the number of records lost.
@@ -26,6 +29,11 @@ const (
 	QueueMax = 20000
 	// BatchMax is the most records one store write appends.
 	BatchMax = 500
+	// Linger is how long the writer waits, once work arrives, for more to
+	// join the first batch. A usage count (the bytes a request returned)
+	// reaches the store that much later, so a byte quota may be crossed by
+	// the requests of that interval.
+	Linger = 200 * time.Millisecond
 )
 
 // Store is what the writer needs of the state store.
@@ -48,6 +56,7 @@ type Writer struct {
 	usage   map[usageKey]*server.Usage
 	running bool
 	done    chan struct{} // closed when the running writer ends
+	wake    chan struct{} // cuts the running writer's wait short
 	dropped int64
 }
 
@@ -77,8 +86,10 @@ func (w *Writer) Add(rec *server.AuditRecord, u *server.Usage) {
 		w.recs = append(w.recs, rec)
 	}
 	if !w.running {
-		w.running, w.done = true, make(chan struct{})
-		go w.run()
+		w.running, w.done, w.wake = true, make(chan struct{}), make(chan struct{}, 1)
+		go w.run(w.wake)
+	} else if len(w.recs) >= BatchMax {
+		w.nudge()
 	}
 	dropped := w.dropped
 	w.mu.Unlock()
@@ -97,7 +108,21 @@ func (w *Writer) log() *slog.Logger {
 	return w.Logger
 }
 
-func (w *Writer) run() {
+// nudge wakes the running writer from its wait; w.mu is held.
+func (w *Writer) nudge() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (w *Writer) run(wake <-chan struct{}) {
+	t := time.NewTimer(Linger)
+	select {
+	case <-t.C:
+	case <-wake:
+		t.Stop()
+	}
 	for range 1 << 30 { // bounded; in practice it ends when the queue empties
 		w.mu.Lock()
 		if len(w.recs) == 0 && len(w.usage) == 0 {
@@ -133,6 +158,9 @@ func (w *Writer) run() {
 func (w *Writer) Flush(ctx context.Context) error {
 	w.mu.Lock()
 	running, done := w.running, w.done
+	if running {
+		w.nudge()
+	}
 	w.mu.Unlock()
 	if !running {
 		return nil

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"fhirlink/agent/waittest"
 	"fhirlink/server"
 )
 
@@ -16,11 +17,14 @@ type fakeStore struct {
 	gate  chan struct{}
 	recs  []*server.AuditRecord
 	usage []server.Usage
+	// appends counts the AppendAudit calls: the store writes.
+	appends int
 }
 
 func (f *fakeStore) AppendAudit(_ context.Context, recs []*server.AuditRecord) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.appends++
 	f.recs = append(f.recs, recs...)
 	return nil
 }
@@ -108,5 +112,27 @@ func TestWriterDropsBeyondQueueMax(t *testing.T) {
 	}
 	if n := len(st.recs); n != QueueMax+1 {
 		t.Fatalf("%d records stored, want %d", n, QueueMax+1)
+	}
+}
+
+// Records of requests one after another, each shorter than Linger, share
+// one store write rather than each paying its own, and arrive without a
+// Flush.
+func TestWriterLingersForABatch(t *testing.T) {
+	st := &fakeStore{}
+	w := &Writer{Store: st}
+	for i := range 5 {
+		w.Add(&server.AuditRecord{Path: "/" + string(rune('1'+i))}, nil)
+		time.Sleep(2 * time.Millisecond) // the time of a request, not a wait
+	}
+	waittest.For(t, 5*time.Second, "the records in the store", func() bool {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		return len(st.recs) == 5
+	})
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.appends != 1 {
+		t.Fatalf("%d store writes for 5 records 10 ms apart; want 1", st.appends)
 	}
 }

@@ -139,8 +139,14 @@ func (r *Rows) Err() error { return r.err }
 
 // Close releases the stream. Closing before the end cancels the query.
 func (r *Rows) Close() error {
+	if r.fr == nil {
+		return nil // closed already
+	}
 	r.done = true
-	return r.body.Close()
+	err := r.body.Close()
+	r.fr.Release()
+	r.fr = nil
+	return err
 }
 
 func (r *Rows) finish(err error) {

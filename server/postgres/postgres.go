@@ -292,6 +292,22 @@ var migrations = []string{
 		FOR EACH ROW EXECUTE FUNCTION note_credential_change();`,
 	// Each audit record's request id (X-Request-Id).
 	`ALTER TABLE audit_log ADD COLUMN request_id text NOT NULL DEFAULT '';`,
+	// The access version (server.Store.AccessVersion), counted by
+	// triggers on every table deciding who may reach what.
+	`CREATE TABLE access_version (n bigint NOT NULL);
+	INSERT INTO access_version VALUES (0);
+	CREATE FUNCTION access_version_count() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		UPDATE access_version SET n = n + 1;
+		RETURN NULL;
+	END $$;
+	CREATE TRIGGER access_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON sites FOR EACH STATEMENT EXECUTE FUNCTION access_version_count();
+	CREATE TRIGGER access_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON integrators FOR EACH STATEMENT EXECUTE FUNCTION access_version_count();
+	CREATE TRIGGER access_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON integrator_keys FOR EACH STATEMENT EXECUTE FUNCTION access_version_count();
+	CREATE TRIGGER access_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON pairings FOR EACH STATEMENT EXECUTE FUNCTION access_version_count();
+	CREATE TRIGGER access_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON integrator_blocks FOR EACH STATEMENT EXECUTE FUNCTION access_version_count();
+	CREATE TRIGGER access_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON write_grants FOR EACH STATEMENT EXECUTE FUNCTION access_version_count();
+	CREATE TRIGGER access_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON quotas FOR EACH STATEMENT EXECUTE FUNCTION access_version_count();`,
 }
 
 // migrationLock is the key of the transaction-level advisory lock held while
@@ -536,6 +552,13 @@ func (s *Store) Pair(ctx context.Context, integratorID, siteID string) error {
 		return server.Errorf(server.ENOTFOUND, "integrator %s or site %s not found", integratorID, siteID)
 	}
 	return err
+}
+
+// AccessVersion implements [server.Store].
+func (s *Store) AccessVersion(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, `SELECT n FROM access_version`).Scan(&n)
+	return n, err
 }
 
 // Unpair implements [server.Store].

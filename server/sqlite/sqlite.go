@@ -273,6 +273,24 @@ var migrations = []string{
 	END;`,
 	// Each audit record's request id (X-Request-Id).
 	`ALTER TABLE audit_log ADD COLUMN request_id TEXT NOT NULL DEFAULT '';`,
+	// The access version (server.Store.AccessVersion), counted by triggers.
+	accessVersionMigration(),
+}
+
+// accessTables are the tables whose rows decide who may reach what: every
+// change to them counts in access_version.
+var accessTables = []string{"sites", "integrators", "integrator_keys", "pairings", "integrator_blocks", "write_grants", "quotas"}
+
+func accessVersionMigration() string {
+	var b strings.Builder
+	b.WriteString("CREATE TABLE access_version (n INTEGER NOT NULL);\nINSERT INTO access_version VALUES (0);\n")
+	for _, t := range accessTables {
+		for _, ev := range []string{"INSERT", "UPDATE", "DELETE"} {
+			fmt.Fprintf(&b, "CREATE TRIGGER %s_access_%s AFTER %s ON %s BEGIN UPDATE access_version SET n = n + 1; END;\n",
+				t, strings.ToLower(ev), ev, t)
+		}
+	}
+	return b.String()
 }
 
 // sqlNowUS is SQLite's clock in microseconds since 1970 (julianday counts
@@ -285,6 +303,10 @@ const maxConns = 8
 // Store is a [server.Store] in a SQLite file.
 type Store struct {
 	db *sql.DB
+	// accessVersion is AccessVersion's statement, prepared once (on each
+	// connection as it is first used): every request reads it, and parsing
+	// the statement cost more than running it.
+	accessVersion *sql.Stmt
 }
 
 var _ server.Store = (*Store)(nil)
@@ -309,6 +331,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	s := &Store{db: db}
 	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("state store %s: %w", path, err)
+	}
+	if s.accessVersion, err = db.PrepareContext(ctx, `SELECT n FROM access_version`); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("state store %s: %w", path, err)
 	}
@@ -340,7 +366,10 @@ func (s *Store) migrate(ctx context.Context) error {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.accessVersion.Close()
+	return s.db.Close()
+}
 
 func now() string { return time.Now().UTC().Format(time.RFC3339Nano) }
 
@@ -522,6 +551,13 @@ func (s *Store) Pair(ctx context.Context, integratorID, siteID string) error {
 		`INSERT INTO pairings (integrator_id, site_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
 		integratorID, siteID, now())
 	return err
+}
+
+// AccessVersion implements [server.Store].
+func (s *Store) AccessVersion(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.accessVersion.QueryRowContext(ctx).Scan(&n)
+	return n, err
 }
 
 // Unpair implements [server.Store].

@@ -182,6 +182,61 @@ func Run(t *testing.T, open func(t *testing.T) server.Store) {
 		}
 	})
 
+	t.Run("access version", func(t *testing.T) {
+		st := open(t)
+		site := &server.Site{ID: uuid.NewString(), Name: "S", PMSType: wire.PMSZedmed}
+		in := &server.Integrator{ID: uuid.NewString(), Name: "I"}
+		last := int64(-1)
+		// changed reports whether the version moved since the last call.
+		changed := func() bool {
+			t.Helper()
+			v, err := st.AccessVersion(ctx)
+			mustCode(t, "", err)
+			moved := v != last
+			if v < last {
+				t.Fatalf("access version went back from %d to %d", last, v)
+			}
+			last = v
+			return moved
+		}
+		changed()
+		_, hash := server.NewSecret()
+		// In order: each undoes or depends on the one before.
+		for _, c := range []struct {
+			what   string
+			change func() error
+		}{
+			{"site created", func() error { return st.CreateSite(ctx, site, []byte("h")) }},
+			{"integrator created", func() error { return st.CreateIntegrator(ctx, in) }},
+			{"site secret", func() error { return st.SetSiteSecretHash(ctx, site.ID, []byte("h2")) }},
+			{"key set", func() error { return st.SetIntegratorKey(ctx, in.ID, server.KeyPrimary, hash) }},
+			{"key rotated", func() error { _, h := server.NewSecret(); return st.SetIntegratorKey(ctx, in.ID, server.KeyPrimary, h) }},
+			{"paired", func() error { return st.Pair(ctx, in.ID, site.ID) }},
+			{"unpaired", func() error { return st.Unpair(ctx, in.ID, site.ID) }},
+			{"blocked", func() error { return st.Block(ctx, in.ID, site.ID) }},
+			{"unblocked", func() error { return st.Unblock(ctx, in.ID, site.ID) }},
+			{"blocked everywhere", func() error { return st.Block(ctx, in.ID, "") }},
+			{"quarantined", func() error { return st.SetQuarantined(ctx, site.ID, true) }},
+			{"quarantine lifted", func() error { return st.SetQuarantined(ctx, site.ID, false) }},
+			{"writes granted", func() error { return st.GrantWrites(ctx, in.ID, site.ID) }},
+			{"writes revoked", func() error { return st.RevokeWrites(ctx, in.ID, site.ID) }},
+			{"quota set", func() error {
+				return st.SetQuota(ctx, &server.Quota{IntegratorID: in.ID, SiteID: site.ID, DailyQueries: 5})
+			}},
+		} {
+			mustCode(t, "", c.change())
+			if !changed() {
+				t.Fatalf("%s: the access version did not change", c.what)
+			}
+		}
+		// The requests' own records are not access.
+		mustCode(t, "", st.AppendAudit(ctx, []*server.AuditRecord{{Time: time.Now().UTC(), Method: "GET", Path: "/x", Kind: server.AuditOther}}))
+		mustCode(t, "", st.AddUsage(ctx, []server.Usage{{IntegratorID: in.ID, SiteID: site.ID, Day: server.UsageDay(time.Now()), Queries: 1}}))
+		if changed() {
+			t.Fatal("an audit record or usage count changed the access version")
+		}
+	})
+
 	runOAuth(t, open)
 	runConsent(t, open)
 	runQuotaAudit(t, open)
