@@ -114,7 +114,7 @@ func (p *Practice) all(t testing.TB, res mappings.Resource, q url.Values) []mapp
 type rowSink [][]byte
 
 func (*rowSink) Header(wire.Header) error { return nil }
-func (r *rowSink) Row(b []byte) error    { *r = append(*r, bytes.Clone(b)); return nil }
+func (r *rowSink) Row(b []byte) error     { *r = append(*r, bytes.Clone(b)); return nil }
 
 // CheckGolden compares resources with the gzipped NDJSON golden file at
 // path, one resource a line, each as JSON (the order of an object's
