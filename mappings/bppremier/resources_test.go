@@ -18,6 +18,21 @@ import (
 // file is rewritten with -update on purpose.
 func TestResourcesGolden(t *testing.T) {
 	t.Parallel()
+	p := smallPractice(t)
+	mappingstest.CheckGolden(t, filepath.Join("testdata", "resources.ndjson.gz"), p.Resources(t, p.Rows(t)), *update)
+}
+
+// BenchmarkResources builds the resources of every row of the small
+// synthetic practice, every type, in turn: the row functions' cost per
+// resource.
+func BenchmarkResources(b *testing.B) {
+	p := smallPractice(b)
+	p.Bench(b, p.Rows(b))
+}
+
+// smallPractice is the small synthetic practice on SQLite.
+func smallPractice(t testing.TB) *mappingstest.Practice {
+	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "bp.db")
 	db, err := sql.Open("sqlite", path)
@@ -36,6 +51,5 @@ func TestResourcesGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ex.Close() })
-	p := &mappingstest.Practice{Exec: ex, Mapping: Mapping, Dialect: dialect(t, mappings.EngineSQLite), Site: testSite, Today: bpsynth.DefaultToday}
-	mappingstest.CheckGolden(t, filepath.Join("testdata", "resources.ndjson.gz"), p.Resources(t), *update)
+	return &mappingstest.Practice{Exec: ex, Mapping: Mapping, Dialect: dialect(t, mappings.EngineSQLite), Site: testSite, Today: bpsynth.DefaultToday}
 }

@@ -35,21 +35,30 @@ type Practice struct {
 	Today time.Time
 }
 
-// Resources is every resource of the practice, type by type in the
-// mapping's order, each type in its search's default order.
-func (p *Practice) Resources(t testing.TB) []json.RawMessage {
+// Row is one row of a practice and the resource it is a row of.
+type Row struct {
+	Res mappings.Resource
+	Row []byte
+}
+
+// Rows is every row of the practice, type by type in the mapping's order,
+// each type in its search's default order.
+func (p *Practice) Rows(t testing.TB) []Row {
 	t.Helper()
-	var out []json.RawMessage
+	var out []Row
 	var schedules []string
 	for _, res := range p.Mapping.Resources {
 		typ := res.Decl().Type
 		if typ == "Slot" {
 			continue
 		}
-		rows := p.all(t, res, url.Values{})
-		for _, r := range rows {
-			out = append(out, r.Resource)
+		for _, row := range p.all(t, res, url.Values{}) {
+			out = append(out, Row{res, row})
 			if typ == "Schedule" {
+				r, err := res.Row(row, p.Site)
+				if err != nil {
+					t.Fatal(err)
+				}
 				schedules = append(schedules, r.ID)
 			}
 		}
@@ -58,20 +67,47 @@ func (p *Practice) Resources(t testing.TB) []json.RawMessage {
 		from := p.Today.Format("2006-01-02")
 		to := p.Today.AddDate(0, 0, 7).Format("2006-01-02")
 		for _, id := range schedules {
-			for _, r := range p.all(t, slot, url.Values{"schedule": {"Schedule/" + id}, "start": {"ge" + from, "lt" + to}}) {
-				out = append(out, r.Resource)
+			for _, row := range p.all(t, slot, url.Values{"schedule": {"Schedule/" + id}, "start": {"ge" + from, "lt" + to}}) {
+				out = append(out, Row{slot, row})
 			}
 		}
 	}
 	return out
 }
 
+// Resources is the resource of each row.
+func (p *Practice) Resources(t testing.TB, rows []Row) []json.RawMessage {
+	t.Helper()
+	out := make([]json.RawMessage, len(rows))
+	for i, r := range rows {
+		built, err := r.Res.Row(r.Row, p.Site)
+		if err != nil {
+			t.Fatalf("%s row %s: %v", r.Res.Decl().Type, r.Row, err)
+		}
+		out[i] = built.Resource
+	}
+	return out
+}
+
+// Bench builds the resource of each row in turn, b.N resources in all,
+// reporting bytes and allocations per resource.
+func (p *Practice) Bench(b *testing.B, rows []Row) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		r := rows[i%len(rows)]
+		if _, err := r.Res.Row(r.Row, p.Site); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // all is every row of res matching q, page after page.
-func (p *Practice) all(t testing.TB, res mappings.Resource, q url.Values) []mappings.Row {
+func (p *Practice) all(t testing.TB, res mappings.Resource, q url.Values) [][]byte {
 	t.Helper()
 	decl := res.Decl()
 	q.Set("_count", fmt.Sprint(decl.MaxCount))
-	var out []mappings.Row
+	var out [][]byte
 	var after []string
 	for page := 0; ; page++ {
 		if page > 10000 {
@@ -95,13 +131,7 @@ func (p *Practice) all(t testing.TB, res mappings.Resource, q url.Values) []mapp
 		if more {
 			rows = rows[:s.Count]
 		}
-		for _, row := range rows {
-			r, err := res.Row(row, p.Site)
-			if err != nil {
-				t.Fatalf("%s row %s: %v", decl.Type, row, err)
-			}
-			out = append(out, r)
-		}
+		out = append(out, rows...)
 		if !more {
 			return out
 		}

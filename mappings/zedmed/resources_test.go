@@ -16,6 +16,21 @@ import (
 // file is rewritten with -update on purpose.
 func TestResourcesGolden(t *testing.T) {
 	t.Parallel()
+	p := smallPractice(t)
+	mappingstest.CheckGolden(t, filepath.Join("testdata", "resources.ndjson.gz"), p.Resources(t, p.Rows(t)), *update)
+}
+
+// BenchmarkResources builds the resources of every row of the small
+// synthetic practice, every type, in turn: the row functions' cost per
+// resource.
+func BenchmarkResources(b *testing.B) {
+	p := smallPractice(b)
+	p.Bench(b, p.Rows(b))
+}
+
+// smallPractice is the small synthetic practice on SQLite.
+func smallPractice(t testing.TB) *mappingstest.Practice {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "zedmed.db")
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
@@ -23,6 +38,5 @@ func TestResourcesGolden(t *testing.T) {
 	}
 	t.Cleanup(func() { db.Close() })
 	pr := loadPractice(t, mappings.EngineSQLite, db, path)
-	p := &mappingstest.Practice{Exec: pr.exec, Mapping: Mapping, Dialect: pr.dialect, Site: testSite, Today: bpsynth.DefaultToday}
-	mappingstest.CheckGolden(t, filepath.Join("testdata", "resources.ndjson.gz"), p.Resources(t), *update)
+	return &mappingstest.Practice{Exec: pr.exec, Mapping: Mapping, Dialect: pr.dialect, Site: testSite, Today: bpsynth.DefaultToday}
 }
