@@ -160,6 +160,29 @@ const hex = "0123456789abcdef"
 // as \ufffd.
 func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
+	return append(appendEscaped(b, s), '"')
+}
+
+// Joined writes the string member key made of parts joined, unless it is
+// "" (a reference's Type/id, without building the string first).
+func (w *JSON) Joined(key string, parts ...string) {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	if n == 0 {
+		return
+	}
+	w.name(key)
+	w.buf = append(w.buf, '"')
+	for _, p := range parts {
+		w.buf = appendEscaped(w.buf, p)
+	}
+	w.buf = append(w.buf, '"')
+}
+
+// appendEscaped appends s escaped for a JSON string, without the quotes.
+func appendEscaped(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -206,8 +229,7 @@ func AppendString(b []byte, s string) []byte {
 		}
 		i += size
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, s[start:]...)
 }
 
 // jsonSafe is the ASCII that a JSON string holds as it is: not a control

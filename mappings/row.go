@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 )
 
 // Types for decoding the agent's result rows (JSON objects keyed by column
@@ -269,67 +267,22 @@ func LastUpdated(updated, created Wall, loc *time.Location) string {
 	return ""
 }
 
-// Marshal encodes a resource with resourceType first. Pass the models'
-// Other<Type> conversion of the resource (fm.OtherPatient(p)): the models'
-// own MarshalJSON puts resourceType last through a second encoding pass,
-// which costs as much as the first.
-func Marshal(resourceType string, fields any) (json.RawMessage, error) {
-	b, err := json.Marshal(fields)
-	if err != nil {
-		return nil, err
-	}
-	if len(b) < 2 || b[0] != '{' {
-		return nil, fmt.Errorf("mappings: %s does not encode as a JSON object", resourceType)
-	}
-	out := make([]byte, 0, len(b)+len(resourceType)+18)
-	out = append(out, `{"resourceType":"`...)
-	out = append(out, resourceType...)
-	out = append(out, '"')
-	if len(b) > 2 {
-		out = append(out, ',')
-	}
-	return append(out, b[1:]...), nil
+// Meta writes a resource's meta: when the row last changed and its
+// profile (none when ""); nothing when it has neither.
+func (w *JSON) Meta(profile string, updated, created Wall, loc *time.Location) {
+	w.Object("meta")
+	w.String("lastUpdated", LastUpdated(updated, created, loc))
+	w.Strings("profile", profile)
+	w.End()
 }
 
-// Meta is a resource's meta: its profile (none when "") and when the row
-// last changed; nil when it has neither.
-func Meta(profile string, updated, created Wall, loc *time.Location) *fm.Meta {
-	m := &fm.Meta{}
-	if profile != "" {
-		m.Profile = []string{profile}
-	}
-	if lu := LastUpdated(updated, created, loc); lu != "" {
-		m.LastUpdated = Ptr(lu)
-	}
-	if m.Profile == nil && m.LastUpdated == nil {
-		return nil
-	}
-	return m
+// DataAbsentUnknown writes the primitive extension saying the required
+// value key (a primitive's "_" member, "_birthDate") is unknown.
+func (w *JSON) DataAbsentUnknown(key string) {
+	w.Raw(key, dataAbsentUnknown)
 }
 
-// DataAbsentUnknown is the primitive extension saying a required value is
-// unknown, for AddProperty ("_birthDate": DataAbsentUnknown).
-var DataAbsentUnknown = []byte(`{"extension":[{"url":"` + ExtensionDataAbsentReason + `","valueCode":"unknown"}]}`)
-
-// AddProperty adds "name": value to the JSON object obj: the models have
-// no field for a primitive's extension alone (_birthDate without
-// birthDate).
-func AddProperty(obj []byte, name string, value []byte) []byte {
-	obj = bytes.TrimRight(obj, " \n")
-	if len(obj) < 2 || obj[len(obj)-1] != '}' {
-		return obj
-	}
-	out := make([]byte, 0, len(obj)+len(name)+len(value)+4)
-	out = append(out, obj[:len(obj)-1]...)
-	if len(obj) > 2 {
-		out = append(out, ',')
-	}
-	out = append(out, '"')
-	out = append(out, name...)
-	out = append(out, '"', ':')
-	out = append(out, value...)
-	return append(out, '}')
-}
+var dataAbsentUnknown = []byte(`{"extension":[{"url":"` + ExtensionDataAbsentReason + `","valueCode":"unknown"}]}`)
 
 // InstantAt is the FHIR instant secs seconds after the midnight of w's day
 // (a PMS's date column and its seconds-since-midnight time of day), with

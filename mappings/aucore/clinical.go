@@ -1,8 +1,6 @@
 package aucore
 
 import (
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
-
 	"fhirlink/fhir"
 	"fhirlink/mappings"
 )
@@ -19,9 +17,10 @@ type Subject struct {
 	PatientFamily mappings.Text `json:"patient_family"`
 }
 
-// PatientRef is the reference to the patient, with the patient's name.
-func (c Subject) PatientRef() *fm.Reference {
-	return mappings.Ref("Patient", c.Patient.ID(), mappings.PersonName(string(c.PatientFirst), string(c.PatientFamily)))
+// PatientRef writes the reference to the patient, with the patient's
+// name, as the member key.
+func (c Subject) PatientRef(w *mappings.JSON, key string) {
+	w.Ref(key, "Patient", c.Patient.ID(), mappings.PersonName(string(c.PatientFirst), string(c.PatientFamily)))
 }
 
 // Clinician is the practitioner columns of a clinical row (who recorded,
@@ -34,13 +33,20 @@ type Clinician struct {
 	PractitionerFamily mappings.Text `json:"practitioner_family"`
 }
 
-// PractitionerRef is the reference to the practitioner, nil without one.
-func (c Clinician) PractitionerRef() *fm.Reference {
-	if c.PractitionerID == 0 {
-		return nil
+// PractitionerRef writes the reference to the practitioner as the member
+// key; nothing without one.
+func (c Clinician) PractitionerRef(w *mappings.JSON, key string) {
+	if c.PractitionerID != 0 {
+		w.Ref(key, "Practitioner", c.PractitionerID.ID(),
+			mappings.PersonName(string(c.PractitionerTitle), string(c.PractitionerFirst), string(c.PractitionerFamily)))
 	}
-	return mappings.Ref("Practitioner", c.PractitionerID.ID(),
-		mappings.PersonName(string(c.PractitionerTitle), string(c.PractitionerFirst), string(c.PractitionerFamily)))
+}
+
+// primaryPerformer writes a participant's type: primary performer.
+func primaryPerformer(w *mappings.JSON) {
+	w.Array("type")
+	w.Concept("", "", mappings.Coding{System: mappings.CodeSystemParticipationType, Code: "PPRF", Display: "primary performer"})
+	w.End()
 }
 
 // refs are a clinical row's include references: the patient, and the
