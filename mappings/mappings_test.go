@@ -173,8 +173,11 @@ func TestWall(t *testing.T) {
 	if !n.A.IsZero() || n.B.DateTime(sydney) != "1990-05-01" || n.C != "Smith" || n.D != 12 || n.E != 0 {
 		t.Errorf("decoded %+v", n)
 	}
-	if LastUpdated(n.A, n.B, sydney) != "1990-05-01T00:00:00+10:00" || LastUpdated(n.A, n.A, sydney) != "" {
-		t.Error("LastUpdated")
+	if m := member(func(w *JSON) { w.Meta("", n.A, n.B, sydney) }); m != `{"meta":{"lastUpdated":"1990-05-01T00:00:00+10:00"}}` {
+		t.Errorf("meta from created: %s", m)
+	}
+	if m := member(func(w *JSON) { w.Meta("", n.A, n.A, sydney) }); m != `{}` {
+		t.Errorf("meta without audit columns: %s", m)
 	}
 	if err := json.Unmarshal([]byte(`{"b":"yesterday"}`), &n); err == nil {
 		t.Error("a bad date-time was accepted")

@@ -108,13 +108,13 @@ func allergyIntoleranceRow(codes AllergyIntoleranceCodes, row []byte, site mappi
 	}
 	c.PatientRef(w, "patient")
 	if !none && !c.Onset.IsZero() {
-		w.String("onsetDateTime", c.Onset.DateTime(site.Location))
+		w.DateTime("onsetDateTime", c.Onset, site.Location)
 	}
 	switch {
 	case !c.Recorded.IsZero():
-		w.String("recordedDate", c.Recorded.DateTime(site.Location))
+		w.DateTime("recordedDate", c.Recorded, site.Location)
 	case !c.Created.IsZero():
-		w.String("recordedDate", c.Created.DateTime(site.Location))
+		w.DateTime("recordedDate", c.Created, site.Location)
 	}
 	c.PractitionerRef(w, "recorder")
 	if !none {

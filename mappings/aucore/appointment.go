@@ -133,14 +133,14 @@ func appointmentRow(codes AppointmentCodes, row []byte, site mappings.Site) (map
 	}
 	w.String("description", string(c.Reason))
 	if !c.Date.IsZero() {
-		w.String("start", c.Date.InstantAt(int(c.Time), site.Location))
-		w.String("end", c.Date.InstantAt(int(c.Time+c.Length), site.Location))
+		w.InstantAt("start", c.Date, int(c.Time), site.Location)
+		w.InstantAt("end", c.Date, int(c.Time+c.Length), site.Location)
 		if c.Length > 0 {
 			w.Int("minutesDuration", int64(c.Length+59)/60)
 		}
 	}
 	if !c.Created.IsZero() {
-		w.String("created", c.Created.DateTime(site.Location))
+		w.DateTime("created", c.Created, site.Location)
 	}
 	w.String("comment", string(c.Comment))
 

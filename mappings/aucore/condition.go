@@ -127,18 +127,18 @@ func conditionRow(codes ConditionCodes, row []byte, site mappings.Site) (mapping
 	w.Concept("code", text, mappings.Coding{System: mappings.CodeSystemSNOMED, Code: string(c.SNOMED)})
 	c.PatientRef(w, "subject")
 	if !c.Onset.IsZero() {
-		w.String("onsetDateTime", c.Onset.DateTime(site.Location))
+		w.DateTime("onsetDateTime", c.Onset, site.Location)
 	} else {
 		w.String("onsetDateTime", mappings.PartialDate(int(c.Year), int(c.Month), int(c.Day)))
 	}
 	if resolved {
-		w.String("abatementDateTime", c.Resolved.DateTime(site.Location))
+		w.DateTime("abatementDateTime", c.Resolved, site.Location)
 	}
 	switch {
 	case !c.Recorded.IsZero():
-		w.String("recordedDate", c.Recorded.DateTime(site.Location))
+		w.DateTime("recordedDate", c.Recorded, site.Location)
 	case !c.Created.IsZero():
-		w.String("recordedDate", c.Created.DateTime(site.Location))
+		w.DateTime("recordedDate", c.Created, site.Location)
 	}
 	c.PractitionerRef(w, "recorder")
 	w.Note(string(c.Details))

@@ -139,9 +139,9 @@ func encounterRow(codes EncounterCodes, row []byte, site mappings.Site) (mapping
 	}
 	if !c.Start.IsZero() {
 		w.Object("period")
-		w.String("start", c.Start.Instant(site.Location))
+		w.Instant("start", c.Start, site.Location)
 		if !c.End.IsZero() && c.End.In(site.Location).After(c.Start.In(site.Location)) {
-			w.String("end", c.End.Instant(site.Location))
+			w.Instant("end", c.End, site.Location)
 		}
 		w.End()
 	}

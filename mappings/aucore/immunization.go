@@ -87,12 +87,12 @@ func immunizationRow(codes ImmunizationCodes, row []byte, site mappings.Site) (m
 	w.Concept("vaccineCode", text, mappings.Coding{System: mappings.CodeSystemSNOMED, Code: string(c.AMT)})
 	c.PatientRef(w, "patient")
 	if !c.Given.IsZero() {
-		w.String("occurrenceDateTime", c.Given.DateTime(site.Location))
+		w.DateTime("occurrenceDateTime", c.Given, site.Location)
 	} else {
 		w.String("occurrenceString", "Date not recorded")
 	}
 	if !c.Created.IsZero() {
-		w.String("recorded", c.Created.DateTime(site.Location))
+		w.DateTime("recorded", c.Created, site.Location)
 	}
 	w.Bool("primarySource", !elsewhere)
 	if elsewhere {
@@ -103,7 +103,7 @@ func immunizationRow(codes ImmunizationCodes, row []byte, site mappings.Site) (m
 	}
 	w.String("lotNumber", string(c.Batch))
 	if !c.Expiry.IsZero() {
-		w.String("expirationDate", c.Expiry.Date())
+		w.Date("expirationDate", c.Expiry)
 	}
 	w.Concept("site", string(c.Site))
 	if c.PractitionerID != 0 {

@@ -114,7 +114,7 @@ func medicationRequestRow(codes MedicationRequestCodes, row []byte, site mapping
 	// AU Core requires both authoredOn and requester: say why one is
 	// missing (a prescriber whose record was deleted).
 	if !c.Authored.IsZero() {
-		w.String("authoredOn", c.Authored.DateTime(site.Location))
+		w.DateTime("authoredOn", c.Authored, site.Location)
 	} else {
 		w.DataAbsentUnknown("_authoredOn")
 	}

@@ -152,17 +152,17 @@ func medicationStatementRow(codes MedicationStatementCodes, row []byte, site map
 	}
 	w.Object("effectivePeriod")
 	if !c.Start.IsZero() {
-		w.String("start", c.Start.DateTime(site.Location))
+		w.DateTime("start", c.Start, site.Location)
 	}
 	if stop {
-		w.String("end", c.Stop.DateTime(site.Location))
+		w.DateTime("end", c.Stop, site.Location)
 	}
 	w.End()
 	switch {
 	case !c.Recorded.IsZero():
-		w.String("dateAsserted", c.Recorded.DateTime(site.Location))
+		w.DateTime("dateAsserted", c.Recorded, site.Location)
 	case !c.Created.IsZero():
-		w.String("dateAsserted", c.Created.DateTime(site.Location))
+		w.DateTime("dateAsserted", c.Created, site.Location)
 	}
 	c.PractitionerRef(w, "informationSource")
 	w.Array("reasonCode")

@@ -179,7 +179,7 @@ func observationRow(codes ObservationCodes, row []byte, site mappings.Site) (map
 	w.String("id", id)
 	effective := func() {
 		if !c.Effective.IsZero() {
-			w.String("effectiveDateTime", c.Effective.DateTime(site.Location))
+			w.DateTime("effectiveDateTime", c.Effective, site.Location)
 		}
 	}
 	switch c.Src {
@@ -286,7 +286,7 @@ func labResult(w *mappings.JSON, c *ObservationRow, effective func(), site mappi
 	c.PatientRef(w, "subject")
 	effective()
 	if !c.Issued.IsZero() {
-		w.String("issued", c.Issued.Instant(site.Location))
+		w.Instant("issued", c.Issued, site.Location)
 	}
 	if c.Lab != "" {
 		w.Array("performer")

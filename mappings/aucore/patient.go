@@ -202,14 +202,14 @@ func patientRow(codes PatientCodes, row []byte, site mappings.Site) (mappings.Ro
 	}
 	w.String("gender", gender)
 	if !c.DOB.IsZero() {
-		w.String("birthDate", c.DOB.Date())
+		w.Date("birthDate", c.DOB)
 	} else {
 		// AU Core requires a birth date: say why it is missing.
 		w.DataAbsentUnknown("_birthDate")
 	}
 	switch {
 	case !c.DOD.IsZero():
-		w.String("deceasedDateTime", c.DOD.DateTime(site.Location))
+		w.DateTime("deceasedDateTime", c.DOD, site.Location)
 	case int(c.Status) == codes.Deceased:
 		w.Bool("deceasedBoolean", true)
 	}

@@ -110,8 +110,8 @@ func SlotOf(row []byte, site mappings.Site) (mappings.Row, error) {
 	w.String("id", id)
 	w.Ref("schedule", "Schedule", schedule, "")
 	w.String("status", status)
-	w.String("start", c.Day.InstantAt(k.Secs, site.Location))
-	w.String("end", c.Day.InstantAt(k.Secs+int(c.Length), site.Location))
+	w.InstantAt("start", c.Day, k.Secs, site.Location)
+	w.InstantAt("end", c.Day, k.Secs+int(c.Length), site.Location)
 	return mappings.Row{ID: id, Resource: w.Bytes(), Refs: map[string][]string{"schedule": {schedule}}}, nil
 }
 
