@@ -110,12 +110,7 @@ func allergyIntoleranceRow(codes AllergyIntoleranceCodes, row []byte, site mappi
 	if !none && !c.Onset.IsZero() {
 		w.DateTime("onsetDateTime", c.Onset, site.Location)
 	}
-	switch {
-	case !c.Recorded.IsZero():
-		w.DateTime("recordedDate", c.Recorded, site.Location)
-	case !c.Created.IsZero():
-		w.DateTime("recordedDate", c.Created, site.Location)
-	}
+	recordedDate(w, "recordedDate", c.Recorded, c.Created, site.Location)
 	c.PractitionerRef(w, "recorder")
 	if !none {
 		w.Note(string(c.Comment))

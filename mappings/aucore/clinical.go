@@ -1,6 +1,8 @@
 package aucore
 
 import (
+	"time"
+
 	"fhirlink/fhir"
 	"fhirlink/mappings"
 )
@@ -47,6 +49,15 @@ func primaryPerformer(w *mappings.JSON) {
 	w.Array("type")
 	w.Concept("", "", mappings.Coding{System: mappings.CodeSystemParticipationType, Code: "PPRF", Display: "primary performer"})
 	w.End()
+}
+
+// recordedDate writes the member key: when the row says it was recorded,
+// else when it was created; nothing when neither is known.
+func recordedDate(w *mappings.JSON, key string, recorded, created mappings.Wall, loc *time.Location) {
+	if recorded.IsZero() {
+		recorded = created
+	}
+	w.DateTime(key, recorded, loc)
 }
 
 // refs are a clinical row's include references: the patient, and the

@@ -134,12 +134,7 @@ func conditionRow(codes ConditionCodes, row []byte, site mappings.Site) (mapping
 	if resolved {
 		w.DateTime("abatementDateTime", c.Resolved, site.Location)
 	}
-	switch {
-	case !c.Recorded.IsZero():
-		w.DateTime("recordedDate", c.Recorded, site.Location)
-	case !c.Created.IsZero():
-		w.DateTime("recordedDate", c.Created, site.Location)
-	}
+	recordedDate(w, "recordedDate", c.Recorded, c.Created, site.Location)
 	c.PractitionerRef(w, "recorder")
 	w.Note(string(c.Details))
 	return mappings.Row{ID: id, Resource: w.Bytes(), Refs: refs(c.Subject, c.Clinician, "recorder")}, nil

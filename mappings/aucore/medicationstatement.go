@@ -158,12 +158,7 @@ func medicationStatementRow(codes MedicationStatementCodes, row []byte, site map
 		w.DateTime("end", c.Stop, site.Location)
 	}
 	w.End()
-	switch {
-	case !c.Recorded.IsZero():
-		w.DateTime("dateAsserted", c.Recorded, site.Location)
-	case !c.Created.IsZero():
-		w.DateTime("dateAsserted", c.Created, site.Location)
-	}
+	recordedDate(w, "dateAsserted", c.Recorded, c.Created, site.Location)
 	c.PractitionerRef(w, "informationSource")
 	w.Array("reasonCode")
 	w.Concept("", string(c.Indication))
