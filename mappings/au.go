@@ -317,12 +317,13 @@ func (w *JSON) Telecom(system, use, value string) {
 	w.End()
 }
 
-// Ref writes the Reference member key to Type/id, with display (trimmed)
-// when it is not blank.
-func (w *JSON) Ref(key, typ, id, display string) {
+// Ref writes the Reference member key to Type/id, with its display the
+// non-blank parts of display joined as PersonName joins them (none when
+// every part is blank).
+func (w *JSON) Ref(key, typ, id string, display ...string) {
 	w.Object(key)
 	w.Joined("reference", typ, "/", id)
-	w.String("display", strings.TrimSpace(display))
+	w.Words("display", display...)
 	w.End()
 }
 

@@ -2,6 +2,7 @@ package mappings
 
 import (
 	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf8"
 )
@@ -179,6 +180,29 @@ func (w *JSON) Joined(key string, parts ...string) {
 		w.buf = appendEscaped(w.buf, p)
 	}
 	w.buf = append(w.buf, '"')
+}
+
+// Words writes the string member key made of the non-blank parts, each
+// trimmed, joined with single spaces (a person's name from its parts, as
+// PersonName makes it); nothing when every part is blank.
+func (w *JSON) Words(key string, parts ...string) {
+	n := 0
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if n == 0 {
+			w.name(key)
+			w.buf = append(w.buf, '"')
+		} else {
+			w.buf = append(w.buf, ' ')
+		}
+		w.buf = appendEscaped(w.buf, p)
+		n++
+	}
+	if n > 0 {
+		w.buf = append(w.buf, '"')
+	}
 }
 
 // appendEscaped appends s escaped for a JSON string, without the quotes.

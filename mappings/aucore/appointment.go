@@ -153,13 +153,13 @@ func appointmentRow(codes AppointmentCodes, row []byte, site mappings.Site) (map
 		}
 		refs[name] = []string{id}
 	}
-	participant := func(performer bool, typ, id, display string) {
+	participant := func(performer bool, typ, id string, display ...string) {
 		w.Object("")
 		if performer {
 			primaryPerformer(w)
 		}
 		if typ != "" {
-			w.Ref("actor", typ, id, display)
+			w.Ref("actor", typ, id, display...)
 		}
 		w.String("required", "required")
 		w.String("status", "accepted")
@@ -167,12 +167,12 @@ func appointmentRow(codes AppointmentCodes, row []byte, site mappings.Site) (map
 	}
 	w.Array("participant")
 	if c.PatientID != 0 {
-		participant(false, "Patient", c.PatientID.ID(), mappings.PersonName(string(c.PatientFirst), string(c.PatientFamily)))
+		participant(false, "Patient", c.PatientID.ID(), string(c.PatientFirst), string(c.PatientFamily))
 		ref("patient", c.PatientID.ID())
 	}
 	if c.PractitionerID != 0 {
 		participant(true, "Practitioner", c.PractitionerID.ID(),
-			mappings.PersonName(string(c.PractitionerTitle), string(c.PractitionerFirst), string(c.PractitionerFamily)))
+			string(c.PractitionerTitle), string(c.PractitionerFirst), string(c.PractitionerFamily))
 		ref("practitioner", c.PractitionerID.ID())
 	}
 	if c.LocationID != 0 {
@@ -181,7 +181,7 @@ func appointmentRow(codes AppointmentCodes, row []byte, site mappings.Site) (map
 	}
 	if refs == nil {
 		// FHIR requires a participant: the booking's performer, unknown.
-		participant(true, "", "", "")
+		participant(true, "", "")
 	}
 	w.End()
 	return mappings.Row{ID: id, Resource: w.Bytes(), Refs: refs}, nil

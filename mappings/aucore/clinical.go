@@ -22,7 +22,7 @@ type Subject struct {
 // PatientRef writes the reference to the patient, with the patient's
 // name, as the member key.
 func (c Subject) PatientRef(w *mappings.JSON, key string) {
-	w.Ref(key, "Patient", c.Patient.ID(), mappings.PersonName(string(c.PatientFirst), string(c.PatientFamily)))
+	w.Ref(key, "Patient", c.Patient.ID(), string(c.PatientFirst), string(c.PatientFamily))
 }
 
 // Clinician is the practitioner columns of a clinical row (who recorded,
@@ -40,7 +40,7 @@ type Clinician struct {
 func (c Clinician) PractitionerRef(w *mappings.JSON, key string) {
 	if c.PractitionerID != 0 {
 		w.Ref(key, "Practitioner", c.PractitionerID.ID(),
-			mappings.PersonName(string(c.PractitionerTitle), string(c.PractitionerFirst), string(c.PractitionerFamily)))
+			string(c.PractitionerTitle), string(c.PractitionerFirst), string(c.PractitionerFamily))
 	}
 }
 

@@ -228,7 +228,7 @@ func patientRow(codes PatientCodes, row []byte, site mappings.Site) (mappings.Ro
 	var refs map[string][]string
 	if c.GPID != 0 {
 		w.Array("generalPractitioner")
-		w.Ref("", "Practitioner", c.GPID.ID(), mappings.PersonName(string(c.GPTitle), string(c.GPFirst), string(c.GPFamily)))
+		w.Ref("", "Practitioner", c.GPID.ID(), string(c.GPTitle), string(c.GPFirst), string(c.GPFamily))
 		w.End()
 		refs = map[string][]string{"general-practitioner": {c.GPID.ID()}}
 	}

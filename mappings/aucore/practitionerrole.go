@@ -102,7 +102,7 @@ func practitionerRoleRow(codes PractitionerRoleCodes, row []byte, site mappings.
 		w.End()
 	}
 	w.Bool("active", int(c.PractitionerStatus) == codes.Active)
-	w.Ref("practitioner", "Practitioner", c.PractitionerID.ID(), mappings.PersonName(string(c.Title), string(c.First), string(c.Family)))
+	w.Ref("practitioner", "Practitioner", c.PractitionerID.ID(), string(c.Title), string(c.First), string(c.Family))
 	c.Practice.Ref(w, "organization")
 	role.write(w)
 	w.Array("location")
