@@ -49,13 +49,17 @@ func TestJSONLeavesOutEmpty(t *testing.T) {
 	w.End()
 	w.Strings("given", "", "Ann", "")
 	w.Strings("prefix", "", "")
+	w.Words("display", " Dr ", "", "Ann  ", "<Lee>")
+	w.Words("text", " ", "")
+	w.Joined("reference", "Patient", "/", "1")
+	w.Joined("comment", "", "")
 	w.Object("meta")
 	w.Bool("x", false)
 	w.Int("n", -3)
 	w.Float("f", 1.5, 2)
 	w.Raw("r", []byte(`{"a":1}`))
 	got := string(w.Bytes())
-	want := `{"resourceType":"Patient","id":"1","given":["Ann"],"meta":{"x":false,"n":-3,"f":1.50,"r":{"a":1}}}`
+	want := `{"resourceType":"Patient","id":"1","given":["Ann"],"display":"Dr Ann \u003cLee\u003e","reference":"Patient/1","meta":{"x":false,"n":-3,"f":1.50,"r":{"a":1}}}`
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
