@@ -2,8 +2,6 @@ package mappings
 
 import (
 	"strings"
-
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 )
 
 // Australian identifiers and datatypes as AU Base profiles them, shared by
@@ -49,65 +47,106 @@ const (
 	ProfileLocation         = "http://hl7.org.au/fhir/core/StructureDefinition/au-core-location"
 )
 
-// Ptr returns a pointer to v, for the optional fields of FHIR structs.
-func Ptr[T any](v T) *T { return &v }
+// Coding is a FHIR Coding.
+type Coding struct{ System, Code, Display string }
 
-// Concept is a CodeableConcept of one coding, with text.
-func Concept(system, code, display, text string) *fm.CodeableConcept {
-	c := fm.Coding{System: Ptr(system), Code: Ptr(code)}
-	if display != "" {
-		c.Display = Ptr(display)
+// Coding writes the Coding member key; nothing without a code.
+func (w *JSON) Coding(key string, c Coding) {
+	if c.Code == "" {
+		return
 	}
-	cc := &fm.CodeableConcept{Coding: []fm.Coding{c}}
-	if text != "" {
-		cc.Text = Ptr(text)
-	}
-	return cc
+	w.Object(key)
+	w.String("system", c.System)
+	w.String("code", c.Code)
+	w.String("display", c.Display)
+	w.End()
 }
 
-func identifier(system, value string, typ *fm.CodeableConcept) fm.Identifier {
-	return fm.Identifier{Type: typ, System: Ptr(system), Value: Ptr(value)}
+// Concept writes the CodeableConcept member key: its codings and its text
+// (trimmed); nothing when it has neither.
+func (w *JSON) Concept(key, text string, codings ...Coding) {
+	w.Object(key)
+	w.Array("coding")
+	for _, c := range codings {
+		w.Coding("", c)
+	}
+	w.End()
+	w.String("text", strings.TrimSpace(text))
+	w.End()
+}
+
+// Identifier is a FHIR Identifier: its type a coding and a text, its
+// period an end alone and its assigner a display alone, as fhirlink's
+// identifiers have them.
+type Identifier struct {
+	Use       string
+	Type      Coding
+	TypeText  string
+	System    string
+	Value     string
+	PeriodEnd string
+	Assigner  string
+}
+
+// Identifier writes the Identifier member key.
+func (w *JSON) Identifier(key string, id Identifier) {
+	w.Object(key)
+	w.String("use", id.Use)
+	w.Concept("type", id.TypeText, id.Type)
+	w.String("system", id.System)
+	w.String("value", id.Value)
+	w.Object("period")
+	w.String("end", id.PeriodEnd)
+	w.End()
+	w.Object("assigner")
+	w.String("display", id.Assigner)
+	w.End()
+	w.End()
+}
+
+func identifier(system, value string, typ Coding, text string) Identifier {
+	return Identifier{Type: typ, TypeText: text, System: system, Value: value}
 }
 
 // IHI is an Individual Healthcare Identifier.
-func IHI(value string) fm.Identifier {
-	return identifier(SystemIHI, value, Concept(CodeSystemV2IdentifierType, "NI", "National unique individual identifier", "IHI"))
+func IHI(value string) Identifier {
+	return identifier(SystemIHI, value, Coding{CodeSystemV2IdentifierType, "NI", "National unique individual identifier"}, "IHI")
 }
 
 // HPII is a Healthcare Provider Identifier – Individual.
-func HPII(value string) fm.Identifier {
-	return identifier(SystemHPII, value, Concept(CodeSystemV2IdentifierType, "NPI", "National provider identifier", "HPI-I"))
+func HPII(value string) Identifier {
+	return identifier(SystemHPII, value, Coding{CodeSystemV2IdentifierType, "NPI", "National provider identifier"}, "HPI-I")
 }
 
 // HPIO is a Healthcare Provider Identifier – Organisation.
-func HPIO(value string) fm.Identifier {
-	return identifier(SystemHPIO, value, Concept(CodeSystemAUIdentifierType, "NOI", "National Organisation Identifier", "HPI-O"))
+func HPIO(value string) Identifier {
+	return identifier(SystemHPIO, value, Coding{CodeSystemAUIdentifierType, "NOI", "National Organisation Identifier"}, "HPI-O")
 }
 
 // AHPRA is an Ahpra registration number.
-func AHPRA(value string) fm.Identifier {
-	return identifier(SystemAHPRA, value, Concept(CodeSystemAUIdentifierType, "AHPRA",
-		"Australian Health Practitioner Regulation Agency Registration Number", "Ahpra Registration Number"))
+func AHPRA(value string) Identifier {
+	return identifier(SystemAHPRA, value, Coding{CodeSystemAUIdentifierType, "AHPRA",
+		"Australian Health Practitioner Regulation Agency Registration Number"}, "Ahpra Registration Number")
 }
 
 // ProviderNumber is a Medicare provider number.
-func ProviderNumber(value string) fm.Identifier {
-	return identifier(SystemProviderNumber, value, Concept(CodeSystemAUIdentifierType, "UPIN", "Medicare Provider Number", "Medicare Provider Number"))
+func ProviderNumber(value string) Identifier {
+	return identifier(SystemProviderNumber, value, Coding{CodeSystemAUIdentifierType, "UPIN", "Medicare Provider Number"}, "Medicare Provider Number")
 }
 
 // PrescriberNumber is a PBS prescriber number.
-func PrescriberNumber(value string) fm.Identifier {
-	return identifier(SystemPrescriberNumber, value, Concept(CodeSystemAUIdentifierType, "PRES", "Prescriber Number", "PBS Prescriber Number"))
+func PrescriberNumber(value string) Identifier {
+	return identifier(SystemPrescriberNumber, value, Coding{CodeSystemAUIdentifierType, "PRES", "Prescriber Number"}, "PBS Prescriber Number")
 }
 
-// ABN is an Australian Business Number, given in any spacing; "" when it is
-// not 11 digits.
-func ABN(value string) (fm.Identifier, bool) {
+// ABN is an Australian Business Number, given in any spacing; ok is false
+// when it is not 11 digits.
+func ABN(value string) (Identifier, bool) {
 	v := Digits(value)
 	if len(v) != 11 || len(v) != len(strings.Join(strings.Fields(value), "")) {
-		return fm.Identifier{}, false
+		return Identifier{}, false
 	}
-	return identifier(SystemABN, v, Concept(CodeSystemV2IdentifierType, "XX", "Organization identifier", "ABN")), true
+	return identifier(SystemABN, v, Coding{CodeSystemV2IdentifierType, "XX", "Organization identifier"}, "ABN"), true
 }
 
 // Medicare is a Medicare card number: the 10-digit card number with the
@@ -115,18 +154,16 @@ func ABN(value string) (fm.Identifier, bool) {
 // the card's expiry (as PMSs store it: MM/YYYY, MM/YY, DD/MM/YYYY or
 // YYYY-MM-DD) as the period end when it can be read. ok is false when the
 // number is not 10 digits.
-func Medicare(number, irn, expiry string) (id fm.Identifier, ok bool) {
+func Medicare(number, irn, expiry string) (id Identifier, ok bool) {
 	n := strings.ReplaceAll(number, " ", "")
 	if len(n) != 10 || Digits(n) != n {
-		return fm.Identifier{}, false
+		return Identifier{}, false
 	}
 	if irn = strings.TrimSpace(irn); len(irn) == 1 && irn >= "1" && irn <= "9" {
 		n += irn
 	}
-	id = identifier(SystemMedicare, n, Concept(CodeSystemV2IdentifierType, "MC", "Patient's Medicare number", "Medicare Number"))
-	if end := MedicareExpiry(expiry); end != "" {
-		id.Period = &fm.Period{End: Ptr(end)}
-	}
+	id = identifier(SystemMedicare, n, Coding{CodeSystemV2IdentifierType, "MC", "Patient's Medicare number"}, "Medicare Number")
+	id.PeriodEnd = MedicareExpiry(expiry)
 	return id, true
 }
 
@@ -176,19 +213,19 @@ var dvaTypes = map[string][2]string{
 // DVA is a Department of Veterans' Affairs file number; card is the card's
 // colour as the PMS names it (Gold, White, Orange, Lilac) or "" when
 // unknown, which gives the unspecified entitlement type.
-func DVA(value, card string) fm.Identifier {
+func DVA(value, card string) Identifier {
 	code, display := "DVAU", "DVA Number"
 	if t, ok := dvaTypes[strings.ToLower(strings.TrimSpace(card))]; ok {
 		code, display = t[0], t[1]
 	}
-	return identifier(SystemDVA, value, Concept(CodeSystemAUIdentifierType, code, display, "DVA Number"))
+	return identifier(SystemDVA, value, Coding{CodeSystemAUIdentifierType, code, display}, "DVA Number")
 }
 
 // RecordNumber is the practice's own record number (MRN) for a patient, in
 // the namespace scoped by the practice's HPI-O, else its ABN; fallback is
 // the system used when the practice has neither. assigner names the
 // practice.
-func RecordNumber(value, hpio, abn, fallback, assigner string) fm.Identifier {
+func RecordNumber(value, hpio, abn, fallback, assigner string) Identifier {
 	system := fallback
 	switch scope := PracticeScope(hpio, abn); len(scope) {
 	case 16:
@@ -196,22 +233,18 @@ func RecordNumber(value, hpio, abn, fallback, assigner string) fm.Identifier {
 	case 11:
 		system = SystemABNScopedRecord + "/" + scope
 	}
-	id := identifier(system, value, Concept(CodeSystemV2IdentifierType, "MR", "Medical record number", "Medical Record Number"))
-	id.Use = Ptr(fm.IdentifierUseUsual)
-	if assigner != "" {
-		id.Assigner = &fm.Reference{Display: Ptr(assigner)}
-	}
+	id := identifier(system, value, Coding{CodeSystemV2IdentifierType, "MR", "Medical record number"}, "Medical Record Number")
+	id.Use = "usual"
+	id.Assigner = assigner
 	return id
 }
 
 // InternalID is the PMS's own key for a patient (AU Base's patient
 // internal identifier, type PI), so that every patient has an identifier
 // even without IHI, Medicare or record number. assigner names the practice.
-func InternalID(system, value, assigner string) fm.Identifier {
-	id := identifier(system, value, Concept(CodeSystemV2IdentifierType, "PI", "Patient internal identifier", "Patient Internal Identifier"))
-	if assigner != "" {
-		id.Assigner = &fm.Reference{Display: Ptr(assigner)}
-	}
+func InternalID(system, value, assigner string) Identifier {
+	id := identifier(system, value, Coding{CodeSystemV2IdentifierType, "PI", "Patient internal identifier"}, "Patient Internal Identifier")
+	id.Assigner = assigner
 	return id
 }
 
@@ -241,46 +274,57 @@ func Digits(s string) string {
 	return b.String()
 }
 
-// Address is an Australian address with its state derived from the
-// postcode. It returns nil when every part is empty.
-func Address(use fm.AddressUse, typ fm.AddressType, lines []string, city, postcode string) *fm.Address {
-	a := &fm.Address{Use: Ptr(use), Type: Ptr(typ)}
+// Address writes, as the member key, an Australian address (use and
+// type as FHIR codes them) with its state derived from the postcode; nothing
+// when every part is blank.
+func (w *JSON) Address(key, use, typ string, lines []string, city, postcode string) {
+	city, postcode = strings.TrimSpace(city), strings.TrimSpace(postcode)
+	empty := city == "" && postcode == ""
 	for _, l := range lines {
-		if l = strings.TrimSpace(l); l != "" {
-			a.Line = append(a.Line, l)
-		}
+		empty = empty && strings.TrimSpace(l) == ""
 	}
-	if city = strings.TrimSpace(city); city != "" {
-		a.City = Ptr(city)
+	if empty {
+		return
 	}
-	if postcode = strings.TrimSpace(postcode); postcode != "" {
-		a.PostalCode = Ptr(postcode)
-		if st := StateOfPostcode(postcode); st != "" {
-			a.State = Ptr(st)
-			a.Country = Ptr("AU")
-		}
+	w.Object(key)
+	w.String("use", use)
+	w.String("type", typ)
+	w.Array("line")
+	for _, l := range lines {
+		w.String("", strings.TrimSpace(l))
 	}
-	if a.Line == nil && a.City == nil && a.PostalCode == nil {
-		return nil
+	w.End()
+	w.String("city", city)
+	state := StateOfPostcode(postcode)
+	w.String("state", state)
+	w.String("postalCode", postcode)
+	if state != "" {
+		w.String("country", "AU")
 	}
-	return a
+	w.End()
 }
 
-// Telecom appends a contact point when value is not empty.
-func Telecom(to []fm.ContactPoint, system fm.ContactPointSystem, use fm.ContactPointUse, value string) []fm.ContactPoint {
+// Telecom writes a ContactPoint (system and use as FHIR codes them) into
+// the open array, unless value is blank.
+func (w *JSON) Telecom(system, use, value string) {
 	if value = strings.TrimSpace(value); value == "" {
-		return to
+		return
 	}
-	return append(to, fm.ContactPoint{System: Ptr(system), Use: Ptr(use), Value: Ptr(value)})
+	w.Object("")
+	w.String("system", system)
+	w.String("value", value)
+	w.String("use", use)
+	w.End()
 }
 
-// Ref is a reference to Type/id with an optional display.
-func Ref(typ, id, display string) *fm.Reference {
-	r := &fm.Reference{Reference: Ptr(typ + "/" + id)}
-	if display = strings.TrimSpace(display); display != "" {
-		r.Display = Ptr(display)
-	}
-	return r
+// Ref writes the Reference member key to Type/id, with its display the
+// non-blank parts of display joined as PersonName joins them (none when
+// every part is blank).
+func (w *JSON) Ref(key, typ, id string, display ...string) {
+	w.Object(key)
+	w.Joined("reference", typ, "/", id)
+	w.Words("display", display...)
+	w.End()
 }
 
 // PersonName joins the non-empty parts of a name with single spaces.

@@ -1,13 +1,10 @@
 package mappings
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
-
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"fhirlink/fhir"
 )
@@ -61,21 +58,14 @@ const (
 	ProfileSmokingStatus       = "http://hl7.org.au/fhir/core/StructureDefinition/au-core-smokingstatus"
 )
 
-// Coding is a Coding with a display.
-func Coding(system, code, display string) fm.Coding {
-	c := fm.Coding{System: Ptr(system), Code: Ptr(code)}
-	if display != "" {
-		c.Display = Ptr(display)
-	}
-	return c
-}
-
-// TextConcept is a CodeableConcept of text alone; nil when text is blank.
-func TextConcept(text string) *fm.CodeableConcept {
-	if text = strings.TrimSpace(text); text == "" {
-		return nil
-	}
-	return &fm.CodeableConcept{Text: Ptr(text)}
+// Note writes the note of a resource: one annotation of text, unless it
+// is blank.
+func (w *JSON) Note(text string) {
+	w.Array("note")
+	w.Object("")
+	w.String("text", strings.TrimSpace(text))
+	w.End()
+	w.End()
 }
 
 // PartialDate is a FHIR date of the precision a PMS recorded: YYYY when
@@ -163,26 +153,21 @@ func PrefixedID(keys map[string]func(param string) string) Matcher {
 	})
 }
 
-// Quantity is a measured value with a UCUM unit; unit is the printed
-// unit, code its UCUM code ("" when the unit has none, which leaves the
-// quantity without system and code).
-func Quantity(value float64, decimals int, unit, code string) *fm.Quantity {
-	q := &fm.Quantity{Value: jsonNumber(value, decimals)}
-	if unit != "" {
-		q.Unit = Ptr(unit)
-	}
+// Quantity writes the Quantity member key: a measured value with a UCUM
+// unit, written with the given number of decimals (-1: as few as needed);
+// comparator is "", "<", "<=", ">=" or ">"; unit is the printed unit, code
+// its UCUM code ("" when the unit has none, which leaves the quantity
+// without system and code).
+func (w *JSON) Quantity(key string, value float64, decimals int, comparator, unit, code string) {
+	w.Object(key)
+	w.Float("value", value, decimals)
+	w.String("comparator", comparator)
+	w.String("unit", unit)
 	if code != "" {
-		q.System = Ptr(CodeSystemUCUM)
-		q.Code = Ptr(code)
+		w.String("system", CodeSystemUCUM)
+		w.String("code", code)
 	}
-	return q
-}
-
-// jsonNumber is value as the models' decimal, written with the given
-// number of decimals (-1: as few as needed).
-func jsonNumber(value float64, decimals int) *json.Number {
-	n := json.Number(strconv.FormatFloat(value, 'f', decimals, 64))
-	return &n
+	w.End()
 }
 
 // Decimal reads a measured value as recorded ("37.2", " 120 "); ok is false

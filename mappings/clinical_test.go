@@ -32,16 +32,30 @@ func TestDecimal(t *testing.T) {
 		{">90", "", 0, false}, {"neg", "", 0, false}, {"", "", 0, false}, {"1.2.3", "", 0, false}, {"1e3", "", 0, false},
 	} {
 		v, dec, ok := Decimal(c.in)
-		if ok != c.ok || ok && (dec != c.dec || string(*jsonNumber(v, dec)) != c.want) {
+		if ok != c.ok || ok && (dec != c.dec || quantity(v, dec, "", "", "") != `{"valueQuantity":{"value":`+c.want+`}}`) {
 			t.Errorf("Decimal(%q) = %v, %d, %v", c.in, v, dec, ok)
 		}
 	}
-	if q := Quantity(120, 0, "mmHg", "mm[Hg]"); string(*q.Value) != "120" || *q.System != CodeSystemUCUM || *q.Code != "mm[Hg]" {
-		t.Errorf("Quantity: %+v", q)
+	if q := quantity(120, 0, "", "mmHg", "mm[Hg]"); q != `{"valueQuantity":{"value":120,"unit":"mmHg","system":"`+CodeSystemUCUM+`","code":"mm[Hg]"}}` {
+		t.Errorf("Quantity: %s", q)
 	}
-	if q := Quantity(2.5, 1, "", ""); q.System != nil || q.Unit != nil {
-		t.Errorf("Quantity without a unit: %+v", q)
+	if q := quantity(2.5, 1, "<", "", ""); q != `{"valueQuantity":{"value":2.5,"comparator":"\u003c"}}` {
+		t.Errorf("Quantity without a unit: %s", q)
 	}
+}
+
+// quantity is the Quantity written as valueQuantity, alone in an object.
+func quantity(value float64, decimals int, comparator, unit, code string) string {
+	return member(func(w *JSON) { w.Quantity("valueQuantity", value, decimals, comparator, unit, code) })
+}
+
+// member is what write writes, in an object of its own.
+func member(write func(*JSON)) string {
+	w := NewResource("")
+	w.buf = append(w.buf[:0], '{')
+	w.more = false
+	write(w)
+	return string(w.Bytes())
 }
 
 func TestClinicalMatchers(t *testing.T) {

@@ -70,10 +70,10 @@ func TestStateOfPostcode(t *testing.T) {
 
 func TestMedicare(t *testing.T) {
 	id, ok := Medicare("2123456701", "3", "05/2027")
-	if !ok || *id.Value != "21234567013" || *id.System != SystemMedicare || *id.Period.End != "2027-05" || *id.Type.Coding[0].Code != "MC" {
+	if !ok || id.Value != "21234567013" || id.System != SystemMedicare || id.PeriodEnd != "2027-05" || id.Type.Code != "MC" {
 		t.Errorf("Medicare: %+v", id)
 	}
-	if id, ok := Medicare("2123 45670 1", "", "garbage"); !ok || *id.Value != "2123456701" || id.Period != nil {
+	if id, ok := Medicare("2123 45670 1", "", "garbage"); !ok || id.Value != "2123456701" || id.PeriodEnd != "" {
 		t.Errorf("Medicare without IRN: %+v %v", id, ok)
 	}
 	if _, ok := Medicare("212345670", "1", ""); ok {
@@ -88,32 +88,32 @@ func TestMedicare(t *testing.T) {
 }
 
 func TestIdentifiers(t *testing.T) {
-	if id, ok := ABN("51 824 753 556"); !ok || *id.Value != "51824753556" || *id.Type.Coding[0].Code != "XX" {
+	if id, ok := ABN("51 824 753 556"); !ok || id.Value != "51824753556" || id.Type.Code != "XX" {
 		t.Errorf("ABN: %+v", id)
 	}
 	if _, ok := ABN("51-824-753-556"); ok {
 		t.Error("ABN with dashes accepted")
 	}
 	r := RecordNumber("12", "8003621566684455", "51 824 753 556", "urn:x", "Clinic")
-	if *r.System != SystemHPIOScopedRecord+"/8003621566684455" || *r.Assigner.Display != "Clinic" || r.Use.Code() != "usual" {
+	if r.System != SystemHPIOScopedRecord+"/8003621566684455" || r.Assigner != "Clinic" || r.Use != "usual" {
 		t.Errorf("record number: %+v", r)
 	}
-	if r := RecordNumber("12", "", "51 824 753 556", "urn:x", ""); *r.System != SystemABNScopedRecord+"/51824753556" || r.Assigner != nil {
+	if r := RecordNumber("12", "", "51 824 753 556", "urn:x", ""); r.System != SystemABNScopedRecord+"/51824753556" || r.Assigner != "" {
 		t.Errorf("ABN-scoped record number: %+v", r)
 	}
-	if r := RecordNumber("12", "", "", "urn:x", ""); *r.System != "urn:x" {
+	if r := RecordNumber("12", "", "", "urn:x", ""); r.System != "urn:x" {
 		t.Errorf("fallback record number: %+v", r)
 	}
 	for card, code := range map[string]string{"Gold": "DVG", "white ": "DVW", "Orange": "DVO", "Lilac": "DVL", "": "DVAU", "Pink": "DVAU"} {
-		if got := *DVA("NX123456", card).Type.Coding[0].Code; got != code {
+		if got := DVA("NX123456", card).Type.Code; got != code {
 			t.Errorf("DVA card %q: %s, want %s", card, got, code)
 		}
 	}
-	if a := Address(0, 0, []string{" ", ""}, "", ""); a != nil {
-		t.Errorf("empty address: %+v", a)
+	if a := member(func(w *JSON) { w.Address("address", "home", "both", []string{" ", ""}, "", "") }); a != `{}` {
+		t.Errorf("empty address: %s", a)
 	}
-	b, _ := json.Marshal(Address(0, 2, []string{"1 Main St", ""}, "Sydney", "2000"))
-	if string(b) != `{"use":"home","type":"both","line":["1 Main St"],"city":"Sydney","state":"NSW","postalCode":"2000","country":"AU"}` {
+	b := member(func(w *JSON) { w.Address("address", "home", "both", []string{"1 Main St", ""}, "Sydney", "2000") })
+	if b != `{"address":{"use":"home","type":"both","line":["1 Main St"],"city":"Sydney","state":"NSW","postalCode":"2000","country":"AU"}}` {
 		t.Errorf("address: %s", b)
 	}
 }
@@ -173,8 +173,11 @@ func TestWall(t *testing.T) {
 	if !n.A.IsZero() || n.B.DateTime(sydney) != "1990-05-01" || n.C != "Smith" || n.D != 12 || n.E != 0 {
 		t.Errorf("decoded %+v", n)
 	}
-	if LastUpdated(n.A, n.B, sydney) != "1990-05-01T00:00:00+10:00" || LastUpdated(n.A, n.A, sydney) != "" {
-		t.Error("LastUpdated")
+	if m := member(func(w *JSON) { w.Meta("", n.A, n.B, sydney) }); m != `{"meta":{"lastUpdated":"1990-05-01T00:00:00+10:00"}}` {
+		t.Errorf("meta from created: %s", m)
+	}
+	if m := member(func(w *JSON) { w.Meta("", n.A, n.A, sydney) }); m != `{}` {
+		t.Errorf("meta without audit columns: %s", m)
 	}
 	if err := json.Unmarshal([]byte(`{"b":"yesterday"}`), &n); err == nil {
 		t.Error("a bad date-time was accepted")

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 )
 
 // Types for decoding the agent's result rows (JSON objects keyed by column
@@ -150,7 +148,8 @@ func ParseWall(s string) (Wall, error) {
 }
 
 // parseWallFast reads the forms the agent sends for date and datetime
-// columns, YYYY-MM-DD and YYYY-MM-DDTHH:MM:SS with an optional fraction
+// columns, YYYY-MM-DD and YYYY-MM-DDTHH:MM:SS (or a space for the T, as
+// SQLite keeps them) with an optional fraction
 // of a second, without time.Parse's layout interpretation (a tenth of a
 // row's cost); anything else is left to the layouts.
 func parseWallFast(s string) (time.Time, bool) {
@@ -176,7 +175,7 @@ func parseWallFast(s string) (time.Time, bool) {
 	if len(s) == 10 {
 		return time.Date(y, time.Month(mo), d, 0, 0, 0, 0, time.UTC), true
 	}
-	if len(s) < 19 || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+	if len(s) < 19 || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' || s[16] != ':' {
 		return time.Time{}, false
 	}
 	h, ok1 := num(s[11:13])
@@ -245,7 +244,7 @@ func (w Wall) Midnight() bool { return midnight(w.t) }
 // Instant is the FHIR instant of the wall clock in loc: the offset of that
 // zone on that date, daylight saving included.
 func (w Wall) Instant(loc *time.Location) string {
-	return w.In(loc).Format("2006-01-02T15:04:05.999-07:00")
+	return w.In(loc).Format(instantLayout)
 }
 
 // DateTime is a FHIR dateTime for the column: the date alone when the time
@@ -257,87 +256,83 @@ func (w Wall) DateTime(loc *time.Location) string {
 	return w.Instant(loc)
 }
 
-// LastUpdated is meta.lastUpdated from a row's audit columns: UPDATED when
-// set, else CREATED; "" when neither is.
-func LastUpdated(updated, created Wall, loc *time.Location) string {
+// Meta writes a resource's meta: when the row last changed (lastUpdated
+// from its audit columns: updated when set, else created) and its profile
+// (none when ""); nothing when it has neither.
+func (w *JSON) Meta(profile string, updated, created Wall, loc *time.Location) {
+	w.Object("meta")
+	if !updated.IsZero() {
+		w.Instant("lastUpdated", updated, loc)
+	} else {
+		w.Instant("lastUpdated", created, loc)
+	}
+	w.Strings("profile", profile)
+	w.End()
+}
+
+// Date writes the date member key: v's FHIR date; nothing when v is NULL.
+func (w *JSON) Date(key string, v Wall) {
+	if !v.IsZero() {
+		w.time(key, v.t, "2006-01-02")
+	}
+}
+
+// DateTime writes the dateTime member key: v.DateTime(loc); nothing when
+// v is NULL.
+func (w *JSON) DateTime(key string, v Wall, loc *time.Location) {
 	switch {
-	case !updated.IsZero():
-		return updated.Instant(loc)
-	case !created.IsZero():
-		return created.Instant(loc)
+	case v.IsZero():
+	case v.Midnight():
+		w.time(key, v.t, "2006-01-02")
+	default:
+		w.time(key, v.In(loc), instantLayout)
 	}
-	return ""
 }
 
-// Marshal encodes a resource with resourceType first. Pass the models'
-// Other<Type> conversion of the resource (fm.OtherPatient(p)): the models'
-// own MarshalJSON puts resourceType last through a second encoding pass,
-// which costs as much as the first.
-func Marshal(resourceType string, fields any) (json.RawMessage, error) {
-	b, err := json.Marshal(fields)
-	if err != nil {
-		return nil, err
+// Instant writes the instant member key: v.Instant(loc); nothing when v
+// is NULL.
+func (w *JSON) Instant(key string, v Wall, loc *time.Location) {
+	if !v.IsZero() {
+		w.time(key, v.In(loc), instantLayout)
 	}
-	if len(b) < 2 || b[0] != '{' {
-		return nil, fmt.Errorf("mappings: %s does not encode as a JSON object", resourceType)
-	}
-	out := make([]byte, 0, len(b)+len(resourceType)+18)
-	out = append(out, `{"resourceType":"`...)
-	out = append(out, resourceType...)
-	out = append(out, '"')
-	if len(b) > 2 {
-		out = append(out, ',')
-	}
-	return append(out, b[1:]...), nil
 }
 
-// Meta is a resource's meta: its profile (none when "") and when the row
-// last changed; nil when it has neither.
-func Meta(profile string, updated, created Wall, loc *time.Location) *fm.Meta {
-	m := &fm.Meta{}
-	if profile != "" {
-		m.Profile = []string{profile}
-	}
-	if lu := LastUpdated(updated, created, loc); lu != "" {
-		m.LastUpdated = Ptr(lu)
-	}
-	if m.Profile == nil && m.LastUpdated == nil {
-		return nil
-	}
-	return m
+// time writes t in layout, which gives only characters a JSON string
+// holds as they are.
+func (w *JSON) time(key string, t time.Time, layout string) {
+	w.name(key)
+	w.buf = append(w.buf, '"')
+	w.buf = t.AppendFormat(w.buf, layout)
+	w.buf = append(w.buf, '"')
 }
 
-// DataAbsentUnknown is the primitive extension saying a required value is
-// unknown, for AddProperty ("_birthDate": DataAbsentUnknown).
-var DataAbsentUnknown = []byte(`{"extension":[{"url":"` + ExtensionDataAbsentReason + `","valueCode":"unknown"}]}`)
+const instantLayout = "2006-01-02T15:04:05.999-07:00"
 
-// AddProperty adds "name": value to the JSON object obj: the models have
-// no field for a primitive's extension alone (_birthDate without
-// birthDate).
-func AddProperty(obj []byte, name string, value []byte) []byte {
-	obj = bytes.TrimRight(obj, " \n")
-	if len(obj) < 2 || obj[len(obj)-1] != '}' {
-		return obj
-	}
-	out := make([]byte, 0, len(obj)+len(name)+len(value)+4)
-	out = append(out, obj[:len(obj)-1]...)
-	if len(obj) > 2 {
-		out = append(out, ',')
-	}
-	out = append(out, '"')
-	out = append(out, name...)
-	out = append(out, '"', ':')
-	out = append(out, value...)
-	return append(out, '}')
+// DataAbsentUnknown writes the primitive extension saying the required
+// value key (a primitive's "_" member, "_birthDate") is unknown.
+func (w *JSON) DataAbsentUnknown(key string) {
+	w.Raw(key, dataAbsentUnknown)
 }
 
-// InstantAt is the FHIR instant secs seconds after the midnight of w's day
-// (a PMS's date column and its seconds-since-midnight time of day), with
-// the offset loc has at that moment, daylight saving included.
-func (w Wall) InstantAt(secs int, loc *time.Location) string {
+var dataAbsentUnknown = []byte(`{"extension":[{"url":"` + ExtensionDataAbsentReason + `","valueCode":"unknown"}]}`)
+
+// at is the moment secs seconds after the midnight of w's day (a PMS's
+// date column and its seconds-since-midnight time of day) in loc, whose
+// offset at that moment (daylight saving included) its instant shows.
+func (w Wall) at(secs int, loc *time.Location) time.Time {
 	if loc == nil {
 		loc = time.UTC
 	}
 	d := w.In(loc)
-	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, secs, 0, loc).Format("2006-01-02T15:04:05-07:00")
+	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, secs, 0, loc)
+}
+
+const instantAtLayout = "2006-01-02T15:04:05-07:00"
+
+// InstantAt writes the instant member key: secs seconds after the
+// midnight of v's day, with loc's offset then; nothing when v is NULL.
+func (w *JSON) InstantAt(key string, v Wall, secs int, loc *time.Location) {
+	if !v.IsZero() {
+		w.time(key, v.at(secs, loc), instantAtLayout)
+	}
 }

@@ -1,8 +1,6 @@
 package aucore
 
 import (
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
-
 	"fhirlink/fhir"
 	"fhirlink/mappings"
 )
@@ -11,9 +9,9 @@ import (
 type AllergyIntoleranceCodes struct {
 	// Category is the FHIR category of a category value; ok false leaves
 	// the record without one.
-	Category func(category int) (fm.AllergyIntoleranceCategory, bool)
-	// Severity is FHIR's reaction severity of a severity value.
-	Severity map[int]fm.AllergyIntoleranceSeverity
+	Category func(category int) (string, bool)
+	// Severity is FHIR's reaction severity code of a severity value.
+	Severity map[int]string
 }
 
 // NoKnownAllergyPrefix starts the id of a patient's "no known allergy"
@@ -86,57 +84,50 @@ func allergyIntoleranceRow(codes AllergyIntoleranceCodes, row []byte, site mappi
 	if err := mappings.DecodeRow(row, &c); err != nil {
 		return mappings.Row{}, err
 	}
-	a := fm.AllergyIntolerance{
-		Meta:               mappings.Meta(mappings.ProfileAllergyIntolerance, c.Updated, c.Created, site.Location),
-		Patient:            *c.PatientRef(),
-		ClinicalStatus:     mappings.Concept(mappings.CodeSystemAllergyClinical, "active", "Active", ""),
-		VerificationStatus: mappings.Concept(mappings.CodeSystemAllergyVerification, "confirmed", "Confirmed", ""),
-		Recorder:           c.PractitionerRef(),
+	none := c.Src == AllergyNoneKnown
+	id := c.ID.ID()
+	if none {
+		id = NoKnownAllergyPrefix + c.Patient.ID()
 	}
-	switch {
-	case !c.Recorded.IsZero():
-		a.RecordedDate = mappings.Ptr(c.Recorded.DateTime(site.Location))
-	case !c.Created.IsZero():
-		a.RecordedDate = mappings.Ptr(c.Created.DateTime(site.Location))
-	}
-	if c.Src == AllergyNoneKnown {
-		a.Id = mappings.Ptr(NoKnownAllergyPrefix + c.Patient.ID())
-		a.Code = mappings.Concept(mappings.CodeSystemSNOMED, "716186003", "No known allergy", "Nil known allergies")
+	w := mappings.NewResource("AllergyIntolerance")
+	w.String("id", id)
+	w.Meta(mappings.ProfileAllergyIntolerance, c.Updated, c.Created, site.Location)
+	w.Concept("clinicalStatus", "", mappings.Coding{System: mappings.CodeSystemAllergyClinical, Code: "active", Display: "Active"})
+	w.Concept("verificationStatus", "", mappings.Coding{System: mappings.CodeSystemAllergyVerification, Code: "confirmed", Display: "Confirmed"})
+	if none {
+		w.Concept("code", "Nil known allergies", mappings.Coding{System: mappings.CodeSystemSNOMED, Code: "716186003", Display: "No known allergy"})
 	} else {
-		a.Id = mappings.Ptr(c.ID.ID())
 		if cat, ok := codes.Category(int(c.Category)); ok {
-			a.Category = []fm.AllergyIntoleranceCategory{cat}
+			w.Strings("category", cat)
 		}
-		code := fm.CodeableConcept{}
-		if c.SNOMED != "" {
-			code.Coding = []fm.Coding{mappings.Coding(mappings.CodeSystemSNOMED, string(c.SNOMED), "")}
+		text := string(c.Substance)
+		if text == "" && c.SNOMED == "" {
+			text = "Unnamed substance"
 		}
-		if c.Substance != "" {
-			code.Text = mappings.Ptr(string(c.Substance))
-		} else if code.Coding == nil {
-			code.Text = mappings.Ptr("Unnamed substance")
-		}
-		a.Code = &code
-		if !c.Onset.IsZero() {
-			a.OnsetDateTime = mappings.Ptr(c.Onset.DateTime(site.Location))
-		}
+		w.Concept("code", text, mappings.Coding{System: mappings.CodeSystemSNOMED, Code: string(c.SNOMED)})
+	}
+	c.PatientRef(w, "patient")
+	if !none && !c.Onset.IsZero() {
+		w.DateTime("onsetDateTime", c.Onset, site.Location)
+	}
+	recordedDate(w, "recordedDate", c.Recorded, c.Created, site.Location)
+	c.PractitionerRef(w, "recorder")
+	if !none {
+		w.Note(string(c.Comment))
 		if c.Reaction != "" || c.Severity != 0 {
-			r := fm.AllergyIntoleranceReaction{Manifestation: []fm.CodeableConcept{{Text: mappings.Ptr(string(c.Reaction))}}}
-			if c.Reaction == "" {
-				r.Manifestation[0].Text = mappings.Ptr("Unspecified reaction")
+			reaction := string(c.Reaction)
+			if reaction == "" {
+				reaction = "Unspecified reaction"
 			}
-			if s, ok := codes.Severity[int(c.Severity)]; ok {
-				r.Severity = &s
-			}
-			a.Reaction = []fm.AllergyIntoleranceReaction{r}
-		}
-		if c.Comment != "" {
-			a.Note = []fm.Annotation{{Text: string(c.Comment)}}
+			w.Array("reaction")
+			w.Object("")
+			w.Array("manifestation")
+			w.Concept("", reaction)
+			w.End()
+			w.String("severity", codes.Severity[int(c.Severity)])
+			w.End()
+			w.End()
 		}
 	}
-	raw, err := mappings.Marshal("AllergyIntolerance", fm.OtherAllergyIntolerance(a))
-	if err != nil {
-		return mappings.Row{}, err
-	}
-	return mappings.Row{ID: *a.Id, Resource: raw, Refs: refs(c.Subject, c.Clinician, "recorder")}, nil
+	return mappings.Row{ID: id, Resource: w.Bytes(), Refs: refs(c.Subject, c.Clinician, "recorder")}, nil
 }

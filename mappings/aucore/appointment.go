@@ -1,17 +1,15 @@
 package aucore
 
 import (
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
-
 	"fhirlink/fhir"
 	"fhirlink/mappings"
 )
 
 // AppointmentCodes are a PMS's code values for Appointment.
 type AppointmentCodes struct {
-	// Status is the FHIR status of a row's status code (and record state,
+	// Status is the FHIR status code of a row's status code (and record state,
 	// for a PMS that marks a cancelled appointment there).
-	Status func(status, record int) fm.AppointmentStatus
+	Status func(status, record int) string
 	// StatusSQL is the status search: each FHIR status as a predicate on
 	// the PMS's row, the reverse of Status.
 	StatusSQL map[string]string
@@ -109,76 +107,82 @@ func appointmentRow(codes AppointmentCodes, row []byte, site mappings.Site) (map
 	if err := mappings.DecodeRow(row, &c); err != nil {
 		return mappings.Row{}, err
 	}
-	a := fm.Appointment{
-		Id:     mappings.Ptr(c.ID.ID()),
-		Meta:   mappings.Meta("", c.Updated, c.Created, site.Location),
-		Status: codes.Status(int(c.Status), int(c.Record)),
-	}
-	if !c.Date.IsZero() {
-		a.Start = mappings.Ptr(c.Date.InstantAt(int(c.Time), site.Location))
-		a.End = mappings.Ptr(c.Date.InstantAt(int(c.Time+c.Length), site.Location))
-		if c.Length > 0 {
-			a.MinutesDuration = mappings.Ptr(int(c.Length+59) / 60)
-		}
-	}
-	if a.Status == fm.AppointmentStatusCancelled && c.CancelReason != "" {
-		a.CancelationReason = &fm.CodeableConcept{Text: mappings.Ptr(string(c.CancelReason))}
+	id := c.ID.ID()
+	status := codes.Status(int(c.Status), int(c.Record))
+	w := mappings.NewResource("Appointment")
+	w.String("id", id)
+	w.Meta("", c.Updated, c.Created, site.Location)
+	w.String("status", status)
+	if status == "cancelled" {
+		w.Concept("cancelationReason", string(c.CancelReason))
 	}
 	if c.Type != 0 {
 		text := string(c.TypeText)
 		if text == "" {
 			text = "Appointment type " + c.Type.ID()
 		}
-		a.AppointmentType = mappings.Concept(codes.TypeSystem, c.Type.ID(), string(c.TypeText), text)
+		w.Concept("appointmentType", text, mappings.Coding{System: codes.TypeSystem, Code: c.Type.ID(), Display: string(c.TypeText)})
 	}
 	if c.Reason != "" {
-		a.ReasonCode = []fm.CodeableConcept{{Text: mappings.Ptr(string(c.Reason))}}
-		a.Description = mappings.Ptr(string(c.Reason))
-	}
-	if c.Comment != "" {
-		a.Comment = mappings.Ptr(string(c.Comment))
+		w.Array("reasonCode")
+		w.Concept("", string(c.Reason))
+		w.End()
 	}
 	if c.Urgent != 0 {
-		a.Priority = mappings.Ptr(1) // urgent; FHIR leaves 0 as undefined
+		w.Int("priority", 1) // urgent; FHIR leaves 0 as undefined
+	}
+	w.String("description", string(c.Reason))
+	if !c.Date.IsZero() {
+		w.InstantAt("start", c.Date, int(c.Time), site.Location)
+		w.InstantAt("end", c.Date, int(c.Time+c.Length), site.Location)
+		if c.Length > 0 {
+			w.Int("minutesDuration", int64(c.Length+59)/60)
+		}
 	}
 	if !c.Created.IsZero() {
-		a.Created = mappings.Ptr(c.Created.DateTime(site.Location))
+		w.DateTime("created", c.Created, site.Location)
 	}
+	w.String("comment", string(c.Comment))
 
 	// Participants: whoever of the patient, the practitioner and the
 	// location is still on file.
-	refs := map[string][]string{}
-	participant := func(ref *fm.Reference, typ *fm.CodeableConcept) {
-		p := fm.AppointmentParticipant{Actor: ref, Required: mappings.Ptr(fm.ParticipantRequiredRequired), Status: fm.ParticipationStatusAccepted}
-		if typ != nil {
-			p.Type = []fm.CodeableConcept{*typ}
+	var refs map[string][]string
+	ref := func(name, id string) {
+		if refs == nil {
+			refs = map[string][]string{}
 		}
-		a.Participant = append(a.Participant, p)
+		refs[name] = []string{id}
 	}
+	participant := func(performer bool, typ, id string, display ...string) {
+		w.Object("")
+		if performer {
+			primaryPerformer(w)
+		}
+		if typ != "" {
+			w.Ref("actor", typ, id, display...)
+		}
+		w.String("required", "required")
+		w.String("status", "accepted")
+		w.End()
+	}
+	w.Array("participant")
 	if c.PatientID != 0 {
-		participant(mappings.Ref("Patient", c.PatientID.ID(), mappings.PersonName(string(c.PatientFirst), string(c.PatientFamily))), nil)
-		refs["patient"] = []string{c.PatientID.ID()}
+		participant(false, "Patient", c.PatientID.ID(), string(c.PatientFirst), string(c.PatientFamily))
+		ref("patient", c.PatientID.ID())
 	}
 	if c.PractitionerID != 0 {
-		participant(mappings.Ref("Practitioner", c.PractitionerID.ID(),
-			mappings.PersonName(string(c.PractitionerTitle), string(c.PractitionerFirst), string(c.PractitionerFamily))),
-			mappings.Concept(mappings.CodeSystemParticipationType, "PPRF", "primary performer", ""))
-		refs["practitioner"] = []string{c.PractitionerID.ID()}
+		participant(true, "Practitioner", c.PractitionerID.ID(),
+			string(c.PractitionerTitle), string(c.PractitionerFirst), string(c.PractitionerFamily))
+		ref("practitioner", c.PractitionerID.ID())
 	}
 	if c.LocationID != 0 {
-		participant(mappings.Ref("Location", c.LocationID.ID(), string(c.LocationName)), nil)
-		refs["location"] = []string{c.LocationID.ID()}
+		participant(false, "Location", c.LocationID.ID(), string(c.LocationName))
+		ref("location", c.LocationID.ID())
 	}
-	if len(a.Participant) == 0 {
+	if refs == nil {
 		// FHIR requires a participant: the booking's performer, unknown.
-		participant(nil, mappings.Concept(mappings.CodeSystemParticipationType, "PPRF", "primary performer", ""))
+		participant(true, "", "")
 	}
-	if len(refs) == 0 {
-		refs = nil
-	}
-	raw, err := mappings.Marshal("Appointment", fm.OtherAppointment(a))
-	if err != nil {
-		return mappings.Row{}, err
-	}
-	return mappings.Row{ID: *a.Id, Resource: raw, Refs: refs}, nil
+	w.End()
+	return mappings.Row{ID: id, Resource: w.Bytes(), Refs: refs}, nil
 }

@@ -18,8 +18,6 @@ package aucore
 import (
 	"strconv"
 
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
-
 	"fhirlink/fhir"
 	"fhirlink/mappings"
 )
@@ -33,12 +31,12 @@ type Practice struct {
 	OrgABN  mappings.Text `json:"org_abn"`
 }
 
-// Ref is the reference to the practice's Organization, nil without one.
-func (c Practice) Ref() *fm.Reference {
-	if c.OrgID == 0 {
-		return nil
+// Ref writes the reference to the practice's Organization as the member
+// key; nothing without one.
+func (c Practice) Ref(w *mappings.JSON, key string) {
+	if c.OrgID != 0 {
+		w.Ref(key, "Organization", c.OrgID.ID(), string(c.OrgName))
 	}
-	return mappings.Ref("Organization", c.OrgID.ID(), string(c.OrgName))
 }
 
 // Predicates built from columns, for ParamDef.Match.

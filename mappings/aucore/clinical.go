@@ -1,7 +1,7 @@
 package aucore
 
 import (
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
+	"time"
 
 	"fhirlink/fhir"
 	"fhirlink/mappings"
@@ -19,9 +19,10 @@ type Subject struct {
 	PatientFamily mappings.Text `json:"patient_family"`
 }
 
-// PatientRef is the reference to the patient, with the patient's name.
-func (c Subject) PatientRef() *fm.Reference {
-	return mappings.Ref("Patient", c.Patient.ID(), mappings.PersonName(string(c.PatientFirst), string(c.PatientFamily)))
+// PatientRef writes the reference to the patient, with the patient's
+// name, as the member key.
+func (c Subject) PatientRef(w *mappings.JSON, key string) {
+	w.Ref(key, "Patient", c.Patient.ID(), string(c.PatientFirst), string(c.PatientFamily))
 }
 
 // Clinician is the practitioner columns of a clinical row (who recorded,
@@ -34,13 +35,29 @@ type Clinician struct {
 	PractitionerFamily mappings.Text `json:"practitioner_family"`
 }
 
-// PractitionerRef is the reference to the practitioner, nil without one.
-func (c Clinician) PractitionerRef() *fm.Reference {
-	if c.PractitionerID == 0 {
-		return nil
+// PractitionerRef writes the reference to the practitioner as the member
+// key; nothing without one.
+func (c Clinician) PractitionerRef(w *mappings.JSON, key string) {
+	if c.PractitionerID != 0 {
+		w.Ref(key, "Practitioner", c.PractitionerID.ID(),
+			string(c.PractitionerTitle), string(c.PractitionerFirst), string(c.PractitionerFamily))
 	}
-	return mappings.Ref("Practitioner", c.PractitionerID.ID(),
-		mappings.PersonName(string(c.PractitionerTitle), string(c.PractitionerFirst), string(c.PractitionerFamily)))
+}
+
+// primaryPerformer writes a participant's type: primary performer.
+func primaryPerformer(w *mappings.JSON) {
+	w.Array("type")
+	w.Concept("", "", mappings.Coding{System: mappings.CodeSystemParticipationType, Code: "PPRF", Display: "primary performer"})
+	w.End()
+}
+
+// recordedDate writes the member key: when the row says it was recorded,
+// else when it was created; nothing when neither is known.
+func recordedDate(w *mappings.JSON, key string, recorded, created mappings.Wall, loc *time.Location) {
+	if recorded.IsZero() {
+		recorded = created
+	}
+	w.DateTime(key, recorded, loc)
 }
 
 // refs are a clinical row's include references: the patient, and the

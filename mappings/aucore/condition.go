@@ -1,8 +1,6 @@
 package aucore
 
 import (
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
-
 	"fhirlink/fhir"
 	"fhirlink/mappings"
 )
@@ -95,58 +93,49 @@ func conditionRow(codes ConditionCodes, row []byte, site mappings.Site) (mapping
 	if err := mappings.DecodeRow(row, &c); err != nil {
 		return mappings.Row{}, err
 	}
-	cond := fm.Condition{
-		Id:       mappings.Ptr(c.ID.ID()),
-		Meta:     mappings.Meta(mappings.ProfileCondition, c.Updated, c.Created, site.Location),
-		Subject:  *c.PatientRef(),
-		Category: []fm.CodeableConcept{*mappings.Concept(mappings.CodeSystemConditionCategory, "problem-list-item", "Problem List Item", "")},
-		Recorder: c.PractitionerRef(),
+	id := c.ID.ID()
+	w := mappings.NewResource("Condition")
+	w.String("id", id)
+	w.Meta(mappings.ProfileCondition, c.Updated, c.Created, site.Location)
+	clinical := func(code, display string) {
+		w.Concept("clinicalStatus", "", mappings.Coding{System: mappings.CodeSystemConditionClinical, Code: code, Display: display})
 	}
+	resolved := int(c.Status) != codes.Active && !c.Resolved.IsZero()
 	switch {
 	case int(c.Status) == codes.Active:
-		cond.ClinicalStatus = mappings.Concept(mappings.CodeSystemConditionClinical, "active", "Active", "")
-	case !c.Resolved.IsZero():
-		cond.ClinicalStatus = mappings.Concept(mappings.CodeSystemConditionClinical, "resolved", "Resolved", "")
-		cond.AbatementDateTime = mappings.Ptr(c.Resolved.DateTime(site.Location))
+		clinical("active", "Active")
+	case resolved:
+		clinical("resolved", "Resolved")
 	case int(c.Status) == codes.Inactive:
-		cond.ClinicalStatus = mappings.Concept(mappings.CodeSystemConditionClinical, "inactive", "Inactive", "")
+		clinical("inactive", "Inactive")
 	}
+	verification := mappings.Coding{System: mappings.CodeSystemConditionVerification, Code: "confirmed", Display: "Confirmed"}
 	if c.Provisional != 0 {
-		cond.VerificationStatus = mappings.Concept(mappings.CodeSystemConditionVerification, "provisional", "Provisional", "")
-	} else {
-		cond.VerificationStatus = mappings.Concept(mappings.CodeSystemConditionVerification, "confirmed", "Confirmed", "")
+		verification.Code, verification.Display = "provisional", "Provisional"
 	}
-	code := fm.CodeableConcept{}
-	if c.SNOMED != "" {
-		code.Coding = []fm.Coding{mappings.Coding(mappings.CodeSystemSNOMED, string(c.SNOMED), "")}
-	}
-	if c.Text != "" {
-		code.Text = mappings.Ptr(string(c.Text))
-	}
-	if code.Coding == nil && code.Text == nil {
-		code.Text = mappings.Ptr("Unnamed condition")
-	}
-	cond.Code = &code
+	w.Concept("verificationStatus", "", verification)
+	w.Array("category")
+	w.Concept("", "", mappings.Coding{System: mappings.CodeSystemConditionCategory, Code: "problem-list-item", Display: "Problem List Item"})
+	w.End()
 	if s, ok := codes.Severity[int(c.Severity)]; ok {
-		cond.Severity = mappings.Concept(mappings.CodeSystemSNOMED, s[0], s[1], "")
+		w.Concept("severity", "", mappings.Coding{System: mappings.CodeSystemSNOMED, Code: s[0], Display: s[1]})
 	}
+	text := string(c.Text)
+	if text == "" && c.SNOMED == "" {
+		text = "Unnamed condition"
+	}
+	w.Concept("code", text, mappings.Coding{System: mappings.CodeSystemSNOMED, Code: string(c.SNOMED)})
+	c.PatientRef(w, "subject")
 	if !c.Onset.IsZero() {
-		cond.OnsetDateTime = mappings.Ptr(c.Onset.DateTime(site.Location))
-	} else if onset := mappings.PartialDate(int(c.Year), int(c.Month), int(c.Day)); onset != "" {
-		cond.OnsetDateTime = mappings.Ptr(onset)
+		w.DateTime("onsetDateTime", c.Onset, site.Location)
+	} else {
+		w.String("onsetDateTime", mappings.PartialDate(int(c.Year), int(c.Month), int(c.Day)))
 	}
-	switch {
-	case !c.Recorded.IsZero():
-		cond.RecordedDate = mappings.Ptr(c.Recorded.DateTime(site.Location))
-	case !c.Created.IsZero():
-		cond.RecordedDate = mappings.Ptr(c.Created.DateTime(site.Location))
+	if resolved {
+		w.DateTime("abatementDateTime", c.Resolved, site.Location)
 	}
-	if c.Details != "" {
-		cond.Note = []fm.Annotation{{Text: string(c.Details)}}
-	}
-	raw, err := mappings.Marshal("Condition", fm.OtherCondition(cond))
-	if err != nil {
-		return mappings.Row{}, err
-	}
-	return mappings.Row{ID: *cond.Id, Resource: raw, Refs: refs(c.Subject, c.Clinician, "recorder")}, nil
+	recordedDate(w, "recordedDate", c.Recorded, c.Created, site.Location)
+	c.PractitionerRef(w, "recorder")
+	w.Note(string(c.Details))
+	return mappings.Row{ID: id, Resource: w.Bytes(), Refs: refs(c.Subject, c.Clinician, "recorder")}, nil
 }

@@ -3,8 +3,6 @@ package aucore
 import (
 	"strings"
 
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
-
 	"fhirlink/fhir"
 	"fhirlink/mappings"
 )
@@ -107,52 +105,59 @@ func encounterRow(codes EncounterCodes, row []byte, site mappings.Site) (mapping
 	if !ok {
 		class = "AMB"
 	}
-	e := fm.Encounter{
-		Id:              mappings.Ptr(c.ID.ID()),
-		Meta:            mappings.Meta(mappings.ProfileEncounter, c.Updated, c.Created, site.Location),
-		Status:          fm.EncounterStatusFinished,
-		Class:           mappings.Coding(mappings.CodeSystemActCode, class, encounterClassDisplay[class]),
-		Subject:         c.PatientRef(),
-		ServiceProvider: c.Practice.Ref(),
+	id := c.ID.ID()
+	w := mappings.NewResource("Encounter")
+	w.String("id", id)
+	w.Meta(mappings.ProfileEncounter, c.Updated, c.Created, site.Location)
+	if c.End.IsZero() && codes.InProgress {
+		w.String("status", "in-progress")
+	} else {
+		w.String("status", "finished")
 	}
+	w.Coding("class", mappings.Coding{System: mappings.CodeSystemActCode, Code: class, Display: encounterClassDisplay[class]})
 	text := string(c.TypeText)
 	if text == "" {
 		text = codes.TypeText[int(c.Type)]
 	}
-	if text != "" {
-		e.Type = []fm.CodeableConcept{{Text: mappings.Ptr(text)}}
-	}
-	if c.End.IsZero() && codes.InProgress {
-		e.Status = fm.EncounterStatusInProgress
-	}
-	if !c.Start.IsZero() {
-		e.Period = &fm.Period{Start: mappings.Ptr(c.Start.Instant(site.Location))}
-		if !c.End.IsZero() && c.End.In(site.Location).After(c.Start.In(site.Location)) {
-			e.Period.End = mappings.Ptr(c.End.Instant(site.Location))
-		}
-	}
-	for _, r := range strings.Split(string(c.Reasons), ReasonSeparator) {
-		if r = strings.TrimSpace(r); r != "" {
-			e.ReasonCode = append(e.ReasonCode, fm.CodeableConcept{Text: mappings.Ptr(r)})
-		}
-	}
+	w.Array("type")
+	w.Concept("", text)
+	w.End()
+	c.PatientRef(w, "subject")
 	refs := refs(c.Subject, c.Clinician, "practitioner")
-	if p := c.PractitionerRef(); p != nil {
-		e.Participant = []fm.EncounterParticipant{{
-			Type:       []fm.CodeableConcept{*mappings.Concept(mappings.CodeSystemParticipationType, "PPRF", "primary performer", "")},
-			Individual: p,
-		}}
+	if c.PractitionerID != 0 {
+		w.Array("participant")
+		w.Object("")
+		primaryPerformer(w)
+		c.PractitionerRef(w, "individual")
+		w.End()
+		w.End()
 	}
 	if c.ApptID != 0 {
-		e.Appointment = []fm.Reference{*mappings.Ref("Appointment", c.ApptID.ID(), "")}
+		w.Array("appointment")
+		w.Ref("", "Appointment", c.ApptID.ID(), "")
+		w.End()
 	}
+	if !c.Start.IsZero() {
+		w.Object("period")
+		w.Instant("start", c.Start, site.Location)
+		if !c.End.IsZero() && c.End.In(site.Location).After(c.Start.In(site.Location)) {
+			w.Instant("end", c.End, site.Location)
+		}
+		w.End()
+	}
+	w.Array("reasonCode")
+	for r := range strings.SplitSeq(string(c.Reasons), ReasonSeparator) {
+		w.Concept("", r)
+	}
+	w.End()
 	if c.LocationID != 0 {
-		e.Location = []fm.EncounterLocation{{Location: *mappings.Ref("Location", c.LocationID.ID(), string(c.LocationName))}}
+		w.Array("location")
+		w.Object("")
+		w.Ref("location", "Location", c.LocationID.ID(), string(c.LocationName))
+		w.End()
+		w.End()
 		refs["location"] = []string{c.LocationID.ID()}
 	}
-	raw, err := mappings.Marshal("Encounter", fm.OtherEncounter(e))
-	if err != nil {
-		return mappings.Row{}, err
-	}
-	return mappings.Row{ID: *e.Id, Resource: raw, Refs: refs}, nil
+	c.Practice.Ref(w, "serviceProvider")
+	return mappings.Row{ID: id, Resource: w.Bytes(), Refs: refs}, nil
 }

@@ -1,8 +1,6 @@
 package aucore
 
 import (
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
-
 	"fhirlink/fhir"
 	"fhirlink/mappings"
 )
@@ -71,82 +69,58 @@ var Immunization = &mappings.Def[ImmunizationCodes]{
 	Row: immunizationRow,
 }
 
-// immunizationJSON writes the one occurrence[x] and the dose numbers (the
-// models' struct would write every choice).
-type immunizationJSON struct {
-	fm.OtherImmunization
-	OccurrenceDateTime *string                `json:"occurrenceDateTime,omitempty"`
-	OccurrenceString   *string                `json:"occurrenceString,omitempty"`
-	ProtocolApplied    []immunizationProtocol `json:"protocolApplied,omitempty"`
-}
-
-type immunizationProtocol struct {
-	DoseNumberPositiveInt int `json:"doseNumberPositiveInt"`
-}
-
 func immunizationRow(codes ImmunizationCodes, row []byte, site mappings.Site) (mappings.Row, error) {
 	var c ImmunizationRow
 	if err := mappings.DecodeRow(row, &c); err != nil {
 		return mappings.Row{}, err
 	}
-	code := fm.CodeableConcept{}
-	if c.AMT != "" {
-		code.Coding = []fm.Coding{mappings.Coding(mappings.CodeSystemSNOMED, string(c.AMT), "")}
-	}
-	if c.Vaccine != "" {
-		code.Text = mappings.Ptr(string(c.Vaccine))
-	} else if code.Coding == nil {
-		code.Text = mappings.Ptr("Unnamed vaccine")
-	}
 	elsewhere := c.Elsewhere != 0 && int(c.Elsewhere) == codes.GivenElsewhere
-	im := fm.Immunization{
-		Id:            mappings.Ptr(c.ID.ID()),
-		Meta:          mappings.Meta(mappings.ProfileImmunization, c.Updated, c.Created, site.Location),
-		Status:        fm.ImmunizationStatusCodesCompleted,
-		VaccineCode:   code,
-		Patient:       *c.PatientRef(),
-		PrimarySource: mappings.Ptr(!elsewhere),
+	id := c.ID.ID()
+	w := mappings.NewResource("Immunization")
+	w.String("id", id)
+	w.Meta(mappings.ProfileImmunization, c.Updated, c.Created, site.Location)
+	w.String("status", "completed")
+	text := string(c.Vaccine)
+	if text == "" && c.AMT == "" {
+		text = "Unnamed vaccine"
 	}
-	out := immunizationJSON{}
+	w.Concept("vaccineCode", text, mappings.Coding{System: mappings.CodeSystemSNOMED, Code: string(c.AMT)})
+	c.PatientRef(w, "patient")
 	if !c.Given.IsZero() {
-		out.OccurrenceDateTime = mappings.Ptr(c.Given.DateTime(site.Location))
+		w.DateTime("occurrenceDateTime", c.Given, site.Location)
 	} else {
-		out.OccurrenceString = mappings.Ptr("Date not recorded")
-	}
-	if elsewhere {
-		im.ReportOrigin = mappings.TextConcept("Recorded as given elsewhere")
+		w.String("occurrenceString", "Date not recorded")
 	}
 	if !c.Created.IsZero() {
-		im.Recorded = mappings.Ptr(c.Created.DateTime(site.Location))
+		w.DateTime("recorded", c.Created, site.Location)
 	}
-	if c.Batch != "" {
-		im.LotNumber = mappings.Ptr(string(c.Batch))
-	}
-	if !c.Expiry.IsZero() {
-		im.ExpirationDate = mappings.Ptr(c.Expiry.Date())
-	}
-	if c.Site != "" {
-		im.Site = mappings.TextConcept(string(c.Site))
-	}
-	if p := c.PractitionerRef(); p != nil {
-		im.Performer = []fm.ImmunizationPerformer{{
-			Function: mappings.Concept("http://terminology.hl7.org/CodeSystem/v2-0443", "AP", "Administering Provider", ""),
-			Actor:    *p,
-		}}
+	w.Bool("primarySource", !elsewhere)
+	if elsewhere {
+		w.Concept("reportOrigin", "Recorded as given elsewhere")
 	}
 	if c.LocationID != 0 {
-		im.Location = mappings.Ref("Location", c.LocationID.ID(), string(c.LocationName))
+		w.Ref("location", "Location", c.LocationID.ID(), string(c.LocationName))
 	}
-	if c.Comment != "" {
-		im.Note = []fm.Annotation{{Text: string(c.Comment)}}
+	w.String("lotNumber", string(c.Batch))
+	if !c.Expiry.IsZero() {
+		w.Date("expirationDate", c.Expiry)
 	}
+	w.Concept("site", string(c.Site))
+	if c.PractitionerID != 0 {
+		w.Array("performer")
+		w.Object("")
+		w.Concept("function", "", mappings.Coding{System: "http://terminology.hl7.org/CodeSystem/v2-0443", Code: "AP", Display: "Administering Provider"})
+		c.PractitionerRef(w, "actor")
+		w.End()
+		w.End()
+	}
+	w.Note(string(c.Comment))
 	if c.Dose > 0 {
-		out.ProtocolApplied = []immunizationProtocol{{DoseNumberPositiveInt: int(c.Dose)}}
+		w.Array("protocolApplied")
+		w.Object("")
+		w.Int("doseNumberPositiveInt", int64(c.Dose))
+		w.End()
+		w.End()
 	}
-	out.OtherImmunization = fm.OtherImmunization(im)
-	raw, err := mappings.Marshal("Immunization", out)
-	if err != nil {
-		return mappings.Row{}, err
-	}
-	return mappings.Row{ID: *im.Id, Resource: raw, Refs: refs(c.Subject, c.Clinician, "performer")}, nil
+	return mappings.Row{ID: id, Resource: w.Bytes(), Refs: refs(c.Subject, c.Clinician, "performer")}, nil
 }

@@ -1,8 +1,6 @@
 package aucore
 
 import (
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
-
 	"fhirlink/fhir"
 	"fhirlink/mappings"
 )
@@ -59,23 +57,24 @@ func locationRow(_ struct{}, row []byte, site mappings.Site) (mappings.Row, erro
 	if err := mappings.DecodeRow(row, &c); err != nil {
 		return mappings.Row{}, err
 	}
-	l := fm.Location{
-		Id:                   mappings.Ptr(c.ID.ID()),
-		Meta:                 mappings.Meta(mappings.ProfileLocation, c.Updated, c.Created, site.Location),
-		Status:               mappings.Ptr(fm.LocationStatusActive),
-		Mode:                 mappings.Ptr(fm.LocationModeInstance),
-		ManagingOrganization: c.Practice.Ref(),
-		Address:              mappings.Address(fm.AddressUseWork, fm.AddressTypeBoth, []string{string(c.Address1), string(c.Address2)}, string(c.City), string(c.Postcode)),
-	}
+	id := c.ID.ID()
+	w := mappings.NewResource("Location")
+	w.String("id", id)
+	w.Meta(mappings.ProfileLocation, c.Updated, c.Created, site.Location)
 	if c.HPIO != "" {
-		l.Identifier = []fm.Identifier{mappings.HPIO(string(c.HPIO))}
+		w.Array("identifier")
+		w.Identifier("", mappings.HPIO(string(c.HPIO)))
+		w.End()
 	}
-	if c.Name != "" {
-		l.Name = mappings.Ptr(string(c.Name))
-	}
-	l.Telecom = mappings.Telecom(l.Telecom, fm.ContactPointSystemPhone, fm.ContactPointUseWork, string(c.Phone))
-	l.Telecom = mappings.Telecom(l.Telecom, fm.ContactPointSystemFax, fm.ContactPointUseWork, string(c.Fax))
-	l.Telecom = mappings.Telecom(l.Telecom, fm.ContactPointSystemEmail, fm.ContactPointUseWork, string(c.Email))
-	raw, err := mappings.Marshal("Location", fm.OtherLocation(l))
-	return mappings.Row{ID: *l.Id, Resource: raw}, err
+	w.String("status", "active")
+	w.String("name", string(c.Name))
+	w.String("mode", "instance")
+	w.Array("telecom")
+	w.Telecom("phone", "work", string(c.Phone))
+	w.Telecom("fax", "work", string(c.Fax))
+	w.Telecom("email", "work", string(c.Email))
+	w.End()
+	w.Address("address", "work", "both", []string{string(c.Address1), string(c.Address2)}, string(c.City), string(c.Postcode))
+	c.Practice.Ref(w, "managingOrganization")
+	return mappings.Row{ID: id, Resource: w.Bytes()}, nil
 }

@@ -1,10 +1,6 @@
 package aucore
 
 import (
-	"encoding/json"
-
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
-
 	"fhirlink/fhir"
 	"fhirlink/mappings"
 )
@@ -88,77 +84,58 @@ var MedicationRequest = &mappings.Def[MedicationRequestCodes]{
 	Row: medicationRequestRow,
 }
 
-// medicationRequestJSON encodes a MedicationRequest with its one
-// medication[x]: the models' struct would write both choices.
-type medicationRequestJSON struct {
-	fm.OtherMedicationRequest
-	Medication          *fm.CodeableConcept `json:"medicationCodeableConcept,omitempty"`
-	MedicationReference *fm.Reference       `json:"medicationReference,omitempty"`
-}
-
 func medicationRequestRow(codes MedicationRequestCodes, row []byte, site mappings.Site) (mappings.Row, error) {
 	var c MedicationRequestRow
 	if err := mappings.DecodeRow(row, &c); err != nil {
 		return mappings.Row{}, err
 	}
-	m := fm.MedicationRequest{
-		Id:        mappings.Ptr(c.ID.ID()),
-		Meta:      mappings.Meta(mappings.ProfileMedicationRequest, c.Updated, c.Created, site.Location),
-		Status:    codes.Status(int(c.Status), int(c.Active)),
-		Intent:    "order",
-		Subject:   *c.PatientRef(),
-		Requester: c.PractitionerRef(),
-	}
+	id := c.ID.ID()
+	status := codes.Status(int(c.Status), int(c.Active))
+	w := mappings.NewResource("MedicationRequest")
+	w.String("id", id)
+	w.Meta(mappings.ProfileMedicationRequest, c.Updated, c.Created, site.Location)
 	if codes.ScriptIDSystem != "" {
-		m.Identifier = []fm.Identifier{{System: mappings.Ptr(codes.ScriptIDSystem), Value: mappings.Ptr(c.ScriptID.ID())}}
+		w.Array("identifier")
+		w.Identifier("", mappings.Identifier{System: codes.ScriptIDSystem, Value: c.ScriptID.ID()})
+		w.End()
 	}
-	if m.Status == "cancelled" && c.CancelReason != "" {
-		m.StatusReason = mappings.TextConcept(string(c.CancelReason))
+	w.String("status", status)
+	if status == "cancelled" {
+		w.Concept("statusReason", string(c.CancelReason))
 	}
-	if !c.Authored.IsZero() {
-		m.AuthoredOn = mappings.Ptr(c.Authored.DateTime(site.Location))
-	}
-	med := medicine(c.AMT, c.Drug, c.Strength)
-	if c.Description != "" && c.Drug != "" {
-		med.Text = mappings.Ptr(*med.Text + " (" + string(c.Description) + ")")
-	}
-	if text := DosageText(string(c.Instructions), string(c.Dose)); text != "" || c.PRN != 0 {
-		d := fm.Dosage{}
-		if text != "" {
-			d.Text = mappings.Ptr(text)
-		}
-		if c.PRN != 0 {
-			d.AsNeededBoolean = mappings.Ptr(true)
-		}
-		m.DosageInstruction = []fm.Dosage{d}
-	}
-	if c.Quantity > 0 || c.Repeats > 0 {
-		dr := &fm.MedicationRequestDispenseRequest{NumberOfRepeatsAllowed: mappings.Ptr(int(c.Repeats))}
-		if c.Quantity > 0 {
-			q := &fm.Quantity{Value: mappings.Ptr(json.Number(c.Quantity.ID()))}
-			if c.Unit != "" {
-				q.Unit = mappings.Ptr(string(c.Unit))
-			}
-			dr.Quantity = q
-		}
-		m.DispenseRequest = dr
-	}
+	w.String("intent", "order")
+	medicine(w, c.AMT, c.Drug, c.Strength, c.Description)
+	c.PatientRef(w, "subject")
 	refs := refs(c.Subject, c.Clinician, "requester")
 	if c.EncounterID != 0 {
-		m.Encounter = mappings.Ref("Encounter", c.EncounterID.ID(), "")
+		w.Ref("encounter", "Encounter", c.EncounterID.ID(), "")
 		refs["encounter"] = []string{c.EncounterID.ID()}
 	}
-	raw, err := mappings.Marshal("MedicationRequest", medicationRequestJSON{OtherMedicationRequest: fm.OtherMedicationRequest(m), Medication: med})
-	if err != nil {
-		return mappings.Row{}, err
+	// AU Core requires both authoredOn and requester: say why one is
+	// missing (a prescriber whose record was deleted).
+	if !c.Authored.IsZero() {
+		w.DateTime("authoredOn", c.Authored, site.Location)
+	} else {
+		w.DataAbsentUnknown("_authoredOn")
 	}
-	// AU Core requires both: say why one is missing (a prescriber whose
-	// record was deleted).
-	if m.AuthoredOn == nil {
-		raw = mappings.AddProperty(raw, "_authoredOn", mappings.DataAbsentUnknown)
+	if c.PractitionerID != 0 {
+		c.PractitionerRef(w, "requester")
+	} else {
+		w.DataAbsentUnknown("requester")
 	}
-	if m.Requester == nil {
-		raw = mappings.AddProperty(raw, "requester", mappings.DataAbsentUnknown)
+	if text := DosageText(string(c.Instructions), string(c.Dose)); text != "" || c.PRN != 0 {
+		dosage(w, "dosageInstruction", text, c.PRN != 0)
 	}
-	return mappings.Row{ID: *m.Id, Resource: raw, Refs: refs}, nil
+	if c.Quantity > 0 || c.Repeats > 0 {
+		w.Object("dispenseRequest")
+		w.Int("numberOfRepeatsAllowed", int64(c.Repeats))
+		if c.Quantity > 0 {
+			w.Object("quantity")
+			w.Int("value", int64(c.Quantity))
+			w.String("unit", string(c.Unit))
+			w.End()
+		}
+		w.End()
+	}
+	return mappings.Row{ID: id, Resource: w.Bytes(), Refs: refs}, nil
 }

@@ -3,8 +3,6 @@ package aucore
 import (
 	"strings"
 
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
-
 	"fhirlink/fhir"
 	"fhirlink/mappings"
 )
@@ -91,26 +89,31 @@ var MedicationStatement = &mappings.Def[MedicationStatementCodes]{
 	Row: medicationStatementRow,
 }
 
-// medicationStatementJSON encodes a MedicationStatement with its one
-// medication[x]: the models' struct would write both choices.
-type medicationStatementJSON struct {
-	fm.OtherMedicationStatement
-	Medication          *fm.CodeableConcept `json:"medicationCodeableConcept,omitempty"`
-	MedicationReference *fm.Reference       `json:"medicationReference,omitempty"`
+// medicine writes a medicine's concept as medicationCodeableConcept: its
+// AMT code and its name and strength, and the description in brackets
+// when there is one and a name.
+func medicine(w *mappings.JSON, amt, name, strength, description mappings.Text) {
+	text := mappings.PersonName(string(name), string(strength))
+	switch {
+	case text == "" && amt == "":
+		text = "Unnamed medicine"
+	case name != "" && description != "":
+		text += " (" + string(description) + ")"
+	}
+	w.Concept("medicationCodeableConcept", text, mappings.Coding{System: mappings.CodeSystemSNOMED, Code: string(amt)})
 }
 
-// medicine is a medicine's concept: its AMT code and its name and strength.
-func medicine(amt, name, strength mappings.Text) *fm.CodeableConcept {
-	m := &fm.CodeableConcept{}
-	if amt != "" {
-		m.Coding = []fm.Coding{mappings.Coding(mappings.CodeSystemSNOMED, string(amt), "")}
+// dosage writes the one dosage of a medication as the member key: its
+// directions (DosageText) and whether it is taken as needed.
+func dosage(w *mappings.JSON, key, text string, prn bool) {
+	w.Array(key)
+	w.Object("")
+	w.String("text", text)
+	if prn {
+		w.Bool("asNeededBoolean", true)
 	}
-	if text := mappings.PersonName(string(name), string(strength)); text != "" {
-		m.Text = mappings.Ptr(text)
-	} else if m.Coding == nil {
-		m.Text = mappings.Ptr("Unnamed medicine")
-	}
-	return m
+	w.End()
+	w.End()
 }
 
 // DosageText is the directions: the instructions when written, else the
@@ -127,62 +130,51 @@ func medicationStatementRow(codes MedicationStatementCodes, row []byte, site map
 	if err := mappings.DecodeRow(row, &c); err != nil {
 		return mappings.Row{}, err
 	}
-	m := fm.MedicationStatement{
-		Id:                mappings.Ptr(c.ID.ID()),
-		Meta:              mappings.Meta(mappings.ProfileMedicationStatement, c.Updated, c.Created, site.Location),
-		Status:            "active",
-		Subject:           *c.PatientRef(),
-		InformationSource: c.PractitionerRef(),
-	}
+	id := c.ID.ID()
+	w := mappings.NewResource("MedicationStatement")
+	w.String("id", id)
+	w.Meta(mappings.ProfileMedicationStatement, c.Updated, c.Created, site.Location)
 	ended := int(c.Status) != codes.Active
 	if ended {
-		m.Status = codes.Ended
-		if c.StopReason != "" {
-			m.StatusReason = []fm.CodeableConcept{{Text: mappings.Ptr(string(c.StopReason))}}
-		}
+		w.String("status", codes.Ended)
+		w.Array("statusReason")
+		w.Concept("", string(c.StopReason))
+		w.End()
+	} else {
+		w.String("status", "active")
 	}
-	p := &fm.Period{}
+	medicine(w, c.AMT, c.Drug, c.Strength, "")
+	c.PatientRef(w, "subject")
+	stop := !c.Stop.IsZero() && (ended || codes.StopPlanned)
+	if c.Start.IsZero() && !stop {
+		// AU Core requires effective[x]: say why it is missing.
+		w.DataAbsentUnknown("_effectiveDateTime")
+	}
+	w.Object("effectivePeriod")
 	if !c.Start.IsZero() {
-		p.Start = mappings.Ptr(c.Start.DateTime(site.Location))
+		w.DateTime("start", c.Start, site.Location)
 	}
-	if !c.Stop.IsZero() && (ended || codes.StopPlanned) {
-		p.End = mappings.Ptr(c.Stop.DateTime(site.Location))
+	if stop {
+		w.DateTime("end", c.Stop, site.Location)
 	}
-	if p.Start != nil || p.End != nil {
-		m.EffectivePeriod = p
-	}
-	switch {
-	case !c.Recorded.IsZero():
-		m.DateAsserted = mappings.Ptr(c.Recorded.DateTime(site.Location))
-	case !c.Created.IsZero():
-		m.DateAsserted = mappings.Ptr(c.Created.DateTime(site.Location))
-	}
-	if c.Indication != "" {
-		m.ReasonCode = []fm.CodeableConcept{{Text: mappings.Ptr(string(c.Indication))}}
-	}
-	if text := DosageText(string(c.Instructions), string(c.Dose), string(c.Frequency), string(c.Food), string(c.Other)); text != "" || c.PRN != 0 {
-		d := fm.Dosage{}
-		if text != "" {
-			d.Text = mappings.Ptr(text)
-		}
-		if c.PRN != 0 {
-			d.AsNeededBoolean = mappings.Ptr(true)
-		}
-		m.Dosage = []fm.Dosage{d}
-	}
+	w.End()
+	recordedDate(w, "dateAsserted", c.Recorded, c.Created, site.Location)
+	c.PractitionerRef(w, "informationSource")
+	w.Array("reasonCode")
+	w.Concept("", string(c.Indication))
+	w.End()
+	w.Array("note")
 	if n, ok := codes.Terms[int(c.RxStatus)]; ok {
-		m.Note = append(m.Note, fm.Annotation{Text: n})
+		w.Object("")
+		w.String("text", n)
+		w.End()
 	}
-	if c.Comment != "" {
-		m.Note = append(m.Note, fm.Annotation{Text: string(c.Comment)})
+	w.Object("")
+	w.String("text", string(c.Comment))
+	w.End()
+	w.End()
+	if text := DosageText(string(c.Instructions), string(c.Dose), string(c.Frequency), string(c.Food), string(c.Other)); text != "" || c.PRN != 0 {
+		dosage(w, "dosage", text, c.PRN != 0)
 	}
-	raw, err := mappings.Marshal("MedicationStatement", medicationStatementJSON{OtherMedicationStatement: fm.OtherMedicationStatement(m),
-		Medication: medicine(c.AMT, c.Drug, c.Strength)})
-	if err != nil {
-		return mappings.Row{}, err
-	}
-	if m.EffectivePeriod == nil {
-		raw = mappings.AddProperty(raw, "_effectiveDateTime", mappings.DataAbsentUnknown)
-	}
-	return mappings.Row{ID: *m.Id, Resource: raw, Refs: refs(c.Subject, c.Clinician, "")}, nil
+	return mappings.Row{ID: id, Resource: w.Bytes(), Refs: refs(c.Subject, c.Clinician, "")}, nil
 }

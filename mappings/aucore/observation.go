@@ -3,8 +3,6 @@ package aucore
 import (
 	"strings"
 
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
-
 	"fhirlink/fhir"
 	"fhirlink/mappings"
 )
@@ -21,7 +19,7 @@ type VitalSign struct {
 	Decimals                int
 	Text                    string
 	Panel                   bool
-	Also                    []fm.Coding
+	Also                    []mappings.Coding
 }
 
 // ObservationCodes are a PMS's code values for Observation.
@@ -90,8 +88,8 @@ const (
 
 // The blood pressure components.
 var (
-	SystolicCode  = mappings.Coding(mappings.CodeSystemLOINC, "8480-6", "Systolic blood pressure")
-	DiastolicCode = mappings.Coding(mappings.CodeSystemLOINC, "8462-4", "Diastolic blood pressure")
+	SystolicCode  = mappings.Coding{System: mappings.CodeSystemLOINC, Code: "8480-6", Display: "Systolic blood pressure"}
+	DiastolicCode = mappings.Coding{System: mappings.CodeSystemLOINC, Code: "8462-4", Display: "Diastolic blood pressure"}
 )
 
 // labUnits are the UCUM codes of the units pathology reports print (the
@@ -164,8 +162,11 @@ func keySort() mappings.SortDef {
 }
 
 // category is an observation category with its display as the text.
-func category(code, display string) []fm.CodeableConcept {
-	return []fm.CodeableConcept{{Coding: []fm.Coding{mappings.Coding(mappings.CodeSystemObservationCategory, code, display)}, Text: mappings.Ptr(display)}}
+// category writes an Observation's one category.
+func category(w *mappings.JSON, code, display string) {
+	w.Array("category")
+	w.Concept("", display, mappings.Coding{System: mappings.CodeSystemObservationCategory, Code: code, Display: display})
+	w.End()
 }
 
 func observationRow(codes ObservationCodes, row []byte, site mappings.Site) (mappings.Row, error) {
@@ -173,32 +174,34 @@ func observationRow(codes ObservationCodes, row []byte, site mappings.Site) (map
 	if err := mappings.DecodeRow(row, &c); err != nil {
 		return mappings.Row{}, err
 	}
-	o := fm.Observation{
-		Id:      mappings.Ptr(observationPrefix[int(c.Src)] + c.ID.ID()),
-		Subject: c.PatientRef(),
-		Status:  fm.ObservationStatusFinal,
+	id := observationPrefix[int(c.Src)] + c.ID.ID()
+	w := mappings.NewResource("Observation")
+	w.String("id", id)
+	effective := func() {
+		if !c.Effective.IsZero() {
+			w.DateTime("effectiveDateTime", c.Effective, site.Location)
+		}
 	}
-	if !c.Effective.IsZero() {
-		o.EffectiveDateTime = mappings.Ptr(c.Effective.DateTime(site.Location))
-	}
-	refs := refs(c.Subject, c.Clinician, "performer")
 	switch c.Src {
 	case ObservationSmoking:
-		o.Meta = mappings.Meta(mappings.ProfileSmokingStatus, c.Updated, c.Created, site.Location)
-		o.Category = category("social-history", "Social History")
-		o.Code = fm.CodeableConcept{Coding: []fm.Coding{
-			mappings.Coding(mappings.CodeSystemSNOMED, SmokingSNOMED, "Smoking status"),
-			mappings.Coding(mappings.CodeSystemLOINC, SmokingLOINC, "Tobacco smoking status"),
-		}, Text: mappings.Ptr("Smoking status")}
+		w.Meta(mappings.ProfileSmokingStatus, c.Updated, c.Created, site.Location)
+		w.String("status", "final")
+		category(w, "social-history", "Social History")
+		w.Concept("code", "Smoking status",
+			mappings.Coding{System: mappings.CodeSystemSNOMED, Code: SmokingSNOMED, Display: "Smoking status"},
+			mappings.Coding{System: mappings.CodeSystemLOINC, Code: SmokingLOINC, Display: "Tobacco smoking status"})
+		c.PatientRef(w, "subject")
+		effective()
 		s := codes.Smoking[string(c.Type)]
-		o.ValueCodeableConcept = mappings.Concept(mappings.CodeSystemSNOMED, s[0], s[1], "")
+		w.Concept("valueCodeableConcept", "", mappings.Coding{System: mappings.CodeSystemSNOMED, Code: s[0], Display: s[1]})
 	case ObservationLab:
-		o.Meta = mappings.Meta(mappings.ProfilePathologyResult, c.Updated, c.Created, site.Location)
-		labResult(&o, &c, site)
+		w.Meta(mappings.ProfilePathologyResult, c.Updated, c.Created, site.Location)
+		labResult(w, &c, effective, site)
 	default:
 		vs := codes.Vitals[strings.ToUpper(string(c.Type))]
-		o.Meta = mappings.Meta(vs.Profile, c.Updated, c.Created, site.Location)
-		o.Category = category("vital-signs", "Vital Signs")
+		w.Meta(vs.Profile, c.Updated, c.Created, site.Location)
+		w.String("status", "final")
+		category(w, "vital-signs", "Vital Signs")
 		text := vs.Text
 		if text == "" {
 			text = string(c.Name)
@@ -206,113 +209,126 @@ func observationRow(codes ObservationCodes, row []byte, site mappings.Site) (map
 		if text == "" {
 			text = vs.Display
 		}
-		o.Code = fm.CodeableConcept{Coding: append([]fm.Coding{mappings.Coding(mappings.CodeSystemLOINC, vs.LOINC, vs.Display)}, vs.Also...),
-			Text: mappings.Ptr(text)}
+		w.Object("code")
+		w.Array("coding")
+		w.Coding("", mappings.Coding{System: mappings.CodeSystemLOINC, Code: vs.LOINC, Display: vs.Display})
+		for _, also := range vs.Also {
+			w.Coding("", also)
+		}
+		w.End()
+		w.String("text", text)
+		w.End()
+		c.PatientRef(w, "subject")
+		effective()
+		if c.PractitionerID != 0 {
+			w.Array("performer")
+			c.PractitionerRef(w, "")
+			w.End()
+		}
 		if vs.Panel {
-			o.Component = []fm.ObservationComponent{
-				bpComponent(SystolicCode, string(c.Value), vs),
-				bpComponent(DiastolicCode, string(c.Value2), vs),
-			}
-		} else if q := vitalQuantity(string(c.Value), vs); q != nil {
-			o.ValueQuantity = q
-		} else {
-			o.DataAbsentReason = dataAbsent("error", "Error", string(c.Value))
-		}
-		if p := c.PractitionerRef(); p != nil {
-			o.Performer = []fm.Reference{*p}
+			w.Array("component")
+			bpComponent(w, SystolicCode, string(c.Value), vs)
+			bpComponent(w, DiastolicCode, string(c.Value2), vs)
+			w.End()
+		} else if !vitalQuantity(w, string(c.Value), vs) {
+			dataAbsent(w, "error", "Error", string(c.Value))
 		}
 	}
-	raw, err := mappings.Marshal("Observation", fm.OtherObservation(o))
-	if err != nil {
-		return mappings.Row{}, err
-	}
-	return mappings.Row{ID: *o.Id, Resource: raw, Refs: refs}, nil
+	return mappings.Row{ID: id, Resource: w.Bytes(), Refs: refs(c.Subject, c.Clinician, "performer")}, nil
 }
 
-// vitalQuantity is a vital sign's value in its UCUM unit; nil when the
-// recorded value is not a number.
-func vitalQuantity(value string, vs VitalSign) *fm.Quantity {
+// vitalQuantity writes a vital sign's value in its UCUM unit as
+// valueQuantity; false, writing nothing, when the recorded value is not a
+// number.
+func vitalQuantity(w *mappings.JSON, value string, vs VitalSign) bool {
 	v, dec, ok := mappings.Decimal(value)
 	if !ok {
-		return nil
+		return false
 	}
 	if vs.Decimals >= 0 {
 		dec = vs.Decimals
 	}
-	return mappings.Quantity(v, dec, vs.Unit, vs.UCUM)
+	w.Quantity("valueQuantity", v, dec, "", vs.Unit, vs.UCUM)
+	return true
 }
 
-func bpComponent(code fm.Coding, value string, vs VitalSign) fm.ObservationComponent {
-	comp := fm.ObservationComponent{Code: fm.CodeableConcept{Coding: []fm.Coding{code}}}
-	if q := vitalQuantity(value, vs); q != nil {
-		comp.ValueQuantity = q
-	} else {
-		comp.DataAbsentReason = dataAbsent("unknown", "Unknown", value)
+func bpComponent(w *mappings.JSON, code mappings.Coding, value string, vs VitalSign) {
+	w.Object("")
+	w.Concept("code", "", code)
+	if !vitalQuantity(w, value, vs) {
+		dataAbsent(w, "unknown", "Unknown", value)
 	}
-	return comp
+	w.End()
 }
 
-// dataAbsent is a data-absent-reason, with the recorded text when there
-// is one.
-func dataAbsent(code, display, text string) *fm.CodeableConcept {
-	return mappings.Concept(mappings.CodeSystemDataAbsentReason, code, display, strings.TrimSpace(text))
+// dataAbsent writes a data-absent-reason, with the recorded text when
+// there is one.
+func dataAbsent(w *mappings.JSON, code, display, text string) {
+	w.Concept("dataAbsentReason", text, mappings.Coding{System: mappings.CodeSystemDataAbsentReason, Code: code, Display: display})
 }
 
-// labResult fills a pathology result: the analyte, its value (a Quantity
-// when numeric, with a comparator for "<5" or ">90", else a string), the
-// reference range, the abnormal flag and the laboratory.
-func labResult(o *fm.Observation, c *ObservationRow, site mappings.Site) {
+// labResult writes a pathology result from its status on: the analyte,
+// its value (a Quantity when numeric, with a comparator for "<5" or ">90",
+// else a string), the abnormal flag, the reference range and the
+// laboratory; effective writes the effective time in its place.
+func labResult(w *mappings.JSON, c *ObservationRow, effective func(), site mappings.Site) {
 	if c.Status == "preliminary" {
-		o.Status = fm.ObservationStatusPreliminary
+		w.String("status", "preliminary")
+	} else {
+		w.String("status", "final")
 	}
-	o.Category = category("laboratory", "Laboratory")
+	category(w, "laboratory", "Laboratory")
 	name := string(c.Name)
-	o.Code = fm.CodeableConcept{}
-	if c.LOINC != "" {
-		o.Code.Coding = []fm.Coding{mappings.Coding(mappings.CodeSystemLOINC, string(c.LOINC), "")}
-	}
 	if name == "" {
 		name = string(c.LOINC)
 	}
-	if name != "" {
-		o.Code.Text = mappings.Ptr(name)
+	w.Concept("code", name, mappings.Coding{System: mappings.CodeSystemLOINC, Code: string(c.LOINC)})
+	c.PatientRef(w, "subject")
+	effective()
+	if !c.Issued.IsZero() {
+		w.Instant("issued", c.Issued, site.Location)
+	}
+	if c.Lab != "" {
+		w.Array("performer")
+		w.Object("")
+		w.String("display", string(c.Lab))
+		w.End()
+		w.End()
 	}
 	value := string(c.Value)
 	cmp, num := comparator(value)
 	if v, dec, ok := mappings.Decimal(num); ok {
-		q := mappings.Quantity(v, dec, string(c.Units), labUnits[string(c.Units)])
-		q.Comparator = cmp
-		o.ValueQuantity = q
+		w.Quantity("valueQuantity", v, dec, cmp, string(c.Units), labUnits[string(c.Units)])
 	} else if value != "" {
-		o.ValueString = mappings.Ptr(value)
+		w.String("valueString", value)
 	} else {
-		o.DataAbsentReason = dataAbsent("unknown", "Unknown", "")
-	}
-	if c.Range != "" {
-		o.ReferenceRange = []fm.ObservationReferenceRange{{Text: mappings.Ptr(string(c.Range))}}
+		dataAbsent(w, "unknown", "Unknown", "")
 	}
 	if flag := strings.ToUpper(string(c.Flag)); flag != "" {
+		w.Array("interpretation")
 		if d, ok := labFlags[flag]; ok {
-			o.Interpretation = []fm.CodeableConcept{*mappings.Concept(mappings.CodeSystemObservationInterpretation, flag, d, "")}
+			w.Concept("", "", mappings.Coding{System: mappings.CodeSystemObservationInterpretation, Code: flag, Display: d})
 		} else {
-			o.Interpretation = []fm.CodeableConcept{{Text: mappings.Ptr(string(c.Flag))}}
+			w.Concept("", string(c.Flag))
 		}
+		w.End()
 	}
-	if !c.Issued.IsZero() {
-		o.Issued = mappings.Ptr(c.Issued.Instant(site.Location))
-	}
-	if c.Lab != "" {
-		o.Performer = []fm.Reference{{Display: mappings.Ptr(string(c.Lab))}}
+	if c.Range != "" {
+		w.Array("referenceRange")
+		w.Object("")
+		w.String("text", string(c.Range))
+		w.End()
+		w.End()
 	}
 }
 
 // comparator splits a leading <, <=, >= or > off a result.
-func comparator(s string) (*fm.QuantityComparator, string) {
+func comparator(s string) (string, string) {
 	s = strings.TrimSpace(s)
-	for _, c := range []fm.QuantityComparator{fm.QuantityComparatorLessOrEquals, fm.QuantityComparatorGreaterOrEquals, fm.QuantityComparatorLessThan, fm.QuantityComparatorGreaterThan} {
-		if rest, ok := strings.CutPrefix(s, c.Code()); ok {
-			return &c, strings.TrimSpace(rest)
+	for _, c := range []string{"<=", ">=", "<", ">"} {
+		if rest, ok := strings.CutPrefix(s, c); ok {
+			return c, strings.TrimSpace(rest)
 		}
 	}
-	return nil, s
+	return "", s
 }

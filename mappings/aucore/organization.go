@@ -1,8 +1,6 @@
 package aucore
 
 import (
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
-
 	"fhirlink/fhir"
 	"fhirlink/mappings"
 )
@@ -66,27 +64,30 @@ func organizationRow(_ struct{}, row []byte, site mappings.Site) (mappings.Row, 
 	if err := mappings.DecodeRow(row, &c); err != nil {
 		return mappings.Row{}, err
 	}
-	o := fm.Organization{
-		Id:     mappings.Ptr(c.ID.ID()),
-		Meta:   mappings.Meta(mappings.ProfileOrganization, c.Updated, c.Created, site.Location),
-		Active: mappings.Ptr(true),
-		Type:   []fm.CodeableConcept{*mappings.Concept(mappings.CodeSystemOrganizationType, "prov", "Healthcare Provider", "")},
-	}
+	id := c.ID.ID()
+	w := mappings.NewResource("Organization")
+	w.String("id", id)
+	w.Meta(mappings.ProfileOrganization, c.Updated, c.Created, site.Location)
+	w.Array("identifier")
 	if c.HPIO != "" {
-		o.Identifier = append(o.Identifier, mappings.HPIO(string(c.HPIO)))
+		w.Identifier("", mappings.HPIO(string(c.HPIO)))
 	}
-	if id, ok := mappings.ABN(string(c.ABN)); ok {
-		o.Identifier = append(o.Identifier, id)
+	if abn, ok := mappings.ABN(string(c.ABN)); ok {
+		w.Identifier("", abn)
 	}
-	if c.Name != "" {
-		o.Name = mappings.Ptr(string(c.Name))
-	}
-	o.Telecom = mappings.Telecom(o.Telecom, fm.ContactPointSystemPhone, fm.ContactPointUseWork, string(c.Phone))
-	o.Telecom = mappings.Telecom(o.Telecom, fm.ContactPointSystemFax, fm.ContactPointUseWork, string(c.Fax))
-	o.Telecom = mappings.Telecom(o.Telecom, fm.ContactPointSystemEmail, fm.ContactPointUseWork, string(c.Email))
-	if a := mappings.Address(fm.AddressUseWork, fm.AddressTypeBoth, []string{string(c.Address1), string(c.Address2)}, string(c.City), string(c.Postcode)); a != nil {
-		o.Address = []fm.Address{*a}
-	}
-	raw, err := mappings.Marshal("Organization", fm.OtherOrganization(o))
-	return mappings.Row{ID: *o.Id, Resource: raw}, err
+	w.End()
+	w.Bool("active", true)
+	w.Array("type")
+	w.Concept("", "", mappings.Coding{System: mappings.CodeSystemOrganizationType, Code: "prov", Display: "Healthcare Provider"})
+	w.End()
+	w.String("name", string(c.Name))
+	w.Array("telecom")
+	w.Telecom("phone", "work", string(c.Phone))
+	w.Telecom("fax", "work", string(c.Fax))
+	w.Telecom("email", "work", string(c.Email))
+	w.End()
+	w.Array("address")
+	w.Address("", "work", "both", []string{string(c.Address1), string(c.Address2)}, string(c.City), string(c.Postcode))
+	w.End()
+	return mappings.Row{ID: id, Resource: w.Bytes()}, nil
 }

@@ -3,8 +3,6 @@ package aucore
 import (
 	"strings"
 
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
-
 	"fhirlink/fhir"
 	"fhirlink/mappings"
 )
@@ -130,121 +128,110 @@ func patientRow(codes PatientCodes, row []byte, site mappings.Site) (mappings.Ro
 	if err := mappings.DecodeRow(row, &c); err != nil {
 		return mappings.Row{}, err
 	}
-	p := fm.Patient{
-		Id:     mappings.Ptr(c.ID.ID()),
-		Meta:   mappings.Meta(mappings.ProfilePatient, c.Updated, c.Created, site.Location),
-		Active: mappings.Ptr(int(c.Status) == codes.Active),
+	id := c.ID.ID()
+	w := mappings.NewResource("Patient")
+	w.String("id", id)
+	w.Meta(mappings.ProfilePatient, c.Updated, c.Created, site.Location)
+	if s, ok := codes.Indigenous[strings.ToLower(string(c.IndigenousStatus))]; ok {
+		w.Array("extension")
+		w.Object("")
+		w.String("url", mappings.ExtensionIndigenousStatus)
+		w.Coding("valueCoding", mappings.Coding{System: mappings.CodeSystemIndigenousStatus, Code: s[0], Display: s[1]})
+		w.End()
+		w.End()
 	}
 
 	// Identifiers, the internal one last: every patient has it.
+	w.Array("identifier")
 	if c.IHI != "" {
-		p.Identifier = append(p.Identifier, mappings.IHI(string(c.IHI)))
+		w.Identifier("", mappings.IHI(string(c.IHI)))
 	}
-	if id, ok := mappings.Medicare(string(c.Medicare), string(c.MedicareIRN), string(c.MedicareExpiry)); ok {
-		p.Identifier = append(p.Identifier, id)
+	if m, ok := mappings.Medicare(string(c.Medicare), string(c.MedicareIRN), string(c.MedicareExpiry)); ok {
+		w.Identifier("", m)
 	}
 	if c.DVA != "" {
 		card := string(c.DVACard)
 		if codes.DVACard != nil {
 			card = codes.DVACard(card)
 		}
-		p.Identifier = append(p.Identifier, mappings.DVA(string(c.DVA), card))
+		w.Identifier("", mappings.DVA(string(c.DVA), card))
 	}
 	if c.RecordNo != "" {
-		p.Identifier = append(p.Identifier, mappings.RecordNumber(string(c.RecordNo), string(c.OrgHPIO), string(c.OrgABN),
+		w.Identifier("", mappings.RecordNumber(string(c.RecordNo), string(c.OrgHPIO), string(c.OrgABN),
 			codes.RecordNumberSystem, string(c.OrgName)))
 	}
 	idSystem := codes.InternalIDSystem
 	if scope := mappings.PracticeScope(string(c.OrgHPIO), string(c.OrgABN)); scope != "" {
 		idSystem += "/" + scope
 	}
-	p.Identifier = append(p.Identifier, mappings.InternalID(idSystem, c.ID.ID(), string(c.OrgName)))
+	w.Identifier("", mappings.InternalID(idSystem, id, string(c.OrgName)))
+	w.End()
+	w.Bool("active", int(c.Status) == codes.Active)
 
 	// Names: the official name and, when there is one, the preferred name.
-	official := fm.HumanName{Use: mappings.Ptr(fm.NameUseOfficial)}
-	if c.Family != "" {
-		official.Family = mappings.Ptr(string(c.Family))
+	w.Array("name")
+	w.Object("")
+	w.String("use", "official")
+	if c.Family == "" && c.First == "" && c.Middle == "" {
+		w.String("text", "Unknown")
 	}
-	for _, g := range []mappings.Text{c.First, c.Middle} {
-		if g != "" {
-			official.Given = append(official.Given, string(g))
-		}
-	}
-	if c.Title != "" {
-		official.Prefix = []string{string(c.Title)}
-	}
-	if official.Family == nil && official.Given == nil {
-		official.Text = mappings.Ptr("Unknown")
-	}
-	p.Name = []fm.HumanName{official}
+	w.String("family", string(c.Family))
+	w.Strings("given", string(c.First), string(c.Middle))
+	w.Strings("prefix", string(c.Title))
+	w.End()
 	if c.Preferred != "" {
-		usual := fm.HumanName{Use: mappings.Ptr(fm.NameUseUsual), Given: []string{string(c.Preferred)}}
-		if c.Family != "" {
-			usual.Family = mappings.Ptr(string(c.Family))
-		}
-		p.Name = append(p.Name, usual)
+		w.Object("")
+		w.String("use", "usual")
+		w.String("family", string(c.Family))
+		w.Strings("given", string(c.Preferred))
+		w.End()
 	}
+	w.End()
 
-	// Contact details.
-	p.Telecom = mappings.Telecom(p.Telecom, fm.ContactPointSystemPhone, fm.ContactPointUseHome, string(c.HomePhone))
-	p.Telecom = mappings.Telecom(p.Telecom, fm.ContactPointSystemPhone, fm.ContactPointUseWork, string(c.WorkPhone))
-	p.Telecom = mappings.Telecom(p.Telecom, fm.ContactPointSystemPhone, fm.ContactPointUseMobile, string(c.MobilePhone))
-	p.Telecom = mappings.Telecom(p.Telecom, fm.ContactPointSystemEmail, fm.ContactPointUseHome, string(c.Email))
-	postal := mappings.Address(fm.AddressUseHome, fm.AddressTypePostal, []string{string(c.PostalAddress)}, string(c.PostalCity), string(c.PostalPostcode))
-	homeType := fm.AddressTypeBoth
-	if postal != nil {
-		homeType = fm.AddressTypePhysical
+	// Contact details and demographics.
+	w.Array("telecom")
+	w.Telecom("phone", "home", string(c.HomePhone))
+	w.Telecom("phone", "work", string(c.WorkPhone))
+	w.Telecom("phone", "mobile", string(c.MobilePhone))
+	w.Telecom("email", "home", string(c.Email))
+	w.End()
+	gender := "unknown"
+	switch g := codes.Gender(string(c.Sex)); g {
+	case "male", "female", "other":
+		gender = g
 	}
-	if home := mappings.Address(fm.AddressUseHome, homeType, []string{string(c.Address1), string(c.Address2)}, string(c.City), string(c.Postcode)); home != nil {
-		p.Address = append(p.Address, *home)
-	}
-	if postal != nil {
-		p.Address = append(p.Address, *postal)
-	}
-
-	// Demographics.
-	g := fm.AdministrativeGenderUnknown
-	switch codes.Gender(string(c.Sex)) {
-	case "male":
-		g = fm.AdministrativeGenderMale
-	case "female":
-		g = fm.AdministrativeGenderFemale
-	case "other":
-		g = fm.AdministrativeGenderOther
-	}
-	p.Gender = &g
+	w.String("gender", gender)
 	if !c.DOB.IsZero() {
-		p.BirthDate = mappings.Ptr(c.DOB.Date())
+		w.Date("birthDate", c.DOB)
+	} else {
+		// AU Core requires a birth date: say why it is missing.
+		w.DataAbsentUnknown("_birthDate")
 	}
 	switch {
 	case !c.DOD.IsZero():
-		p.DeceasedDateTime = mappings.Ptr(c.DOD.DateTime(site.Location))
+		w.DateTime("deceasedDateTime", c.DOD, site.Location)
 	case int(c.Status) == codes.Deceased:
-		p.DeceasedBoolean = mappings.Ptr(true)
+		w.Bool("deceasedBoolean", true)
 	}
-	if s, ok := codes.Indigenous[strings.ToLower(string(c.IndigenousStatus))]; ok {
-		p.Extension = append(p.Extension, fm.Extension{
-			Url:         mappings.ExtensionIndigenousStatus,
-			ValueCoding: &fm.Coding{System: mappings.Ptr(mappings.CodeSystemIndigenousStatus), Code: mappings.Ptr(s[0]), Display: mappings.Ptr(s[1])},
-		})
+	postal := []string{string(c.PostalAddress)}
+	hasPostal := strings.TrimSpace(string(c.PostalAddress)) != "" || strings.TrimSpace(string(c.PostalCity)) != "" || strings.TrimSpace(string(c.PostalPostcode)) != ""
+	homeType := "both"
+	if hasPostal {
+		homeType = "physical"
 	}
+	w.Array("address")
+	w.Address("", "home", homeType, []string{string(c.Address1), string(c.Address2)}, string(c.City), string(c.Postcode))
+	w.Address("", "home", "postal", postal, string(c.PostalCity), string(c.PostalPostcode))
+	w.End()
 
-	// The practice and the usual doctor.
-	p.ManagingOrganization = c.Practice.Ref()
+	// The usual doctor and the practice.
 	var refs map[string][]string
 	if c.GPID != 0 {
-		p.GeneralPractitioner = []fm.Reference{*mappings.Ref("Practitioner", c.GPID.ID(),
-			mappings.PersonName(string(c.GPTitle), string(c.GPFirst), string(c.GPFamily)))}
+		w.Array("generalPractitioner")
+		w.Ref("", "Practitioner", c.GPID.ID(), string(c.GPTitle), string(c.GPFirst), string(c.GPFamily))
+		w.End()
 		refs = map[string][]string{"general-practitioner": {c.GPID.ID()}}
 	}
-
-	raw, err := mappings.Marshal("Patient", fm.OtherPatient(p))
-	if err != nil {
-		return mappings.Row{}, err
-	}
-	if p.BirthDate == nil {
-		// AU Core requires a birth date: say why it is missing.
-		raw = mappings.AddProperty(raw, "_birthDate", mappings.DataAbsentUnknown)
-	}
-	return mappings.Row{ID: *p.Id, Resource: raw, Refs: refs}, nil
+	c.Practice.Ref(w, "managingOrganization")
+	return mappings.Row{ID: id, Resource: w.Bytes(), Refs: refs}, nil
 }

@@ -1,8 +1,6 @@
 package aucore
 
 import (
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
-
 	"fhirlink/fhir"
 	"fhirlink/mappings"
 )
@@ -84,47 +82,48 @@ func practitionerRow(codes PractitionerCodes, row []byte, site mappings.Site) (m
 	if err := mappings.DecodeRow(row, &c); err != nil {
 		return mappings.Row{}, err
 	}
-	p := fm.Practitioner{
-		Id:     mappings.Ptr(c.ID.ID()),
-		Meta:   mappings.Meta(mappings.ProfilePractitioner, c.Updated, c.Created, site.Location),
-		Active: mappings.Ptr(int(c.Status) == codes.Active),
-	}
+	id := c.ID.ID()
+	w := mappings.NewResource("Practitioner")
+	w.String("id", id)
+	w.Meta(mappings.ProfilePractitioner, c.Updated, c.Created, site.Location)
+	w.Array("identifier")
 	if c.HPII != "" {
-		p.Identifier = append(p.Identifier, mappings.HPII(string(c.HPII)))
+		w.Identifier("", mappings.HPII(string(c.HPII)))
 	}
 	if c.AHPRA != "" {
-		p.Identifier = append(p.Identifier, mappings.AHPRA(string(c.AHPRA)))
+		w.Identifier("", mappings.AHPRA(string(c.AHPRA)))
 	}
 	if c.ProviderNo != "" {
-		p.Identifier = append(p.Identifier, mappings.ProviderNumber(string(c.ProviderNo)))
+		w.Identifier("", mappings.ProviderNumber(string(c.ProviderNo)))
 	}
 	if c.PrescriberNo != "" {
-		p.Identifier = append(p.Identifier, mappings.PrescriberNumber(string(c.PrescriberNo)))
+		w.Identifier("", mappings.PrescriberNumber(string(c.PrescriberNo)))
 	}
-	p.Name = []fm.HumanName{officialName(c.Title, c.First, c.Family)}
-	p.Telecom = mappings.Telecom(p.Telecom, fm.ContactPointSystemPhone, fm.ContactPointUseWork, string(c.Phone))
-	p.Telecom = mappings.Telecom(p.Telecom, fm.ContactPointSystemPhone, fm.ContactPointUseMobile, string(c.Mobile))
-	p.Telecom = mappings.Telecom(p.Telecom, fm.ContactPointSystemFax, fm.ContactPointUseWork, string(c.Fax))
-	p.Telecom = mappings.Telecom(p.Telecom, fm.ContactPointSystemPager, fm.ContactPointUseWork, string(c.Pager))
-	p.Telecom = mappings.Telecom(p.Telecom, fm.ContactPointSystemEmail, fm.ContactPointUseWork, string(c.Email))
-	raw, err := mappings.Marshal("Practitioner", fm.OtherPractitioner(p))
-	return mappings.Row{ID: *p.Id, Resource: raw}, err
+	w.End()
+	w.Bool("active", int(c.Status) == codes.Active)
+	w.Array("name")
+	officialName(w, c.Title, c.First, c.Family)
+	w.End()
+	w.Array("telecom")
+	w.Telecom("phone", "work", string(c.Phone))
+	w.Telecom("phone", "mobile", string(c.Mobile))
+	w.Telecom("fax", "work", string(c.Fax))
+	w.Telecom("pager", "work", string(c.Pager))
+	w.Telecom("email", "work", string(c.Email))
+	w.End()
+	return mappings.Row{ID: id, Resource: w.Bytes()}, nil
 }
 
-// officialName is a practitioner's official name; without a surname, its
-// text is the title and first name.
-func officialName(title, first, family mappings.Text) fm.HumanName {
-	n := fm.HumanName{Use: mappings.Ptr(fm.NameUseOfficial)}
-	if title != "" {
-		n.Prefix = []string{string(title)}
+// officialName writes a practitioner's official name into the open array;
+// without a surname, its text is the title and first name.
+func officialName(w *mappings.JSON, title, first, family mappings.Text) {
+	w.Object("")
+	w.String("use", "official")
+	if family == "" {
+		w.String("text", mappings.PersonName(string(title), string(first)))
 	}
-	if first != "" {
-		n.Given = []string{string(first)}
-	}
-	if family != "" {
-		n.Family = mappings.Ptr(string(family))
-	} else {
-		n.Text = mappings.Ptr(mappings.PersonName(string(title), string(first)))
-	}
-	return n
+	w.String("family", string(family))
+	w.Strings("given", string(first))
+	w.Strings("prefix", string(title))
+	w.End()
 }

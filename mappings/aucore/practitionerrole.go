@@ -1,8 +1,6 @@
 package aucore
 
 import (
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
-
 	"fhirlink/fhir"
 	"fhirlink/mappings"
 )
@@ -94,55 +92,50 @@ func practitionerRoleRow(codes PractitionerRoleCodes, row []byte, site mappings.
 	if codes.Role != nil {
 		role = codes.Role(int(c.Role))
 	}
-	r := fm.PractitionerRole{
-		Id:           mappings.Ptr(c.ID.ID()),
-		Meta:         mappings.Meta(mappings.ProfilePractitionerRole, c.Updated, c.Created, site.Location),
-		Active:       mappings.Ptr(int(c.PractitionerStatus) == codes.Active),
-		Practitioner: mappings.Ref("Practitioner", c.PractitionerID.ID(), mappings.PersonName(string(c.Title), string(c.First), string(c.Family))),
-		Location:     []fm.Reference{*mappings.Ref("Location", c.LocationID.ID(), string(c.LocationName))},
-		Organization: c.Practice.Ref(),
-		Code:         role.code(),
-		Specialty:    role.specialty(),
-	}
+	id := c.ID.ID()
+	w := mappings.NewResource("PractitionerRole")
+	w.String("id", id)
+	w.Meta(mappings.ProfilePractitionerRole, c.Updated, c.Created, site.Location)
 	if c.ProviderNo != "" {
-		r.Identifier = []fm.Identifier{mappings.ProviderNumber(string(c.ProviderNo))}
+		w.Array("identifier")
+		w.Identifier("", mappings.ProviderNumber(string(c.ProviderNo)))
+		w.End()
 	}
-	r.Telecom = mappings.Telecom(r.Telecom, fm.ContactPointSystemPhone, fm.ContactPointUseWork, string(c.Phone))
-	r.Telecom = mappings.Telecom(r.Telecom, fm.ContactPointSystemEmail, fm.ContactPointUseWork, string(c.Email))
-	raw, err := mappings.Marshal("PractitionerRole", fm.OtherPractitionerRole(r))
-	if err != nil {
-		return mappings.Row{}, err
-	}
+	w.Bool("active", int(c.PractitionerStatus) == codes.Active)
+	w.Ref("practitioner", "Practitioner", c.PractitionerID.ID(), string(c.Title), string(c.First), string(c.Family))
+	c.Practice.Ref(w, "organization")
+	role.write(w)
+	w.Array("location")
+	w.Ref("", "Location", c.LocationID.ID(), string(c.LocationName))
+	w.End()
+	w.Array("telecom")
+	w.Telecom("phone", "work", string(c.Phone))
+	w.Telecom("email", "work", string(c.Email))
+	w.End()
 	refs := map[string][]string{"practitioner": {c.PractitionerID.ID()}, "location": {c.LocationID.ID()}}
 	if c.OrgID != 0 {
 		refs["organization"] = []string{c.OrgID.ID()}
 	}
-	return mappings.Row{ID: *r.Id, Resource: raw, Refs: refs}, nil
+	return mappings.Row{ID: id, Resource: w.Bytes(), Refs: refs}, nil
 }
 
-// code is PractitionerRole.code: general practitioner (SNOMED CT-AU
-// occupation and ANZSCO, as AU Core's examples code it) or registered
-// nurse.
-func (r Role) code() []fm.CodeableConcept {
+// write writes PractitionerRole.code and specialty: general practitioner
+// (SNOMED CT-AU occupation and ANZSCO, as AU Core's examples code it) in
+// general practice, or registered nurse.
+func (r Role) write(w *mappings.JSON) {
 	switch r {
 	case RoleGP:
-		return []fm.CodeableConcept{{
-			Coding: []fm.Coding{
-				{System: mappings.Ptr(mappings.CodeSystemSNOMED), Code: mappings.Ptr("62247001"), Display: mappings.Ptr("General practitioner")},
-				{System: mappings.Ptr(mappings.CodeSystemANZSCO), Code: mappings.Ptr("253111"), Display: mappings.Ptr("General Practitioner")},
-			},
-			Text: mappings.Ptr("General practitioner"),
-		}}
+		w.Array("code")
+		w.Concept("", "General practitioner",
+			mappings.Coding{System: mappings.CodeSystemSNOMED, Code: "62247001", Display: "General practitioner"},
+			mappings.Coding{System: mappings.CodeSystemANZSCO, Code: "253111", Display: "General Practitioner"})
+		w.End()
+		w.Array("specialty")
+		w.Concept("", "General practice", mappings.Coding{System: mappings.CodeSystemSNOMED, Code: "408443003", Display: "General medical practice"})
+		w.End()
 	case RoleNurse:
-		return []fm.CodeableConcept{*mappings.Concept(mappings.CodeSystemSNOMED, "224535009", "Registered nurse", "Registered nurse")}
+		w.Array("code")
+		w.Concept("", "Registered nurse", mappings.Coding{System: mappings.CodeSystemSNOMED, Code: "224535009", Display: "Registered nurse"})
+		w.End()
 	}
-	return nil
-}
-
-// specialty is PractitionerRole.specialty: general practice for GPs.
-func (r Role) specialty() []fm.CodeableConcept {
-	if r == RoleGP {
-		return []fm.CodeableConcept{*mappings.Concept(mappings.CodeSystemSNOMED, "408443003", "General medical practice", "General practice")}
-	}
-	return nil
 }

@@ -3,8 +3,6 @@ package aucore
 import (
 	"strconv"
 
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
-
 	"fhirlink/fhir"
 	"fhirlink/mappings"
 )
@@ -71,18 +69,17 @@ func scheduleRow(_ struct{}, row []byte, _ mappings.Site) (mappings.Row, error) 
 		return mappings.Row{}, err
 	}
 	who := mappings.PersonName(string(c.PractitionerTitle), string(c.PractitionerFirst), string(c.PractitionerFamily))
-	s := fm.Schedule{
-		Id:     mappings.Ptr(mappings.ScheduleID(int(c.PractitionerID), int(c.LocationID))),
-		Active: mappings.Ptr(c.Active == 1),
-		Actor: []fm.Reference{
-			*mappings.Ref("Practitioner", c.PractitionerID.ID(), who),
-			*mappings.Ref("Location", c.LocationID.ID(), string(c.LocationName)),
-		},
-	}
+	id := mappings.ScheduleID(int(c.PractitionerID), int(c.LocationID))
+	w := mappings.NewResource("Schedule")
+	w.String("id", id)
+	w.Bool("active", c.Active == 1)
+	w.Array("actor")
+	w.Ref("", "Practitioner", c.PractitionerID.ID(), who)
+	w.Ref("", "Location", c.LocationID.ID(), string(c.LocationName))
+	w.End()
 	if who != "" && c.LocationName != "" {
-		s.Comment = mappings.Ptr(who + " at " + string(c.LocationName))
+		w.Joined("comment", who, " at ", string(c.LocationName))
 	}
-	raw, err := mappings.Marshal("Schedule", fm.OtherSchedule(s))
 	// No _include: Row.Refs holds ids by parameter, and actor's are of two types.
-	return mappings.Row{ID: *s.Id, Resource: raw}, err
+	return mappings.Row{ID: id, Resource: w.Bytes()}, nil
 }

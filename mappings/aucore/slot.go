@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"time"
 
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
-
 	"fhirlink/fhir"
 	"fhirlink/mappings"
 )
@@ -102,25 +100,19 @@ func SlotOf(row []byte, site mappings.Site) (mappings.Row, error) {
 		return mappings.Row{}, fmt.Errorf("mappings: Slot row without a day")
 	}
 	k := c.key()
-	status := fm.SlotStatusFree
+	status := "free"
 	switch c.Status {
-	case "busy":
-		status = fm.SlotStatusBusy
-	case "busy-unavailable":
-		status = fm.SlotStatusBusyUnavailable
+	case "busy", "busy-unavailable":
+		status = string(c.Status)
 	}
-	sl := fm.Slot{
-		Id:       mappings.Ptr(k.ID()),
-		Schedule: *mappings.Ref("Schedule", mappings.ScheduleID(k.Owner, k.Loc), ""),
-		Status:   status,
-		Start:    c.Day.InstantAt(k.Secs, site.Location),
-		End:      c.Day.InstantAt(k.Secs+int(c.Length), site.Location),
-	}
-	raw, err := mappings.Marshal("Slot", fm.OtherSlot(sl))
-	if err != nil {
-		return mappings.Row{}, err
-	}
-	return mappings.Row{ID: *sl.Id, Resource: raw, Refs: map[string][]string{"schedule": {mappings.ScheduleID(k.Owner, k.Loc)}}}, nil
+	id, schedule := k.ID(), mappings.ScheduleID(k.Owner, k.Loc)
+	w := mappings.NewResource("Slot")
+	w.String("id", id)
+	w.Ref("schedule", "Schedule", schedule, "")
+	w.String("status", status)
+	w.InstantAt("start", c.Day, k.Secs, site.Location)
+	w.InstantAt("end", c.Day, k.Secs+int(c.Length), site.Location)
+	return mappings.Row{ID: id, Resource: w.Bytes(), Refs: map[string][]string{"schedule": {schedule}}}, nil
 }
 
 // SlotCursor is a slot row's cursor: the slot's id.

@@ -5,8 +5,6 @@ import (
 	"strings"
 	"text/template"
 
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
-
 	"fhirlink/fhir"
 	"fhirlink/mappings"
 	"fhirlink/mappings/aucore"
@@ -40,7 +38,7 @@ var AllergyIntolerance = aucore.AllergyIntolerance.Table(mappings.Impl[aucore.Al
 		"nilKnown": func() int { return allergiesNilKnown },
 	}),
 	Codes: aucore.AllergyIntoleranceCodes{
-		Category: func(int) (fm.AllergyIntoleranceCategory, bool) { return fm.AllergyIntoleranceCategoryMedication, true },
+		Category: func(int) (string, bool) { return "medication", true },
 		Severity: reactionSeverity,
 	},
 	Match:  map[string]mappings.Matcher{"_id": allergyID()},
@@ -81,8 +79,8 @@ func allergyID() mappings.Matcher {
 }
 
 // reactionSeverity is FHIR's reaction severity for SEVERITYCODES.
-var reactionSeverity = map[int]fm.AllergyIntoleranceSeverity{
-	severityMild:     fm.AllergyIntoleranceSeverityMild,
-	severityModerate: fm.AllergyIntoleranceSeverityModerate,
-	severitySevere:   fm.AllergyIntoleranceSeveritySevere,
+var reactionSeverity = map[int]string{
+	severityMild:     "mild",
+	severityModerate: "moderate",
+	severitySevere:   "severe",
 }

@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
-
 	"fhirlink/agent/wire"
 	"fhirlink/mappings"
 	"fhirlink/mappings/aucore"
@@ -32,16 +30,16 @@ const (
 // apptStatusCodes are the FHIR statuses made from APPOINTMENTCODE (for a
 // live row; a cancelled one is cancelled whatever its code). Any other code
 // (Booked, Reserved, one not known here) is booked.
-var apptStatusCodes = map[fm.AppointmentStatus][]int{
-	fm.AppointmentStatusArrived:   {apptWaiting, apptWithDoctor},
-	fm.AppointmentStatusFulfilled: {apptAtBilling, apptCompleted, apptInvoiced, apptPaid},
-	fm.AppointmentStatusNoshow:    {apptDNA},
+var apptStatusCodes = map[string][]int{
+	"arrived":   {apptWaiting, apptWithDoctor},
+	"fulfilled": {apptAtBilling, apptCompleted, apptInvoiced, apptPaid},
+	"noshow":    {apptDNA},
 }
 
 // appointmentStatus is the FHIR status of a row.
-func appointmentStatus(code, record int) fm.AppointmentStatus {
+func appointmentStatus(code, record int) string {
 	if record != recordLive {
-		return fm.AppointmentStatusCancelled
+		return "cancelled"
 	}
 	for s, codes := range apptStatusCodes {
 		for _, c := range codes {
@@ -50,7 +48,7 @@ func appointmentStatus(code, record int) fm.AppointmentStatus {
 			}
 		}
 	}
-	return fm.AppointmentStatusBooked
+	return "booked"
 }
 
 // appointmentStatusSQL is the status search: each FHIR status as a
@@ -61,13 +59,13 @@ func appointmentStatusSQL() map[string]string {
 	live := `a."RECORDSTATUS" = ` + strconv.Itoa(recordLive)
 	m := map[string]string{"cancelled": `a."RECORDSTATUS" <> ` + strconv.Itoa(recordLive)}
 	var all []string
-	for _, s := range []fm.AppointmentStatus{fm.AppointmentStatusArrived, fm.AppointmentStatusFulfilled, fm.AppointmentStatusNoshow} {
+	for _, s := range []string{"arrived", "fulfilled", "noshow"} {
 		codes := make([]string, len(apptStatusCodes[s]))
 		for i, c := range apptStatusCodes[s] {
 			codes[i] = strconv.Itoa(c)
 		}
 		all = append(all, codes...)
-		m[s.Code()] = "(" + live + ` AND a."APPOINTMENTCODE" IN (` + strings.Join(codes, ", ") + "))"
+		m[s] = "(" + live + ` AND a."APPOINTMENTCODE" IN (` + strings.Join(codes, ", ") + "))"
 	}
 	m["booked"] = "(" + live + ` AND a."APPOINTMENTCODE" NOT IN (` + strings.Join(all, ", ") + "))"
 	return m

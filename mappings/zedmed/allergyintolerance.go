@@ -3,8 +3,6 @@ package zedmed
 import (
 	_ "embed"
 
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
-
 	"fhirlink/mappings"
 	"fhirlink/mappings/aucore"
 )
@@ -13,17 +11,17 @@ import (
 var allergySQL string
 
 // ALLERGY.CATEGORY (codes.go's assumption) as FHIR categories.
-var allergyCategories = map[int]fm.AllergyIntoleranceCategory{
-	1: fm.AllergyIntoleranceCategoryMedication,
-	2: fm.AllergyIntoleranceCategoryFood,
-	3: fm.AllergyIntoleranceCategoryEnvironment,
+var allergyCategories = map[int]string{
+	1: "medication",
+	2: "food",
+	3: "environment",
 }
 
 // ALLERGY.SEVERITY: 1 mild, 2 moderate, 3 severe.
-var allergySeverities = map[int]fm.AllergyIntoleranceSeverity{
-	1: fm.AllergyIntoleranceSeverityMild,
-	2: fm.AllergyIntoleranceSeverityModerate,
-	3: fm.AllergyIntoleranceSeveritySevere,
+var allergySeverities = map[int]string{
+	1: "mild",
+	2: "moderate",
+	3: "severe",
 }
 
 // x is a column of ALLERGY x.
@@ -50,7 +48,7 @@ var AllergyIntolerance = aucore.AllergyIntolerance.Table(mappings.Impl[aucore.Al
 	From:  allergySQL,
 	Funcs: funcs,
 	Codes: aucore.AllergyIntoleranceCodes{
-		Category: func(c int) (fm.AllergyIntoleranceCategory, bool) { cat, ok := allergyCategories[c]; return cat, ok },
+		Category: func(c int) (string, bool) { cat, ok := allergyCategories[c]; return cat, ok },
 		Severity: allergySeverities,
 	},
 	Chains: map[string]mappings.ChainTarget{"Patient": Patient},

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"text/template"
 
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
-
 	"fhirlink/agent/wire"
 	"fhirlink/mappings"
 	"fhirlink/mappings/aucore"
@@ -21,16 +19,16 @@ var appointmentSQL string
 func a(name string) string { return col("a", "APPOINTMENT."+name) }
 
 // apptStatuses are the FHIR statuses of APPOINTMENT.STATUS codes; any other code is booked.
-var apptStatuses = map[fm.AppointmentStatus][]int{
-	fm.AppointmentStatusArrived:   {apptArrived, apptInConsult},
-	fm.AppointmentStatusFulfilled: {apptCompleted},
-	fm.AppointmentStatusNoshow:    {apptDNA},
-	fm.AppointmentStatusCancelled: {apptCancelled},
+var apptStatuses = map[string][]int{
+	"arrived":   {apptArrived, apptInConsult},
+	"fulfilled": {apptCompleted},
+	"noshow":    {apptDNA},
+	"cancelled": {apptCancelled},
 }
 
 // appointmentStatus is the FHIR status of a STATUS code (Zedmed keeps no
 // separate record state: a cancelled appointment has its own code).
-func appointmentStatus(code, _ int) fm.AppointmentStatus {
+func appointmentStatus(code, _ int) string {
 	for s, codes := range apptStatuses {
 		for _, c := range codes {
 			if c == code {
@@ -38,20 +36,20 @@ func appointmentStatus(code, _ int) fm.AppointmentStatus {
 			}
 		}
 	}
-	return fm.AppointmentStatusBooked
+	return "booked"
 }
 
 // appointmentStatusSQL is the status search: each FHIR status as a predicate on a.
 func appointmentStatusSQL() map[string]string {
 	m := map[string]string{}
 	var all []string
-	for _, s := range []fm.AppointmentStatus{fm.AppointmentStatusArrived, fm.AppointmentStatusFulfilled, fm.AppointmentStatusNoshow, fm.AppointmentStatusCancelled} {
+	for _, s := range []string{"arrived", "fulfilled", "noshow", "cancelled"} {
 		var codes []string
 		for _, c := range apptStatuses[s] {
 			codes = append(codes, strconv.Itoa(c))
 		}
 		all = append(all, codes...)
-		m[s.Code()] = a("STATUS") + " IN (" + strings.Join(codes, ", ") + ")"
+		m[s] = a("STATUS") + " IN (" + strings.Join(codes, ", ") + ")"
 	}
 	m["booked"] = a("STATUS") + " NOT IN (" + strings.Join(all, ", ") + ")"
 	return m

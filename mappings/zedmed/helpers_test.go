@@ -74,7 +74,7 @@ type practice struct {
 }
 
 // loadPractice loads the Small practice into db and opens an executor on it (catalogue ZEDMED).
-func loadPractice(t *testing.T, engine string, db *sql.DB, dsn string) *practice {
+func loadPractice(t testing.TB, engine string, db *sql.DB, dsn string) *practice {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	if err := zedsynth.Apply(ctx, db, engine); err != nil {

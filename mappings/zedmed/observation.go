@@ -6,8 +6,6 @@ import (
 	"strings"
 	"text/template"
 
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
-
 	"fhirlink/mappings"
 	"fhirlink/mappings/aucore"
 )
@@ -33,7 +31,7 @@ var vitalSigns = map[string]aucore.VitalSign{
 	// SpO2 by pulse oximetry: FHIR's oxygen saturation profile fixes 2708-6, and 59408-5 says
 	// how it was measured (clients searching by either find it).
 	"SPO2": {LOINC: "2708-6", Display: "Oxygen saturation in Arterial blood", Profile: mappings.ProfileOxygenSaturation, Unit: "%", UCUM: "%", Decimals: -1,
-		Also: []fm.Coding{mappings.Coding(mappings.CodeSystemLOINC, "59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry")}},
+		Also: []mappings.Coding{{System: mappings.CodeSystemLOINC, Code: "59408-5", Display: "Oxygen saturation in Arterial blood by Pulse oximetry"}}},
 }
 
 // vitalTypes are the mapped MEAS_TYPE codes as SQL literals.
@@ -53,11 +51,11 @@ func observationCodeSQL() map[string]string {
 	for t, v := range vitalSigns {
 		out[v.LOINC] = m("MEAS_TYPE") + " = '" + t + "'"
 		for _, c := range v.Also {
-			out[*c.Code] = out[v.LOINC]
+			out[c.Code] = out[v.LOINC]
 		}
 	}
-	out[*aucore.SystolicCode.Code] = out["85354-9"]
-	out[*aucore.DiastolicCode.Code] = out["85354-9"]
+	out[aucore.SystolicCode.Code] = out["85354-9"]
+	out[aucore.DiastolicCode.Code] = out["85354-9"]
 	return out
 }
 

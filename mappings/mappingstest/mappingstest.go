@@ -1,0 +1,208 @@
+// Package mappingstest checks a PMS mapping's resources against a golden
+// file: every row of every resource type of a synthetic practice, built by
+// the mapping, compared as JSON with what the mapping built when the file
+// was written. It is how a change to how resources are built (the JSON
+// writer) shows it changed nothing.
+package mappingstest
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"reflect"
+	"testing"
+	"time"
+
+	"fhirlink/agent/executor"
+	"fhirlink/agent/wire"
+	"fhirlink/fhir"
+	"fhirlink/mappings"
+)
+
+// Practice is a synthetic practice read through a mapping.
+type Practice struct {
+	Exec    *executor.Executor
+	Mapping *mappings.Mapping
+	Dialect mappings.Dialect
+	Site    mappings.Site
+	// Today is the practice's reference day: slots are read for the week
+	// that starts on it, for every schedule.
+	Today time.Time
+}
+
+// Row is one row of a practice and the resource it is a row of.
+type Row struct {
+	Res mappings.Resource
+	Row []byte
+}
+
+// Rows is every row of the practice, type by type in the mapping's order,
+// each type in its search's default order.
+func (p *Practice) Rows(t testing.TB) []Row {
+	t.Helper()
+	var out []Row
+	var schedules []string
+	for _, res := range p.Mapping.Resources {
+		typ := res.Decl().Type
+		if typ == "Slot" {
+			continue
+		}
+		for _, row := range p.all(t, res, url.Values{}) {
+			out = append(out, Row{res, row})
+			if typ == "Schedule" {
+				r, err := res.Row(row, p.Site)
+				if err != nil {
+					t.Fatal(err)
+				}
+				schedules = append(schedules, r.ID)
+			}
+		}
+	}
+	if slot, ok := p.Mapping.Resource("Slot"); ok {
+		from := p.Today.Format("2006-01-02")
+		to := p.Today.AddDate(0, 0, 7).Format("2006-01-02")
+		for _, id := range schedules {
+			for _, row := range p.all(t, slot, url.Values{"schedule": {"Schedule/" + id}, "start": {"ge" + from, "lt" + to}}) {
+				out = append(out, Row{slot, row})
+			}
+		}
+	}
+	return out
+}
+
+// Resources is the resource of each row.
+func (p *Practice) Resources(t testing.TB, rows []Row) []json.RawMessage {
+	t.Helper()
+	out := make([]json.RawMessage, len(rows))
+	for i, r := range rows {
+		built, err := r.Res.Row(r.Row, p.Site)
+		if err != nil {
+			t.Fatalf("%s row %s: %v", r.Res.Decl().Type, r.Row, err)
+		}
+		out[i] = built.Resource
+	}
+	return out
+}
+
+// Bench builds the resource of each row in turn, b.N resources in all,
+// reporting bytes and allocations per resource.
+func (p *Practice) Bench(b *testing.B, rows []Row) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		r := rows[i%len(rows)]
+		if _, err := r.Res.Row(r.Row, p.Site); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// all is every row of res matching q, page after page.
+func (p *Practice) all(t testing.TB, res mappings.Resource, q url.Values) [][]byte {
+	t.Helper()
+	decl := res.Decl()
+	q.Set("_count", fmt.Sprint(decl.MaxCount))
+	var out [][]byte
+	var after []string
+	for page := 0; ; page++ {
+		if page > 10000 {
+			t.Fatalf("%s: too many pages", decl.Type)
+		}
+		s, err := fhir.ParseSearch(decl, q, fhir.ParseOptions{Strict: true, Location: p.Site.Location, Now: p.Today})
+		if err != nil {
+			t.Fatalf("%s?%s: %v", decl.Type, q.Encode(), err)
+		}
+		s.After = after
+		sq, err := res.Search(p.Dialect, s)
+		if err != nil {
+			t.Fatalf("%s?%s: %v", decl.Type, q.Encode(), err)
+		}
+		var rows rowSink
+		if _, err := p.Exec.Run(context.Background(), wire.QueryRequest{Text: sq.SQL, Params: sq.Params, Mode: wire.ModeReader,
+			Type: wire.CommandText, TimeoutMS: 60000}, &rows); err != nil {
+			t.Fatalf("%s?%s: %v", decl.Type, q.Encode(), err)
+		}
+		more := len(rows) > s.Count
+		if more {
+			rows = rows[:s.Count]
+		}
+		out = append(out, rows...)
+		if !more {
+			return out
+		}
+		if after, err = res.Cursor(rows[len(rows)-1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+type rowSink [][]byte
+
+func (*rowSink) Header(wire.Header) error { return nil }
+func (r *rowSink) Row(b []byte) error     { *r = append(*r, bytes.Clone(b)); return nil }
+
+// CheckGolden compares resources with the gzipped NDJSON golden file at
+// path, one resource a line, each as JSON (the order of an object's
+// members aside); update rewrites the file instead.
+func CheckGolden(t testing.TB, path string, resources []json.RawMessage, update bool) {
+	t.Helper()
+	if update {
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		for _, r := range resources {
+			zw.Write(r)
+			zw.Write([]byte{'\n'})
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("%v (run the test with -update)", err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(zr)
+	sc.Buffer(nil, 1<<24)
+	i, bad := 0, 0
+	for ; sc.Scan(); i++ {
+		if i >= len(resources) {
+			t.Fatalf("%d resources built, %s has more", len(resources), path)
+		}
+		if !jsonEqual(sc.Bytes(), resources[i]) {
+			if bad++; bad <= 5 {
+				t.Errorf("resource %d differs from %s:\n got  %s\n want %s", i, path, resources[i], sc.Bytes())
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if i != len(resources) {
+		t.Errorf("%d resources built, %s has %d", len(resources), path, i)
+	}
+	if bad > 0 {
+		t.Errorf("%d of %d resources differ", bad, i)
+	}
+}
+
+func jsonEqual(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
+}
