@@ -46,9 +46,12 @@ func TestFirebirdTypesRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Registered before the executor, this cleanup runs after its Close,
+	// which waits for the connection resets still running in the
+	// background: they read the clock, and so time.Local.
 	local := time.Local
 	time.Local = sydney
-	defer func() { time.Local = local }()
+	t.Cleanup(func() { time.Local = local })
 	e, _ := newFirebird(t, false, `CREATE TABLE t (
 		i2 SMALLINT, i4 INTEGER, i8 BIGINT, n NUMERIC(18,4), d DECIMAL(9,2), n4 NUMERIC(4,1), f FLOAT, dp DOUBLE PRECISION, b BOOLEAN,
 		c CHAR(5), vc VARCHAR(40) CHARACTER SET UTF8, vw VARCHAR(20) CHARACTER SET WIN1252, vn VARCHAR(20) CHARACTER SET NONE,
