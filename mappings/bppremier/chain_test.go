@@ -8,6 +8,7 @@ import (
 
 	"fhirlink/fhir"
 	"fhirlink/mappings"
+	"fhirlink/mappings/mappingstest"
 )
 
 const (
@@ -140,7 +141,7 @@ func testChains(t *testing.T, p *practice) {
 				var want []string
 				for _, pid := range id.patients {
 					for _, row := range p.search(t, r, "patient="+strconv.Itoa(pid), 0) {
-						want = append(want, resourceID(t, row.Resource))
+						want = append(want, mappingstest.ResourceID(t, row.Resource))
 					}
 				}
 				if f, ok := rawIDs[typ]; ok {
@@ -165,7 +166,7 @@ func testChains(t *testing.T, p *practice) {
 		pick(s.history, "", func(r clinicalRec) bool { return r.status == 1 && r.patient == who.id && r.code == historyActive }))
 	var vitals []string
 	for _, row := range p.search(t, Observation, "patient="+strconv.Itoa(who.id)+"&category=vital-signs", 0) {
-		vitals = append(vitals, resourceID(t, row.Resource))
+		vitals = append(vitals, mappingstest.ResourceID(t, row.Resource))
 	}
 	p.expectIDs(t, Observation, ihi+"&category=vital-signs", vitals)
 
@@ -183,7 +184,7 @@ func testChains(t *testing.T, p *practice) {
 		}
 		var want []string
 		for _, row := range p.search(t, PractitionerRole, "practitioner="+strconv.Itoa(u.id), 0) {
-			want = append(want, resourceID(t, row.Resource))
+			want = append(want, mappingstest.ResourceID(t, row.Resource))
 		}
 		p.expectIDs(t, PractitionerRole, "practitioner.identifier="+mappings.SystemHPII+"|"+u.hpii, want)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"fhirlink/fhir"
 	"fhirlink/mappings"
+	"fhirlink/mappings/mappingstest"
 )
 
 // Shapes of the clinical resources; the golden test and the database
@@ -154,7 +155,7 @@ func (p *practice) expectIDs(t *testing.T, r mappings.Resource, query string, wa
 	rows := p.search(t, r, query, 7)
 	got := make([]string, len(rows))
 	for i, row := range rows {
-		got[i] = resourceID(t, row.Resource)
+		got[i] = mappingstest.ResourceID(t, row.Resource)
 	}
 	slices.Sort(got)
 	want = slices.Clone(want)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"fhirlink/mappings"
+	"fhirlink/mappings/mappingstest"
 )
 
 // The database tests run the mapping for real through the agent's executor and check the
@@ -55,7 +56,7 @@ func testShapes(t *testing.T, p *practice) {
 			}
 			sr := parse(t, s.res, s.query)
 			sr.After = s.after
-			p.page(t, s.res, sr)
+			p.Page(t, s.res, sr)
 		})
 	}
 }
@@ -110,7 +111,7 @@ func testPatientPaging(t *testing.T, p *practice) {
 	}
 	prev := ""
 	for _, r := range rows {
-		pr := p.snap.patient(mustAtoi(t, resourceID(t, r.Resource)))
+		pr := p.snap.patient(mustAtoi(t, mappingstest.ResourceID(t, r.Resource)))
 		key := strings.ToLower(pr.surname) + "\x00" + strings.ToLower(pr.first)
 		if key < prev {
 			t.Errorf("sort order broken at %d (%s %s)", pr.id, pr.first, pr.surname)
