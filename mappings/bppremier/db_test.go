@@ -390,10 +390,10 @@ func lower(s string) string { return strings.ToLower(s) }
 
 func testShapes(t *testing.T, p *practice) {
 	for _, sh := range shapes {
-		t.Run(sh.name, func(t *testing.T) {
-			q := sh.render(t, p.engine)
+		t.Run(sh.Name, func(t *testing.T) {
+			q := sh.Render(t, p.Dialect, parse)
 			rows := p.Query(t, q)
-			if sh.count {
+			if sh.Count {
 				if len(rows) != 1 || !strings.Contains(string(rows[0]), `"total"`) {
 					t.Fatalf("count: %s", rows)
 				}
@@ -401,7 +401,7 @@ func testShapes(t *testing.T, p *practice) {
 			}
 			var res []json.RawMessage
 			for _, row := range rows {
-				r, err := sh.res.Row(row, testSite)
+				r, err := sh.Res.Row(row, testSite)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -49,14 +49,14 @@ func runPractice(t *testing.T, p *practice) {
 // engine, and its resources valid.
 func testShapes(t *testing.T, p *practice) {
 	for _, s := range shapes {
-		t.Run(s.name, func(t *testing.T) {
-			if s.count {
-				p.count(t, s.res, s.query)
+		t.Run(s.Name, func(t *testing.T) {
+			if s.Count {
+				p.count(t, s.Res, s.Query)
 				return
 			}
-			sr := parse(t, s.res, s.query)
-			sr.After = s.after
-			p.Page(t, s.res, sr)
+			sr := parse(t, s.Res, s.Query)
+			sr.After = s.After
+			p.Page(t, s.Res, sr)
 		})
 	}
 }
