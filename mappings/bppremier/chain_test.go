@@ -8,6 +8,7 @@ import (
 
 	"fhirlink/fhir"
 	"fhirlink/mappings"
+	"fhirlink/mappings/mappingstest"
 )
 
 const (
@@ -16,18 +17,18 @@ const (
 )
 
 // Shapes of chained searches: golden T-SQL, and run on both engines.
-var chainShapes = []shape{
-	{name: "condition-patient-identifier-ihi", res: Condition, query: ihiQ},
-	{name: "condition-patient-identifier-medicare", res: Condition, query: medicareQ + "&clinical-status=active"},
-	{name: "condition-patient-type-identifier-count", res: Condition, query: "patient:Patient.identifier=" + mappings.SystemIHI + "|8003608166690503&_summary=count", count: true},
-	{name: "observation-patient-identifier-category", res: Observation, query: ihiQ + "&category=vital-signs"},
-	{name: "allergyintolerance-patient-identifier", res: AllergyIntolerance, query: medicareQ},
-	{name: "medicationstatement-patient-identifier", res: MedicationStatement, query: ihiQ},
-	{name: "medicationrequest-patient-identifier", res: MedicationRequest, query: ihiQ},
-	{name: "immunization-patient-identifier-or", res: Immunization, query: ihiQ + "," + mappings.SystemMedicare + "|2950101234"},
-	{name: "encounter-patient-identifier", res: Encounter, query: ihiQ},
-	{name: "appointment-patient-identifier", res: Appointment, query: medicareQ},
-	{name: "practitionerrole-practitioner-identifier", res: PractitionerRole, query: "practitioner.identifier=" + mappings.SystemHPII + "|8003614900040155"},
+var chainShapes = []mappingstest.Shape{
+	{Name: "condition-patient-identifier-ihi", Res: Condition, Query: ihiQ},
+	{Name: "condition-patient-identifier-medicare", Res: Condition, Query: medicareQ + "&clinical-status=active"},
+	{Name: "condition-patient-type-identifier-count", Res: Condition, Query: "patient:Patient.identifier=" + mappings.SystemIHI + "|8003608166690503&_summary=count", Count: true},
+	{Name: "observation-patient-identifier-category", Res: Observation, Query: ihiQ + "&category=vital-signs"},
+	{Name: "allergyintolerance-patient-identifier", Res: AllergyIntolerance, Query: medicareQ},
+	{Name: "medicationstatement-patient-identifier", Res: MedicationStatement, Query: ihiQ},
+	{Name: "medicationrequest-patient-identifier", Res: MedicationRequest, Query: ihiQ},
+	{Name: "immunization-patient-identifier-or", Res: Immunization, Query: ihiQ + "," + mappings.SystemMedicare + "|2950101234"},
+	{Name: "encounter-patient-identifier", Res: Encounter, Query: ihiQ},
+	{Name: "appointment-patient-identifier", Res: Appointment, Query: medicareQ},
+	{Name: "practitionerrole-practitioner-identifier", Res: PractitionerRole, Query: "practitioner.identifier=" + mappings.SystemHPII + "|8003614900040155"},
 }
 
 func init() { shapes = append(shapes, chainShapes...) }
@@ -140,7 +141,7 @@ func testChains(t *testing.T, p *practice) {
 				var want []string
 				for _, pid := range id.patients {
 					for _, row := range p.search(t, r, "patient="+strconv.Itoa(pid), 0) {
-						want = append(want, resourceID(t, row.Resource))
+						want = append(want, mappingstest.ResourceID(t, row.Resource))
 					}
 				}
 				if f, ok := rawIDs[typ]; ok {
@@ -165,7 +166,7 @@ func testChains(t *testing.T, p *practice) {
 		pick(s.history, "", func(r clinicalRec) bool { return r.status == 1 && r.patient == who.id && r.code == historyActive }))
 	var vitals []string
 	for _, row := range p.search(t, Observation, "patient="+strconv.Itoa(who.id)+"&category=vital-signs", 0) {
-		vitals = append(vitals, resourceID(t, row.Resource))
+		vitals = append(vitals, mappingstest.ResourceID(t, row.Resource))
 	}
 	p.expectIDs(t, Observation, ihi+"&category=vital-signs", vitals)
 
@@ -183,7 +184,7 @@ func testChains(t *testing.T, p *practice) {
 		}
 		var want []string
 		for _, row := range p.search(t, PractitionerRole, "practitioner="+strconv.Itoa(u.id), 0) {
-			want = append(want, resourceID(t, row.Resource))
+			want = append(want, mappingstest.ResourceID(t, row.Resource))
 		}
 		p.expectIDs(t, PractitionerRole, "practitioner.identifier="+mappings.SystemHPII+"|"+u.hpii, want)
 	}

@@ -13,53 +13,54 @@ import (
 
 	"fhirlink/fhir"
 	"fhirlink/mappings"
+	"fhirlink/mappings/mappingstest"
 )
 
 // Shapes of the clinical resources; the golden test and the database
 // tests run them with the others.
-var clinicalShapes = []shape{
-	{name: "observation-read-vital", res: Observation, query: "_id=vs-12"},
-	{name: "observation-read-lab", res: Observation, query: "_id=lab-7"},
-	{name: "observation-read-bad", res: Observation, query: "_id=xx-7,vs-abc,12"},
-	{name: "observation-read-smoking", res: Observation, query: "_id=smoking-12"},
-	{name: "observation-patient-smoking", res: Observation, query: "patient=12&category=social-history&code=72166-2"},
-	{name: "observation-patient-category", res: Observation, query: "patient=Patient/12&category=vital-signs"},
-	{name: "observation-patient-category-date", res: Observation, query: "patient=12&category=laboratory&date=ge2025-01-01&date=lt2026-01-01"},
-	{name: "observation-patient-code", res: Observation, query: "patient=12&code=http://loinc.org|85354-9"},
-	{name: "observation-patient-code-lab", res: Observation, query: "patient=12&code=4548-4"},
-	{name: "observation-patient-category-status", res: Observation, query: "patient=12&category=laboratory&status=final"},
-	{name: "observation-sort-date-next-page", res: Observation, query: "patient=12&_sort=-date&_count=5", after: []string{"2026-01-15T10:00:00", "-42"}},
-	{name: "observation-count", res: Observation, query: "patient=12&_summary=count", count: true},
+var clinicalShapes = []mappingstest.Shape{
+	{Name: "observation-read-vital", Res: Observation, Query: "_id=vs-12"},
+	{Name: "observation-read-lab", Res: Observation, Query: "_id=lab-7"},
+	{Name: "observation-read-bad", Res: Observation, Query: "_id=xx-7,vs-abc,12"},
+	{Name: "observation-read-smoking", Res: Observation, Query: "_id=smoking-12"},
+	{Name: "observation-patient-smoking", Res: Observation, Query: "patient=12&category=social-history&code=72166-2"},
+	{Name: "observation-patient-category", Res: Observation, Query: "patient=Patient/12&category=vital-signs"},
+	{Name: "observation-patient-category-date", Res: Observation, Query: "patient=12&category=laboratory&date=ge2025-01-01&date=lt2026-01-01"},
+	{Name: "observation-patient-code", Res: Observation, Query: "patient=12&code=http://loinc.org|85354-9"},
+	{Name: "observation-patient-code-lab", Res: Observation, Query: "patient=12&code=4548-4"},
+	{Name: "observation-patient-category-status", Res: Observation, Query: "patient=12&category=laboratory&status=final"},
+	{Name: "observation-sort-date-next-page", Res: Observation, Query: "patient=12&_sort=-date&_count=5", After: []string{"2026-01-15T10:00:00", "-42"}},
+	{Name: "observation-count", Res: Observation, Query: "patient=12&_summary=count", Count: true},
 
-	{name: "condition-read", res: Condition, query: "_id=3"},
-	{name: "condition-patient", res: Condition, query: "patient=Patient/12"},
-	{name: "condition-patient-category", res: Condition, query: "patient=12&category=problem-list-item"},
-	{name: "condition-patient-clinical-status", res: Condition, query: "patient=12&clinical-status=active"},
-	{name: "condition-patient-code", res: Condition, query: "patient=12&code=http://snomed.info/sct|44054006"},
-	{name: "condition-patient-onset-date", res: Condition, query: "patient=12&onset-date=ge2010-06&onset-date=lt2020"},
+	{Name: "condition-read", Res: Condition, Query: "_id=3"},
+	{Name: "condition-patient", Res: Condition, Query: "patient=Patient/12"},
+	{Name: "condition-patient-category", Res: Condition, Query: "patient=12&category=problem-list-item"},
+	{Name: "condition-patient-clinical-status", Res: Condition, Query: "patient=12&clinical-status=active"},
+	{Name: "condition-patient-code", Res: Condition, Query: "patient=12&code=http://snomed.info/sct|44054006"},
+	{Name: "condition-patient-onset-date", Res: Condition, Query: "patient=12&onset-date=ge2010-06&onset-date=lt2020"},
 
-	{name: "allergyintolerance-read", res: AllergyIntolerance, query: "_id=5"},
-	{name: "allergyintolerance-read-nka", res: AllergyIntolerance, query: "_id=nka-12"},
-	{name: "allergyintolerance-patient", res: AllergyIntolerance, query: "patient=Patient/12"},
-	{name: "allergyintolerance-patient-clinical-status", res: AllergyIntolerance, query: "patient=12&clinical-status=active"},
+	{Name: "allergyintolerance-read", Res: AllergyIntolerance, Query: "_id=5"},
+	{Name: "allergyintolerance-read-nka", Res: AllergyIntolerance, Query: "_id=nka-12"},
+	{Name: "allergyintolerance-patient", Res: AllergyIntolerance, Query: "patient=Patient/12"},
+	{Name: "allergyintolerance-patient-clinical-status", Res: AllergyIntolerance, Query: "patient=12&clinical-status=active"},
 
-	{name: "medicationstatement-read", res: MedicationStatement, query: "_id=5"},
-	{name: "medicationstatement-patient-status", res: MedicationStatement, query: "patient=12&status=active"},
-	{name: "medicationstatement-patient-effective", res: MedicationStatement, query: "patient=12&effective=ge2024-01-01"},
+	{Name: "medicationstatement-read", Res: MedicationStatement, Query: "_id=5"},
+	{Name: "medicationstatement-patient-status", Res: MedicationStatement, Query: "patient=12&status=active"},
+	{Name: "medicationstatement-patient-effective", Res: MedicationStatement, Query: "patient=12&effective=ge2024-01-01"},
 
-	{name: "medicationrequest-read", res: MedicationRequest, query: "_id=5"},
-	{name: "medicationrequest-patient-status", res: MedicationRequest, query: "patient=12&status=active"},
-	{name: "medicationrequest-patient-intent-authoredon", res: MedicationRequest, query: "patient=12&intent=order&authoredon=ge2025-07-01"},
+	{Name: "medicationrequest-read", Res: MedicationRequest, Query: "_id=5"},
+	{Name: "medicationrequest-patient-status", Res: MedicationRequest, Query: "patient=12&status=active"},
+	{Name: "medicationrequest-patient-intent-authoredon", Res: MedicationRequest, Query: "patient=12&intent=order&authoredon=ge2025-07-01"},
 
-	{name: "immunization-read", res: Immunization, query: "_id=5"},
-	{name: "immunization-patient-status", res: Immunization, query: "patient=12&status=completed"},
-	{name: "immunization-patient-date", res: Immunization, query: "patient=12&date=ge2024"},
+	{Name: "immunization-read", Res: Immunization, Query: "_id=5"},
+	{Name: "immunization-patient-status", Res: Immunization, Query: "patient=12&status=completed"},
+	{Name: "immunization-patient-date", Res: Immunization, Query: "patient=12&date=ge2024"},
 
-	{name: "encounter-read", res: Encounter, query: "_id=5"},
-	{name: "encounter-patient-date", res: Encounter, query: "patient=12&date=ge2026-01-01"},
-	{name: "encounter-patient-class-status", res: Encounter, query: "patient=12&class=VR&status=finished"},
-	{name: "encounter-patient-class-amb", res: Encounter, query: "patient=12&class=http://terminology.hl7.org/CodeSystem/v3-ActCode|AMB"},
-	{name: "encounter-patient-location", res: Encounter, query: "patient=12&location=Location/1"},
+	{Name: "encounter-read", Res: Encounter, Query: "_id=5"},
+	{Name: "encounter-patient-date", Res: Encounter, Query: "patient=12&date=ge2026-01-01"},
+	{Name: "encounter-patient-class-status", Res: Encounter, Query: "patient=12&class=VR&status=finished"},
+	{Name: "encounter-patient-class-amb", Res: Encounter, Query: "patient=12&class=http://terminology.hl7.org/CodeSystem/v3-ActCode|AMB"},
+	{Name: "encounter-patient-location", Res: Encounter, Query: "patient=12&location=Location/1"},
 }
 
 func init() { shapes = append(shapes, clinicalShapes...) }
@@ -154,7 +155,7 @@ func (p *practice) expectIDs(t *testing.T, r mappings.Resource, query string, wa
 	rows := p.search(t, r, query, 7)
 	got := make([]string, len(rows))
 	for i, row := range rows {
-		got[i] = resourceID(t, row.Resource)
+		got[i] = mappingstest.ResourceID(t, row.Resource)
 	}
 	slices.Sort(got)
 	want = slices.Clone(want)

@@ -19,11 +19,11 @@ import (
 
 	"fhirlink/agent/executor"
 	"fhirlink/agent/pgtest"
-	"fhirlink/agent/wire"
 	"fhirlink/fhir"
 	"fhirlink/fhir/fhirvalidate"
 	"fhirlink/mappings"
 	"fhirlink/mappings/bppremier/bpsynth"
+	"fhirlink/mappings/mappingstest"
 )
 
 // The database tests run every mapping for real, on PostgreSQL and SQLite
@@ -33,12 +33,11 @@ import (
 
 // practice is one loaded database.
 type practice struct {
-	engine  string
-	dialect mappings.Dialect
-	exec    *executor.Executor
-	db      *sql.DB // direct access, for fixtures and expectations
-	snap    *snapshot
-	fix     fixtures
+	mappingstest.Searcher
+	engine string
+	db     *sql.DB // direct access, for fixtures and expectations
+	snap   *snapshot
+	fix    fixtures
 }
 
 func TestPostgres(t *testing.T) {
@@ -72,7 +71,7 @@ func loadPractice(t *testing.T, engine, synthEngine string, db *sql.DB, dsn stri
 	if err := bpsynth.Generate(ctx, db, synthEngine, bpsynth.Small()); err != nil {
 		t.Fatal(err)
 	}
-	p := &practice{engine: engine, dialect: dialect(t, engine), db: db}
+	p := &practice{Searcher: mappingstest.Searcher{Dialect: dialect(t, engine), Site: testSite}, engine: engine, db: db}
 	p.fix = p.applyFixtures(t)
 	p.snap = p.loadSnapshot(t)
 	exec, err := executor.Open(ctx, executor.Config{Engine: engine, Catalogues: []executor.Catalogue{{Name: "BPSPatients", DSN: dsn}}})
@@ -80,7 +79,7 @@ func loadPractice(t *testing.T, engine, synthEngine string, db *sql.DB, dsn stri
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { exec.Close() })
-	p.exec = exec
+	p.Exec = exec
 	return p
 }
 
@@ -112,111 +111,14 @@ func runPractice(t *testing.T, p *practice) {
 	}
 }
 
-// ---- running searches ----
-
-type collector struct{ rows [][]byte }
-
-func (c *collector) Header(wire.Header) error { return nil }
-func (c *collector) Row(r []byte) error {
-	c.rows = append(c.rows, append([]byte(nil), r...))
-	return nil
-}
-
-// query runs q through the executor.
-func (p *practice) query(t testing.TB, q mappings.Query) [][]byte {
-	t.Helper()
-	var c collector
-	_, err := p.exec.Run(context.Background(), wire.QueryRequest{ID: "test", Text: q.SQL, Params: q.Params,
-		Mode: wire.ModeReader, Type: wire.CommandText, Priority: wire.PriorityInteractive, TimeoutMS: 30000}, &c)
-	if err != nil {
-		t.Fatalf("%v\nSQL:\n%s\nparams: %s", err, q.SQL, paramText(q.Params))
-	}
-	return c.rows
-}
-
-func paramText(ps []wire.Param) string {
-	var b strings.Builder
-	for _, p := range ps {
-		fmt.Fprintf(&b, "@%s %s %q; ", p.Name, p.Type, *p.Value)
-	}
-	return b.String()
-}
-
-// pagedRow is a resource with its cursor, as the server computes it for a
-// page's last row.
-type pagedRow struct {
-	mappings.Row
-	Cursor []string
-}
-
-// page runs one page of s and returns its resources, validated.
-func (p *practice) page(t testing.TB, r mappings.Resource, s *fhir.Search) []pagedRow {
-	t.Helper()
-	q, err := r.Search(p.dialect, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw := p.query(t, q)
-	rows := make([]pagedRow, len(raw))
-	res := make([]json.RawMessage, len(raw))
-	for i, row := range raw {
-		if rows[i].Row, err = r.Row(row, testSite); err != nil {
-			t.Fatalf("row %s: %v", row, err)
-		}
-		if rows[i].Cursor, err = r.Cursor(row); err != nil {
-			t.Fatalf("cursor of %s: %v", row, err)
-		}
-		res[i] = rows[i].Resource
-	}
-	if len(res) > 0 {
-		fhirvalidate.Resources(t, res...)
-	}
-	return rows
-}
-
-// search walks every page of the query with pages of size, checking the
-// paging contract, and returns the resources in order.
+// search walks every page of the query with pages of size (the mapping's
+// default when 0), checking the paging contract.
 func (p *practice) search(t testing.TB, r mappings.Resource, query string, size int) []mappings.Row {
 	t.Helper()
 	if size > 0 {
 		query += "&_count=" + strconv.Itoa(size)
 	}
-	s := parse(t, r, strings.TrimPrefix(query, "&"))
-	var all []mappings.Row
-	seen := map[string]bool{}
-	for pages := 1; ; pages++ {
-		rows := p.page(t, r, s)
-		if len(rows) > s.Count+1 {
-			t.Fatalf("%s: page %d has %d rows, more than _count+1 = %d", query, pages, len(rows), s.Count+1)
-		}
-		more := len(rows) > s.Count
-		if more {
-			rows = rows[:s.Count]
-		}
-		if len(rows) == 0 && pages > 1 {
-			t.Fatalf("%s: page %d is empty", query, pages)
-		}
-		for _, row := range rows {
-			id := resourceID(t, row.Resource)
-			if seen[id] {
-				t.Fatalf("%s: %s on two pages", query, id)
-			}
-			seen[id] = true
-			if len(row.Cursor) != len(s.Sort) {
-				t.Fatalf("%s: cursor %q for %d sort keys", query, row.Cursor, len(s.Sort))
-			}
-		}
-		for _, row := range rows {
-			all = append(all, row.Row)
-		}
-		if !more {
-			return all
-		}
-		if pages > 1000 {
-			t.Fatalf("%s: more than 1000 pages", query)
-		}
-		s.After = rows[len(rows)-1].Cursor
-	}
+	return p.Search(t, r, parse(t, r, strings.TrimPrefix(query, "&")))
 }
 
 // ids are the resources' ids, sorted numerically.
@@ -224,7 +126,7 @@ func ids(t testing.TB, rows []mappings.Row) []int {
 	t.Helper()
 	out := make([]int, len(rows))
 	for i, r := range rows {
-		n, err := strconv.Atoi(resourceID(t, r.Resource))
+		n, err := strconv.Atoi(mappingstest.ResourceID(t, r.Resource))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -234,25 +136,14 @@ func ids(t testing.TB, rows []mappings.Row) []int {
 	return out
 }
 
-func resourceID(t testing.TB, raw json.RawMessage) string {
-	t.Helper()
-	var head struct {
-		ID string `json:"id"`
-	}
-	if err := json.Unmarshal(raw, &head); err != nil || head.ID == "" {
-		t.Fatalf("resource without id: %s", raw)
-	}
-	return head.ID
-}
-
 // count runs the count query of the search.
 func (p *practice) count(t testing.TB, r mappings.Resource, query string) int {
 	t.Helper()
-	q, err := r.Count(p.dialect, parse(t, r, query))
+	q, err := r.Count(p.Dialect, parse(t, r, query))
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows := p.query(t, q)
+	rows := p.Query(t, q)
 	if len(rows) != 1 {
 		t.Fatalf("count: %d rows", len(rows))
 	}
@@ -499,10 +390,10 @@ func lower(s string) string { return strings.ToLower(s) }
 
 func testShapes(t *testing.T, p *practice) {
 	for _, sh := range shapes {
-		t.Run(sh.name, func(t *testing.T) {
-			q := sh.render(t, p.engine)
-			rows := p.query(t, q)
-			if sh.count {
+		t.Run(sh.Name, func(t *testing.T) {
+			q := sh.Render(t, p.Dialect, parse)
+			rows := p.Query(t, q)
+			if sh.Count {
 				if len(rows) != 1 || !strings.Contains(string(rows[0]), `"total"`) {
 					t.Fatalf("count: %s", rows)
 				}
@@ -510,7 +401,7 @@ func testShapes(t *testing.T, p *practice) {
 			}
 			var res []json.RawMessage
 			for _, row := range rows {
-				r, err := sh.res.Row(row, testSite)
+				r, err := sh.Res.Row(row, testSite)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -571,7 +462,7 @@ func testPatientBadInput(t *testing.T, p *practice) {
 		t.Error("no patient left")
 	}
 	// A bad boolean is a bad request, not an empty result.
-	_, err := Patient.Search(p.dialect, parse(t, Patient, "active=maybe"))
+	_, err := Patient.Search(p.Dialect, parse(t, Patient, "active=maybe"))
 	var bad *mappings.BadRequestError
 	if !errors.As(err, &bad) || bad.Param != "active" {
 		t.Errorf("active=maybe: %v, want a BadRequestError about active", err)
@@ -579,12 +470,12 @@ func testPatientBadInput(t *testing.T, p *practice) {
 	// A cursor that does not fit the sort is a bad request.
 	s := parse(t, Patient, "_sort=family")
 	s.After = []string{"x"}
-	if _, err := Patient.Search(p.dialect, s); !errors.As(err, &bad) {
+	if _, err := Patient.Search(p.Dialect, s); !errors.As(err, &bad) {
 		t.Errorf("bad cursor: %v, want a BadRequestError", err)
 	}
 	s = parse(t, Patient, "family=a")
 	s.After = []string{"1 OR 1=1"}
-	if _, err := Patient.Search(p.dialect, s); !errors.As(err, &bad) {
+	if _, err := Patient.Search(p.Dialect, s); !errors.As(err, &bad) {
 		t.Errorf("non-integer id cursor: %v, want a BadRequestError", err)
 	}
 }
@@ -623,8 +514,8 @@ func testPatientPaging(t *testing.T, p *practice) {
 			t.Errorf("%s (pages of %d): got %d ids, want %d", c.query, c.size, len(got), len(c.want))
 		}
 		for i := 1; i < len(rows); i++ {
-			a := s.patient(atoi(resourceID(t, rows[i-1].Resource)))
-			b := s.patient(atoi(resourceID(t, rows[i].Resource)))
+			a := s.patient(atoi(mappingstest.ResourceID(t, rows[i-1].Resource)))
+			b := s.patient(atoi(mappingstest.ResourceID(t, rows[i].Resource)))
 			if c.less(a, b) > 0 {
 				t.Errorf("%s: %d before %d is out of order", c.query, a.id, b.id)
 			}
@@ -1126,7 +1017,7 @@ func testPractitionerRole(t *testing.T, p *practice) {
 			t.Errorf("refs %v, want practitioner %d", r.Refs, first.user)
 		}
 		for _, want := range []string{`"code":"62247001"`, `"reference":"Location/`, `"reference":"Organization/`, `"value":"` + first.provNo} {
-			if want == `"value":"`+first.provNo && resourceID(t, r.Resource) != strconv.Itoa(first.id) {
+			if want == `"value":"`+first.provNo && mappingstest.ResourceID(t, r.Resource) != strconv.Itoa(first.id) {
 				continue
 			}
 			if !strings.Contains(string(r.Resource), want) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"fhirlink/mappings"
+	"fhirlink/mappings/mappingstest"
 )
 
 // Deleted records (RECORDSTATUS not live, USERSTATUS 999) never appear: not read, not found by
@@ -112,7 +113,7 @@ func testDeleted(t *testing.T, p *practice) {
 		t.Helper()
 		for _, r := range rows {
 			res := string(r.Resource)
-			typ, id := resourceType(t, r.Resource), resourceID(t, r.Resource)
+			typ, id := resourceType(t, r.Resource), mappingstest.ResourceID(t, r.Resource)
 			if d := deleted[typ]; d != nil && slices.Contains(d.ids, id) {
 				t.Errorf("%s: deleted %s/%s served: %s", what, typ, id, res)
 			}

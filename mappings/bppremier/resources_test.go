@@ -51,5 +51,5 @@ func smallPractice(t testing.TB) *mappingstest.Practice {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ex.Close() })
-	return &mappingstest.Practice{Exec: ex, Mapping: Mapping, Dialect: dialect(t, mappings.EngineSQLite), Site: testSite, Today: bpsynth.DefaultToday}
+	return &mappingstest.Practice{Searcher: mappingstest.Searcher{Exec: ex, Dialect: dialect(t, mappings.EngineSQLite), Site: testSite}, Mapping: Mapping, Today: bpsynth.DefaultToday}
 }

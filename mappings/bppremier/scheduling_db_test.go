@@ -13,6 +13,7 @@ import (
 
 	"fhirlink/fhir"
 	"fhirlink/mappings"
+	"fhirlink/mappings/mappingstest"
 )
 
 // The scheduling resources on the loaded practices, against expectations
@@ -459,7 +460,7 @@ func scheduleIDs(t testing.TB, rows []mappings.Row) []string {
 	t.Helper()
 	var out []string
 	for _, r := range rows {
-		out = append(out, resourceID(t, r.Resource))
+		out = append(out, mappingstest.ResourceID(t, r.Resource))
 	}
 	slices.Sort(out)
 	return out
@@ -643,7 +644,7 @@ func testSchedulingBadInput(t *testing.T, p *practice) {
 		}
 		s, err := fhir.ParseSearch(r.Decl(), q, fhir.ParseOptions{Strict: true, Location: sydney, Now: testNow})
 		if err == nil {
-			_, err = r.Search(p.dialect, s)
+			_, err = r.Search(p.Dialect, s)
 		}
 		var br *mappings.BadRequestError
 		var fe *fhir.Error
@@ -666,7 +667,7 @@ func testSchedulingBadInput(t *testing.T, p *practice) {
 	bad(Appointment, "date=xx2026-06-15", "")
 	bad(Appointment, "date:exact=2026-06-15", "")
 	// Exactly the maximum is fine.
-	if _, err := Slot.Search(p.dialect, parse(t, Slot, "schedule=3-1&start=ge2026-06-01&start=lt2026-07-02")); err != nil {
+	if _, err := Slot.Search(p.Dialect, parse(t, Slot, "schedule=3-1&start=ge2026-06-01&start=lt2026-07-02")); err != nil {
 		t.Errorf("31 days: %v", err)
 	}
 }

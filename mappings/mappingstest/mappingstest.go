@@ -1,8 +1,10 @@
-// Package mappingstest checks a PMS mapping's resources against a golden
-// file: every row of every resource type of a synthetic practice, built by
-// the mapping, compared as JSON with what the mapping built when the file
-// was written. It is how a change to how resources are built (the JSON
-// writer) shows it changed nothing.
+// Package mappingstest is what the PMS mappings' tests share: a [Searcher]
+// that runs a mapping's searches through the agent's executor page by page,
+// checking the paging contract and validating every resource, and the
+// golden-file check of a synthetic practice ([Practice], [CheckGolden]):
+// every row of every resource type, built by the mapping, compared as JSON
+// with what the mapping built when the file was written. It is how a change
+// to how resources are built (the JSON writer) shows it changed nothing.
 package mappingstest
 
 import (
@@ -15,21 +17,137 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"fhirlink/agent/executor"
 	"fhirlink/agent/wire"
 	"fhirlink/fhir"
+	"fhirlink/fhir/fhirvalidate"
 	"fhirlink/mappings"
 )
 
-// Practice is a synthetic practice read through a mapping.
-type Practice struct {
+// Searcher runs a mapping's SQL through the agent's executor, as the
+// server does, so parameters are bound as in production.
+type Searcher struct {
 	Exec    *executor.Executor
-	Mapping *mappings.Mapping
 	Dialect mappings.Dialect
 	Site    mappings.Site
+}
+
+// Query runs q as a reader and returns its rows.
+func (s Searcher) Query(t testing.TB, q mappings.Query) [][]byte {
+	t.Helper()
+	var rows rowSink
+	_, err := s.Exec.Run(context.Background(), wire.QueryRequest{ID: "test", Text: q.SQL, Params: q.Params,
+		Mode: wire.ModeReader, Type: wire.CommandText, Priority: wire.PriorityInteractive, TimeoutMS: 60000}, &rows)
+	if err != nil {
+		t.Fatalf("%v\nSQL:\n%s\nparams: %s", err, q.SQL, paramText(q.Params))
+	}
+	return rows
+}
+
+func paramText(ps []wire.Param) string {
+	var b strings.Builder
+	for _, p := range ps {
+		fmt.Fprintf(&b, "@%s %s %q; ", p.Name, p.Type, *p.Value)
+	}
+	return b.String()
+}
+
+// PagedRow is a resource with its cursor, as the server computes it for a
+// page's last row.
+type PagedRow struct {
+	mappings.Row
+	Cursor []string
+}
+
+// Page runs one page of search and returns its resources, each checked by
+// the FHIR validators.
+func (s Searcher) Page(t testing.TB, r mappings.Resource, search *fhir.Search) []PagedRow {
+	t.Helper()
+	q, err := r.Search(s.Dialect, search)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := s.Query(t, q)
+	rows := make([]PagedRow, len(raw))
+	res := make([]json.RawMessage, len(raw))
+	for i, row := range raw {
+		if rows[i].Row, err = r.Row(row, s.Site); err != nil {
+			t.Fatalf("row %s: %v", row, err)
+		}
+		if rows[i].Cursor, err = r.Cursor(row); err != nil {
+			t.Fatalf("cursor of %s: %v", row, err)
+		}
+		res[i] = rows[i].Resource
+	}
+	if len(res) > 0 {
+		fhirvalidate.Resources(t, res...)
+	}
+	return rows
+}
+
+// Search walks every page of search (its Count the page size), checking
+// the paging contract (at most Count+1 rows a page, no empty page after the
+// first, no resource on two pages, a cursor value per sort key), and
+// returns the resources in order.
+func (s Searcher) Search(t testing.TB, r mappings.Resource, search *fhir.Search) []mappings.Row {
+	t.Helper()
+	name := r.Decl().Type
+	var all []mappings.Row
+	seen := map[string]bool{}
+	for pages := 1; ; pages++ {
+		rows := s.Page(t, r, search)
+		if len(rows) > search.Count+1 {
+			t.Fatalf("%s: page %d has %d rows, more than _count+1 = %d", name, pages, len(rows), search.Count+1)
+		}
+		more := len(rows) > search.Count
+		if more {
+			rows = rows[:search.Count]
+		}
+		if len(rows) == 0 && pages > 1 {
+			t.Fatalf("%s: page %d is empty", name, pages)
+		}
+		for _, row := range rows {
+			id := ResourceID(t, row.Resource)
+			if seen[id] {
+				t.Fatalf("%s: %s on two pages", name, id)
+			}
+			seen[id] = true
+			if len(row.Cursor) != len(search.Sort) {
+				t.Fatalf("%s: cursor %q for %d sort keys", name, row.Cursor, len(search.Sort))
+			}
+			all = append(all, row.Row)
+		}
+		if !more {
+			return all
+		}
+		if pages > 1000 {
+			t.Fatalf("%s: more than 1000 pages", name)
+		}
+		search.After = rows[len(rows)-1].Cursor
+	}
+}
+
+// ResourceID is the id of a resource's JSON; a resource without one fails
+// the test.
+func ResourceID(t testing.TB, raw json.RawMessage) string {
+	t.Helper()
+	var head struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(raw, &head); err != nil || head.ID == "" {
+		t.Fatalf("resource without id: %s", raw)
+	}
+	return head.ID
+}
+
+// Practice is a synthetic practice read through a mapping.
+type Practice struct {
+	Searcher
+	Mapping *mappings.Mapping
 	// Today is the practice's reference day: slots are read for the week
 	// that starts on it, for every schedule.
 	Today time.Time
@@ -122,11 +240,7 @@ func (p *Practice) all(t testing.TB, res mappings.Resource, q url.Values) [][]by
 		if err != nil {
 			t.Fatalf("%s?%s: %v", decl.Type, q.Encode(), err)
 		}
-		var rows rowSink
-		if _, err := p.Exec.Run(context.Background(), wire.QueryRequest{Text: sq.SQL, Params: sq.Params, Mode: wire.ModeReader,
-			Type: wire.CommandText, TimeoutMS: 60000}, &rows); err != nil {
-			t.Fatalf("%s?%s: %v", decl.Type, q.Encode(), err)
-		}
+		rows := p.Query(t, sq)
 		more := len(rows) > s.Count
 		if more {
 			rows = rows[:s.Count]

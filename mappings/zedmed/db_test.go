@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"fhirlink/mappings"
+	"fhirlink/mappings/mappingstest"
 )
 
 // The database tests run the mapping for real through the agent's executor and check the
@@ -48,14 +49,14 @@ func runPractice(t *testing.T, p *practice) {
 // engine, and its resources valid.
 func testShapes(t *testing.T, p *practice) {
 	for _, s := range shapes {
-		t.Run(s.name, func(t *testing.T) {
-			if s.count {
-				p.count(t, s.res, s.query)
+		t.Run(s.Name, func(t *testing.T) {
+			if s.Count {
+				p.count(t, s.Res, s.Query)
 				return
 			}
-			sr := parse(t, s.res, s.query)
-			sr.After = s.after
-			p.page(t, s.res, sr)
+			sr := parse(t, s.Res, s.Query)
+			sr.After = s.After
+			p.Page(t, s.Res, sr)
 		})
 	}
 }
@@ -110,7 +111,7 @@ func testPatientPaging(t *testing.T, p *practice) {
 	}
 	prev := ""
 	for _, r := range rows {
-		pr := p.snap.patient(mustAtoi(t, resourceID(t, r.Resource)))
+		pr := p.snap.patient(mustAtoi(t, mappingstest.ResourceID(t, r.Resource)))
 		key := strings.ToLower(pr.surname) + "\x00" + strings.ToLower(pr.first)
 		if key < prev {
 			t.Errorf("sort order broken at %d (%s %s)", pr.id, pr.first, pr.surname)

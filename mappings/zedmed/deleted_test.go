@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"fhirlink/mappings"
+	"fhirlink/mappings/mappingstest"
 )
 
 // Deleted rows (DELETED not 0) never appear: not read, not found by a search, never
@@ -103,7 +104,7 @@ func testDeleted(t *testing.T, p *practice) {
 		t.Helper()
 		for _, r := range rows {
 			res := string(r.Resource)
-			id := resourceID(t, r.Resource)
+			id := mappingstest.ResourceID(t, r.Resource)
 			if slices.Contains(deleted[typ].ids, id) {
 				t.Errorf("%s: deleted %s/%s served: %s", what, typ, id, res)
 			}

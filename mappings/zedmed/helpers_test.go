@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"fmt"
 	"net/url"
 	"os"
 	"slices"
@@ -16,10 +15,10 @@ import (
 
 	"fhirlink/agent/executor"
 	"fhirlink/agent/fbtest"
-	"fhirlink/agent/wire"
 	"fhirlink/fhir"
 	"fhirlink/fhir/fhirvalidate"
 	"fhirlink/mappings"
+	"fhirlink/mappings/mappingstest"
 	"fhirlink/mappings/zedmed/zedsynth"
 )
 
@@ -66,11 +65,10 @@ func dialect(t testing.TB, engine string) mappings.Dialect {
 
 // practice is one loaded Zedmed database.
 type practice struct {
-	engine  string
-	dialect mappings.Dialect
-	exec    *executor.Executor
-	db      *sql.DB
-	snap    *snapshot
+	mappingstest.Searcher
+	engine string
+	db     *sql.DB
+	snap   *snapshot
 }
 
 // loadPractice loads the Small practice into db and opens an executor on it (catalogue ZEDMED).
@@ -83,122 +81,25 @@ func loadPractice(t testing.TB, engine string, db *sql.DB, dsn string) *practice
 	if err := zedsynth.Generate(ctx, db, engine, zedsynth.Small()); err != nil {
 		t.Fatal(err)
 	}
-	p := &practice{engine: engine, dialect: dialect(t, engine), db: db}
+	p := &practice{Searcher: mappingstest.Searcher{Dialect: dialect(t, engine), Site: testSite}, engine: engine, db: db}
 	p.snap = loadSnapshot(t, db)
 	exec, err := executor.Open(ctx, executor.Config{Engine: engine, Catalogues: []executor.Catalogue{{Name: zedsynth.CatalogueMain, DSN: dsn}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { exec.Close() })
-	p.exec = exec
+	p.Exec = exec
 	return p
 }
 
-type collector struct{ rows [][]byte }
-
-func (c *collector) Header(wire.Header) error { return nil }
-func (c *collector) Row(r []byte) error {
-	c.rows = append(c.rows, append([]byte(nil), r...))
-	return nil
-}
-
-func (p *practice) query(t testing.TB, q mappings.Query) [][]byte {
-	t.Helper()
-	var c collector
-	_, err := p.exec.Run(context.Background(), wire.QueryRequest{ID: "test", Text: q.SQL, Params: q.Params,
-		Mode: wire.ModeReader, Type: wire.CommandText, Priority: wire.PriorityInteractive, TimeoutMS: 30000}, &c)
-	if err != nil {
-		t.Fatalf("%v\nSQL:\n%s\nparams: %s", err, q.SQL, paramText(q.Params))
-	}
-	return c.rows
-}
-
-func paramText(ps []wire.Param) string {
-	var b strings.Builder
-	for _, p := range ps {
-		fmt.Fprintf(&b, "@%s %s %q; ", p.Name, p.Type, *p.Value)
-	}
-	return b.String()
-}
-
-type pagedRow struct {
-	mappings.Row
-	Cursor []string
-}
-
-// page runs one page of s and returns its resources, validated.
-func (p *practice) page(t testing.TB, r mappings.Resource, s *fhir.Search) []pagedRow {
-	t.Helper()
-	q, err := r.Search(p.dialect, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw := p.query(t, q)
-	rows := make([]pagedRow, len(raw))
-	res := make([]json.RawMessage, len(raw))
-	for i, row := range raw {
-		if rows[i].Row, err = r.Row(row, testSite); err != nil {
-			t.Fatalf("row %s: %v", row, err)
-		}
-		if rows[i].Cursor, err = r.Cursor(row); err != nil {
-			t.Fatalf("cursor of %s: %v", row, err)
-		}
-		res[i] = rows[i].Resource
-	}
-	if len(res) > 0 {
-		fhirvalidate.Resources(t, res...)
-	}
-	return rows
-}
-
-// search walks every page of the query with pages of size, checking the paging contract.
+// search walks every page of the query with pages of size (the mapping's
+// default when 0), checking the paging contract.
 func (p *practice) search(t testing.TB, r mappings.Resource, query string, size int) []mappings.Row {
 	t.Helper()
 	if size > 0 {
 		query += "&_count=" + strconv.Itoa(size)
 	}
-	s := parse(t, r, strings.TrimPrefix(query, "&"))
-	var all []mappings.Row
-	seen := map[string]bool{}
-	for pages := 1; ; pages++ {
-		rows := p.page(t, r, s)
-		if len(rows) > s.Count+1 {
-			t.Fatalf("%s: page %d has %d rows, more than _count+1", query, pages, len(rows))
-		}
-		more := len(rows) > s.Count
-		if more {
-			rows = rows[:s.Count]
-		}
-		if len(rows) == 0 && pages > 1 {
-			t.Fatalf("%s: page %d is empty", query, pages)
-		}
-		for _, row := range rows {
-			id := resourceID(t, row.Resource)
-			if seen[id] {
-				t.Fatalf("%s: %s on two pages", query, id)
-			}
-			seen[id] = true
-			all = append(all, row.Row)
-		}
-		if !more {
-			return all
-		}
-		if pages > 1000 {
-			t.Fatalf("%s: more than 1000 pages", query)
-		}
-		s.After = rows[len(rows)-1].Cursor
-	}
-}
-
-func resourceID(t testing.TB, raw json.RawMessage) string {
-	t.Helper()
-	var head struct {
-		ID string `json:"id"`
-	}
-	if err := json.Unmarshal(raw, &head); err != nil || head.ID == "" {
-		t.Fatalf("resource without id: %s", raw)
-	}
-	return head.ID
+	return p.Search(t, r, parse(t, r, strings.TrimPrefix(query, "&")))
 }
 
 // ids are the resources' ids in order.
@@ -206,7 +107,7 @@ func ids(t testing.TB, rows []mappings.Row) []int {
 	t.Helper()
 	out := make([]int, len(rows))
 	for i, r := range rows {
-		n, err := strconv.Atoi(resourceID(t, r.Resource))
+		n, err := strconv.Atoi(mappingstest.ResourceID(t, r.Resource))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -223,11 +124,11 @@ func sortedIDs(t testing.TB, rows []mappings.Row) []int {
 
 func (p *practice) count(t testing.TB, r mappings.Resource, query string) int {
 	t.Helper()
-	q, err := r.Count(p.dialect, parse(t, r, query))
+	q, err := r.Count(p.Dialect, parse(t, r, query))
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows := p.query(t, q)
+	rows := p.Query(t, q)
 	if len(rows) != 1 {
 		t.Fatalf("count: %d rows", len(rows))
 	}
@@ -278,7 +179,7 @@ func (p *practice) badRequest(t testing.TB, r mappings.Resource, query string) {
 	if err != nil {
 		return // refused by the FHIR layer already
 	}
-	_, err = r.Search(p.dialect, s)
+	_, err = r.Search(p.Dialect, s)
 	var bad *mappings.BadRequestError
 	if !errorsAs(err, &bad) {
 		t.Errorf("%s?%s: error %v, want a bad request", r.Decl().Type, query, err)

@@ -38,5 +38,5 @@ func smallPractice(t testing.TB) *mappingstest.Practice {
 	}
 	t.Cleanup(func() { db.Close() })
 	pr := loadPractice(t, mappings.EngineSQLite, db, path)
-	return &mappingstest.Practice{Exec: pr.exec, Mapping: Mapping, Dialect: pr.dialect, Site: testSite, Today: bpsynth.DefaultToday}
+	return &mappingstest.Practice{Searcher: pr.Searcher, Mapping: Mapping, Today: bpsynth.DefaultToday}
 }

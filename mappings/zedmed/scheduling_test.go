@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"fhirlink/fhir"
+	"fhirlink/mappings/mappingstest"
 )
 
 type apptRec struct {
@@ -164,7 +165,7 @@ func testSchedule(t *testing.T, p *practice) {
 	rows := p.search(t, Schedule, "", 3)
 	got := map[string]bool{}
 	for _, r := range rows {
-		got[resourceID(t, r.Resource)] = true
+		got[mappingstest.ResourceID(t, r.Resource)] = true
 	}
 	for _, id := range []string{"1-1", "2-1", "2-2", "3-2", "4-1", "5-1", "6-1", "7-2"} {
 		if !got[id] {
@@ -175,7 +176,7 @@ func testSchedule(t *testing.T, p *practice) {
 		t.Errorf("%d schedules, want 8: %v", len(got), got)
 	}
 	act := p.search(t, Schedule, "active=false", 0)
-	if len(act) != 1 || resourceID(t, act[0].Resource) != "4-1" {
+	if len(act) != 1 || mappingstest.ResourceID(t, act[0].Resource) != "4-1" {
 		t.Errorf("inactive schedules: %d", len(act))
 	}
 	if n := len(p.search(t, Schedule, "actor=Location/2", 0)); n != 3 {

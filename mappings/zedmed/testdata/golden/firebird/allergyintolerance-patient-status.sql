@@ -1,4 +1,4 @@
--- AllergyIntolerance?patient=12&clinical-status=active (firebird)
+-- AllergyIntolerance?patient=12&clinical-status=active
 -- @p1 Int = '12'
 -- @p2 Int = '51'
 SELECT

@@ -1,4 +1,4 @@
--- Appointment?actor=Location/2&_sort=date (firebird)
+-- Appointment?actor=Location/2&_sort=date
 -- after ["2026-06-15T09:00:00" "77"]
 -- @p1 Int = '2'
 -- @p2 DateTime2 = '2026-06-15T09:00:00'

@@ -1,4 +1,4 @@
--- Appointment?date=2026-06-15 (firebird)
+-- Appointment?date=2026-06-15
 -- @p1 DateTime2 = '2026-06-15T00:00:00'
 -- @p2 Int = '0'
 -- @p3 DateTime2 = '2026-06-16T00:00:00'

@@ -1,4 +1,4 @@
--- Appointment?date=ge2026-04-04&date=lt2026-04-07&practitioner=1 (firebird)
+-- Appointment?date=ge2026-04-04&date=lt2026-04-07&practitioner=1
 -- @p1 DateTime2 = '2026-04-04T00:00:00'
 -- @p2 Int = '0'
 -- @p3 DateTime2 = '2026-04-07T00:00:00'

@@ -1,4 +1,4 @@
--- Appointment?patient.identifier=http://ns.electronichealth.net.au/id/hi/hi/1.0|8003608166690503 (firebird)
+-- Appointment?patient.identifier=http://ns.electronichealth.net.au/id/hi/hi/1.0|8003608166690503
 -- @p1 Int = '51'
 SELECT
     a.APPT_ID AS "id",

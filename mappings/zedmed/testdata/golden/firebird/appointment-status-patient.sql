@@ -1,4 +1,4 @@
--- Appointment?status=booked,arrived&patient=12 (firebird)
+-- Appointment?status=booked,arrived&patient=12
 -- @p1 Int = '12'
 -- @p2 Int = '51'
 SELECT

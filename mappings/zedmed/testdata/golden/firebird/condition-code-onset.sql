@@ -1,4 +1,4 @@
--- Condition?code=http://snomed.info/sct|59621000&onset-date=ge2020 (firebird)
+-- Condition?code=http://snomed.info/sct|59621000&onset-date=ge2020
 -- @p1 VarChar = '59621000'
 -- @p2 DateTime2 = '2020-01-01T00:00:00'
 -- @p3 Int = '51'

@@ -1,4 +1,4 @@
--- Condition?patient.identifier=http://ns.electronichealth.net.au/id/hi/ihi/1.0|8003608166690503 (firebird)
+-- Condition?patient.identifier=http://ns.electronichealth.net.au/id/hi/ihi/1.0|8003608166690503
 -- @p1 VarChar = '8003608166690503'
 -- @p2 Int = '51'
 SELECT

@@ -1,4 +1,4 @@
--- Condition?patient=12&clinical-status=active&category=problem-list-item (firebird)
+-- Condition?patient=12&clinical-status=active&category=problem-list-item
 -- @p1 Int = '12'
 -- @p2 Int = '51'
 SELECT

@@ -1,4 +1,4 @@
--- Encounter?patient=12&class=http://terminology.hl7.org/CodeSystem/v3-ActCode|AMB (firebird)
+-- Encounter?patient=12&class=http://terminology.hl7.org/CodeSystem/v3-ActCode|AMB
 -- @p1 Int = '12'
 -- @p2 Int = '51'
 SELECT

@@ -1,4 +1,4 @@
--- Encounter?patient=12&class=VR&status=finished (firebird)
+-- Encounter?patient=12&class=VR&status=finished
 -- @p1 Int = '12'
 -- @p2 Int = '51'
 SELECT

@@ -1,4 +1,4 @@
--- Encounter?patient=12&date=ge2026-01-01&_sort=-date (firebird)
+-- Encounter?patient=12&date=ge2026-01-01&_sort=-date
 -- @p1 DateTime2 = '2026-01-01T00:00:00'
 -- @p2 Int = '12'
 -- @p3 Int = '51'

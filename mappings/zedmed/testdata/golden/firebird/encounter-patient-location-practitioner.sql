@@ -1,4 +1,4 @@
--- Encounter?patient=12&location=Location/1&practitioner=2 (firebird)
+-- Encounter?patient=12&location=Location/1&practitioner=2
 -- @p1 Int = '1'
 -- @p2 Int = '12'
 -- @p3 Int = '2'

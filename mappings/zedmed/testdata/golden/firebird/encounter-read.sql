@@ -1,4 +1,4 @@
--- Encounter?_id=5 (firebird)
+-- Encounter?_id=5
 -- @p1 Int = '5'
 -- @p2 Int = '51'
 SELECT

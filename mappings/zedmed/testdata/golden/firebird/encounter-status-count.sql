@@ -1,4 +1,4 @@
--- Encounter?status=in-progress&_summary=count (firebird)
+-- Encounter?status=in-progress&_summary=count
 -- count
 SELECT COUNT(*) AS "total"
 FROM CONSULT e

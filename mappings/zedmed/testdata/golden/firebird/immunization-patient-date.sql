@@ -1,4 +1,4 @@
--- Immunization?patient=12&date=ge2025&status=completed (firebird)
+-- Immunization?patient=12&date=ge2025&status=completed
 -- @p1 DateTime2 = '2025-01-01T00:00:00'
 -- @p2 Int = '12'
 -- @p3 Int = '51'

@@ -1,4 +1,4 @@
--- Location?address-state=New South (firebird)
+-- Location?address-state=New South
 -- @p1 Int = '21'
 SELECT
     l.BRANCH_ID AS "id",

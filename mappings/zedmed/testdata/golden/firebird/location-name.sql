@@ -1,4 +1,4 @@
--- Location?name=parkside (firebird)
+-- Location?name=parkside
 -- @p1 VarChar = 'parkside%'
 -- @p2 Int = '21'
 SELECT

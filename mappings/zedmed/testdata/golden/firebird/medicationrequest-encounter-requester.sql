@@ -1,4 +1,4 @@
--- MedicationRequest?encounter=Encounter/7&requester=Practitioner/2 (firebird)
+-- MedicationRequest?encounter=Encounter/7&requester=Practitioner/2
 -- @p1 Int = '7'
 -- @p2 Int = '2'
 -- @p3 Int = '51'

@@ -1,4 +1,4 @@
--- MedicationRequest?patient=12&intent=order&authoredon=ge2025-07-01 (firebird)
+-- MedicationRequest?patient=12&intent=order&authoredon=ge2025-07-01
 -- @p1 DateTime2 = '2025-07-01T00:00:00'
 -- @p2 Int = '12'
 -- @p3 Int = '51'

@@ -1,4 +1,4 @@
--- MedicationRequest?patient=12&status=active (firebird)
+-- MedicationRequest?patient=12&status=active
 -- @p1 Int = '12'
 -- @p2 Int = '51'
 SELECT

@@ -1,4 +1,4 @@
--- MedicationRequest?_id=5 (firebird)
+-- MedicationRequest?_id=5
 -- @p1 Int = '5'
 -- @p2 Int = '51'
 SELECT

@@ -1,4 +1,4 @@
--- MedicationStatement?patient=12&status=active (firebird)
+-- MedicationStatement?patient=12&status=active
 -- @p1 Int = '12'
 -- @p2 Int = '51'
 SELECT

@@ -1,4 +1,4 @@
--- Observation?patient=12&category=vital-signs (firebird)
+-- Observation?patient=12&category=vital-signs
 -- @p1 Int = '12'
 -- @p2 Int = '51'
 SELECT

@@ -1,4 +1,4 @@
--- Observation?patient=12&code=http://loinc.org|85354-9&date=ge2026-01-01&_sort=-date (firebird)
+-- Observation?patient=12&code=http://loinc.org|85354-9&date=ge2026-01-01&_sort=-date
 -- @p1 DateTime2 = '2026-01-01T00:00:00'
 -- @p2 Int = '12'
 -- @p3 Int = '51'

@@ -1,4 +1,4 @@
--- Organization?address=nsw (firebird)
+-- Organization?address=nsw
 -- @p1 VarChar = 'nsw%'
 -- @p2 Int = '21'
 SELECT

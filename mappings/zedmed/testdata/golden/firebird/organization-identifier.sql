@@ -1,4 +1,4 @@
--- Organization?identifier=http://hl7.org.au/id/abn|51824753556 (firebird)
+-- Organization?identifier=http://hl7.org.au/id/abn|51824753556
 -- @p1 VarChar = '51824753556'
 -- @p2 Int = '21'
 SELECT

@@ -1,4 +1,4 @@
--- Patient?active=false (firebird)
+-- Patient?active=false
 -- @p1 Int = '21'
 SELECT
     p.PATIENT_ID AS "id",

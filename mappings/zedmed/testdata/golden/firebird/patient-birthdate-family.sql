@@ -1,4 +1,4 @@
--- Patient?birthdate=1980-06-15&family=smith (firebird)
+-- Patient?birthdate=1980-06-15&family=smith
 -- @p1 DateTime2 = '1980-06-15T00:00:00'
 -- @p2 DateTime2 = '1980-06-16T00:00:00'
 -- @p3 VarChar = 'smith%'

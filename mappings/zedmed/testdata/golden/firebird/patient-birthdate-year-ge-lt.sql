@@ -1,4 +1,4 @@
--- Patient?birthdate=ge1980&birthdate=lt1990 (firebird)
+-- Patient?birthdate=ge1980&birthdate=lt1990
 -- @p1 DateTime2 = '1980-01-01T00:00:00'
 -- @p2 DateTime2 = '1990-01-01T00:00:00'
 -- @p3 Int = '21'

@@ -1,4 +1,4 @@
--- Patient?family=smi&_summary=count (firebird)
+-- Patient?family=smi&_summary=count
 -- count
 -- @p1 VarChar = 'smi%'
 SELECT COUNT(*) AS "total"

@@ -1,4 +1,4 @@
--- Patient?email=Jane.Citizen@Example.com (firebird)
+-- Patient?email=Jane.Citizen@Example.com
 -- @p1 VarChar = 'Jane.Citizen@Example.com'
 -- @p2 Int = '21'
 SELECT

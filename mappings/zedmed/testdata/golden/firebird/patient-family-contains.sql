@@ -1,4 +1,4 @@
--- Patient?family:contains=son (firebird)
+-- Patient?family:contains=son
 -- @p1 VarChar = '%son%'
 -- @p2 Int = '21'
 SELECT

@@ -1,4 +1,4 @@
--- Patient?family:exact=O'Brien (firebird)
+-- Patient?family:exact=O'Brien
 -- @p1 VarChar = 'O''Brien'
 -- @p2 Int = '21'
 SELECT

@@ -1,4 +1,4 @@
--- Patient?family=' OR 1=1 -- (firebird)
+-- Patient?family=' OR 1=1 --
 -- @p1 VarChar = ''' OR 1=1 --%'
 -- @p2 Int = '21'
 SELECT

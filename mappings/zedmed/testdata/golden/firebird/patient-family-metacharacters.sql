@@ -1,4 +1,4 @@
--- Patient?family=50%25_off[1]\\x (firebird)
+-- Patient?family=50%25_off[1]\\x
 -- @p1 VarChar = '50\%\_off[1]\\x%'
 -- @p2 Int = '21'
 SELECT

@@ -1,4 +1,4 @@
--- Patient?family=smi (firebird)
+-- Patient?family=smi
 -- @p1 VarChar = 'smi%'
 -- @p2 Int = '21'
 SELECT

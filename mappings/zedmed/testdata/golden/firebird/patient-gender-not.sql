@@ -1,4 +1,4 @@
--- Patient?gender:not=male (firebird)
+-- Patient?gender:not=male
 -- @p1 Int = '21'
 SELECT
     p.PATIENT_ID AS "id",

@@ -1,4 +1,4 @@
--- Patient?gender=female (firebird)
+-- Patient?gender=female
 -- @p1 Int = '21'
 SELECT
     p.PATIENT_ID AS "id",

@@ -1,4 +1,4 @@
--- Patient?general-practitioner=Practitioner/3 (firebird)
+-- Patient?general-practitioner=Practitioner/3
 -- @p1 Int = '3'
 -- @p2 Int = '21'
 SELECT

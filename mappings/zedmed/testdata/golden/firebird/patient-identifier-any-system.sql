@@ -1,4 +1,4 @@
--- Patient?identifier=8003608166690503 (firebird)
+-- Patient?identifier=8003608166690503
 -- @p1 VarChar = '8003608166690503'
 -- @p2 VarChar = '8003608166690503'
 -- @p3 VarChar = '8003608166690503'

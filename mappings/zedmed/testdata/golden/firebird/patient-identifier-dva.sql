@@ -1,4 +1,4 @@
--- Patient?identifier=http://ns.electronichealth.net.au/id/dva|NX123456 (firebird)
+-- Patient?identifier=http://ns.electronichealth.net.au/id/dva|NX123456
 -- @p1 VarChar = 'NX123456'
 -- @p2 Int = '21'
 SELECT

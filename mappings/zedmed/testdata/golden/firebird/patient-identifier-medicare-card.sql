@@ -1,4 +1,4 @@
--- Patient?identifier=http://ns.electronichealth.net.au/id/medicare-number|2950101234 (firebird)
+-- Patient?identifier=http://ns.electronichealth.net.au/id/medicare-number|2950101234
 -- @p1 VarChar = '2950101234'
 -- @p2 Int = '21'
 SELECT

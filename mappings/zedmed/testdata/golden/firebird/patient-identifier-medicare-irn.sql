@@ -1,4 +1,4 @@
--- Patient?identifier=http://ns.electronichealth.net.au/id/medicare-number|29501012341 (firebird)
+-- Patient?identifier=http://ns.electronichealth.net.au/id/medicare-number|29501012341
 -- @p1 VarChar = '2950101234'
 -- @p2 VarChar = '1'
 -- @p3 Int = '21'

@@ -1,4 +1,4 @@
--- Patient?identifier:not=http://ns.electronichealth.net.au/id/hi/ihi/1.0| (firebird)
+-- Patient?identifier:not=http://ns.electronichealth.net.au/id/hi/ihi/1.0|
 -- @p1 Int = '21'
 SELECT
     p.PATIENT_ID AS "id",

@@ -1,4 +1,4 @@
--- Patient?identifier=http://ns.electronichealth.net.au/id/hpio-scoped/medicalrecord/1.0/8003621566684455|Z100007 (firebird)
+-- Patient?identifier=http://ns.electronichealth.net.au/id/hpio-scoped/medicalrecord/1.0/8003621566684455|Z100007
 -- @p1 VarChar = 'Z100007'
 -- @p2 VarChar = '8003621566684455'
 -- @p3 Int = '21'

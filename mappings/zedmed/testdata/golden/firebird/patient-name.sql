@@ -1,4 +1,4 @@
--- Patient?name=ann (firebird)
+-- Patient?name=ann
 -- @p1 VarChar = 'ann%'
 -- @p2 Int = '21'
 SELECT

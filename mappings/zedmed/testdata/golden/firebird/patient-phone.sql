@@ -1,4 +1,4 @@
--- Patient?phone=%2B61 412 345 678 (firebird)
+-- Patient?phone=%2B61 412 345 678
 -- @p1 VarChar = '0412345678'
 -- @p2 Int = '21'
 SELECT

@@ -1,4 +1,4 @@
--- Patient?_id=12 (firebird)
+-- Patient?_id=12
 -- @p1 Int = '12'
 -- @p2 Int = '21'
 SELECT

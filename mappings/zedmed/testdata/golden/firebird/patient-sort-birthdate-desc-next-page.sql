@@ -1,4 +1,4 @@
--- Patient?_sort=-birthdate&_count=5 (firebird)
+-- Patient?_sort=-birthdate&_count=5
 -- after ["1980-06-15T00:00:00" "17"]
 -- @p1 DateTime2 = '1980-06-15T00:00:00'
 -- @p2 Int = '17'

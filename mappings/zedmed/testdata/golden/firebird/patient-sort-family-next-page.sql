@@ -1,4 +1,4 @@
--- Patient?family=s&_sort=family,given&_count=10 (firebird)
+-- Patient?family=s&_sort=family,given&_count=10
 -- after ["smith" "john" "42"]
 -- @p1 VarChar = 's%'
 -- @p2 VarChar = 'smith'

@@ -1,4 +1,4 @@
--- Practitioner?active=false (firebird)
+-- Practitioner?active=false
 -- @p1 Int = '21'
 SELECT
     d.DOCTOR_ID AS "id",

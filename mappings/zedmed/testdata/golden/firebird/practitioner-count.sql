@@ -1,4 +1,4 @@
--- Practitioner?_summary=count (firebird)
+-- Practitioner?_summary=count
 -- count
 SELECT COUNT(*) AS "total"
 FROM DOCTOR d

@@ -1,4 +1,4 @@
--- Practitioner?identifier=http://ns.electronichealth.net.au/id/hi/hpii/1.0|8003614900040155 (firebird)
+-- Practitioner?identifier=http://ns.electronichealth.net.au/id/hi/hpii/1.0|8003614900040155
 -- @p1 VarChar = '8003614900040155'
 -- @p2 Int = '21'
 SELECT

@@ -1,4 +1,4 @@
--- Practitioner?identifier=http://ns.electronichealth.net.au/id/medicare-provider-number|2123451A (firebird)
+-- Practitioner?identifier=http://ns.electronichealth.net.au/id/medicare-provider-number|2123451A
 -- @p1 VarChar = '2123451A'
 -- @p2 Int = '21'
 SELECT

@@ -1,4 +1,4 @@
--- Practitioner?name=smi (firebird)
+-- Practitioner?name=smi
 -- @p1 VarChar = 'smi%'
 -- @p2 Int = '21'
 SELECT

@@ -1,4 +1,4 @@
--- Practitioner?_id=3 (firebird)
+-- Practitioner?_id=3
 -- @p1 Int = '3'
 -- @p2 Int = '21'
 SELECT

@@ -1,4 +1,4 @@
--- PractitionerRole?location=2&active=false (firebird)
+-- PractitionerRole?location=2&active=false
 -- @p1 Int = '2'
 -- @p2 Int = '21'
 SELECT

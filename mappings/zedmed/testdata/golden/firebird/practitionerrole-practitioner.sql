@@ -1,4 +1,4 @@
--- PractitionerRole?practitioner=3 (firebird)
+-- PractitionerRole?practitioner=3
 -- @p1 Int = '3'
 -- @p2 Int = '21'
 SELECT

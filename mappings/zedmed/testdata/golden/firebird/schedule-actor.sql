@@ -1,4 +1,4 @@
--- Schedule?actor=Practitioner/2&active=true (firebird)
+-- Schedule?actor=Practitioner/2&active=true
 -- @p1 Int = '2'
 -- @p2 Int = '51'
 SELECT

@@ -1,4 +1,4 @@
--- Slot?schedule=Schedule/1-1,Schedule/2-1&start=2026-06-16 (firebird)
+-- Slot?schedule=Schedule/1-1,Schedule/2-1&start=2026-06-16
 -- after ["1-1-20260616103000"]
 -- @p1 DateTime2 = '2026-06-16T00:00:00'
 -- @p2 Int = '2'

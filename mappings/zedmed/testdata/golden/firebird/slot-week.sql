@@ -1,4 +1,4 @@
--- Slot?schedule=Schedule/1-1&start=ge2026-06-15&start=lt2026-06-22&status=free (firebird)
+-- Slot?schedule=Schedule/1-1&start=ge2026-06-15&start=lt2026-06-22&status=free
 -- @p1 DateTime2 = '2026-06-15T00:00:00'
 -- @p2 Int = '1'
 -- @p3 DateTime2 = '2026-06-16T00:00:00'
