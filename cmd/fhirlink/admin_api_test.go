@@ -263,9 +263,16 @@ func TestAdminCommandsOnStoreAndServer(t *testing.T) {
 	both(1, "console-link", "--site", siteA, "--ttl", "48h")
 	bothWith(0, []string{"unpair", "--integrator", inA, "--site", siteA}, []string{"unpair", "--integrator", inB, "--site", siteA})
 	both(1, "audit", "--from", "last tuesday")
-	if code, out, errOut := runCmd(t, "admin", "audit", "--server", "http://"+adminAddr, "--site", siteB); code != 0 || !strings.Contains(out, `"interaction": "quarantine"`) {
-		t.Fatalf("audit over the API: %d %s %s", code, out, errOut)
-	}
+	// The audit writer gathers records for a moment before it writes them,
+	// so the quarantine's record shows within that.
+	waittest.For(t, 10*time.Second, "the quarantine's audit record over the API", func() bool {
+		var code int
+		code, out, errOut = runCmd(t, "admin", "audit", "--server", "http://"+adminAddr, "--site", siteB)
+		if code != 0 {
+			t.Fatalf("audit over the API: %d %s %s", code, out, errOut)
+		}
+		return strings.Contains(out, `"interaction": "quarantine"`)
+	})
 
 	// Pushing settings reaches the agent only through the server.
 	secret, _ := runCmdJSON(t, "admin", "site-rotate-secret", "--database", state, "--site", siteA)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -77,10 +76,7 @@ func (s *Server) adminAudited(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
 		req := c.Request()
-		body, err := io.ReadAll(io.LimitReader(req.Body, maxRequestBytes+1))
-		if err == nil && len(body) > maxRequestBytes {
-			err = server.Errorf(server.ETOOLARGE, "the request body is over %d bytes", maxRequestBytes)
-		}
+		body, err := readBody(c)
 		c.Set(ctxAdminBody, body)
 		if err == nil {
 			err = next(c)

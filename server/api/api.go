@@ -11,6 +11,7 @@ package api
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -37,6 +38,20 @@ import (
 
 // maxRequestBytes bounds a request body: SQL text and parameters.
 const maxRequestBytes = 1 << 20
+
+// readBody reads the request's body, at most maxRequestBytes of it. A
+// longer body is ETOOLARGE; one that cannot be read (the client went
+// away, a broken chunked encoding) is EINVALID, not a size error.
+func readBody(c echo.Context) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, maxRequestBytes))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return nil, server.Errorf(server.ETOOLARGE, "the request body is over %d bytes", maxRequestBytes)
+		}
+		return nil, server.Errorf(server.EINVALID, "the request body could not be read")
+	}
+	return body, nil
+}
 
 // Agents is what the API needs of the agents' sessions: the endpoint they
 // dial, queries, a site's status and write outcomes, disconnecting a

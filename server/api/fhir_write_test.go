@@ -213,6 +213,8 @@ func bookingScenario(t *testing.T, bk *bookBook) {
 		status, _, body := fhirSend(t, env, http.MethodPost, "Appointment", "application/fhir+json", c.body)
 		refused(t, status, body, c.status, c.what)
 	}
+	status, body := postCutShort(t, env, "/fhir/R4/Appointment", "application/fhir+json")
+	refused(t, status, body, http.StatusBadRequest, "could not be read")
 	if n := bk.total(t); n != before {
 		t.Fatalf("bad input changed the book: %d appointments, %d before", n, before)
 	}

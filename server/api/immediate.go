@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -24,12 +23,9 @@ import (
 
 // readQuery reads a passthrough query request's body.
 func readQuery(c echo.Context) ([]byte, *passthrough.Input, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, maxRequestBytes))
+	body, err := readBody(c)
 	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return nil, nil, server.Errorf(server.ETOOLARGE, "request body over %d bytes", maxRequestBytes)
-		}
-		return nil, nil, server.Errorf(server.EINVALID, "could not read the request body")
+		return nil, nil, err
 	}
 	var in passthrough.Input
 	if err := json.Unmarshal(body, &in); err != nil {

@@ -1,10 +1,13 @@
 package api_test
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -20,6 +23,7 @@ import (
 	"fhirlink/agent/waittest"
 	"fhirlink/agent/wire"
 	"fhirlink/fhir/fhirvalidate"
+	"fhirlink/server/api"
 	"fhirlink/server/fhirlinktest"
 	"fhirlink/server/hub"
 )
@@ -306,6 +310,45 @@ func TestSeveralIntegratorsAtOnce(t *testing.T) {
 	for e := range errs {
 		t.Error(e)
 	}
+}
+
+// A body cut short (the client sent less than its Content-Length, then
+// closed its side) is a request that could not be read: 400, not a size
+// error, and nothing runs (bookingScenario checks a FHIR write's too).
+func TestBodyCutShort(t *testing.T) {
+	env, _ := start(t, fhirlinktest.Options{})
+	for _, c := range []struct{ name, path, contentType string }{
+		{"passthrough", "/queries/immediate", "application/json"},
+		{"FHIR POST _search", "/fhir/R4/Patient/_search", "application/x-www-form-urlencoded"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if status, body := postCutShort(t, env, c.path, c.contentType); status != http.StatusBadRequest || !strings.Contains(string(body), "could not be read") {
+				t.Fatalf("status %d body %s; want 400 saying the body could not be read", status, body)
+			}
+		})
+	}
+}
+
+// postCutShort posts to the site's path a body that stops short of its
+// Content-Length, the client's side then closed, and returns the answer.
+func postCutShort(t *testing.T, env *fhirlinktest.Env, path, contentType string) (int, []byte) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(env.URL(), "http://"), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	fmt.Fprintf(conn, "POST /integrator/sites/%s%s HTTP/1.1\r\nHost: fhirlink.test\r\n%s: %s\r\nContent-Type: %s\r\nContent-Length: 1000\r\n\r\n{\"resourceType\":",
+		env.SiteID, path, api.KeyHeader, env.Key, contentType)
+	conn.(*net.TCPConn).CloseWrite()
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, body
 }
 
 func TestBadInput(t *testing.T) {

@@ -1,9 +1,6 @@
 package api
 
 import (
-	"errors"
-	"io"
-	"net/http"
 	"net/url"
 	"strings"
 
@@ -38,12 +35,9 @@ func strictQuery(next echo.HandlerFunc) echo.HandlerFunc {
 // it as the request's PostForm, for the audit record.
 func formBody(c echo.Context) (url.Values, error) {
 	r := c.Request()
-	b, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, maxRequestBytes))
+	b, err := readBody(c)
 	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return nil, server.Errorf(server.ETOOLARGE, "the form body is over %d bytes", maxRequestBytes)
-		}
-		return nil, server.Errorf(server.EINVALID, "the form body could not be read")
+		return nil, err
 	}
 	form, err := fhir.ParseQuery(string(b))
 	if err != nil {

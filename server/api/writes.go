@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"maps"
 	"net/http"
 	"slices"
@@ -118,9 +117,9 @@ func (s *Server) writeGuard(resourceType, interaction string) echo.MiddlewareFun
 			if err := s.checkWrite(c, requireWriteScope(c, resourceType, interaction)); err != nil {
 				return err
 			}
-			body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, maxRequestBytes))
+			body, err := readBody(c)
 			if err != nil {
-				return server.Errorf(server.ETOOLARGE, "request body over %d bytes", maxRequestBytes)
+				return err
 			}
 			c.Set(ctxWriteBody, body)
 			noteOf(c).interaction = interaction
