@@ -151,8 +151,19 @@ func (e *Executor) RunOnce(ctx context.Context, req wire.QueryRequest, sink Sink
 	case q.req.Mode == wire.ModeNonQuery:
 		return q.exec(conn, text, args)
 	default:
+		if ot, ok := e.eng.(oneTripper); ok && reset {
+			args = ot.oneTrip(conn, args) // integrators' SQL; the prepared pool keeps its statements
+		}
 		return q.read(conn, txOpts, text, args)
 	}
+}
+
+// oneTripper is implemented by engines whose driver can run a reader's
+// statement in fewer round trips than it does by default (PostgreSQL).
+type oneTripper interface {
+	// oneTrip returns args, with what tells the driver to do so first when
+	// the session on conn allows it.
+	oneTrip(conn *sql.Conn, args []any) []any
 }
 
 // resetting counts the connections being reset after their request, so
