@@ -375,6 +375,16 @@ func TestPostgresOneTripReadsAsBinary(t *testing.T) {
 	if !oneTripTaken(t, e) {
 		t.Error("an ISO session's readers are still described first")
 	}
+	// A large result is read described first the next time, the same.
+	big := "SELECT g, DATE '2024-01-01' + g AS d FROM generate_series(1, 300) g"
+	first, _ := mustRun(t, e, wire.QueryRequest{Text: big})
+	if !e.large.has(big) || e.large.has(query) {
+		t.Errorf("large reads: %v, %v; want only the 300 rows", e.large.has(big), e.large.has(query))
+	}
+	again, _ := mustRun(t, e, wire.QueryRequest{Text: big})
+	if len(first.rows) != 300 || strings.Join(first.rows, "\n") != strings.Join(again.rows, "\n") {
+		t.Errorf("a large read changed once described first: %d rows, then %d", len(first.rows), len(again.rows))
+	}
 	str := func(s string) *string { return &s }
 	rec, _ := mustRun(t, e, wire.QueryRequest{Text: "SELECT id, @s AS s FROM t WHERE id = @n",
 		Params: []wire.Param{{Name: "n", Type: "NVarChar", Value: str("3")}, {Name: "s", Type: "Int", Value: str("7")}}})
