@@ -90,10 +90,11 @@ type siteState struct {
 
 // session is one connected agent.
 type session struct {
-	secret string // the credential it connected with, re-validated by the sweep
-	ys     *yamux.Session
-	client *http.Client
-	conn   *recordingConn
+	secret  string // the credential it connected with, re-validated by the sweep
+	ys      *yamux.Session
+	streams *streams
+	client  *http.Client // on streams
+	conn    *recordingConn
 }
 
 // Status is what the hub knows of a site's agent.
@@ -235,13 +236,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		conn.Close()
 		return
 	}
-	s := &session{secret: secret, ys: ys, conn: conn, client: &http.Client{Transport: &http.Transport{
-		DialContext:         func(context.Context, string, string) (net.Conn, error) { return ys.Open() },
-		MaxIdleConnsPerHost: 16,
-		IdleConnTimeout:     time.Minute,
-		DisableCompression:  true,
-	}}}
-	defer s.client.CloseIdleConnections()
+	streams := &streams{ys: ys}
+	s := &session{secret: secret, ys: ys, conn: conn, streams: streams, client: &http.Client{Transport: streams}}
+	defer streams.closeIdle(0)
 	defer ys.Close()
 
 	info, err := s.info(ctx)
@@ -275,6 +272,7 @@ func (h *Hub) heartbeat(ctx context.Context, siteID string, s *session) {
 		case <-s.ys.CloseChan():
 			return
 		case <-ping.C:
+			s.streams.closeIdle(streamIdleTime)
 			if _, err := s.ys.Ping(); err == nil {
 				h.touch(siteID, s, nil)
 			} else if h.silentFor(siteID) > h.unreachableAfter() {
