@@ -52,14 +52,19 @@ const (
 // body before its end, closes the stream, which cancels the request at the
 // agent; a body read to its end gives the stream back for the next request.
 func (t *streams) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
 	s, err := t.get()
+	if err == nil && ctx.Err() != nil {
+		t.put(s)
+		err = ctx.Err()
+	}
 	if err != nil {
 		if req.Body != nil {
 			req.Body.Close()
 		}
 		return nil, err
 	}
-	stop := context.AfterFunc(req.Context(), func() { s.conn.Close() })
+	stop := context.AfterFunc(ctx, func() { s.conn.Close() })
 	err = req.Write(s.bw)
 	if err == nil {
 		err = s.bw.Flush()
@@ -68,15 +73,18 @@ func (t *streams) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err == nil {
 		resp, err = http.ReadResponse(s.br, req)
 	}
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err() // the answer came before the close took effect
+	}
 	if err != nil {
 		stop()
 		s.conn.Close()
-		if ctxErr := req.Context().Err(); ctxErr != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, ctxErr
 		}
 		return nil, err
 	}
-	resp.Body = &streamBody{body: resp.Body, t: t, s: s, stop: stop, keep: !resp.Close}
+	resp.Body = &streamBody{body: resp.Body, ctx: ctx, t: t, s: s, stop: stop, keep: !resp.Close}
 	return resp, nil
 }
 
@@ -136,6 +144,7 @@ func (t *streams) closeIdle(d time.Duration) {
 // body was read to its end, or closes the stream.
 type streamBody struct {
 	body io.ReadCloser
+	ctx  context.Context
 	t    *streams
 	s    *stream
 	stop func() bool
@@ -149,6 +158,11 @@ func (b *streamBody) Read(p []byte) (int, error) {
 		return 0, errors.New("hub: read on a closed answer body")
 	}
 	n, err := b.body.Read(p)
+	if ctxErr := b.ctx.Err(); ctxErr != nil {
+		// yamux closes a stream one way only: the agent may still end the
+		// answer cleanly after the close, but the caller gave up on it.
+		return n, ctxErr
+	}
 	if err == io.EOF {
 		b.eof = true
 	}
