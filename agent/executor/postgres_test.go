@@ -357,8 +357,10 @@ func TestPostgresOneTripReadsAsBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Defaults that would print floats rounded and bytea escaped: the
-	// readers' sessions set their own.
-	pgExec(t, c, `ALTER DATABASE "`+db+`" SET extra_float_digits = 0`, `ALTER DATABASE "`+db+`" SET bytea_output = 'escape'`)
+	// readers' sessions set their own. In Sydney's zone, 1890 prints with
+	// its mean solar time offset, +10:04:52.
+	pgExec(t, c, `ALTER DATABASE "`+db+`" SET extra_float_digits = 0`, `ALTER DATABASE "`+db+`" SET bytea_output = 'escape'`,
+		`ALTER DATABASE "`+db+`" SET TimeZone = 'Australia/Sydney'`)
 	e := openExecutor(t, Config{Engine: "postgres", Catalogues: []Catalogue{{Name: "main", DSN: dsn}}})
 	pgExec(t, c, `CREATE TABLE t (id int, f4 real, f8 double precision, b bytea, d date, ts timestamp, tstz timestamptz, o oid, ok boolean)`,
 		`INSERT INTO t VALUES
