@@ -2,7 +2,9 @@
 //
 // An agent dials [wire.PathConnect] with its site credential; the hub accepts
 // the WebSocket, runs the yamux client end on it and from then on calls the
-// agent's HTTP API over yamux streams, one stream per request. The hub also
+// agent's HTTP API over yamux streams, one request at a time on each, a
+// stream kept for the next request once its answer was read (see
+// streams.go). The hub also
 // tracks each site's availability: online, offline (the agent closed its
 // session, or the connection dropped moments ago) or unreachable (nothing
 // heard for [Hub.UnreachableAfter]).
