@@ -44,7 +44,49 @@ func (postgresEngine) open(dsn string, writes bool) (*sql.DB, *sql.DB, error) {
 	// query ran. A SET that makes later transactions writable is undone by
 	// reset's DISCARD ALL, which restores this start-up value.
 	cfg.RuntimeParams["default_transaction_read_only"] = "on"
+	// Readers read their results as text (see oneTrip): these make the
+	// text of floats and bytea exact and readable whatever the server's
+	// defaults. 3 digits is what PostgreSQL's JDBC driver asks for too; from
+	// PostgreSQL 12 any value above 0 prints the shortest exact form, so
+	// only a server set to round floats prints them differently in a query's
+	// own ::text.
+	cfg.RuntimeParams["extra_float_digits"] = "3"
+	cfg.RuntimeParams["bytea_output"] = "hex"
 	return stdlib.OpenDB(*cfg), write, nil
+}
+
+// oneTrip returns the arguments that make pgx run a reader's statement in
+// one round trip (Parse, Bind and Execute sent together, QueryExecModeExec)
+// instead of describing it first, or args unchanged when that could read a
+// value differently. No named statement is kept, so reset's DISCARD ALL
+// loses nothing.
+//
+// The parameters stay bound and keep their types: bind sends every value
+// as text, and without a type of its own each parameter gets the one the
+// statement gives it, as the describe step would have reported (an int
+// column makes @n an int, SELECT @n a text). The results arrive as text
+// instead of binary for the few types database/sql reads in binary
+// (integers, floats, bool, bytea, date and timestamps), which pgx reads
+// back to the same values when the session prints them as pgx parses them:
+// dates and times in the ISO DateStyle (checked here, from the value the
+// server reports), floats exact and bytea in hex (set by open).
+func (postgresEngine) oneTrip(conn *sql.Conn, args []any) []any {
+	for _, a := range args {
+		if _, ok := a.(string); !ok && a != nil {
+			return args // only text values are typed by the server alone
+		}
+	}
+	iso := false
+	_ = conn.Raw(func(dc any) error {
+		if c, ok := dc.(*stdlib.Conn); ok {
+			iso = strings.HasPrefix(c.Conn().PgConn().ParameterStatus("DateStyle"), "ISO")
+		}
+		return nil
+	})
+	if !iso {
+		return args
+	}
+	return append([]any{pgx.QueryExecModeExec}, args...)
 }
 
 // pgConfig is the connection configuration of every pool: the DSN's, with
@@ -68,7 +110,7 @@ func pgConfig(dsn string) (*pgx.ConnConfig, error) {
 	// request, which would leave pgx's statement cache pointing at
 	// statements that no longer exist (and a request could otherwise read
 	// the texts of earlier requests' statements in pg_prepared_statements).
-	// Each statement is described, then run.
+	// Each statement is described, then run, unless oneTrip says otherwise.
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeDescribeExec
 	return cfg, nil
 }

@@ -56,6 +56,9 @@ type Executor struct {
 	// resets are the connections being reset after their request's answer
 	// (see RunOnce); Close waits for them.
 	resets resetting
+	// large remembers the statements whose results were large, which read
+	// faster described first (see largeReads).
+	large largeReads
 }
 
 // catalogue is an open Catalogue.

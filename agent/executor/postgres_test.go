@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"fhirlink/agent/pgtest"
 	"fhirlink/agent/waittest"
 	"fhirlink/agent/wire"
 )
@@ -341,4 +342,78 @@ func pgWaitRunning(t *testing.T, c *pgx.Conn, text string) {
 func waitGone(t *testing.T, c *pgx.Conn, text string) {
 	t.Helper()
 	waittest.For(t, 5*time.Second, fmt.Sprintf("%q to stop running in the database after Run returned", text), func() bool { return pgRunning(t, c, text) == 0 })
+}
+
+// Readers run in one round trip with text results (see
+// postgresEngine.oneTrip); the values must read exactly as the binary
+// results of the server's own prepared pool do, parameters must still take
+// the type the statement gives them, and a session whose DateStyle pgx
+// cannot read in text keeps the describe-then-run path.
+func TestPostgresOneTripReadsAsBinary(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	c := pgConnect(t, dsn)
+	var db string
+	if err := c.QueryRow(context.Background(), "SELECT current_database()").Scan(&db); err != nil {
+		t.Fatal(err)
+	}
+	// Defaults that would print floats rounded and bytea escaped: the
+	// readers' sessions set their own. In Sydney's zone, 1890 prints with
+	// its mean solar time offset, +10:04:52.
+	pgExec(t, c, `ALTER DATABASE "`+db+`" SET extra_float_digits = 0`, `ALTER DATABASE "`+db+`" SET bytea_output = 'escape'`,
+		`ALTER DATABASE "`+db+`" SET TimeZone = 'Australia/Sydney'`)
+	e := openExecutor(t, Config{Engine: "postgres", Catalogues: []Catalogue{{Name: "main", DSN: dsn}}})
+	pgExec(t, c, `CREATE TABLE t (id int, f4 real, f8 double precision, b bytea, d date, ts timestamp, tstz timestamptz, o oid, ok boolean)`,
+		`INSERT INTO t VALUES
+		(1, 0.1, 0.30000000000000004, '\x00ff', '2024-05-31', '2024-05-31 09:30:00.000001', '1890-01-01 00:00:00+00', 4294967295, true),
+		(2, 3.4028235e38, 5e-324, '', '0044-03-15 BC', '10000-01-01 00:00:00', 'infinity', 0, false),
+		(3, 'NaN', '-Infinity', '\x5c78', '-infinity', '4713-01-01 00:00:00 BC', '2024-12-31 23:59:59.999999+13:45', 1, null),
+		(4, -0.0, 1.7976931348623157e308, null, '5874897-12-31', 'infinity', '2000-01-01 00:00:00+10', null, null)`)
+	query := "SELECT * FROM t ORDER BY id"
+	binary, _ := mustRun(t, e, wire.QueryRequest{Text: query, Prepare: true})
+	text, _ := mustRun(t, e, wire.QueryRequest{Text: query})
+	if got, want := strings.Join(text.rows, "\n"), strings.Join(binary.rows, "\n"); got != want {
+		t.Errorf("one trip\n got %s\nwant %s", got, want)
+	}
+	if !oneTripTaken(t, e) {
+		t.Error("an ISO session's readers are still described first")
+	}
+	// A large result is read described first the next time, the same.
+	big := "SELECT g, DATE '2024-01-01' + g AS d FROM generate_series(1, 300) g"
+	first, _ := mustRun(t, e, wire.QueryRequest{Text: big})
+	if !e.large.has(big) || e.large.has(query) {
+		t.Errorf("large reads: %v, %v; want only the 300 rows", e.large.has(big), e.large.has(query))
+	}
+	again, _ := mustRun(t, e, wire.QueryRequest{Text: big})
+	if len(first.rows) != 300 || strings.Join(first.rows, "\n") != strings.Join(again.rows, "\n") {
+		t.Errorf("a large read changed once described first: %d rows, then %d", len(first.rows), len(again.rows))
+	}
+	str := func(s string) *string { return &s }
+	rec, _ := mustRun(t, e, wire.QueryRequest{Text: "SELECT id, @s AS s FROM t WHERE id = @n",
+		Params: []wire.Param{{Name: "n", Type: "NVarChar", Value: str("3")}, {Name: "s", Type: "Int", Value: str("7")}}})
+	if len(rec.rows) != 1 || rec.rows[0] != `{"id":3,"s":"7"}` {
+		t.Errorf("parameters typed by their statement: %v", rec.rows)
+	}
+
+	pgExec(t, c, `ALTER DATABASE "`+db+`" SET DateStyle = 'SQL, DMY'`)
+	e = openExecutor(t, Config{Engine: "postgres", Catalogues: []Catalogue{{Name: "main", DSN: dsn}}})
+	rec, _ = mustRun(t, e, wire.QueryRequest{Text: "SELECT d, ts, DATE '01/02/2024' AS dmy, d::text AS txt FROM t WHERE id = 1"})
+	if want := `{"d":"2024-05-31","ts":"2024-05-31T09:30:00.000001","dmy":"2024-02-01","txt":"31/05/2024"}`; len(rec.rows) != 1 || rec.rows[0] != want {
+		t.Errorf("DateStyle SQL, DMY: %v, want %s", rec.rows, want)
+	}
+	if oneTripTaken(t, e) {
+		t.Error("a reader of a session in DateStyle SQL runs with text results")
+	}
+}
+
+// oneTripTaken reports whether a reader on e's default catalogue would run
+// in one round trip.
+func oneTripTaken(t *testing.T, e *Executor) bool {
+	cat, _ := e.catalogue("")
+	conn, err := cat.read.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	args := postgresEngine{}.oneTrip(conn, []any{"1", nil})
+	return len(args) == 3 && args[0] == pgx.QueryExecModeExec
 }

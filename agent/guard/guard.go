@@ -80,9 +80,15 @@ func (s *Scheduler) Stats() (running, queued int) {
 // context's error.
 func (s *Scheduler) Acquire(ctx context.Context, p wire.Priority, maxWait time.Duration) (release func(), err error) {
 	ci := classIndex(p)
-	w := &waiter{ready: make(chan struct{})}
-
 	s.mu.Lock()
+	if s.running < s.classLimit(ci) && s.queuedUpTo(ci) == 0 {
+		// What dispatch would grant a new waiter at once, without the
+		// waiter: nobody of this class or a higher one waits.
+		s.running++
+		s.mu.Unlock()
+		return s.releaser(), nil
+	}
+	w := &waiter{ready: make(chan struct{})}
 	e := s.queues[ci].PushBack(w)
 	s.dispatch()
 	if w.granted {
@@ -123,6 +129,15 @@ func (s *Scheduler) releaser() func() {
 			s.dispatch()
 		})
 	}
+}
+
+// queuedUpTo is the number of queries waiting in class ci and the classes
+// served before it. Call with mu held.
+func (s *Scheduler) queuedUpTo(ci int) (n int) {
+	for i := 0; i <= ci; i++ {
+		n += s.queues[i].Len()
+	}
+	return n
 }
 
 // classLimit is how many slots may be busy for a query of class ci to start:

@@ -2,7 +2,9 @@
 //
 // An agent dials [wire.PathConnect] with its site credential; the hub accepts
 // the WebSocket, runs the yamux client end on it and from then on calls the
-// agent's HTTP API over yamux streams, one stream per request. The hub also
+// agent's HTTP API over yamux streams, one request at a time on each, a
+// stream kept for the next request once its answer was read (see
+// streams.go). The hub also
 // tracks each site's availability: online, offline (the agent closed its
 // session, or the connection dropped moments ago) or unreachable (nothing
 // heard for [Hub.UnreachableAfter]).
@@ -90,10 +92,11 @@ type siteState struct {
 
 // session is one connected agent.
 type session struct {
-	secret string // the credential it connected with, re-validated by the sweep
-	ys     *yamux.Session
-	client *http.Client
-	conn   *recordingConn
+	secret  string // the credential it connected with, re-validated by the sweep
+	ys      *yamux.Session
+	streams *streams
+	client  *http.Client // on streams
+	conn    *recordingConn
 }
 
 // Status is what the hub knows of a site's agent.
@@ -235,13 +238,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		conn.Close()
 		return
 	}
-	s := &session{secret: secret, ys: ys, conn: conn, client: &http.Client{Transport: &http.Transport{
-		DialContext:         func(context.Context, string, string) (net.Conn, error) { return ys.Open() },
-		MaxIdleConnsPerHost: 16,
-		IdleConnTimeout:     time.Minute,
-		DisableCompression:  true,
-	}}}
-	defer s.client.CloseIdleConnections()
+	streams := &streams{ys: ys}
+	s := &session{secret: secret, ys: ys, conn: conn, streams: streams, client: &http.Client{Transport: streams}}
+	defer streams.closeIdle(0)
 	defer ys.Close()
 
 	info, err := s.info(ctx)
@@ -275,6 +274,7 @@ func (h *Hub) heartbeat(ctx context.Context, siteID string, s *session) {
 		case <-s.ys.CloseChan():
 			return
 		case <-ping.C:
+			s.streams.closeIdle(streamIdleTime)
 			if _, err := s.ys.Ping(); err == nil {
 				h.touch(siteID, s, nil)
 			} else if h.silentFor(siteID) > h.unreachableAfter() {

@@ -49,9 +49,9 @@ type Registry struct {
 	Every  time.Duration
 	Logger *slog.Logger
 
-	mu   sync.Mutex
-	reqs map[*flight]struct{}
-	stop chan struct{} // closes the sweeper; nil while none runs
+	mu    sync.Mutex
+	reqs  map[*flight]struct{}
+	sweep *time.Timer // the next sweep; nil while nothing is in flight
 }
 
 type pair struct{ integratorID, siteID string }
@@ -72,18 +72,13 @@ func (r *Registry) Add(ctx context.Context, integratorID, siteID string) (contex
 		r.reqs = map[*flight]struct{}{}
 	}
 	r.reqs[f] = struct{}{}
-	if r.stop == nil && r.Store != nil {
-		r.stop = make(chan struct{})
-		go r.sweeper(r.stop)
+	if r.sweep == nil && r.Store != nil {
+		r.sweep = time.AfterFunc(r.every(), r.sweeper)
 	}
 	r.mu.Unlock()
 	return ctx, func() {
 		r.mu.Lock()
 		delete(r.reqs, f)
-		if len(r.reqs) == 0 && r.stop != nil {
-			close(r.stop) // nothing to watch: the sweeper ends now, not a tick later
-			r.stop = nil
-		}
 		r.mu.Unlock()
 		cancel(nil)
 	}
@@ -125,7 +120,7 @@ func (r *Registry) Recheck(integratorID, siteID string) int {
 		}
 	}
 	n := 0
-	for p, err := range r.sweep(pairs) {
+	for p, err := range r.checkAccess(pairs) {
 		n += r.Cancel(p.integratorID, p.siteID, err)
 	}
 	return n
@@ -142,31 +137,38 @@ func (r *Registry) pairs() map[pair]struct{} {
 	return out
 }
 
-// sweeper re-checks the pairs in flight every interval until stop closes.
-func (r *Registry) sweeper(stop chan struct{}) {
-	every := r.Every
-	if every <= 0 {
-		every = DefaultSweepInterval
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-		}
-		for p, err := range r.sweep(r.pairs()) {
+// sweeper re-checks the pairs in flight, and comes back an interval later
+// while anything is in flight. A timer rather than a goroutine of its own:
+// a sweeper goroutine that ended with the last request started again with
+// the next one, and requests one after another each paid a goroutine, a
+// ticker and a wake-up.
+func (r *Registry) sweeper() {
+	if pairs := r.pairs(); len(pairs) > 0 {
+		for p, err := range r.checkAccess(pairs) {
 			r.Cancel(p.integratorID, p.siteID, err)
 		}
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.reqs) == 0 {
+		r.sweep = nil // the next Add arms a new one
+		return
+	}
+	r.sweep.Reset(r.every())
 }
 
-// sweep re-reads the access of each pair (one store read each, bounded in
+func (r *Registry) every() time.Duration {
+	if r.Every <= 0 {
+		return DefaultSweepInterval
+	}
+	return r.Every
+}
+
+// checkAccess re-reads the access of each pair (one store read each, bounded in
 // time) and returns the denied ones with the reason. A pair whose check
 // fails (the store is unreachable) is left running: the next sweep tries
 // again.
-func (r *Registry) sweep(pairs map[pair]struct{}) map[pair]error {
+func (r *Registry) checkAccess(pairs map[pair]struct{}) map[pair]error {
 	log := r.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

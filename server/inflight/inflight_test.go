@@ -88,18 +88,29 @@ func TestSweepCancelsDeniedPairs(t *testing.T) {
 	}
 }
 
-// The sweeper runs only while something is in flight.
+// The sweep comes back while something is in flight, and stops at the
+// first interval that finds nothing.
 func TestSweeperStopsWhenIdle(t *testing.T) {
-	r := &Registry{Store: &access{}, Every: time.Hour}
+	r := &Registry{Store: &access{}, Every: 10 * time.Millisecond}
+	armed := func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.sweep != nil
+	}
 	_, done := r.Add(context.Background(), "i", "s")
-	r.mu.Lock()
-	running := r.stop != nil
-	r.mu.Unlock()
+	time.Sleep(30 * time.Millisecond) // a few sweeps
+	if !armed() {
+		t.Fatal("no sweep armed while in flight")
+	}
 	done()
-	r.mu.Lock()
-	stopped := r.stop == nil
-	r.mu.Unlock()
-	if !running || !stopped {
-		t.Fatalf("sweeper running while in flight %v, stopped once idle %v", running, stopped)
+	for deadline := time.Now().Add(5 * time.Second); armed(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the sweep is still armed with nothing in flight")
+		}
+	}
+	_, done = r.Add(context.Background(), "i", "s")
+	defer done()
+	if !armed() {
+		t.Fatal("no sweep armed again once something is in flight")
 	}
 }
