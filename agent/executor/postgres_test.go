@@ -405,6 +405,25 @@ func TestPostgresOneTripReadsAsBinary(t *testing.T) {
 	}
 }
 
+// The types database/sql reads as text in both modes (numeric, interval,
+// arrays, json, ranges, money, network and geometric types...) must read
+// the same too: their text in one trip is the server's, in binary pgx's.
+func TestPostgresOneTripReadsOtherTypesAsBinary(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	c := pgConnect(t, dsn)
+	e := openExecutor(t, Config{Engine: "postgres", Catalogues: []Catalogue{{Name: "main", DSN: dsn}}})
+	pgExec(t, c, `CREATE TABLE u (id int, n numeric, iv interval, ia int[], ta text[], j json, jb jsonb, uu uuid, tm time, tmz timetz, m money, ip inet, c char(3), x xml, bits bit(4), i2 smallint, i8 bigint, pt point, ts2 tsrange, ba bytea[], da date[], tsa timestamptz[])`,
+		`INSERT INTO u VALUES
+		(1, 12345678901234567890.123456789, '1 year 2 mons 3 days 04:05:06.789', '{1,2,NULL}', '{"a b","c,d",NULL}', '{"a": [1, 2.50]}', '{"b": 1, "a": "x"}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '23:59:59.999999', '10:00:00+10', 12.34, '10.0.0.1/8', 'ab', '<a>1</a>', B'1010', -32768, 9223372036854775807, '(1.5,2)', '[2024-01-01,2024-02-01)', '{"\\x00ff"}', '{2024-01-01,infinity}', '{"2024-01-01 10:00:00+00"}'),
+		(2, 'NaN', '-1 days -00:00:01', '{}', '{}', 'null', '[]', null, '00:00:00', '00:00:00-03:30', -0.01, '::1', null, null, B'0000', 0, -9223372036854775808, null, 'empty', '{}', '{}', '{}')`)
+	query := "SELECT * FROM u ORDER BY id"
+	binary, _ := mustRun(t, e, wire.QueryRequest{Text: query, Prepare: true})
+	text, _ := mustRun(t, e, wire.QueryRequest{Text: query})
+	if got, want := strings.Join(text.rows, "\n"), strings.Join(binary.rows, "\n"); got != want {
+		t.Errorf("one trip\n got %s\nwant %s", got, want)
+	}
+}
+
 // oneTripTaken reports whether a reader on e's default catalogue would run
 // in one round trip.
 func oneTripTaken(t *testing.T, e *Executor) bool {
