@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -161,6 +162,14 @@ func (r *FrameReader) Next() (row []byte, trailer *Trailer, err error) {
 	default:
 		return nil, nil, fmt.Errorf("%w: the agent sent unknown frame %q", ErrFrame, kind)
 	}
+}
+
+// Ready reports whether the next frame is already read from the stream
+// whole, so that Next returns it without waiting for the agent. A reader
+// that passes rows on in batches sends its batch when it is not.
+func (r *FrameReader) Ready() bool {
+	b, _ := r.br.Peek(r.br.Buffered())
+	return bytes.IndexByte(b, '\n') >= 0
 }
 
 // frame reads one line: a kind byte and its JSON payload.

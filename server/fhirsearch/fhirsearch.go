@@ -150,6 +150,17 @@ func (sc *Scanned) After() ([]string, error) {
 // tell a query worth retrying from one that is not; an error of fn ends
 // the scan and is returned.
 func (s *Site) Scan(ctx context.Context, res mappings.Resource, search *fhir.Search, lim Limits, fn func(mappings.Row) error) (Scanned, error) {
+	return s.scan(ctx, res, search, lim, fn, nil)
+}
+
+// ready is implemented by rows that can tell whether their next row is
+// already at hand (hub.Rows).
+type ready interface{ Ready() bool }
+
+// scan is Scan, calling wait (when not nil) after a row whose next one is
+// not at hand yet: before Next waits for the agent, what fn buffered can
+// go on its way. Rows that cannot tell are waited for after each row.
+func (s *Site) scan(ctx context.Context, res mappings.Resource, search *fhir.Search, lim Limits, fn func(mappings.Row) error, wait func()) (Scanned, error) {
 	sc := Scanned{res: res}
 	q, err := res.Search(s.dialect, search)
 	if err != nil {
@@ -160,6 +171,7 @@ func (s *Site) Scan(ctx context.Context, res mappings.Resource, search *fhir.Sea
 		return sc, err
 	}
 	defer rows.Close()
+	rd, _ := rows.(ready)
 	for rows.Next() {
 		if sc.Rows == search.Count {
 			sc.More = true // the extra row
@@ -179,6 +191,9 @@ func (s *Site) Scan(ctx context.Context, res mappings.Resource, search *fhir.Sea
 		}
 		sc.Rows++
 		sc.last = append(sc.last[:0], rows.Row()...)
+		if wait != nil && (rd == nil || !rd.Ready()) {
+			wait()
+		}
 	}
 	return sc, rows.Err()
 }

@@ -31,6 +31,9 @@ const testBase = "https://fhir.example.test/integrator/sites/s1/fhir/R4"
 type answer struct {
 	err  error
 	rows chan any
+	// ready makes the rows tell whether their next row is at hand (a
+	// buffered one on the channel), as hub.Rows do.
+	ready bool
 }
 
 // fakeQuerier answers queries in order from its answers, and records them.
@@ -52,8 +55,15 @@ func (f *fakeQuerier) Query(ctx context.Context, siteID string, q wire.QueryRequ
 	if a.err != nil {
 		return nil, a.err
 	}
+	if a.ready {
+		return &readyRows{fakeRows{ctx: ctx, src: a.rows}}, nil
+	}
 	return &fakeRows{ctx: ctx, src: a.rows}, nil
 }
+
+type readyRows struct{ fakeRows }
+
+func (r *readyRows) Ready() bool { return len(r.src) > 0 }
 
 type fakeRows struct {
 	ctx context.Context
@@ -110,6 +120,7 @@ func patientRow(id string) string {
 type writes struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
+	n   int // writes
 	ch  chan struct{}
 }
 
@@ -119,6 +130,7 @@ func (w *writes) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.buf.Write(p)
+	w.n++
 	w.ch <- struct{}{}
 	return len(p), nil
 }
@@ -238,6 +250,38 @@ func TestRunWritesEachMatchAsItsRowArrives(t *testing.T) {
 	}
 	if len(q.queries) != 2 || q.queries[1].Priority != wire.PriorityInteractive || len(q.queries[1].Params) == 0 {
 		t.Errorf("queries %+v", q.queries)
+	}
+}
+
+// Rows that arrived together become one write of their entries; a row
+// that is not at hand yet does not hold back the entries before it.
+func TestRunWritesRowsAtHandTogether(t *testing.T) {
+	matches := &answer{rows: make(chan any, 3), ready: true}
+	matches.rows <- patientRow("1")
+	matches.rows <- patientRow("2")
+	matches.rows <- patientRow("3")
+	q := &fakeQuerier{answers: []*answer{matches}}
+	s := testSite(t, q)
+	w := newWrites()
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Run(context.Background(), w, parse(t, s, "Patient", "_count=5"))
+		done <- err
+	}()
+	w.waitFor(t, `/Patient/3"`)
+	w.mu.Lock()
+	if w.n != 1 {
+		t.Errorf("%d writes for three rows at hand: %s", w.n, w.buf.String())
+	}
+	w.mu.Unlock()
+	matches.rows <- patientRow("4")
+	w.waitFor(t, `/Patient/4"`)
+	close(matches.rows)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if b := decode(t, w.String()); len(b.Entry) != 4 {
+		t.Errorf("%d entries", len(b.Entry))
 	}
 }
 

@@ -122,6 +122,10 @@ func (r *Rows) Next() bool {
 	return true
 }
 
+// Ready reports whether the next row (or the end) is already here, so
+// that Next returns without waiting for the agent.
+func (r *Rows) Ready() bool { return r.fr != nil && !r.done && r.fr.Ready() }
+
 // Header describes the columns; it is set when Query returns.
 func (r *Rows) Header() wire.Header { return r.header }
 
