@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"fhirlink/agent/wire"
@@ -80,14 +81,33 @@ func New(c Config) (*Site, error) {
 	if err != nil {
 		return nil, fhir.Errorf(http.StatusNotImplemented, fhir.IssueNotSupported, "FHIR is not available for the %s engine", c.Engine)
 	}
-	loc, err := time.LoadLocation(c.TimeZone)
+	loc, err := zone(c.TimeZone)
 	if err != nil || c.TimeZone == "" {
-		if loc, err = time.LoadLocation(defaultZone); err != nil {
+		if loc, err = zone(defaultZone); err != nil {
 			return nil, err
 		}
 	}
 	return &Site{querier: c.Querier, id: c.SiteID, mapping: c.Mapping, dialect: d, key: c.Key,
 		context: mappings.Site{Location: loc, Base: c.Base}}, nil
+}
+
+// zones are the time zones loaded, by name: time.LoadLocation reads and
+// parses the zone's file each time, which was a sixth of the search
+// handler's CPU for a week of free slots (a Site is made per request). A Location never
+// changes once loaded.
+var zones sync.Map // string → *time.Location
+
+// zone is time.LoadLocation(name), loaded once per name.
+func zone(name string) (*time.Location, error) {
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	zones.Store(name, loc)
+	return loc, nil
 }
 
 // ID is the site's id.

@@ -418,3 +418,22 @@ func TestRead(t *testing.T) {
 		t.Error("an unknown type was read")
 	}
 }
+
+// The practice's zone is loaded once, not from its file for each Site (one
+// per request); an unknown zone is Sydney's.
+func TestNewLoadsTheZoneOnce(t *testing.T) {
+	site := func(zone string) *Site {
+		s, err := New(Config{SiteID: "s1", Mapping: bppremier.Mapping, Engine: "postgres", TimeZone: zone, Base: testBase})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	a, b := site("Australia/Perth"), site("Australia/Perth")
+	if a.Location() != b.Location() || a.Location().String() != "Australia/Perth" {
+		t.Errorf("locations %p %v and %p %v", a.Location(), a.Location(), b.Location(), b.Location())
+	}
+	if got := site("Mars/Olympus").Location().String(); got != defaultZone {
+		t.Errorf("unknown zone gave %s", got)
+	}
+}
