@@ -116,6 +116,11 @@ func (r *Rows) Next() bool {
 		} else {
 			r.finish(nil)
 		}
+		// Read on to the end of the body, which follows the trailer at once:
+		// a connection whose answer was read to its end is reused for the
+		// next query, where one closed before it is dropped and the next
+		// query opens another stream to the agent.
+		r.fr.Next()
 		return false
 	}
 	r.row = row
