@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,7 +22,18 @@ var (
 // end. The first write error sticks and is returned by every later call.
 type FrameWriter struct {
 	bw *bufio.Writer
+	// early is the buffered size at which rows are sent before the buffer
+	// is full, doubling after each such write until it reaches the
+	// buffer's size (0: no more early writes).
+	early int
 }
+
+// firstWrite is the buffered size at which an answer's first rows leave:
+// the reader starts on them (a FHIR search maps each row to a resource)
+// while the rest are read from the database, instead of waiting for a full
+// buffer, which holds all of a typical page. Doubling from there costs an
+// answer of n bytes only about log2(n/firstWrite) more writes.
+const firstWrite = 16 << 10
 
 // NewFrameWriter returns a FrameWriter buffering size bytes in front of w, so
 // that many small rows leave the agent as few large writes. Release it once
@@ -29,9 +41,9 @@ type FrameWriter struct {
 func NewFrameWriter(w io.Writer, size int) *FrameWriter {
 	if bw, ok := writerPool.Get().(*bufio.Writer); ok && bw.Size() == size {
 		bw.Reset(w)
-		return &FrameWriter{bw: bw}
+		return &FrameWriter{bw: bw, early: firstWrite}
 	}
-	return &FrameWriter{bw: bufio.NewWriterSize(w, size)}
+	return &FrameWriter{bw: bufio.NewWriterSize(w, size), early: firstWrite}
 }
 
 // Release hands the writer's buffer on to the next FrameWriter; w must not
@@ -51,7 +63,14 @@ func (w *FrameWriter) Header(h Header) error { return w.frame(FrameHeader, h) }
 func (w *FrameWriter) Row(row []byte) error {
 	w.bw.WriteByte(FrameRow)
 	w.bw.Write(row)
-	return w.bw.WriteByte('\n')
+	err := w.bw.WriteByte('\n')
+	if w.early > 0 && w.bw.Buffered() >= w.early && err == nil {
+		if w.early *= 2; w.early >= w.bw.Size() {
+			w.early = 0
+		}
+		err = w.bw.Flush()
+	}
+	return err
 }
 
 // Trailer writes the trailer frame, the last of an answer.
@@ -143,6 +162,14 @@ func (r *FrameReader) Next() (row []byte, trailer *Trailer, err error) {
 	default:
 		return nil, nil, fmt.Errorf("%w: the agent sent unknown frame %q", ErrFrame, kind)
 	}
+}
+
+// Ready reports whether the next frame is already read from the stream
+// whole, so that Next returns it without waiting for the agent. A reader
+// that passes rows on in batches sends its batch when it is not.
+func (r *FrameReader) Ready() bool {
+	b, _ := r.br.Peek(r.br.Buffered())
+	return bytes.IndexByte(b, '\n') >= 0
 }
 
 // frame reads one line: a kind byte and its JSON payload.

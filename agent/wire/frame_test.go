@@ -162,3 +162,70 @@ func TestFrameWriterError(t *testing.T) {
 type failingWriter struct{}
 
 func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("connection reset") }
+
+// writeSizes records the size of each write it receives.
+type writeSizes struct {
+	bytes.Buffer
+	sizes []int
+}
+
+func (w *writeSizes) Write(b []byte) (int, error) {
+	w.sizes = append(w.sizes, len(b))
+	return w.Buffer.Write(b)
+}
+
+// An answer's first rows leave before the buffer is full, and the writes
+// then double in size up to the buffer's: the reader starts on the rows
+// while the rest are read, at a few writes more.
+func TestFrameWriterSendsFirstRowsEarly(t *testing.T) {
+	var out writeSizes
+	w := NewFrameWriter(&out, 128<<10)
+	if err := w.Header(Header{Columns: []Column{}}); err != nil {
+		t.Fatal(err)
+	}
+	row := []byte(`{"v":"` + strings.Repeat("x", 1000) + `"}`)
+	for range 1000 { // about 1 MB
+		if err := w.Row(row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Trailer(Trailer{Rows: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.sizes) < 4 {
+		t.Fatalf("writes %v: want early ones", out.sizes)
+	}
+	// 16, 32 and 64 kB, then full buffers.
+	for i, want := range []int{16 << 10, 32 << 10, 64 << 10, 128 << 10} {
+		if got := out.sizes[i]; got < want || got > want+len(row)+2 {
+			t.Errorf("write %d is %d bytes, want about %d (writes %v)", i, got, want, out.sizes)
+		}
+	}
+	if len(out.sizes) > 12 {
+		t.Errorf("%d writes for 1 MB: %v", len(out.sizes), out.sizes)
+	}
+	_, rows, tr, err := readAll(NewFrameReader(&out.Buffer, 64<<10))
+	if err != nil || len(rows) != 1000 || tr == nil || tr.Rows != 1000 {
+		t.Fatalf("read back %d rows, trailer %v, err %v", len(rows), tr, err)
+	}
+}
+
+// A small answer still leaves in one write, at the end.
+func TestFrameWriterSmallAnswerOneWrite(t *testing.T) {
+	var out writeSizes
+	w := NewFrameWriter(&out, 128<<10)
+	w.Header(Header{Columns: []Column{}})
+	for range 10 {
+		w.Row([]byte(`{"n":1}`))
+	}
+	w.Trailer(Trailer{Rows: 10})
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.sizes) != 1 {
+		t.Errorf("writes %v, want 1", out.sizes)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"fhirlink/agent/wire"
@@ -80,14 +81,33 @@ func New(c Config) (*Site, error) {
 	if err != nil {
 		return nil, fhir.Errorf(http.StatusNotImplemented, fhir.IssueNotSupported, "FHIR is not available for the %s engine", c.Engine)
 	}
-	loc, err := time.LoadLocation(c.TimeZone)
+	loc, err := zone(c.TimeZone)
 	if err != nil || c.TimeZone == "" {
-		if loc, err = time.LoadLocation(defaultZone); err != nil {
+		if loc, err = zone(defaultZone); err != nil {
 			return nil, err
 		}
 	}
 	return &Site{querier: c.Querier, id: c.SiteID, mapping: c.Mapping, dialect: d, key: c.Key,
 		context: mappings.Site{Location: loc, Base: c.Base}}, nil
+}
+
+// zones are the time zones loaded, by name: time.LoadLocation reads and
+// parses the zone's file each time, which was a sixth of the search
+// handler's CPU for a week of free slots (a Site is made per request). A Location never
+// changes once loaded.
+var zones sync.Map // string → *time.Location
+
+// zone is time.LoadLocation(name), loaded once per name.
+func zone(name string) (*time.Location, error) {
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	zones.Store(name, loc)
+	return loc, nil
 }
 
 // ID is the site's id.
@@ -150,6 +170,17 @@ func (sc *Scanned) After() ([]string, error) {
 // tell a query worth retrying from one that is not; an error of fn ends
 // the scan and is returned.
 func (s *Site) Scan(ctx context.Context, res mappings.Resource, search *fhir.Search, lim Limits, fn func(mappings.Row) error) (Scanned, error) {
+	return s.scan(ctx, res, search, lim, fn, nil)
+}
+
+// ready is implemented by rows that can tell whether their next row is
+// already at hand (hub.Rows).
+type ready interface{ Ready() bool }
+
+// scan is Scan, calling wait (when not nil) after a row whose next one is
+// not at hand yet: before Next waits for the agent, what fn buffered can
+// go on its way. Rows that cannot tell are waited for after each row.
+func (s *Site) scan(ctx context.Context, res mappings.Resource, search *fhir.Search, lim Limits, fn func(mappings.Row) error, wait func()) (Scanned, error) {
 	sc := Scanned{res: res}
 	q, err := res.Search(s.dialect, search)
 	if err != nil {
@@ -160,9 +191,15 @@ func (s *Site) Scan(ctx context.Context, res mappings.Resource, search *fhir.Sea
 		return sc, err
 	}
 	defer rows.Close()
+	rd, _ := rows.(ready)
 	for rows.Next() {
 		if sc.Rows == search.Count {
 			sc.More = true // the extra row
+			// The answer's end follows it: read it when it is already here,
+			// so the connection to the agent is kept for the next query
+			// (see hub.Rows.Next) rather than closed before its end.
+			for rd != nil && rd.Ready() && rows.Next() {
+			}
 			return sc, nil
 		}
 		r, err := res.Row(rows.Row(), s.context)
@@ -179,6 +216,9 @@ func (s *Site) Scan(ctx context.Context, res mappings.Resource, search *fhir.Sea
 		}
 		sc.Rows++
 		sc.last = append(sc.last[:0], rows.Row()...)
+		if wait != nil && (rd == nil || !rd.Ready()) {
+			wait()
+		}
 	}
 	return sc, rows.Err()
 }

@@ -27,10 +27,15 @@ import (
 const testBase = "https://fhir.example.test/integrator/sites/s1/fhir/R4"
 
 // answer is one query's answer: a failure before any row, or rows sent
-// on a channel (closed at the end; an error value ends them with it).
+// on a channel (closed at the end; an error value ends them with it, any
+// other value without).
 type answer struct {
 	err  error
 	rows chan any
+	// ready makes the rows tell whether their next row is at hand (a
+	// buffered one on the channel), as hub.Rows do.
+	ready bool
+	ended bool // the rows were read to their end (with ready)
 }
 
 // fakeQuerier answers queries in order from its answers, and records them.
@@ -52,14 +57,22 @@ func (f *fakeQuerier) Query(ctx context.Context, siteID string, q wire.QueryRequ
 	if a.err != nil {
 		return nil, a.err
 	}
+	if a.ready {
+		return &readyRows{fakeRows{ctx: ctx, src: a.rows, ended: &a.ended}}, nil
+	}
 	return &fakeRows{ctx: ctx, src: a.rows}, nil
 }
 
+type readyRows struct{ fakeRows }
+
+func (r *readyRows) Ready() bool { return len(r.src) > 0 }
+
 type fakeRows struct {
-	ctx context.Context
-	src chan any
-	row []byte
-	err error
+	ctx   context.Context
+	src   chan any
+	row   []byte
+	err   error
+	ended *bool // set when Next reports the end, if not nil
 }
 
 func (r *fakeRows) Header() wire.Header   { return wire.Header{} }
@@ -69,6 +82,14 @@ func (r *fakeRows) Err() error            { return r.err }
 func (r *fakeRows) Close() error          { return nil }
 
 func (r *fakeRows) Next() bool {
+	more := r.next()
+	if !more && r.ended != nil {
+		*r.ended = true
+	}
+	return more
+}
+
+func (r *fakeRows) next() bool {
 	select {
 	case v, ok := <-r.src:
 		switch v := v.(type) {
@@ -110,6 +131,7 @@ func patientRow(id string) string {
 type writes struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
+	n   int // writes
 	ch  chan struct{}
 }
 
@@ -119,6 +141,7 @@ func (w *writes) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.buf.Write(p)
+	w.n++
 	w.ch <- struct{}{}
 	return len(p), nil
 }
@@ -238,6 +261,55 @@ func TestRunWritesEachMatchAsItsRowArrives(t *testing.T) {
 	}
 	if len(q.queries) != 2 || q.queries[1].Priority != wire.PriorityInteractive || len(q.queries[1].Params) == 0 {
 		t.Errorf("queries %+v", q.queries)
+	}
+}
+
+// Rows that arrived together become one write of their entries; a row
+// that is not at hand yet does not hold back the entries before it.
+func TestRunWritesRowsAtHandTogether(t *testing.T) {
+	matches := &answer{rows: make(chan any, 3), ready: true}
+	matches.rows <- patientRow("1")
+	matches.rows <- patientRow("2")
+	matches.rows <- patientRow("3")
+	q := &fakeQuerier{answers: []*answer{matches}}
+	s := testSite(t, q)
+	w := newWrites()
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Run(context.Background(), w, parse(t, s, "Patient", "_count=5"))
+		done <- err
+	}()
+	w.waitFor(t, `/Patient/3"`)
+	w.mu.Lock()
+	if w.n != 1 {
+		t.Errorf("%d writes for three rows at hand: %s", w.n, w.buf.String())
+	}
+	w.mu.Unlock()
+	matches.rows <- patientRow("4")
+	w.waitFor(t, `/Patient/4"`)
+	close(matches.rows)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if b := decode(t, w.String()); len(b.Entry) != 4 {
+		t.Errorf("%d entries", len(b.Entry))
+	}
+}
+
+// After the extra row that says a next page exists, the answer's end is
+// read when it is already here: an answer closed before its end costs the
+// connection to the agent.
+func TestScanReadsTheEndAfterTheExtraRow(t *testing.T) {
+	page := rowsOf(patientRow("3"), patientRow("5"), patientRow("9"), struct{}{}) // the end, at hand
+	page.ready = true
+	s := testSite(t, &fakeQuerier{answers: []*answer{page}})
+	res, _ := s.Resource("Patient")
+	sc, err := s.Scan(context.Background(), res, parse(t, s, "Patient", "_count=2").Search, Interactive, func(mappings.Row) error { return nil })
+	if err != nil || !sc.More || sc.Rows != 2 {
+		t.Fatalf("scanned %+v, %v", sc, err)
+	}
+	if !page.ended {
+		t.Error("the answer was closed before its end")
 	}
 }
 
@@ -372,5 +444,24 @@ func TestRead(t *testing.T) {
 	}
 	if _, err := s.Read(context.Background(), "Nope", "1"); err == nil {
 		t.Error("an unknown type was read")
+	}
+}
+
+// The practice's zone is loaded once, not from its file for each Site (one
+// per request); an unknown zone is Sydney's.
+func TestNewLoadsTheZoneOnce(t *testing.T) {
+	site := func(zone string) *Site {
+		s, err := New(Config{SiteID: "s1", Mapping: bppremier.Mapping, Engine: "postgres", TimeZone: zone, Base: testBase})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	a, b := site("Australia/Perth"), site("Australia/Perth")
+	if a.Location() != b.Location() || a.Location().String() != "Australia/Perth" {
+		t.Errorf("locations %p %v and %p %v", a.Location(), a.Location(), b.Location(), b.Location())
+	}
+	if got := site("Mars/Olympus").Location().String(); got != defaultZone {
+		t.Errorf("unknown zone gave %s", got)
 	}
 }

@@ -1,6 +1,7 @@
 package fhirsearch
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"fhirlink/fhir"
@@ -62,7 +64,8 @@ type Result struct {
 type flusher interface{ Flush() }
 
 // Run runs q and writes its page to w as a searchset Bundle, streaming:
-// each match is written as its row arrives from the agent, then the
+// each match is written as its row arrives from the agent (the matches of
+// rows that arrived together in one write, see outputSize), then the
 // resources of each _include and of each _revinclude, then the links.
 // Nothing is written before the first entry, so an error before it
 // (the count, a refused or failing query) leaves w untouched.
@@ -84,8 +87,10 @@ func (s *Site) Run(ctx context.Context, w io.Writer, q *Search) (Result, error) 
 		}
 		total = &n
 	}
-	bw := fhir.NewBundleWriter(w, total, search.Ignored)
-	next, err := s.page(ctx, w, bw, q)
+	out := newOutput(w)
+	defer out.release()
+	bw := fhir.NewBundleWriter(out, total, search.Ignored)
+	next, err := s.page(ctx, out, bw, q)
 	if err == nil {
 		self := q.self
 		if self == "" {
@@ -93,11 +98,49 @@ func (s *Site) Run(ctx context.Context, w io.Writer, q *Search) (Result, error) 
 		}
 		err = bw.Close(self, next)
 	}
+	if err == nil {
+		err = out.Flush()
+	}
 	return Result{Resources: bw.Resources(), Started: bw.Started()}, err
 }
 
+// outputSize is the most of a Bundle gathered before it is written to the
+// client. Entries are gathered while the agent's next rows are already at
+// hand (it sends them in batches), and written when the next is not or the
+// buffer is full: an entry is one to a few kB, and written one by one each
+// was a write to the client's connection of its own (a system call and a
+// chunk), which cost a page of 400 resources more CPU than mapping them.
+const outputSize = 32 << 10
+
+var outputs = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, outputSize) }}
+
+// output is the buffered writer a Bundle goes through to the client.
+type output struct {
+	*bufio.Writer
+	w io.Writer
+}
+
+func newOutput(w io.Writer) *output {
+	bw := outputs.Get().(*bufio.Writer)
+	bw.Reset(w)
+	return &output{Writer: bw, w: w}
+}
+
+// pass writes what is buffered on to w, the client's response, which
+// sends it as it fills (push sends it at once). A write error is left for
+// the next write to report.
+func (o *output) pass() { _ = o.Flush() }
+
+// release hands the buffer on; what it still held is dropped (a failed
+// search, whose response is broken anyway).
+func (o *output) release() {
+	o.Reset(nil)
+	outputs.Put(o.Writer)
+	o.Writer = nil
+}
+
 // page writes the page's entries and returns its next link.
-func (s *Site) page(ctx context.Context, w io.Writer, bw *fhir.BundleWriter, q *Search) (next string, err error) {
+func (s *Site) page(ctx context.Context, w *output, bw *fhir.BundleWriter, q *Search) (next string, err error) {
 	search, res := q.Search, q.res
 	if search.Summary == fhir.SummaryCount {
 		return "", nil
@@ -109,7 +152,7 @@ func (s *Site) page(ctx context.Context, w io.Writer, bw *fhir.BundleWriter, q *
 		seen[i] = map[string]bool{}
 	}
 	var ids []string // the matches', for _revinclude
-	sc, err := s.Scan(ctx, res, search, Interactive, func(r mappings.Row) error {
+	sc, err := s.scan(ctx, res, search, Interactive, func(r mappings.Row) error {
 		for i, inc := range search.Include {
 			for _, id := range r.Refs[inc.Param] {
 				if !seen[i][id] {
@@ -132,7 +175,7 @@ func (s *Site) page(ctx context.Context, w io.Writer, bw *fhir.BundleWriter, q *
 			return err
 		}
 		return bw.Entry(fhir.Entry{FullURL: s.fullURL(typ, r.ID), Resource: resource, Mode: fhir.ModeMatch})
-	})
+	}, w.pass)
 	if err != nil {
 		return "", agentError(err)
 	}
@@ -153,14 +196,20 @@ func (s *Site) page(ctx context.Context, w io.Writer, bw *fhir.BundleWriter, q *
 
 // push sends what w buffered to the client before the agent is asked
 // for more, so the entries written so far do not wait for that query.
-func push(w io.Writer, bw *fhir.BundleWriter) {
-	if f, ok := w.(flusher); ok && bw.Started() {
-		f.Flush()
+// A write error is left for the next write to report.
+func push(w *output, bw *fhir.BundleWriter) {
+	if !bw.Started() {
+		return
+	}
+	if w.Flush() == nil {
+		if f, ok := w.w.(flusher); ok {
+			f.Flush()
+		}
 	}
 }
 
 // include writes the resources of inc's target with the given ids.
-func (s *Site) include(ctx context.Context, w io.Writer, bw *fhir.BundleWriter, inc fhir.Include, ids []string) error {
+func (s *Site) include(ctx context.Context, w *output, bw *fhir.BundleWriter, inc fhir.Include, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -173,9 +222,9 @@ func (s *Site) include(ctx context.Context, w io.Writer, bw *fhir.BundleWriter, 
 		return err
 	}
 	push(w, bw)
-	_, err = s.Scan(ctx, target, search, Interactive, func(r mappings.Row) error {
+	_, err = s.scan(ctx, target, search, Interactive, func(r mappings.Row) error {
 		return bw.Entry(fhir.Entry{FullURL: s.fullURL(inc.Target, r.ID), Resource: r.Resource, Mode: fhir.ModeInclude})
-	})
+	}, w.pass)
 	return agentError(err)
 }
 
@@ -208,7 +257,7 @@ const revIncludeChunk = 100
 // OperationOutcome warning saying which _revinclude was cut, so a client
 // never takes a partial list for the whole. Resources already on the page
 // are written once (fhir.BundleWriter).
-func (s *Site) revInclude(ctx context.Context, w io.Writer, bw *fhir.BundleWriter, typ string, revs []fhir.Include, ids []string) error {
+func (s *Site) revInclude(ctx context.Context, w *output, bw *fhir.BundleWriter, typ string, revs []fhir.Include, ids []string) error {
 	if len(revs) == 0 || len(ids) == 0 {
 		return nil
 	}
@@ -233,12 +282,12 @@ func (s *Site) revInclude(ctx context.Context, w io.Writer, bw *fhir.BundleWrite
 			search := &fhir.Search{Type: inc.Source, Count: max(budget, 1), Sort: []fhir.SortKey{{Name: "_id"}}, Clauses: []fhir.Clause{c}}
 			spent := budget == 0
 			push(w, bw)
-			sc, err := s.Scan(ctx, src, search, Interactive, func(r mappings.Row) error {
+			sc, err := s.scan(ctx, src, search, Interactive, func(r mappings.Row) error {
 				if spent {
 					return nil
 				}
 				return bw.Entry(fhir.Entry{FullURL: s.fullURL(inc.Source, r.ID), Resource: r.Resource, Mode: fhir.ModeInclude})
-			})
+			}, w.pass)
 			if err != nil {
 				return agentError(err)
 			}

@@ -116,11 +116,20 @@ func (r *Rows) Next() bool {
 		} else {
 			r.finish(nil)
 		}
+		// Read on to the end of the body, which follows the trailer at once:
+		// a connection whose answer was read to its end is reused for the
+		// next query, where one closed before it is dropped and the next
+		// query opens another stream to the agent.
+		r.fr.Next()
 		return false
 	}
 	r.row = row
 	return true
 }
+
+// Ready reports whether the next row (or the end) is already here, so
+// that Next returns without waiting for the agent.
+func (r *Rows) Ready() bool { return r.fr != nil && !r.done && r.fr.Ready() }
 
 // Header describes the columns; it is set when Query returns.
 func (r *Rows) Header() wire.Header { return r.header }
