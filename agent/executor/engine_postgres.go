@@ -128,7 +128,24 @@ func (postgresEngine) openPrepared(dsn string) (*sql.DB, error) {
 	}
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeCacheStatement
 	cfg.RuntimeParams["default_transaction_read_only"] = "on"
+	cfg.AfterConnect = jitOff
 	return stdlib.OpenDB(*cfg), nil
+}
+
+// jitOff turns PostgreSQL's JIT compilation off for a session of the
+// server's own SQL. Those statements are searches and keyset reads whose
+// rows stream out as they are found; JIT pays off for long CPU-bound
+// queries, and here it only adds its compile time before the first row,
+// which grows with the estimated cost: on the 50,000-patient practice an
+// export's MedicationRequest query spent 0.9 s of its 1.4 s compiling
+// (JIT turns inlining and optimization on above a cost the large tables
+// reach). Servers before PostgreSQL 11 have no JIT, nor the setting.
+func jitOff(ctx context.Context, c *pgconn.PgConn) error {
+	major, _, _ := strings.Cut(c.ParameterStatus("server_version"), ".")
+	if v, err := strconv.Atoi(major); err != nil || v < 11 {
+		return nil
+	}
+	return c.Exec(ctx, "SET jit = off").Close()
 }
 
 // readTx is nil: the readers' sessions are read-only (see open).

@@ -200,6 +200,16 @@ func TestPostgresPreparedStatementsStayOnTheirPool(t *testing.T) {
 	if rec.rows[0] != `{"n":0}` {
 		t.Errorf("an integrator's query sees the server's statements: %s", rec.rows[0])
 	}
+	// JIT is off for the server's own SQL (see jitOff) and left as the
+	// database sets it for integrators'.
+	jit := wire.QueryRequest{Text: "SELECT current_setting('jit') AS jit", Prepare: true}
+	if rec, _ := mustRun(t, e, jit); rec.rows[0] != `{"jit":"off"}` {
+		t.Errorf("the server's own SQL runs with %s", rec.rows[0])
+	}
+	jit.Prepare = false
+	if rec, _ := mustRun(t, e, jit); rec.rows[0] != `{"jit":"on"}` {
+		t.Errorf("integrators' SQL runs with %s", rec.rows[0])
+	}
 	_, _, we := run(t, e, wire.QueryRequest{Text: "INSERT INTO t VALUES (1) RETURNING v", Prepare: true})
 	wantKind(t, we, wire.KindDatabase, "read-only transaction")
 	_, _, we = run(t, e, wire.QueryRequest{Text: "SELECT pg_sleep(5) AS s", Prepare: true, TimeoutMS: 100})
