@@ -195,11 +195,6 @@ func (s *Site) scan(ctx context.Context, res mappings.Resource, search *fhir.Sea
 	for rows.Next() {
 		if sc.Rows == search.Count {
 			sc.More = true // the extra row
-			// The answer's end follows it: read it when it is already here,
-			// so the connection to the agent is kept for the next query
-			// (see hub.Rows.Next) rather than closed before its end.
-			for rd != nil && rd.Ready() && rows.Next() {
-			}
 			return sc, nil
 		}
 		r, err := res.Row(rows.Row(), s.context)

@@ -35,7 +35,6 @@ type answer struct {
 	// ready makes the rows tell whether their next row is at hand (a
 	// buffered one on the channel), as hub.Rows do.
 	ready bool
-	ended bool // the rows were read to their end (with ready)
 }
 
 // fakeQuerier answers queries in order from its answers, and records them.
@@ -58,7 +57,7 @@ func (f *fakeQuerier) Query(ctx context.Context, siteID string, q wire.QueryRequ
 		return nil, a.err
 	}
 	if a.ready {
-		return &readyRows{fakeRows{ctx: ctx, src: a.rows, ended: &a.ended}}, nil
+		return &readyRows{fakeRows{ctx: ctx, src: a.rows}}, nil
 	}
 	return &fakeRows{ctx: ctx, src: a.rows}, nil
 }
@@ -68,11 +67,10 @@ type readyRows struct{ fakeRows }
 func (r *readyRows) Ready() bool { return len(r.src) > 0 }
 
 type fakeRows struct {
-	ctx   context.Context
-	src   chan any
-	row   []byte
-	err   error
-	ended *bool // set when Next reports the end, if not nil
+	ctx context.Context
+	src chan any
+	row []byte
+	err error
 }
 
 func (r *fakeRows) Header() wire.Header   { return wire.Header{} }
@@ -82,14 +80,6 @@ func (r *fakeRows) Err() error            { return r.err }
 func (r *fakeRows) Close() error          { return nil }
 
 func (r *fakeRows) Next() bool {
-	more := r.next()
-	if !more && r.ended != nil {
-		*r.ended = true
-	}
-	return more
-}
-
-func (r *fakeRows) next() bool {
 	select {
 	case v, ok := <-r.src:
 		switch v := v.(type) {
@@ -293,23 +283,6 @@ func TestRunWritesRowsAtHandTogether(t *testing.T) {
 	}
 	if b := decode(t, w.String()); len(b.Entry) != 4 {
 		t.Errorf("%d entries", len(b.Entry))
-	}
-}
-
-// After the extra row that says a next page exists, the answer's end is
-// read when it is already here: an answer closed before its end costs the
-// connection to the agent.
-func TestScanReadsTheEndAfterTheExtraRow(t *testing.T) {
-	page := rowsOf(patientRow("3"), patientRow("5"), patientRow("9"), struct{}{}) // the end, at hand
-	page.ready = true
-	s := testSite(t, &fakeQuerier{answers: []*answer{page}})
-	res, _ := s.Resource("Patient")
-	sc, err := s.Scan(context.Background(), res, parse(t, s, "Patient", "_count=2").Search, Interactive, func(mappings.Row) error { return nil })
-	if err != nil || !sc.More || sc.Rows != 2 {
-		t.Fatalf("scanned %+v, %v", sc, err)
-	}
-	if !page.ended {
-		t.Error("the answer was closed before its end")
 	}
 }
 

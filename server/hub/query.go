@@ -146,10 +146,15 @@ func (r *Rows) Trailer() wire.Trailer { return r.trailer }
 // [server.EUNAVAILABLE] when the tunnel broke, or the context's error.
 func (r *Rows) Err() error { return r.err }
 
-// Close releases the stream. Closing before the end cancels the query.
+// Close releases the stream. Closing before the end cancels the query,
+// unless the rest of the answer is already here (a page's extra row is
+// followed at once by the trailer): that is read first, so the stream is
+// kept for the next query instead of dropped (see Next).
 func (r *Rows) Close() error {
 	if r.fr == nil {
 		return nil // closed already
+	}
+	for r.Ready() && r.Next() {
 	}
 	r.done = true
 	err := r.body.Close()
